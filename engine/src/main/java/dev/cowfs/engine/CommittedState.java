@@ -1,0 +1,11 @@
+package dev.cowfs.engine;
+
+import dev.cowfs.engine.block.BlockRef;
+import dev.cowfs.engine.txn.Superblock;
+
+/** A durable commit as readers see it: its superblock, that superblock's checksum, the default tree's root. */
+record CommittedState(Superblock superblock, int superblockChecksum, BlockRef defaultTreeRoot) {
+    long generation() {
+        return superblock.generation();
+    }
+}

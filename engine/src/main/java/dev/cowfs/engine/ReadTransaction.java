@@ -1,0 +1,88 @@
+package dev.cowfs.engine;
+
+import dev.cowfs.engine.block.BlockRef;
+import dev.cowfs.engine.btree.NodeView;
+import dev.cowfs.engine.btree.TreeCursor;
+import dev.cowfs.engine.btree.TreeSearch;
+import dev.cowfs.engine.format.TreeIds;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.NoSuchElementException;
+
+/**
+ * A frozen view of one commit. Later commits do not change what it reads, and the blocks it can reach are not
+ * reused until it is closed. Use it from one thread at a time; open one per thread for parallel reads.
+ */
+public final class ReadTransaction implements AutoCloseable {
+    private final Store store;
+    private final CommittedState state;
+    private final NodeView view = new NodeView();
+    private final Map<Long, BlockRef> treeRoots = new HashMap<>();
+    private boolean closed;
+
+    ReadTransaction(Store store, CommittedState state) {
+        this.store = store;
+        this.state = state;
+        treeRoots.put(TreeIds.DEFAULT, state.defaultTreeRoot());
+    }
+
+    /** The generation (commit sequence number) this view reads. */
+    public long generation() {
+        return state.generation();
+    }
+
+    public byte[] get(byte[] key) throws IOException {
+        checkOpen();
+        return TreeSearch.get(store.reader(), state.defaultTreeRoot(), TreeIds.DEFAULT, key, view);
+    }
+
+    public byte[] get(long treeId, byte[] key) throws IOException {
+        checkOpen();
+        return TreeSearch.get(store.reader(), root(treeId), treeId, key, view);
+    }
+
+    public Cursor cursor() throws IOException {
+        return cursor(TreeIds.DEFAULT);
+    }
+
+    public Cursor cursor(long treeId) throws IOException {
+        checkOpen();
+        return new Cursor(TreeCursor.overCommitted(store.reader(), treeId, root(treeId)));
+    }
+
+    public boolean hasTree(long treeId) throws IOException {
+        checkOpen();
+        return treeRoots.containsKey(treeId) || TreeSearch.get(store.reader(), state.superblock().catalogRoot(),
+                TreeIds.CATALOG, TreeIds.catalogKey(treeId), view) != null;
+    }
+
+    private BlockRef root(long treeId) throws IOException {
+        BlockRef root = treeRoots.get(treeId);
+        if (root == null) {
+            byte[] ref = TreeSearch.get(store.reader(), state.superblock().catalogRoot(), TreeIds.CATALOG,
+                    TreeIds.catalogKey(treeId), view);
+            if (ref == null) {
+                throw new NoSuchElementException("no tree " + treeId + " in generation " + state.generation());
+            }
+            root = BlockRef.decode(ref, 0);
+            treeRoots.put(treeId, root);
+        }
+        return root;
+    }
+
+    private void checkOpen() throws IOException {
+        if (closed) {
+            throw new IOException("read transaction is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            store.endRead(state);
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package dev.cowfs.engine;
+
+import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.block.VerifiedBlocks;
+import dev.cowfs.engine.btree.NodeReader;
+import dev.cowfs.engine.btree.NodeView;
+import dev.cowfs.engine.format.Limits;
+import dev.cowfs.engine.format.SuperblockLayout;
+import dev.cowfs.engine.format.TreeIds;
+import dev.cowfs.engine.txn.Superblock;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Chooses the superblock to open: the newest copy (ring slots and far copy) whose own checksum verifies and
+ * whose root blocks verify. Reads nothing but the superblock copies and the root blocks.
+ */
+public final class Recovery {
+    private Recovery() {
+    }
+
+    /** All superblock copies that decode, newest first (duplicates of one generation kept once). */
+    public static List<Superblock> readCopies(BlockDevice device, List<String> problems) throws IOException {
+        List<Superblock> copies = new ArrayList<>();
+        for (int slot = 0; slot <= Limits.SUPERBLOCK_RING_SLOTS; slot++) {
+            boolean far = slot == Limits.SUPERBLOCK_RING_SLOTS;
+            long offset = far ? Limits.FAR_SUPERBLOCK_OFFSET_BYTES : Limits.superblockSlotOffset(slot);
+            String where = far ? "far superblock copy" : "superblock slot " + slot;
+            if (offset + SuperblockLayout.BYTES > device.lengthBytes()) {
+                problems.add(where + ": beyond the end of the image");
+                continue;
+            }
+            byte[] bytes = new byte[SuperblockLayout.BYTES];
+            device.read(offset, bytes, 0, bytes.length);
+            if (isAllZero(bytes)) {
+                continue;
+            }
+            try {
+                Superblock superblock = Superblock.decode(bytes, where);
+                if (!far && superblock.ringSlot() != slot) {
+                    problems.add(where + ": holds generation " + superblock.generation() + " of another slot");
+                    continue;
+                }
+                if (copies.stream().noneMatch(c -> c.equals(superblock))) {
+                    copies.add(superblock);
+                }
+            } catch (CorruptionException e) {
+                problems.add(e.getMessage());
+            }
+        }
+        copies.sort(Comparator.comparingLong(Superblock::generation).reversed());
+        return copies;
+    }
+
+    static Superblock chooseSuperblock(BlockDevice device, boolean readOnly, List<String> warnings)
+            throws IOException {
+        List<String> problems = new ArrayList<>();
+        List<Superblock> copies = readCopies(device, problems);
+        if (copies.isEmpty()) {
+            throw new CorruptionException(-1, "no valid superblock in the image (" + String.join("; ", problems)
+                    + "): not a cowfs image, or its header is destroyed");
+        }
+        for (Superblock candidate : copies) {
+            checkFeatures(candidate, readOnly);
+            String failure = verifyRoots(device, candidate);
+            if (failure == null) {
+                if (candidate != copies.get(0)) {
+                    warnings.add("opened generation " + candidate.generation() + ": newer generation "
+                            + copies.get(0).generation() + " did not verify (" + String.join("; ", problems) + ")");
+                }
+                return candidate;
+            }
+            problems.add("generation " + candidate.generation() + ": " + failure);
+        }
+        throw new CorruptionException(-1, "no superblock whose roots verify: " + String.join("; ", problems));
+    }
+
+    /** Null when the superblock's root blocks verify, else why not. */
+    static String verifyRoots(BlockDevice device, Superblock superblock) {
+        int blockSize = superblock.blockSizeBytes();
+        if (superblock.highWaterBlock() * blockSize > device.lengthBytes()) {
+            return "image is " + device.lengthBytes() + " bytes but the superblock uses "
+                    + superblock.highWaterBlock() * blockSize + "; the image was truncated";
+        }
+        NodeReader reader = new NodeReader(device, blockSize, new VerifiedBlocks());
+        NodeView view = new NodeView();
+        try {
+            reader.read(superblock.catalogRoot(), TreeIds.CATALOG, -1, view);
+            reader.read(superblock.spaceRoot(), TreeIds.SPACE, -1, view);
+            return null;
+        } catch (IOException e) {
+            return e.getMessage();
+        }
+    }
+
+    private static void checkFeatures(Superblock superblock, boolean readOnly) throws IncompatibleImageException {
+        long unknownIncompat = superblock.incompatFeatures() & ~SuperblockLayout.KNOWN_INCOMPAT_FEATURES;
+        if (unknownIncompat != 0) {
+            throw new IncompatibleImageException(String.format("image uses incompatible features %x that this "
+                    + "version of cowfs does not know; open it with a newer version", unknownIncompat));
+        }
+        long unknownRoCompat = superblock.roCompatFeatures() & ~SuperblockLayout.KNOWN_RO_COMPAT_FEATURES;
+        if (unknownRoCompat != 0 && !readOnly) {
+            throw new IncompatibleImageException(String.format("image uses features %x that this version can "
+                    + "only read; open it read-only or with a newer version", unknownRoCompat));
+        }
+    }
+
+    private static boolean isAllZero(byte[] bytes) {
+        for (byte b : bytes) {
+            if (b != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,302 @@
+package dev.cowfs.engine;
+
+import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.block.BlockRef;
+import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.block.MappedFileDevice;
+import dev.cowfs.engine.block.ReadOnlyEngineException;
+import dev.cowfs.engine.block.VerifiedBlocks;
+import dev.cowfs.engine.btree.NodeReader;
+import dev.cowfs.engine.btree.NodeView;
+import dev.cowfs.engine.btree.TreeSearch;
+import dev.cowfs.engine.format.Limits;
+import dev.cowfs.engine.format.SuperblockLayout;
+import dev.cowfs.engine.format.TreeIds;
+import dev.cowfs.engine.txn.ReaderRegistry;
+import dev.cowfs.engine.txn.Superblock;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A cowfs image opened for use: one writer at a time ({@link #beginWrite()}), any number of concurrent readers
+ * ({@link #beginRead()}), each reading the frozen tree of the commit it started at.
+ *
+ * <p>Opening reads only the superblock ring and the roots it names, so it takes the same time for any image
+ * size. It takes the newest superblock whose own checksum and root blocks verify, and reports in
+ * {@link #openWarnings()} any newer one it had to pass over.
+ */
+public final class Store implements Closeable {
+    private final BlockDevice device;
+    private final StoreOptions options;
+    private final ImageLock lock;
+    private final int blockSizeBytes;
+    private final VerifiedBlocks verified = new VerifiedBlocks();
+    private final NodeReader reader;
+    private final ReaderRegistry readers = new ReaderRegistry();
+    /** Superblocks held by open readers, by generation: the checker walks them as retained roots. */
+    private final Map<Long, Superblock> readerRoots = new ConcurrentHashMap<>();
+    private final ReentrantLock writerLock = new ReentrantLock();
+    private final List<String> openWarnings;
+    private final StoreAudit audit;
+    private volatile CommittedState committed;
+    private volatile IOException failure;
+    private volatile boolean closed;
+
+    private Store(BlockDevice device, StoreOptions options, ImageLock lock, Superblock superblock,
+                  List<String> openWarnings) throws IOException {
+        this.device = options.checkAfterCommit() && !device.isReadOnly() ? StoreAudit.wrap(device) : device;
+        this.options = options;
+        this.lock = lock;
+        this.blockSizeBytes = superblock.blockSizeBytes();
+        this.reader = new NodeReader(this.device, blockSizeBytes, verified);
+        this.openWarnings = List.copyOf(openWarnings);
+        this.committed = stateOf(superblock);
+        this.audit = options.checkAfterCommit() ? new StoreAudit(this) : null;
+        if (audit != null) {
+            audit.afterCommit();
+        }
+    }
+
+    // ------------------------------------------------------------------ opening
+
+    /** Creates a new image file and returns it open. */
+    public static Store create(Path image, StoreOptions options) throws IOException {
+        if (Files.exists(image)) {
+            throw new FileAlreadyExistsException(image.toString(), null, "an image already exists here");
+        }
+        ImageLock lock = ImageLock.acquire(image, false);
+        try {
+            MappedFileDevice device = MappedFileDevice.create(image, options.mappingChunkBytes(),
+                    options.growthStepBytes());
+            return create(device, options, lock);
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    /** Opens an existing image file. */
+    public static Store open(Path image, StoreOptions options) throws IOException {
+        ImageLock lock = ImageLock.acquire(image, options.readOnly());
+        try {
+            MappedFileDevice device = MappedFileDevice.open(image, options.readOnly(), options.mappingChunkBytes(),
+                    options.growthStepBytes());
+            try {
+                return open(device, options, lock);
+            } catch (IOException | RuntimeException e) {
+                device.close();
+                throw e;
+            }
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    /** Formats {@code device} (whose contents are ignored) as a new, empty image. */
+    public static Store create(BlockDevice device, StoreOptions options) throws IOException {
+        return create(device, options, null);
+    }
+
+    private static Store create(BlockDevice device, StoreOptions options, ImageLock lock) throws IOException {
+        UUID uuid = options.imageUuid() != null ? options.imageUuid() : UUID.randomUUID();
+        Superblock first = Formatter.format(device, options.blockSizeBytes(), uuid, options.clockMillis());
+        return new Store(device, options, lock, first, List.of());
+    }
+
+    /** Opens the image on {@code device}. */
+    public static Store open(BlockDevice device, StoreOptions options) throws IOException {
+        return open(device, options, null);
+    }
+
+    private static Store open(BlockDevice device, StoreOptions options, ImageLock lock) throws IOException {
+        List<String> warnings = new ArrayList<>();
+        Superblock chosen = Recovery.chooseSuperblock(device, options.readOnly(), warnings);
+        return new Store(device, options, lock, chosen, warnings);
+    }
+
+    CommittedState stateOf(Superblock superblock) throws IOException {
+        byte[] defaultRoot = TreeSearch.get(reader, superblock.catalogRoot(), TreeIds.CATALOG,
+                TreeIds.catalogKey(TreeIds.DEFAULT), new NodeView());
+        if (defaultRoot == null) {
+            throw new CorruptionException(superblock.catalogRoot().blockIndex(), "catalog has no default tree");
+        }
+        return new CommittedState(superblock, superblock.checksum(), BlockRef.decode(defaultRoot, 0));
+    }
+
+    // ------------------------------------------------------------------ transactions
+
+    /** A frozen view of the newest commit; close it to let its blocks be reused. */
+    public ReadTransaction beginRead() throws IOException {
+        checkOpen();
+        CommittedState state;
+        synchronized (readers) {
+            state = committed;
+            readers.register(state.generation());
+            readerRoots.put(state.generation(), state.superblock());
+        }
+        return new ReadTransaction(this, state);
+    }
+
+    void endRead(CommittedState state) {
+        synchronized (readers) {
+            readers.unregister(state.generation());
+            if (!readers.snapshot().containsKey(state.generation())) {
+                readerRoots.remove(state.generation());
+            }
+        }
+    }
+
+    /** Starts the one write transaction, waiting while another is open. */
+    public WriteTransaction beginWrite() throws IOException {
+        checkOpen();
+        checkWritable();
+        try {
+            if (!writerLock.tryLock(Long.MAX_VALUE, TimeUnit.DAYS)) {
+                throw new IOException("could not start a write transaction");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted waiting for the write transaction");
+        }
+        try {
+            checkWritable();
+            return new WriteTransaction(this, committed);
+        } catch (IOException | RuntimeException e) {
+            writerLock.unlock();
+            throw e;
+        }
+    }
+
+    void endWrite() {
+        writerLock.unlock();
+    }
+
+    /** Makes a commit visible to readers that start after this call. */
+    void publish(Superblock superblock) throws IOException {
+        CommittedState state = stateOf(superblock);
+        synchronized (readers) {
+            committed = state;
+        }
+        if (audit != null) {
+            audit.afterCommit();
+        }
+    }
+
+    /** After an I/O error during commit, nothing more is written: the last durable commit stays as it is. */
+    void fail(IOException cause) {
+        if (failure == null) {
+            failure = cause;
+        }
+    }
+
+    private void checkOpen() throws IOException {
+        if (closed) {
+            throw new IOException("store is closed");
+        }
+    }
+
+    private void checkWritable() throws IOException {
+        if (options.readOnly() || device.isReadOnly()) {
+            throw new ReadOnlyEngineException("image is open read-only");
+        }
+        if (failure != null) {
+            throw new ReadOnlyEngineException("store turned read-only after a failed commit ("
+                    + failure.getMessage() + "); reopen the image to continue from the last durable commit", failure);
+        }
+    }
+
+    // ------------------------------------------------------------------ facts
+
+    public long generation() {
+        return committed.generation();
+    }
+
+    public int blockSizeBytes() {
+        return blockSizeBytes;
+    }
+
+    public UUID imageUuid() {
+        return committed.superblock().imageUuid();
+    }
+
+    /** What opening had to work around (a newer superblock that failed to verify), empty when nothing. */
+    public List<String> openWarnings() {
+        return openWarnings;
+    }
+
+    public StoreOptions options() {
+        return options;
+    }
+
+    public BlockDevice device() {
+        return device;
+    }
+
+    NodeReader reader() {
+        return reader;
+    }
+
+    ReaderRegistry readers() {
+        return readers;
+    }
+
+    CommittedState committed() {
+        return committed;
+    }
+
+    /** The newest durable superblock. */
+    public Superblock superblock() {
+        return committed.superblock();
+    }
+
+    /** Superblocks held open by readers (retained roots besides the ring). */
+    public List<Superblock> readerSuperblocks() {
+        return readerRoots.values().stream().sorted(Comparator.comparingLong(Superblock::generation)).toList();
+    }
+
+    /** Runs the full checker over the newest commit and every retained root. */
+    public dev.cowfs.engine.check.CheckReport check() throws IOException {
+        return StoreAudit.check(this);
+    }
+
+    /** Open readers by generation. */
+    public Map<Long, Integer> openReaders() {
+        return readers.snapshot();
+    }
+
+    static long superblockOffset(int slot) {
+        return Limits.superblockSlotOffset(slot);
+    }
+
+    static int superblockBytes() {
+        return SuperblockLayout.BYTES;
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            device.close();
+        } finally {
+            if (lock != null) {
+                lock.close();
+            }
+        }
+    }
+}

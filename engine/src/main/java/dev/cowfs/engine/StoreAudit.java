@@ -1,0 +1,52 @@
+package dev.cowfs.engine;
+
+import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.block.EngineBugError;
+import dev.cowfs.engine.check.AuditingDevice;
+import dev.cowfs.engine.check.CheckReport;
+import dev.cowfs.engine.check.Checker;
+import dev.cowfs.engine.txn.Superblock;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Strict mode: the full checker after every commit, and a device that refuses writes to protected blocks. */
+final class StoreAudit {
+    private final Store store;
+
+    StoreAudit(Store store) {
+        this.store = store;
+    }
+
+    static BlockDevice wrap(BlockDevice device) {
+        return new AuditingDevice(device);
+    }
+
+    void afterCommit() throws IOException {
+        CheckReport report = check(store);
+        if (!report.isClean()) {
+            throw new EngineBugError("checker after commit: " + report.summary());
+        }
+        if (store.device() instanceof AuditingDevice auditing) {
+            auditing.protect(report.protectedBlocks(), store.superblock().ringSlot(), store.blockSizeBytes());
+        }
+    }
+
+    /** Checks the store's newest commit, with the older ring superblocks and open readers as retained roots. */
+    static CheckReport check(Store store) throws IOException {
+        Superblock newest = store.superblock();
+        List<Superblock> retained = new ArrayList<>();
+        for (Superblock copy : Recovery.readCopies(store.device(), new ArrayList<>())) {
+            if (copy.generation() < newest.generation()) {
+                retained.add(copy);
+            }
+        }
+        for (Superblock held : store.readerSuperblocks()) {
+            if (held.generation() < newest.generation() && !retained.contains(held)) {
+                retained.add(held);
+            }
+        }
+        return Checker.check(store.device(), newest, retained);
+    }
+}

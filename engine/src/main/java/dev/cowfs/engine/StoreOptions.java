@@ -1,0 +1,151 @@
+package dev.cowfs.engine;
+
+import dev.cowfs.engine.format.Limits;
+
+import java.util.UUID;
+import java.util.function.LongSupplier;
+
+/** How to open or create a store. Immutable; made with {@link #builder()}. */
+public final class StoreOptions {
+    private final int blockSizeBytes;
+    private final boolean readOnly;
+    private final long mappingChunkBytes;
+    private final long growthStepBytes;
+    private final long dirtyCacheBytes;
+    private final boolean checkAfterCommit;
+    private final UUID imageUuid;
+    private final LongSupplier clockMillis;
+
+    private StoreOptions(Builder builder) {
+        this.blockSizeBytes = builder.blockSizeBytes;
+        this.readOnly = builder.readOnly;
+        this.mappingChunkBytes = builder.mappingChunkBytes;
+        this.growthStepBytes = builder.growthStepBytes;
+        this.dirtyCacheBytes = builder.dirtyCacheBytes;
+        this.checkAfterCommit = builder.checkAfterCommit;
+        this.imageUuid = builder.imageUuid;
+        this.clockMillis = builder.clockMillis;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public static StoreOptions defaults() {
+        return builder().build();
+    }
+
+    public int blockSizeBytes() {
+        return blockSizeBytes;
+    }
+
+    public boolean readOnly() {
+        return readOnly;
+    }
+
+    public long mappingChunkBytes() {
+        return mappingChunkBytes;
+    }
+
+    public long growthStepBytes() {
+        return growthStepBytes;
+    }
+
+    public long dirtyCacheBytes() {
+        return dirtyCacheBytes;
+    }
+
+    public boolean checkAfterCommit() {
+        return checkAfterCommit;
+    }
+
+    public UUID imageUuid() {
+        return imageUuid;
+    }
+
+    public LongSupplier clockMillis() {
+        return clockMillis;
+    }
+
+    public Builder toBuilder() {
+        Builder builder = new Builder();
+        builder.blockSizeBytes = blockSizeBytes;
+        builder.readOnly = readOnly;
+        builder.mappingChunkBytes = mappingChunkBytes;
+        builder.growthStepBytes = growthStepBytes;
+        builder.dirtyCacheBytes = dirtyCacheBytes;
+        builder.checkAfterCommit = checkAfterCommit;
+        builder.imageUuid = imageUuid;
+        builder.clockMillis = clockMillis;
+        return builder;
+    }
+
+    public static final class Builder {
+        private int blockSizeBytes = Limits.DEFAULT_BLOCK_SIZE_BYTES;
+        private boolean readOnly;
+        private long mappingChunkBytes = 64L << 20;
+        private long growthStepBytes = 64L << 20;
+        private long dirtyCacheBytes = 64L << 20;
+        private boolean checkAfterCommit = Boolean.getBoolean("cowfs.paranoid");
+        private UUID imageUuid;
+        private LongSupplier clockMillis = System::currentTimeMillis;
+
+        /** Block size of a new image: a power of two from 4 KiB to 64 KiB. Ignored when opening. */
+        public Builder blockSizeBytes(int value) {
+            if (!Limits.isValidBlockSize(value)) {
+                throw new IllegalArgumentException("block size must be a power of two from 4096 to 65536 bytes, not "
+                        + value);
+            }
+            this.blockSizeBytes = value;
+            return this;
+        }
+
+        public Builder readOnly(boolean value) {
+            this.readOnly = value;
+            return this;
+        }
+
+        /** Size of each mapping of the image file (a power of two, at least 64 KiB). */
+        public Builder mappingChunkBytes(long value) {
+            this.mappingChunkBytes = value;
+            return this;
+        }
+
+        /** The image file grows by this much at a time (a multiple of the mapping chunk). */
+        public Builder growthStepBytes(long value) {
+            this.growthStepBytes = value;
+            return this;
+        }
+
+        /** Dirty tree nodes a write transaction keeps in memory before writing them out early. */
+        public Builder dirtyCacheBytes(long value) {
+            if (value < 64 * 1024) {
+                throw new IllegalArgumentException("dirty cache must be at least 64 KiB");
+            }
+            this.dirtyCacheBytes = value;
+            return this;
+        }
+
+        /** Runs the full checker after every commit (slow; on in tests through -Dcowfs.paranoid=true). */
+        public Builder checkAfterCommit(boolean value) {
+            this.checkAfterCommit = value;
+            return this;
+        }
+
+        /** The UUID of a new image; random when not set. */
+        public Builder imageUuid(UUID value) {
+            this.imageUuid = value;
+            return this;
+        }
+
+        /** The clock stamped into superblocks (tests fix it to make images reproducible). */
+        public Builder clockMillis(LongSupplier value) {
+            this.clockMillis = value;
+            return this;
+        }
+
+        public StoreOptions build() {
+            return new StoreOptions(this);
+        }
+    }
+}

@@ -1,0 +1,255 @@
+package dev.cowfs.engine;
+
+import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.block.BlockRef;
+import dev.cowfs.engine.block.OutOfSpaceException;
+import dev.cowfs.engine.btree.BTree;
+import dev.cowfs.engine.btree.TreeContext;
+import dev.cowfs.engine.format.Limits;
+import dev.cowfs.engine.format.TreeIds;
+import dev.cowfs.engine.txn.SpaceAllocator;
+import dev.cowfs.engine.txn.Superblock;
+
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.NoSuchElementException;
+
+/**
+ * The one open write transaction. Its changes are visible to its own reads at once and to other readers after
+ * {@link #commit()}, which makes them durable. After any failed operation the transaction can only be aborted.
+ */
+public final class WriteTransaction implements AutoCloseable {
+    private final Store store;
+    private final CommittedState base;
+    private final long generation;
+    private final SpaceAllocator allocator;
+    private final TreeContext ctx;
+    private final BTree catalog;
+    private final BTree space;
+    private final Map<Long, BTree> trees = new LinkedHashMap<>();
+    private final long maxDirtyNodes;
+    private boolean finished;
+    private boolean broken;
+
+    WriteTransaction(Store store, CommittedState base) {
+        this.store = store;
+        this.base = base;
+        this.generation = base.generation() + 1;
+        Superblock superblock = base.superblock();
+        this.allocator = new SpaceAllocator(store.device(), store.blockSizeBytes(), generation, store.readers(),
+                superblock);
+        this.ctx = new TreeContext(generation, allocator, store.reader());
+        this.catalog = BTree.open(TreeIds.CATALOG, superblock.catalogRoot(), ctx);
+        this.space = BTree.open(TreeIds.SPACE, superblock.spaceRoot(), ctx);
+        allocator.attach(space);
+        trees.put(TreeIds.DEFAULT, BTree.open(TreeIds.DEFAULT, base.defaultTreeRoot(), ctx));
+        this.maxDirtyNodes = Math.max(64, store.options().dirtyCacheBytes() / (2L * store.blockSizeBytes()));
+    }
+
+    /** The generation this transaction will have once committed. */
+    public long generation() {
+        return generation;
+    }
+
+    // ------------------------------------------------------------------ default tree
+
+    public byte[] get(byte[] key) throws IOException {
+        return get(TreeIds.DEFAULT, key);
+    }
+
+    public void put(byte[] key, byte[] value) throws IOException {
+        put(TreeIds.DEFAULT, key, value);
+    }
+
+    public boolean delete(byte[] key) throws IOException {
+        return delete(TreeIds.DEFAULT, key);
+    }
+
+    public Cursor cursor() throws IOException {
+        return cursor(TreeIds.DEFAULT);
+    }
+
+    // ------------------------------------------------------------------ any tree
+
+    public byte[] get(long treeId, byte[] key) throws IOException {
+        checkUsable();
+        try {
+            return tree(treeId).get(key);
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    public void put(long treeId, byte[] key, byte[] value) throws IOException {
+        checkUsable();
+        try {
+            tree(treeId).put(key, value);
+            spillIfNeeded();
+        } catch (IllegalArgumentException e) {
+            throw e; // refused before anything changed
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    public boolean delete(long treeId, byte[] key) throws IOException {
+        checkUsable();
+        try {
+            boolean deleted = tree(treeId).delete(key);
+            spillIfNeeded();
+            return deleted;
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    public Cursor cursor(long treeId) throws IOException {
+        checkUsable();
+        return new Cursor(tree(treeId).cursor());
+    }
+
+    public boolean hasTree(long treeId) throws IOException {
+        checkUsable();
+        return trees.containsKey(treeId) || catalog.get(TreeIds.catalogKey(treeId)) != null;
+    }
+
+    /** Creates an empty tree under a new id (at least {@link Limits#FIRST_USER_TREE_ID}). */
+    public void createTree(long treeId) throws IOException {
+        checkUsable();
+        if (treeId <= TreeIds.DEFAULT) {
+            throw new IllegalArgumentException("tree ids up to " + TreeIds.DEFAULT + " are reserved");
+        }
+        if (hasTree(treeId)) {
+            throw new IllegalArgumentException("tree " + treeId + " exists");
+        }
+        try {
+            trees.put(treeId, BTree.create(treeId, ctx));
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    /** Removes a tree and frees every block it holds. */
+    public void dropTree(long treeId) throws IOException {
+        checkUsable();
+        if (treeId <= TreeIds.DEFAULT) {
+            throw new IllegalArgumentException("tree " + treeId + " cannot be dropped");
+        }
+        try {
+            BTree tree = tree(treeId);
+            tree.flush();
+            tree.freeAll();
+            trees.remove(treeId);
+            catalog.delete(TreeIds.catalogKey(treeId));
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    private BTree tree(long treeId) throws IOException {
+        BTree tree = trees.get(treeId);
+        if (tree == null) {
+            byte[] ref = catalog.get(TreeIds.catalogKey(treeId));
+            if (ref == null) {
+                throw new NoSuchElementException("no tree " + treeId);
+            }
+            tree = BTree.open(treeId, BlockRef.decode(ref, 0), ctx);
+            trees.put(treeId, tree);
+        }
+        return tree;
+    }
+
+    private void spillIfNeeded() throws IOException {
+        if (ctx.dirtyNodes() > maxDirtyNodes) {
+            for (BTree tree : trees.values()) {
+                tree.spill();
+            }
+            catalog.spill();
+            space.spill();
+        }
+    }
+
+    // ------------------------------------------------------------------ end
+
+    /**
+     * Makes every change durable and visible: new blocks, barrier, superblock into the next ring slot (never the
+     * slot of the newest durable superblock) and the far copy, barrier. Returns the new generation, or the
+     * current one when there was nothing to commit.
+     */
+    public long commit() throws IOException {
+        checkUsable();
+        finished = true;
+        try {
+            if (!hasChanges()) {
+                return base.generation();
+            }
+            BlockRef catalogRoot = writeTrees();
+            allocator.prepareForPersist();
+            allocator.persist();
+            BlockRef spaceRoot = space.flush();
+            BlockDevice device = store.device();
+            device.barrier();
+            Superblock superblock = new Superblock(generation, base.superblock().imageUuid(),
+                    store.blockSizeBytes(), 0, 0, 0, base.superblockChecksum(),
+                    store.options().clockMillis().getAsLong(), allocator.highWaterBlock(), allocator.freeBlocks(),
+                    allocator.pendingBlocks(), catalogRoot, spaceRoot);
+            SuperblockWriter.write(device, superblock);
+            device.barrier();
+            device.marker("commit " + generation + " acknowledged");
+            store.publish(superblock);
+            return generation;
+        } catch (OutOfSpaceException e) {
+            throw e; // nothing durable changed: the transaction is dropped, the store stays writable
+        } catch (IOException e) {
+            store.fail(e);
+            throw e;
+        } finally {
+            store.endWrite();
+        }
+    }
+
+    private boolean hasChanges() {
+        if (allocator.hasChanges() || catalog.isDirty()) {
+            return true;
+        }
+        return trees.values().stream().anyMatch(BTree::isDirty);
+    }
+
+    private BlockRef writeTrees() throws IOException {
+        for (Map.Entry<Long, BTree> entry : trees.entrySet()) {
+            BTree tree = entry.getValue();
+            if (tree.isDirty()) {
+                catalog.putSubtreeRoot(TreeIds.catalogKey(entry.getKey()), tree.flush());
+            }
+        }
+        return catalog.flush();
+    }
+
+    /** Discards every change. Blocks written so far were free in the last commit and stay free. */
+    public void abort() {
+        if (!finished) {
+            finished = true;
+            store.endWrite();
+        }
+    }
+
+    @Override
+    public void close() {
+        abort();
+    }
+
+    private void checkUsable() throws IOException {
+        if (finished) {
+            throw new IllegalStateException("transaction already committed or aborted");
+        }
+        if (broken) {
+            throw new IOException("an earlier operation of this transaction failed; abort it");
+        }
+    }
+}

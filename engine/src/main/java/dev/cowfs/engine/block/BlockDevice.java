@@ -1,0 +1,44 @@
+package dev.cowfs.engine.block;
+
+import java.io.Closeable;
+import java.io.IOException;
+
+/**
+ * The storage under the engine: a byte-addressed image with a durable barrier. Two real implementations: a
+ * memory-mapped file ({@link MappedFileDevice}) and a simulated device that records every write and barrier
+ * so that crash states can be rebuilt ({@code dev.cowfs.engine.crash.SimulatedDevice}).
+ *
+ * <p>Writes may be reordered, dropped or torn by a crash until the next {@link #barrier()} returns; after it,
+ * every earlier write is durable.
+ */
+public interface BlockDevice extends Closeable {
+
+    /** Bytes the device holds now; reads and writes must stay below it. */
+    long lengthBytes();
+
+    /** Makes the device at least this long, reserving the space so that later writes cannot fail for room. */
+    void ensureLength(long lengthBytes) throws IOException;
+
+    /**
+     * Points {@code window} at the bytes [offset, offset + length) without copying. The range must not cross
+     * a multiple of {@link #windowAlignmentBytes()}. The bytes stay valid until the device is closed.
+     */
+    void window(long offset, int length, BlockWindow window) throws IOException;
+
+    /** Windows never cross a multiple of this; a power of two at least as large as the largest block. */
+    long windowAlignmentBytes();
+
+    /** Copies bytes out of the device. */
+    void read(long offset, byte[] dst, int dstOffset, int length) throws IOException;
+
+    void write(long offset, byte[] src, int srcOffset, int length) throws IOException;
+
+    /** Makes every write issued before this call durable. */
+    void barrier() throws IOException;
+
+    boolean isReadOnly();
+
+    /** Records a point of interest (such as "commit 12 acknowledged") where the device keeps a log; else nothing. */
+    default void marker(String label) {
+    }
+}

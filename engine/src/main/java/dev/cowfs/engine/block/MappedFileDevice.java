@@ -1,0 +1,329 @@
+package dev.cowfs.engine.block;
+
+import dev.cowfs.engine.format.Limits;
+import net.openhft.chronicle.bytes.MappedBytesStore;
+import net.openhft.chronicle.bytes.MappedFile;
+import net.openhft.chronicle.core.io.ReferenceOwner;
+import net.openhft.posix.MSyncFlag;
+import net.openhft.posix.PosixAPI;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An image file mapped through Chronicle Bytes. Block data is written through the mapping and made durable by
+ * msync of exactly the dirty ranges; superblock slots (the header region and the far copy) are written through
+ * a {@link FileChannel} and made durable by {@code force}. Growth reserves real space with fallocate first, so a
+ * full disk surfaces as {@link OutOfSpaceException} and never as a SIGBUS on a mapped page.
+ *
+ * <p>Thread safety: any number of threads may call {@link #window} and {@link #read}; one thread writes.
+ */
+public final class MappedFileDevice implements BlockDevice {
+    private static final int ENOSPC = 28;
+    private static final int EOPNOTSUPP = 95;
+    private static final long PAGE_BYTES = 4096;
+    private static final ReferenceOwner OWNER = ReferenceOwner.temporary("cowfs-device");
+
+    private final Path path;
+    private final boolean readOnly;
+    private final long chunkBytes;
+    private final int chunkShift;
+    private final long growthStepBytes;
+    private final FileChannel channel;
+    private final MappedFile mappedFile;
+    private final int posixFd;
+    /** Mapped chunks by index; grown and filled under {@code this}, read without a lock. */
+    private volatile MappedBytesStore[] chunks = new MappedBytesStore[0];
+    private volatile long lengthBytes;
+    /** Prefix of the file whose space fallocate has reserved. Guarded by the single writer. */
+    private long reservedBytes;
+    /** Mapped ranges written since the last barrier, as [start, end) pairs. Guarded by the single writer. */
+    private final List<long[]> dirtyRanges = new ArrayList<>();
+    private boolean channelDirty;
+    private boolean closed;
+
+    private MappedFileDevice(Path path, boolean readOnly, long chunkBytes, long growthStepBytes) throws IOException {
+        if (Long.bitCount(chunkBytes) != 1 || chunkBytes < Limits.MAX_BLOCK_SIZE_BYTES) {
+            throw new IllegalArgumentException("mapping chunk must be a power of two >= 64 KiB: " + chunkBytes);
+        }
+        if (growthStepBytes < (1 << 20) || growthStepBytes % (1 << 20) != 0) {
+            throw new IllegalArgumentException("growth step must be a positive multiple of 1 MiB");
+        }
+        this.path = path;
+        this.readOnly = readOnly;
+        this.chunkBytes = chunkBytes;
+        this.chunkShift = Long.numberOfTrailingZeros(chunkBytes);
+        this.growthStepBytes = growthStepBytes;
+        this.channel = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
+                : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        this.lengthBytes = channel.size();
+        if (!readOnly) {
+            extendSparse(lengthBytes);
+        }
+        this.mappedFile = MappedFile.of(path.toFile(), chunkBytes, 0, readOnly);
+        this.posixFd = readOnly ? -1 : PosixAPI.posix().open(path.toString(), 2 /* O_RDWR */, 0);
+    }
+
+    /** Opens an existing image. */
+    public static MappedFileDevice open(Path path, boolean readOnly, long chunkBytes, long growthStepBytes)
+            throws IOException {
+        if (!Files.isRegularFile(path)) {
+            throw new java.nio.file.NoSuchFileException(path.toString(), null, "no image file here");
+        }
+        return new MappedFileDevice(path, readOnly, chunkBytes, growthStepBytes);
+    }
+
+    /** Creates a new, empty image file; fails if one exists. */
+    public static MappedFileDevice create(Path path, long chunkBytes, long growthStepBytes) throws IOException {
+        Files.newByteChannel(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
+        return new MappedFileDevice(path, false, chunkBytes, growthStepBytes);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    @Override
+    public long lengthBytes() {
+        return lengthBytes;
+    }
+
+    @Override
+    public long windowAlignmentBytes() {
+        return chunkBytes;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    @Override
+    public void ensureLength(long wantedBytes) throws IOException {
+        requireWritable();
+        if (wantedBytes <= reservedBytes) {
+            return;
+        }
+        long target = roundUp(wantedBytes, growthStepBytes);
+        extendSparse(target);
+        reserve(reservedBytes, target - reservedBytes);
+        reservedBytes = target;
+    }
+
+    /**
+     * Makes the file at least {@code bytes} long, rounded up to whole mapping chunks so that mapping a chunk
+     * never grows the file by itself. The added tail is a hole: readable as zeros, never written through the
+     * mapping before {@link #ensureLength} has reserved it.
+     */
+    private void extendSparse(long bytes) throws IOException {
+        long target = roundUp(Math.max(bytes, 1), chunkBytes);
+        if (target <= lengthBytes && lengthBytes % chunkBytes == 0) {
+            return;
+        }
+        target = Math.max(target, roundUp(lengthBytes, chunkBytes));
+        ByteBuffer zero = ByteBuffer.allocate(1);
+        if (channel.read(zero, target - 1) <= 0) {
+            zero.clear();
+            zero.put(0, (byte) 0);
+            channel.write(zero, target - 1);
+            channelDirty = true;
+        }
+        lengthBytes = target;
+    }
+
+    private void reserve(long offset, long length) throws IOException {
+        int result = posixFd >= 0 ? PosixAPI.posix().fallocate(posixFd, 0, offset, length) : -1;
+        if (result == 0) {
+            return;
+        }
+        int errno = posixFd >= 0 ? PosixAPI.posix().lastError() : EOPNOTSUPP;
+        if (errno == ENOSPC) {
+            throw new OutOfSpaceException(path + ": no space left on the device to grow the image to "
+                    + (offset + length) + " bytes; free space on the host filesystem or delete data");
+        }
+        if (errno != EOPNOTSUPP) {
+            throw new IOException(path + ": cannot reserve space (errno " + errno + ")");
+        }
+        // The filesystem cannot fallocate: write zeros, which allocates as surely (and fails with ENOSPC cleanly).
+        ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
+        for (long at = offset; at < offset + length; ) {
+            zeros.clear().limit((int) Math.min(zeros.capacity(), offset + length - at));
+            at += channel.write(zeros, at);
+        }
+    }
+
+    @Override
+    public void window(long offset, int length, BlockWindow window) throws IOException {
+        checkRange(offset, length);
+        window.set(chunk((int) (offset >>> chunkShift)), offset);
+    }
+
+    @Override
+    public void read(long offset, byte[] dst, int dstOffset, int length) throws IOException {
+        checkRange(offset, length);
+        while (length > 0) {
+            int chunkIndex = (int) (offset >>> chunkShift);
+            int piece = (int) Math.min(length, ((long) (chunkIndex + 1) << chunkShift) - offset);
+            chunk(chunkIndex).read(offset, dst, dstOffset, piece);
+            offset += piece;
+            dstOffset += piece;
+            length -= piece;
+        }
+    }
+
+    @Override
+    public void write(long offset, byte[] src, int srcOffset, int length) throws IOException {
+        requireWritable();
+        if (isSuperblockRegion(offset)) {
+            extendSparse(offset + length);
+            channel.write(ByteBuffer.wrap(src, srcOffset, length), offset);
+            channelDirty = true;
+            return;
+        }
+        checkRange(offset, length);
+        if (offset + length > reservedBytes) {
+            throw new EngineBugError("mapped write at " + offset + " beyond reserved space " + reservedBytes);
+        }
+        long start = offset;
+        while (length > 0) {
+            int chunkIndex = (int) (offset >>> chunkShift);
+            int piece = (int) Math.min(length, ((long) (chunkIndex + 1) << chunkShift) - offset);
+            chunk(chunkIndex).write(offset, src, srcOffset, piece);
+            offset += piece;
+            srcOffset += piece;
+            length -= piece;
+        }
+        noteDirty(start, offset);
+    }
+
+    private static boolean isSuperblockRegion(long offset) {
+        return offset < Limits.HEADER_REGION_BYTES || (offset >= Limits.FAR_SUPERBLOCK_OFFSET_BYTES
+                && offset < Limits.FAR_SUPERBLOCK_OFFSET_BYTES + Limits.FAR_REGION_BYTES);
+    }
+
+    private void noteDirty(long start, long end) {
+        if (!dirtyRanges.isEmpty()) {
+            long[] last = dirtyRanges.get(dirtyRanges.size() - 1);
+            if (start <= last[1] && end >= last[0]) {
+                last[0] = Math.min(last[0], start);
+                last[1] = Math.max(last[1], end);
+                return;
+            }
+        }
+        dirtyRanges.add(new long[] {start, end});
+    }
+
+    @Override
+    public void barrier() throws IOException {
+        requireWritable();
+        if (!dirtyRanges.isEmpty()) {
+            dirtyRanges.sort((a, b) -> Long.compare(a[0], b[0]));
+            long runStart = -1;
+            long runEnd = -1;
+            for (long[] range : dirtyRanges) {
+                long start = range[0] & -PAGE_BYTES;
+                long end = roundUp(range[1], PAGE_BYTES);
+                if (runStart >= 0 && start <= runEnd && (start >>> chunkShift) == (runStart >>> chunkShift)) {
+                    runEnd = Math.max(runEnd, end);
+                    continue;
+                }
+                if (runStart >= 0) {
+                    msync(runStart, runEnd);
+                }
+                runStart = start;
+                runEnd = end;
+            }
+            msync(runStart, runEnd);
+            dirtyRanges.clear();
+        }
+        if (channelDirty) {
+            channel.force(false);
+            channelDirty = false;
+        }
+    }
+
+    private void msync(long start, long end) throws IOException {
+        // A run never crosses a chunk: each chunk is its own mapping.
+        while (start < end) {
+            int chunkIndex = (int) (start >>> chunkShift);
+            long pieceEnd = Math.min(end, (long) (chunkIndex + 1) << chunkShift);
+            long address = chunk(chunkIndex).addressForRead(start);
+            int result = PosixAPI.posix().msync(address, pieceEnd - start, MSyncFlag.MS_SYNC);
+            if (result != 0) {
+                throw new IOException(path + ": msync of bytes " + start + ".." + pieceEnd + " failed (errno "
+                        + PosixAPI.posix().lastError() + ")");
+            }
+            start = pieceEnd;
+        }
+    }
+
+    private void checkRange(long offset, int length) throws IOException {
+        if (offset < 0 || length < 0 || offset + length > lengthBytes) {
+            throw new CorruptionException(-1, path + ": bytes " + offset + ".." + (offset + length)
+                    + " lie beyond the end of the image (" + lengthBytes + " bytes); the image may be truncated");
+        }
+    }
+
+    private MappedBytesStore chunk(int index) throws IOException {
+        MappedBytesStore[] current = chunks;
+        if (index < current.length) {
+            MappedBytesStore store = current[index];
+            if (store != null) {
+                return store;
+            }
+        }
+        return acquireChunk(index);
+    }
+
+    private synchronized MappedBytesStore acquireChunk(int index) throws IOException {
+        if (closed) {
+            throw new IOException(path + ": device is closed");
+        }
+        MappedBytesStore[] current = chunks;
+        if (index < current.length && current[index] != null) {
+            return current[index];
+        }
+        MappedBytesStore store = mappedFile.acquireByteStore(OWNER, (long) index << chunkShift);
+        store.singleThreadedCheckDisabled(true);
+        MappedBytesStore[] grown = index < current.length ? current.clone()
+                : java.util.Arrays.copyOf(current, Math.max(index + 1, current.length * 2));
+        grown[index] = store;
+        chunks = grown;
+        return store;
+    }
+
+    private void requireWritable() throws IOException {
+        if (readOnly) {
+            throw new ReadOnlyEngineException(path + ": image is open read-only");
+        }
+    }
+
+    private static long roundUp(long value, long multiple) {
+        return (value + multiple - 1) / multiple * multiple;
+    }
+
+    @Override
+    public synchronized void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (MappedBytesStore store : chunks) {
+            if (store != null) {
+                store.release(OWNER);
+            }
+        }
+        chunks = new MappedBytesStore[0];
+        mappedFile.releaseLast();
+        if (posixFd >= 0) {
+            PosixAPI.posix().close(posixFd);
+        }
+        channel.close();
+    }
+}

@@ -1,0 +1,448 @@
+package dev.cowfs.engine.btree;
+
+import dev.cowfs.engine.block.BlockRef;
+import dev.cowfs.engine.block.Checksums;
+import dev.cowfs.engine.block.EngineBugError;
+import dev.cowfs.engine.format.Bytes;
+import dev.cowfs.engine.format.Limits;
+import dev.cowfs.engine.format.NodeLayout;
+
+import java.io.IOException;
+import java.util.Arrays;
+
+/**
+ * One tree as a write transaction sees it. Committed nodes are never modified: the first change below a node
+ * shadows it (a dirty copy at a newly allocated block; the old block is freed to the allocator, which defers its
+ * reuse). At commit, {@link #flush()} writes the dirty nodes bottom-up and returns the new root reference.
+ * Under memory pressure {@link #spill()} writes every dirty node but the root early; such a node was born in
+ * this generation, so changing it again rewrites it in place instead of allocating another block.
+ */
+public final class BTree {
+    private static final byte[] EMPTY = new byte[0];
+
+    private final long treeId;
+    private final TreeContext ctx;
+    private final int payloadBytes;
+    private final int maxInlineEntryBytes;
+    private final NodeView searchView = new NodeView();
+    private BlockRef rootRef;
+    private DirtyNode root;
+    private long modCount;
+
+    private BTree(long treeId, TreeContext ctx, BlockRef rootRef) {
+        this.treeId = treeId;
+        this.ctx = ctx;
+        this.payloadBytes = NodeLayout.payloadBytes(ctx.blockSizeBytes());
+        this.maxInlineEntryBytes = Limits.maxInlineEntryBytes(ctx.blockSizeBytes());
+        this.rootRef = rootRef;
+    }
+
+    /** The tree as committed at {@code rootRef}, to be changed by the transaction owning {@code ctx}. */
+    public static BTree open(long treeId, BlockRef rootRef, TreeContext ctx) {
+        return new BTree(treeId, ctx, rootRef);
+    }
+
+    /** A new empty tree (one empty leaf). */
+    public static BTree create(long treeId, TreeContext ctx) throws IOException {
+        BTree tree = new BTree(treeId, ctx, null);
+        tree.root = tree.newNode(0);
+        return tree;
+    }
+
+    public long treeId() {
+        return treeId;
+    }
+
+    public boolean isDirty() {
+        return root != null;
+    }
+
+    /** Changes since the tree was opened; cursors use it to notice they must re-seek. */
+    public long modCount() {
+        return modCount;
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    public byte[] get(byte[] key) throws IOException {
+        DirtyNode node = root;
+        if (node == null) {
+            return TreeSearch.get(ctx.reader(), rootRef, treeId, key, searchView);
+        }
+        while (!node.isLeaf()) {
+            int index = node.searchBranch(key);
+            if (node.children[index] == null) {
+                BlockRef ref = node.childRefs[index];
+                return TreeSearch.get(ctx.reader(), ref.blockIndex(), ref.birthGeneration(), ref.checksum(),
+                        node.level - 1, treeId, key, searchView);
+            }
+            node = node.children[index];
+        }
+        int index = node.searchLeaf(key);
+        if (index < 0) {
+            return null;
+        }
+        byte[] stored = node.values[index];
+        return (node.flags[index] & NodeLayout.FLAG_OUT_OF_LINE) == 0 ? stored
+                : TreeSearch.readOutOfLine(ctx.reader(), stored);
+    }
+
+    public boolean containsKey(byte[] key) throws IOException {
+        DirtyNode node = root;
+        if (node == null) {
+            return TreeSearch.contains(ctx.reader(), rootRef, -1, treeId, key, searchView);
+        }
+        while (!node.isLeaf()) {
+            int index = node.searchBranch(key);
+            if (node.children[index] == null) {
+                return TreeSearch.contains(ctx.reader(), node.childRefs[index], node.level - 1, treeId, key,
+                        searchView);
+            }
+            node = node.children[index];
+        }
+        return node.searchLeaf(key) >= 0;
+    }
+
+    public TreeCursor cursor() {
+        return new TreeCursor(ctx.reader(), treeId, this);
+    }
+
+    DirtyNode dirtyRootOrNull() {
+        return root;
+    }
+
+    BlockRef committedRootRef() {
+        return rootRef;
+    }
+
+    // ------------------------------------------------------------------ writes
+
+    /** Inserts or replaces; values too large for a node go to an out-of-line extent. */
+    public void put(byte[] key, byte[] value) throws IOException {
+        checkKey(key);
+        if (value.length > Limits.MAX_VALUE_BYTES) {
+            throw new IllegalArgumentException("value of " + value.length + " bytes exceeds the limit of "
+                    + Limits.MAX_VALUE_BYTES);
+        }
+        if (NodeLayout.leafEntryBytes(key.length, value.length) <= maxInlineEntryBytes) {
+            putStored(key, value, (byte) 0);
+        } else {
+            putStored(key, writeOutOfLine(value), NodeLayout.FLAG_OUT_OF_LINE);
+        }
+    }
+
+    /** Stores a reference to the root of another tree (the catalog's entries). */
+    public void putSubtreeRoot(byte[] key, BlockRef subtreeRoot) throws IOException {
+        checkKey(key);
+        putStored(key, subtreeRoot.toBytes(), NodeLayout.FLAG_SUBTREE_ROOT);
+    }
+
+    private void checkKey(byte[] key) {
+        if (key.length > Limits.MAX_KEY_BYTES) {
+            throw new IllegalArgumentException("key of " + key.length + " bytes exceeds the limit of "
+                    + Limits.MAX_KEY_BYTES);
+        }
+    }
+
+    private byte[] writeOutOfLine(byte[] value) throws IOException {
+        int blocks = (value.length + ctx.blockSizeBytes() - 1) / ctx.blockSizeBytes();
+        long blockIndex = ctx.allocator().allocate(blocks);
+        ctx.writeBlocks(blockIndex, value, value.length);
+        BlockRef ref = new BlockRef(blockIndex, ctx.generation(), Checksums.crc32c(value, 0, value.length), blocks);
+        byte[] descriptor = new byte[NodeLayout.OUT_OF_LINE_DESCRIPTOR_BYTES];
+        Bytes.putInt(descriptor, NodeLayout.OUT_OF_LINE_LENGTH_OFFSET, value.length);
+        ref.encode(descriptor, NodeLayout.OUT_OF_LINE_REF_OFFSET);
+        return descriptor;
+    }
+
+    private void putStored(byte[] key, byte[] stored, byte flags) throws IOException {
+        DirtyNode top = dirtyRoot();
+        Split split = insert(top, key, stored, flags, true);
+        if (split != null) {
+            growRoot(split);
+        }
+        modCount++;
+    }
+
+    /** Removes the key; returns false (and dirties nothing) when it was absent. */
+    public boolean delete(byte[] key) throws IOException {
+        if (!containsKey(key)) {
+            return false;
+        }
+        Split split = remove(dirtyRoot(), key);
+        if (split != null) {
+            growRoot(split);
+        }
+        while (!root.isLeaf() && root.count == 1) {
+            DirtyNode only = dirtyChild(root, 0);
+            discard(root);
+            root = only;
+        }
+        modCount++;
+        return true;
+    }
+
+    private record Split(byte[] separator, DirtyNode right, boolean appended) {
+    }
+
+    private Split insert(DirtyNode node, byte[] key, byte[] stored, byte flags, boolean rightmost)
+            throws IOException {
+        if (node.isLeaf()) {
+            int index = node.searchLeaf(key);
+            boolean appended = false;
+            if (index >= 0) {
+                releaseStored(node.values[index], node.flags[index]);
+                node.replaceLeafValue(index, stored, flags);
+            } else {
+                index = -index - 1;
+                node.insertLeafEntry(index, key, stored, flags);
+                appended = rightmost && index == node.count - 1;
+            }
+            return node.entryBytes > payloadBytes ? split(node, appended) : null;
+        }
+        int index = node.searchBranch(key);
+        Split below = insert(dirtyChild(node, index), key, stored, flags, rightmost && index == node.count - 1);
+        return below == null ? null : absorbSplit(node, index, below);
+    }
+
+    private Split absorbSplit(DirtyNode node, int index, Split below) throws IOException {
+        node.insertBranchEntry(index + 1, below.separator, null, below.right);
+        boolean appended = below.appended && index + 1 == node.count - 1;
+        return node.entryBytes > payloadBytes ? split(node, appended) : null;
+    }
+
+    private Split split(DirtyNode node, boolean appendMode) throws IOException {
+        int at;
+        if (appendMode) {
+            at = node.count - 1; // sequential inserts: leave the left node full
+        } else {
+            int half = node.entryBytes / 2;
+            int bytes = 0;
+            at = 0;
+            while (at < node.count - 1 && bytes + node.entrySize(at) <= half) {
+                bytes += node.entrySize(at);
+                at++;
+            }
+            at = Math.max(at, 1);
+        }
+        DirtyNode right = newNode(node.level);
+        node.moveTailTo(at, right);
+        byte[] separator;
+        if (node.isLeaf()) {
+            separator = shortestSeparator(node.keys[node.count - 1], right.keys[0]);
+        } else {
+            separator = right.keys[0];
+            right.setBranchKey(0, EMPTY);
+        }
+        EngineBugError.check(node.entryBytes <= payloadBytes && right.entryBytes <= payloadBytes,
+                "split left an overfull node");
+        return new Split(separator, right, appendMode);
+    }
+
+    /** The shortest key s with left &lt; s &lt;= right (a prefix of right): keeps branch nodes small. */
+    static byte[] shortestSeparator(byte[] left, byte[] right) {
+        int common = Arrays.mismatch(left, right);
+        EngineBugError.check(common >= 0 && common < right.length, "separator keys not ascending");
+        return Arrays.copyOf(right, common + 1);
+    }
+
+    private void growRoot(Split split) throws IOException {
+        DirtyNode newRoot = newNode(root.level + 1);
+        if (newRoot.level >= Limits.MAX_TREE_HEIGHT) {
+            throw new EngineBugError("tree " + treeId + " grew past " + Limits.MAX_TREE_HEIGHT + " levels");
+        }
+        newRoot.insertBranchEntry(0, EMPTY, null, root);
+        newRoot.insertBranchEntry(1, split.separator, null, split.right);
+        root = newRoot;
+    }
+
+    private Split remove(DirtyNode node, byte[] key) throws IOException {
+        if (node.isLeaf()) {
+            int index = node.searchLeaf(key);
+            EngineBugError.check(index >= 0, "key vanished between lookup and removal");
+            releaseStored(node.values[index], node.flags[index]);
+            node.remove(index);
+            return null;
+        }
+        int index = node.searchBranch(key);
+        DirtyNode child = dirtyChild(node, index);
+        Split below = remove(child, key);
+        if (below != null) {
+            return absorbSplit(node, index, below);
+        }
+        if (child.entryBytes < payloadBytes / 4 && node.count > 1) {
+            rebalance(node, index);
+        }
+        return node.entryBytes > payloadBytes ? split(node, false) : null;
+    }
+
+    /** Merges the underfull child with a sibling, or moves entries over from the sibling when both can't fit. */
+    private void rebalance(DirtyNode parent, int index) throws IOException {
+        int leftIndex = index > 0 ? index - 1 : index;
+        int rightIndex = leftIndex + 1;
+        DirtyNode left = dirtyChild(parent, leftIndex);
+        DirtyNode right = dirtyChild(parent, rightIndex);
+        byte[] separator = parent.keys[rightIndex];
+        int separatorGrowth = left.isLeaf() ? 0 : separator.length;
+        if (left.entryBytes + right.entryBytes + separatorGrowth <= payloadBytes) {
+            if (!right.isLeaf()) {
+                right.setBranchKey(0, separator);
+            }
+            right.moveTailTo(0, left);
+            parent.remove(rightIndex);
+            discard(right);
+            return;
+        }
+        if (!left.isLeaf()) {
+            right.setBranchKey(0, separator);
+        }
+        int total = left.entryBytes + right.entryBytes;
+        if (left.entryBytes < right.entryBytes) {
+            int moved = 0;
+            int bytes = left.entryBytes;
+            while (moved < right.count - 1 && bytes + right.entrySize(moved) <= total / 2) {
+                bytes += right.entrySize(moved);
+                moved++;
+            }
+            right.moveHeadTo(Math.max(moved, 1), left);
+        } else {
+            int from = left.count;
+            int bytes = right.entryBytes;
+            while (from > 1 && bytes + left.entrySize(from - 1) <= total / 2) {
+                bytes += left.entrySize(from - 1);
+                from--;
+            }
+            left.moveTailToFrontOf(Math.min(from, left.count - 1), right);
+        }
+        byte[] newSeparator;
+        if (left.isLeaf()) {
+            newSeparator = shortestSeparator(left.keys[left.count - 1], right.keys[0]);
+        } else {
+            newSeparator = right.keys[0];
+            right.setBranchKey(0, EMPTY);
+        }
+        parent.setBranchKey(rightIndex, newSeparator);
+    }
+
+    private void releaseStored(byte[] stored, byte flags) throws IOException {
+        if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
+            BlockRef extent = BlockRef.decode(stored, NodeLayout.OUT_OF_LINE_REF_OFFSET);
+            ctx.allocator().free(extent.blockIndex(), extent.blockCount(), extent.birthGeneration());
+        }
+    }
+
+    // ------------------------------------------------------------------ shadowing
+
+    private DirtyNode dirtyRoot() throws IOException {
+        if (root == null) {
+            root = shadow(rootRef, -1);
+            rootRef = null;
+        }
+        return root;
+    }
+
+    private DirtyNode dirtyChild(DirtyNode parent, int index) throws IOException {
+        DirtyNode child = parent.children[index];
+        if (child == null) {
+            child = shadow(parent.childRefs[index], parent.level - 1);
+            parent.children[index] = child;
+            parent.childRefs[index] = null;
+        }
+        return child;
+    }
+
+    private DirtyNode shadow(BlockRef ref, int level) throws IOException {
+        NodeView view = new NodeView();
+        ctx.reader().read(ref, treeId, level, view);
+        long blockIndex;
+        if (ref.birthGeneration() == ctx.generation()) {
+            blockIndex = ref.blockIndex(); // written earlier in this transaction: no durable root reaches it
+        } else {
+            blockIndex = ctx.allocator().allocate(1);
+            ctx.allocator().free(ref.blockIndex(), 1, ref.birthGeneration());
+        }
+        ctx.nodeDirtied();
+        return NodeCodec.decode(view, blockIndex);
+    }
+
+    private DirtyNode newNode(int level) throws IOException {
+        DirtyNode node = new DirtyNode(level, ctx.allocator().allocate(1), 8);
+        ctx.nodeDirtied();
+        return node;
+    }
+
+    private void discard(DirtyNode node) throws IOException {
+        ctx.allocator().free(node.blockIndex, 1, ctx.generation());
+        ctx.nodeCleaned();
+    }
+
+    // ------------------------------------------------------------------ writing out
+
+    /** Writes every dirty node and returns the committed root; the tree is clean afterwards. */
+    public BlockRef flush() throws IOException {
+        if (root != null) {
+            rootRef = write(root);
+            root = null;
+            modCount++;
+        }
+        return rootRef;
+    }
+
+    /** Writes every dirty node below the root, so that only the root stays in memory. */
+    public void spill() throws IOException {
+        if (root == null || root.isLeaf()) {
+            return;
+        }
+        for (int i = 0; i < root.count; i++) {
+            if (root.children[i] != null) {
+                root.childRefs[i] = write(root.children[i]);
+                root.children[i] = null;
+            }
+        }
+        modCount++;
+    }
+
+    private BlockRef write(DirtyNode node) throws IOException {
+        if (!node.isLeaf()) {
+            for (int i = 0; i < node.count; i++) {
+                if (node.children[i] != null) {
+                    node.childRefs[i] = write(node.children[i]);
+                    node.children[i] = null;
+                }
+            }
+        }
+        byte[] block = ctx.blockBuffer();
+        int checksum = NodeCodec.encode(node, ctx.generation(), treeId, block);
+        try {
+            NodeValidator.validate(block, block.length, node.blockIndex);
+        } catch (dev.cowfs.engine.block.CorruptionException e) {
+            throw new EngineBugError("about to write an invalid node: " + e.getMessage());
+        }
+        ctx.writeBlocks(node.blockIndex, block, block.length);
+        ctx.nodeCleaned();
+        return new BlockRef(node.blockIndex, ctx.generation(), checksum, 1);
+    }
+
+    /** Frees every block of the committed tree (nodes and out-of-line extents): used when a tree is dropped. */
+    public void freeAll() throws IOException {
+        EngineBugError.check(root == null, "freeAll on a dirty tree");
+        freeSubtree(rootRef, -1, 0);
+        rootRef = null;
+    }
+
+    private void freeSubtree(BlockRef ref, int level, int depth) throws IOException {
+        if (depth > Limits.MAX_TREE_HEIGHT) {
+            throw new dev.cowfs.engine.block.CorruptionException(ref.blockIndex(), "tree too deep");
+        }
+        NodeView view = new NodeView();
+        ctx.reader().read(ref, treeId, level, view);
+        for (int i = 0; i < view.count(); i++) {
+            if (view.isLeaf()) {
+                releaseStored(view.storedValue(i), view.flags(i));
+            } else {
+                freeSubtree(view.childRef(i), view.level() - 1, depth + 1);
+            }
+        }
+        ctx.allocator().free(ref.blockIndex(), 1, ref.birthGeneration());
+    }
+}

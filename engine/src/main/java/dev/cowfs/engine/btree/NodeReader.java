@@ -1,0 +1,134 @@
+package dev.cowfs.engine.btree;
+
+import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.block.BlockRef;
+import dev.cowfs.engine.block.Checksums;
+import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.block.VerifiedBlocks;
+import dev.cowfs.engine.format.Limits;
+import dev.cowfs.engine.format.NodeLayout;
+import net.openhft.chronicle.bytes.BytesStore;
+
+import java.io.IOException;
+
+/**
+ * The only way tree blocks reach the engine: checks a reference against the block it points to. Cheap checks
+ * (header checksum, own address, birth, tree, level) run on every read; the CRC32C of the whole block and the
+ * structural check run on the first read after open, and the block is then remembered as verified.
+ */
+public final class NodeReader {
+    private final BlockDevice device;
+    private final int blockSizeBytes;
+    private final VerifiedBlocks verified;
+    private final ThreadLocal<byte[]> scratch;
+
+    public NodeReader(BlockDevice device, int blockSizeBytes, VerifiedBlocks verified) {
+        this.device = device;
+        this.blockSizeBytes = blockSizeBytes;
+        this.verified = verified;
+        this.scratch = ThreadLocal.withInitial(() -> new byte[blockSizeBytes]);
+    }
+
+    public int blockSizeBytes() {
+        return blockSizeBytes;
+    }
+
+    public BlockDevice device() {
+        return device;
+    }
+
+    public VerifiedBlocks verified() {
+        return verified;
+    }
+
+    /**
+     * Positions {@code into} on the node the reference names, after checking it.
+     *
+     * @param expectedLevel the level the parent implies, or -1 for a root (any level)
+     */
+    public void read(long blockIndex, long birth, int checksum, long treeId, int expectedLevel, NodeView into)
+            throws IOException {
+        checkExtentAddress(blockIndex, 1);
+        device.window(blockIndex * blockSizeBytes, blockSizeBytes, into.window);
+        BytesStore<?, ?> store = into.window.store;
+        long base = into.window.base;
+        int storedChecksum = store.readInt(base + NodeLayout.CHECKSUM_OFFSET);
+        if (storedChecksum != checksum) {
+            throw new CorruptionException(blockIndex, String.format(
+                    "checksum mismatch: reference expects %08x, block header holds %08x", checksum, storedChecksum));
+        }
+        long storedAddress = store.readLong(base + NodeLayout.BLOCK_INDEX_OFFSET);
+        if (storedAddress != blockIndex) {
+            throw new CorruptionException(blockIndex, "misdirected write: block header says block " + storedAddress);
+        }
+        long storedBirth = store.readLong(base + NodeLayout.BIRTH_OFFSET);
+        if (storedBirth != birth) {
+            throw new CorruptionException(blockIndex, "birth generation " + storedBirth + " but reference expects "
+                    + birth + " (stale or misdirected write)");
+        }
+        long storedTree = store.readLong(base + NodeLayout.TREE_ID_OFFSET);
+        if (storedTree != treeId) {
+            throw new CorruptionException(blockIndex, "belongs to tree " + storedTree + ", expected tree " + treeId);
+        }
+        int level = store.readUnsignedByte(base + NodeLayout.LEVEL_OFFSET);
+        if (expectedLevel >= 0 && level != expectedLevel) {
+            throw new CorruptionException(blockIndex, "level " + level + " where level " + expectedLevel
+                    + " was expected");
+        }
+        if (!verified.isVerified(blockIndex)) {
+            verifyWhole(blockIndex, checksum, store, base);
+        }
+        into.position(store, base, blockIndex);
+    }
+
+    public void read(BlockRef ref, long treeId, int expectedLevel, NodeView into) throws IOException {
+        if (ref.blockCount() != 1) {
+            throw new CorruptionException(ref.blockIndex(), "node reference spans " + ref.blockCount() + " blocks");
+        }
+        read(ref.blockIndex(), ref.birthGeneration(), ref.checksum(), treeId, expectedLevel, into);
+    }
+
+    private void verifyWhole(long blockIndex, int checksum, BytesStore<?, ?> store, long base) throws IOException {
+        byte[] copy = scratch.get();
+        store.read(base, copy, 0, blockSizeBytes);
+        int actual = Checksums.crc32c(copy, NodeLayout.CHECKSUM_OFFSET + NodeLayout.CHECKSUM_SIZE,
+                blockSizeBytes - NodeLayout.CHECKSUM_SIZE);
+        if (actual != checksum) {
+            throw new CorruptionException(blockIndex, String.format(
+                    "checksum mismatch: expected %08x, block bytes give %08x", checksum, actual));
+        }
+        NodeValidator.validate(copy, blockSizeBytes, blockIndex);
+        verified.markVerified(blockIndex);
+    }
+
+    /** Reads and checks an out-of-line extent holding exactly {@code lengthBytes} bytes. */
+    public byte[] readExtent(BlockRef ref, int lengthBytes) throws IOException {
+        long expectedBlocks = ((long) lengthBytes + blockSizeBytes - 1) / blockSizeBytes;
+        if (lengthBytes < 0 || lengthBytes > Limits.MAX_VALUE_BYTES || ref.blockCount() != expectedBlocks) {
+            throw new CorruptionException(ref.blockIndex(), "extent of " + ref.blockCount() + " blocks cannot hold "
+                    + lengthBytes + " bytes");
+        }
+        checkExtentAddress(ref.blockIndex(), ref.blockCount());
+        byte[] bytes = new byte[lengthBytes];
+        device.read(ref.blockIndex() * blockSizeBytes, bytes, 0, lengthBytes);
+        int actual = Checksums.crc32c(bytes, 0, lengthBytes);
+        if (actual != ref.checksum()) {
+            throw new CorruptionException(ref.blockIndex(), String.format(
+                    "extent checksum mismatch: expected %08x, bytes give %08x", ref.checksum(), actual));
+        }
+        return bytes;
+    }
+
+    /** A reference must name blocks inside the image and outside the superblock regions. */
+    public void checkExtentAddress(long blockIndex, long blockCount) throws CorruptionException {
+        long endBlock = blockIndex + blockCount;
+        boolean inImage = blockIndex >= Limits.firstDataBlock(blockSizeBytes) && blockCount >= 1
+                && blockIndex < Limits.MAX_BLOCK_INDEX && endBlock <= device.lengthBytes() / blockSizeBytes;
+        boolean overlapsFar = blockIndex < Limits.farRegionEndBlock(blockSizeBytes)
+                && endBlock > Limits.farRegionFirstBlock(blockSizeBytes);
+        if (!inImage || overlapsFar) {
+            throw new CorruptionException(blockIndex, "reference to " + blockCount + " block(s) outside the data area"
+                    + " of the image (" + device.lengthBytes() / blockSizeBytes + " blocks)");
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.cowfs.engine.check;
+
+import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.block.BlockWindow;
+import dev.cowfs.engine.block.EngineBugError;
+import dev.cowfs.engine.format.Limits;
+
+import java.io.IOException;
+import java.util.BitSet;
+
+/**
+ * A device wrapper that fails at once on any write to a block a retained root can reach, or to the ring slot
+ * holding the newest durable superblock (invariant 1). Used in strict mode, with the set the checker computes
+ * after every commit.
+ */
+public final class AuditingDevice implements BlockDevice {
+    private final BlockDevice inner;
+    private volatile BitSet protectedBlocks = new BitSet();
+    private volatile int protectedSlot = -1;
+    private volatile int blockSizeBytes = Limits.DEFAULT_BLOCK_SIZE_BYTES;
+
+    public AuditingDevice(BlockDevice inner) {
+        this.inner = inner;
+    }
+
+    public void protect(BitSet blocks, int newestSlot, int blockSize) {
+        this.protectedBlocks = blocks;
+        this.protectedSlot = newestSlot;
+        this.blockSizeBytes = blockSize;
+    }
+
+    @Override
+    public void write(long offset, byte[] src, int srcOffset, int length) throws IOException {
+        if (protectedSlot >= 0 && offset == Limits.superblockSlotOffset(protectedSlot)) {
+            throw new EngineBugError("write to superblock slot " + protectedSlot
+                    + ", which holds the newest durable superblock");
+        }
+        if (offset >= Limits.HEADER_REGION_BYTES) {
+            BitSet blocks = protectedBlocks;
+            long first = offset / blockSizeBytes;
+            long last = (offset + length - 1) / blockSizeBytes;
+            for (long block = first; block <= last; block++) {
+                if (block < Integer.MAX_VALUE && blocks.get((int) block)) {
+                    throw new EngineBugError("write to block " + block + ", which a durable root can still reach");
+                }
+            }
+        }
+        inner.write(offset, src, srcOffset, length);
+    }
+
+    @Override
+    public long lengthBytes() {
+        return inner.lengthBytes();
+    }
+
+    @Override
+    public void ensureLength(long lengthBytes) throws IOException {
+        inner.ensureLength(lengthBytes);
+    }
+
+    @Override
+    public void window(long offset, int length, BlockWindow window) throws IOException {
+        inner.window(offset, length, window);
+    }
+
+    @Override
+    public long windowAlignmentBytes() {
+        return inner.windowAlignmentBytes();
+    }
+
+    @Override
+    public void read(long offset, byte[] dst, int dstOffset, int length) throws IOException {
+        inner.read(offset, dst, dstOffset, length);
+    }
+
+    @Override
+    public void barrier() throws IOException {
+        inner.barrier();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return inner.isReadOnly();
+    }
+
+    @Override
+    public void marker(String label) {
+        inner.marker(label);
+    }
+
+    @Override
+    public void close() throws IOException {
+        inner.close();
+    }
+}

@@ -1,0 +1,209 @@
+package dev.cowfs.engine.crash;
+
+import dev.cowfs.engine.format.Limits;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Rebuilds the images a power loss could leave, from an initial image and the log a {@link SimulatedDevice}
+ * recorded on top of it. Writes before a barrier are durable; writes after the last barrier before the crash
+ * (the crash epoch) may each have reached the media or not, and may be torn at 512-byte sectors.
+ *
+ * <p>For each epoch: the state with none of its writes; every subset when the epoch has at most
+ * {@link #EXHAUSTIVE_LIMIT} writes, otherwise all, each drop-one, each keep-one and seeded random subsets; and
+ * torn versions of the superblock writes and the last data write (first-k sectors, last-k sectors, a random
+ * sector mask), with the old bytes in the sectors that did not land.
+ */
+public final class CrashStates {
+    public static final int SECTOR_BYTES = 512;
+    public static final int EXHAUSTIVE_LIMIT = 10;
+
+    /** One crash state: how it was made, the device holding it, and which epoch writes landed whole. */
+    public record State(String description, SimulatedDevice device, int durableOps,
+                        List<SimulatedDevice.Write> landed, List<SimulatedDevice.Write> torn) {
+    }
+
+    private final SimulatedDevice.Image initial;
+    private final List<SimulatedDevice.Op> log;
+
+    public CrashStates(SimulatedDevice.Image initial, List<SimulatedDevice.Op> log) {
+        this.initial = initial;
+        this.log = List.copyOf(log);
+    }
+
+    /** Indexes into the log of each barrier, plus the end of the log. */
+    public List<Integer> epochStarts() {
+        List<Integer> starts = new ArrayList<>();
+        starts.add(0);
+        for (int i = 0; i < log.size(); i++) {
+            if (log.get(i) instanceof SimulatedDevice.Barrier) {
+                starts.add(i + 1);
+            }
+        }
+        return starts;
+    }
+
+    /** The writes of the epoch starting at log index {@code start}, up to the next barrier. */
+    public List<SimulatedDevice.Write> epochWrites(int start) {
+        List<SimulatedDevice.Write> writes = new ArrayList<>();
+        for (int i = start; i < log.size() && !(log.get(i) instanceof SimulatedDevice.Barrier); i++) {
+            if (log.get(i) instanceof SimulatedDevice.Write write) {
+                writes.add(write);
+            }
+        }
+        return writes;
+    }
+
+    /** The image with every write before log index {@code end} applied. */
+    public SimulatedDevice.Image durableImage(int end) {
+        SimulatedDevice device = SimulatedDevice.ofImage(initial);
+        for (int i = 0; i < end; i++) {
+            if (log.get(i) instanceof SimulatedDevice.Write write) {
+                device.apply(write.offset(), write.bytes(), 0, write.bytes().length);
+            }
+        }
+        return device.image();
+    }
+
+    /** All crash states for a crash during the epoch starting at log index {@code start}. */
+    public List<State> statesInEpoch(int start, Random random, int randomSubsets) {
+        SimulatedDevice.Image base = durableImage(start);
+        List<SimulatedDevice.Write> writes = epochWrites(start);
+        List<State> states = new ArrayList<>();
+        int n = writes.size();
+        List<long[]> masks = new ArrayList<>();
+        if (n <= EXHAUSTIVE_LIMIT) {
+            for (long mask = 0; mask < (1L << n); mask++) {
+                masks.add(new long[] {mask});
+            }
+        } else {
+            masks.add(bitsNone());
+            masks.add(bitsAll(n));
+            for (int i = 0; i < n; i++) {
+                long[] dropOne = bitsAll(n);
+                dropOne[i >>> 6] &= ~(1L << i);
+                masks.add(dropOne);
+                long[] keepOne = new long[(n + 63) / 64];
+                keepOne[i >>> 6] |= 1L << i;
+                masks.add(keepOne);
+            }
+            for (int r = 0; r < randomSubsets; r++) {
+                long[] mask = new long[(n + 63) / 64];
+                for (int i = 0; i < n; i++) {
+                    if (random.nextBoolean()) {
+                        mask[i >>> 6] |= 1L << i;
+                    }
+                }
+                masks.add(mask);
+            }
+        }
+        for (long[] mask : masks) {
+            SimulatedDevice device = SimulatedDevice.ofImage(base);
+            List<SimulatedDevice.Write> landed = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                if ((mask[i >>> 6] & (1L << i)) != 0) {
+                    SimulatedDevice.Write write = writes.get(i);
+                    device.apply(write.offset(), write.bytes(), 0, write.bytes().length);
+                    landed.add(write);
+                }
+            }
+            states.add(new State("epoch@" + start + " subset " + describe(mask, n), device, start, landed, List.of()));
+        }
+        addTornStates(base, writes, random, start, states);
+        return states;
+    }
+
+    private void addTornStates(SimulatedDevice.Image base, List<SimulatedDevice.Write> writes, Random random,
+                               int start, List<State> states) {
+        List<SimulatedDevice.Write> tearable = new ArrayList<>();
+        SimulatedDevice.Write lastData = null;
+        for (SimulatedDevice.Write write : writes) {
+            if (isSuperblockWrite(write)) {
+                tearable.add(write);
+            } else {
+                lastData = write;
+            }
+        }
+        if (lastData != null) {
+            tearable.add(lastData);
+        }
+        for (SimulatedDevice.Write write : tearable) {
+            int sectors = Math.max(1, write.bytes().length / SECTOR_BYTES);
+            for (int k = 1; k < sectors; k = k * 2) {
+                states.add(torn(base, writes, write, firstSectors(sectors, k), "first " + k, start));
+                states.add(torn(base, writes, write, lastSectors(sectors, k), "last " + k, start));
+            }
+            boolean[] mask = new boolean[sectors];
+            for (int s = 0; s < sectors; s++) {
+                mask[s] = random.nextBoolean();
+            }
+            states.add(torn(base, writes, write, mask, "random", start));
+        }
+    }
+
+    /** A state where every other epoch write landed whole and {@code victim} landed only in {@code mask} sectors. */
+    private State torn(SimulatedDevice.Image base, List<SimulatedDevice.Write> writes, SimulatedDevice.Write victim,
+                       boolean[] mask, String how, int start) {
+        SimulatedDevice device = SimulatedDevice.ofImage(base);
+        List<SimulatedDevice.Write> landed = new ArrayList<>();
+        for (SimulatedDevice.Write write : writes) {
+            if (write == victim) {
+                for (int s = 0; s < mask.length; s++) {
+                    int from = s * SECTOR_BYTES;
+                    int length = Math.min(SECTOR_BYTES, write.bytes().length - from);
+                    if (mask[s] && length > 0) {
+                        device.apply(write.offset() + from, write.bytes(), from, length);
+                    }
+                }
+            } else {
+                device.apply(write.offset(), write.bytes(), 0, write.bytes().length);
+                landed.add(write);
+            }
+        }
+        return new State("epoch@" + start + " torn " + how + " of write " + victim.sequence() + " at "
+                + victim.offset(), device, start, landed, List.of(victim));
+    }
+
+    public static boolean isSuperblockWrite(SimulatedDevice.Write write) {
+        long offset = write.offset();
+        return offset < Limits.HEADER_REGION_BYTES || offset == Limits.FAR_SUPERBLOCK_OFFSET_BYTES;
+    }
+
+    private static boolean[] firstSectors(int sectors, int k) {
+        boolean[] mask = new boolean[sectors];
+        for (int s = 0; s < k; s++) {
+            mask[s] = true;
+        }
+        return mask;
+    }
+
+    private static boolean[] lastSectors(int sectors, int k) {
+        boolean[] mask = new boolean[sectors];
+        for (int s = sectors - k; s < sectors; s++) {
+            mask[s] = true;
+        }
+        return mask;
+    }
+
+    private static long[] bitsNone() {
+        return new long[1];
+    }
+
+    private static long[] bitsAll(int n) {
+        long[] mask = new long[Math.max(1, (n + 63) / 64)];
+        for (int i = 0; i < n; i++) {
+            mask[i >>> 6] |= 1L << i;
+        }
+        return mask;
+    }
+
+    private static String describe(long[] mask, int n) {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            text.append((mask[i >>> 6] & (1L << i)) != 0 ? '1' : '0');
+        }
+        return text.toString();
+    }
+}

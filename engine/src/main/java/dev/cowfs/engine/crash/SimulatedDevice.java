@@ -1,0 +1,209 @@
+package dev.cowfs.engine.crash;
+
+import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.block.BlockWindow;
+import dev.cowfs.engine.block.CorruptionException;
+import net.openhft.chronicle.bytes.BytesStore;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A device held in memory that records every write, barrier and marker in order, so that the image as it
+ * would be after a power loss at any point can be rebuilt ({@link CrashStates}). Pages are kept sparsely, and a
+ * device forked from an image shares that image's pages until it writes them.
+ */
+public final class SimulatedDevice implements BlockDevice {
+    public static final int PAGE_BYTES = 4096;
+
+    /** One recorded event. */
+    public sealed interface Op permits Write, Barrier, Marker {
+        long sequence();
+    }
+
+    public record Write(long sequence, long offset, byte[] bytes) implements Op {
+    }
+
+    public record Barrier(long sequence) implements Op {
+    }
+
+    public record Marker(long sequence, String label) implements Op {
+    }
+
+    private final Map<Long, byte[]> sharedPages;
+    private final Map<Long, byte[]> ownPages = new HashMap<>();
+    private long lengthBytes;
+    private final List<Op> log = new ArrayList<>();
+    private boolean recording = true;
+    private boolean closed;
+    private boolean readOnly;
+
+    public SimulatedDevice() {
+        this(Map.of(), 0);
+    }
+
+    private SimulatedDevice(Map<Long, byte[]> sharedPages, long lengthBytes) {
+        this.sharedPages = sharedPages;
+        this.lengthBytes = lengthBytes;
+    }
+
+    /** A device holding exactly this image; the pages are shared, never modified. */
+    public static SimulatedDevice ofImage(Image image) {
+        return new SimulatedDevice(image.pages(), image.lengthBytes());
+    }
+
+    /** An immutable image: sparse pages plus a length. */
+    public record Image(Map<Long, byte[]> pages, long lengthBytes) {
+    }
+
+    /** The device's current contents as an immutable image (pages copied). */
+    public Image image() {
+        Map<Long, byte[]> pages = new HashMap<>(sharedPages);
+        ownPages.forEach((page, bytes) -> pages.put(page, bytes.clone()));
+        return new Image(Collections.unmodifiableMap(pages), lengthBytes);
+    }
+
+    public List<Op> log() {
+        return Collections.unmodifiableList(log);
+    }
+
+    public void clearLog() {
+        log.clear();
+    }
+
+    public void setRecording(boolean recording) {
+        this.recording = recording;
+    }
+
+    public void setReadOnly(boolean readOnly) {
+        this.readOnly = readOnly;
+    }
+
+    @Override
+    public long lengthBytes() {
+        return lengthBytes;
+    }
+
+    @Override
+    public void ensureLength(long wanted) {
+        lengthBytes = Math.max(lengthBytes, wanted);
+    }
+
+    @Override
+    public long windowAlignmentBytes() {
+        return 1L << 30;
+    }
+
+    @Override
+    public void window(long offset, int length, BlockWindow window) throws IOException {
+        byte[] copy = new byte[length];
+        read(offset, copy, 0, length);
+        window.set(BytesStore.wrap(copy), 0);
+    }
+
+    @Override
+    public void read(long offset, byte[] dst, int dstOffset, int length) throws IOException {
+        checkRange(offset, length);
+        while (length > 0) {
+            long page = offset / PAGE_BYTES;
+            int inPage = (int) (offset % PAGE_BYTES);
+            int piece = Math.min(length, PAGE_BYTES - inPage);
+            byte[] bytes = page(page);
+            if (bytes == null) {
+                java.util.Arrays.fill(dst, dstOffset, dstOffset + piece, (byte) 0);
+            } else {
+                System.arraycopy(bytes, inPage, dst, dstOffset, piece);
+            }
+            offset += piece;
+            dstOffset += piece;
+            length -= piece;
+        }
+    }
+
+    @Override
+    public void write(long offset, byte[] src, int srcOffset, int length) throws IOException {
+        if (readOnly) {
+            throw new IOException("simulated device is read-only");
+        }
+        lengthBytes = Math.max(lengthBytes, offset + length);
+        if (recording) {
+            log.add(new Write(log.size(), offset, java.util.Arrays.copyOfRange(src, srcOffset, srcOffset + length)));
+        }
+        apply(offset, src, srcOffset, length);
+    }
+
+    /** Writes bytes without recording them: how crash states are built. */
+    void apply(long offset, byte[] src, int srcOffset, int length) {
+        lengthBytes = Math.max(lengthBytes, offset + length);
+        while (length > 0) {
+            long page = offset / PAGE_BYTES;
+            int inPage = (int) (offset % PAGE_BYTES);
+            int piece = Math.min(length, PAGE_BYTES - inPage);
+            byte[] bytes = ownPages.get(page);
+            if (bytes == null) {
+                byte[] shared = sharedPages.get(page);
+                bytes = shared == null ? new byte[PAGE_BYTES] : shared.clone();
+                ownPages.put(page, bytes);
+            }
+            System.arraycopy(src, srcOffset, bytes, inPage, piece);
+            offset += piece;
+            srcOffset += piece;
+            length -= piece;
+        }
+    }
+
+    private byte[] page(long page) {
+        byte[] bytes = ownPages.get(page);
+        return bytes != null ? bytes : sharedPages.get(page);
+    }
+
+    private void checkRange(long offset, int length) throws CorruptionException {
+        if (offset < 0 || length < 0 || offset + length > lengthBytes) {
+            throw new CorruptionException(-1, "bytes " + offset + ".." + (offset + length)
+                    + " lie beyond the end of the image (" + lengthBytes + " bytes)");
+        }
+    }
+
+    @Override
+    public void barrier() throws IOException {
+        if (closed) {
+            throw new IOException("device closed");
+        }
+        if (recording) {
+            log.add(new Barrier(log.size()));
+        }
+    }
+
+    @Override
+    public void marker(String label) {
+        if (recording) {
+            log.add(new Marker(log.size(), label));
+        }
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+    }
+
+    /** Test hook for corruption tests: the bytes currently stored, writable. */
+    public void corrupt(long offset, int bitIndex) {
+        byte[] one = new byte[1];
+        try {
+            read(offset, one, 0, 1);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e);
+        }
+        one[0] ^= (byte) (1 << bitIndex);
+        apply(offset, one, 0, 1);
+    }
+}

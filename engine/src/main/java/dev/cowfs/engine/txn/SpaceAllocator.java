@@ -1,0 +1,358 @@
+package dev.cowfs.engine.txn;
+
+import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.block.EngineBugError;
+import dev.cowfs.engine.block.OutOfSpaceException;
+import dev.cowfs.engine.btree.BTree;
+import dev.cowfs.engine.btree.BlockAllocator;
+import dev.cowfs.engine.btree.TreeCursor;
+import dev.cowfs.engine.format.Bytes;
+import dev.cowfs.engine.format.Limits;
+import dev.cowfs.engine.format.SpaceKeys;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The allocator of one write transaction, over the space tree. Free space lives in the space tree as extents
+ * (indexed by address and by size); blocks freed by a commit are recorded as pending under that commit's
+ * generation and become free only once no retained superblock root or open reader can reach them.
+ *
+ * <p>The transaction allocates from an in-memory reserve of extents already taken out of the space tree, so
+ * that changing the space tree never has to allocate from the space tree while it is being changed. At commit,
+ * {@link #persist()} writes the transaction's effect into the space tree: released pending extents become free,
+ * this commit's frees become pending, and the unused reserve goes back as free. Each of those changes may shadow
+ * space-tree nodes, which allocates and frees again; the loop runs until nothing is left to record.
+ */
+public final class SpaceAllocator implements BlockAllocator {
+    private static final int REFILL_TARGET_BLOCKS = 64;
+    private static final int REFILL_MAX_RECORDS = 16;
+    private static final int PERSIST_MAX_ROUNDS = 64;
+
+    private final BlockDevice device;
+    private final int blockSizeBytes;
+    private final long generation;
+    private final ReaderRegistry readers;
+    private BTree space;
+    private long highWaterBlock;
+    private long freeBlocks;
+    private long pendingBlocks;
+    /** Free extents taken out of the space tree (or past the high-water mark) and not used yet: start to count. */
+    private final TreeMap<Long, Long> reserve = new TreeMap<>();
+    /** Committed extents freed by this transaction, as {start, count, birth}: pending-free at this generation. */
+    private final List<long[]> freedCommitted = new ArrayList<>();
+    /** True while the space tree is being changed: allocations then come only from the reserve or the tail. */
+    private boolean spaceTreeBusy;
+    private long blocksAllocated;
+
+    public SpaceAllocator(BlockDevice device, int blockSizeBytes, long generation, ReaderRegistry readers,
+                          Superblock committed) {
+        this.device = device;
+        this.blockSizeBytes = blockSizeBytes;
+        this.generation = generation;
+        this.readers = readers;
+        this.highWaterBlock = committed == null ? Limits.firstDataBlock(blockSizeBytes) : committed.highWaterBlock();
+        this.freeBlocks = committed == null ? 0 : committed.freeBlocks();
+        this.pendingBlocks = committed == null ? 0 : committed.pendingBlocks();
+    }
+
+    public void attach(BTree spaceTree) {
+        this.space = spaceTree;
+    }
+
+    public long highWaterBlock() {
+        return highWaterBlock;
+    }
+
+    public long freeBlocks() {
+        return freeBlocks;
+    }
+
+    public long pendingBlocks() {
+        return pendingBlocks;
+    }
+
+    /** True when this transaction has allocated or freed anything. */
+    public boolean hasChanges() {
+        return blocksAllocated > 0 || !freedCommitted.isEmpty() || !reserve.isEmpty();
+    }
+
+    @Override
+    public long allocate(int blockCount) throws IOException {
+        EngineBugError.check(blockCount >= 1, "allocation of " + blockCount + " blocks");
+        blocksAllocated += blockCount;
+        long start = takeFromReserve(blockCount);
+        if (start >= 0) {
+            return start;
+        }
+        if (!spaceTreeBusy && space != null && refill(blockCount)) {
+            start = takeFromReserve(blockCount);
+            if (start >= 0) {
+                return start;
+            }
+        }
+        return growHighWater(blockCount);
+    }
+
+    @Override
+    public void free(long blockIndex, int blockCount, long birthGeneration) {
+        EngineBugError.check(birthGeneration <= generation, "free of a block born in the future");
+        if (birthGeneration == generation) {
+            addToReserve(blockIndex, blockCount); // never reachable from a durable root: reusable at once
+        } else {
+            freedCommitted.add(new long[] {blockIndex, blockCount, birthGeneration});
+        }
+    }
+
+    private long takeFromReserve(int blockCount) {
+        int looked = 0;
+        for (Map.Entry<Long, Long> extent : reserve.entrySet()) {
+            if (extent.getValue() >= blockCount) {
+                long start = extent.getKey();
+                long remaining = extent.getValue() - blockCount;
+                reserve.remove(start);
+                if (remaining > 0) {
+                    reserve.put(start + blockCount, remaining);
+                }
+                return start;
+            }
+            if (++looked > 64) {
+                break;
+            }
+        }
+        return -1;
+    }
+
+    private void addToReserve(long start, long count) {
+        Map.Entry<Long, Long> before = reserve.floorEntry(start);
+        if (before != null) {
+            EngineBugError.check(before.getKey() + before.getValue() <= start, "block " + start + " freed twice");
+            if (before.getKey() + before.getValue() == start) {
+                reserve.remove(before.getKey());
+                start = before.getKey();
+                count += before.getValue();
+            }
+        }
+        Map.Entry<Long, Long> after = reserve.ceilingEntry(start);
+        if (after != null) {
+            EngineBugError.check(start + count <= after.getKey(), "block " + after.getKey() + " freed twice");
+            if (start + count == after.getKey()) {
+                reserve.remove(after.getKey());
+                count += after.getValue();
+            }
+        }
+        reserve.put(start, count);
+    }
+
+    private long growHighWater(int blockCount) throws IOException {
+        long start = highWaterBlock;
+        long farStart = Limits.farRegionFirstBlock(blockSizeBytes);
+        long farEnd = Limits.farRegionEndBlock(blockSizeBytes);
+        if (start < farEnd && start + blockCount > farStart) {
+            if (start < farStart) {
+                addToReserve(start, farStart - start);
+            }
+            start = farEnd;
+        }
+        if (start + blockCount > Limits.MAX_BLOCK_INDEX) {
+            throw new OutOfSpaceException("image reached its largest size (" + Limits.MAX_BLOCK_INDEX + " blocks)");
+        }
+        device.ensureLength((start + blockCount) * blockSizeBytes);
+        highWaterBlock = start + blockCount;
+        return start;
+    }
+
+    /** Moves free extents from the space tree into the reserve; false when the tree has none large enough. */
+    private boolean refill(int blockCount) throws IOException {
+        List<long[]> taken = new ArrayList<>();
+        long wanted = Math.max(blockCount, REFILL_TARGET_BLOCKS);
+        long got = 0;
+        TreeCursor cursor = space.cursor();
+        boolean found = cursor.seek(SpaceKeys.freeBySize(blockCount, 0));
+        while (found && got < wanted && taken.size() < REFILL_MAX_RECORDS) {
+            byte[] key = cursor.key();
+            if (key[0] != SpaceKeys.FREE_BY_SIZE) {
+                break;
+            }
+            long count = Bytes.getLongBigEndian(key, 1);
+            long start = Bytes.getLongBigEndian(key, 9);
+            taken.add(new long[] {start, count});
+            got += count;
+            found = cursor.next();
+        }
+        if (taken.isEmpty()) {
+            return false;
+        }
+        spaceTreeBusy = true;
+        try {
+            long stillWanted = wanted;
+            for (long[] extent : taken) {
+                // Every extent found holds at least blockCount blocks (the size index was sought from there).
+                long take = Math.min(extent[1], Math.max(blockCount, stillWanted));
+                stillWanted -= take;
+                addToReserve(extent[0], take);
+                removeFreeRecord(extent[0], extent[1]);
+                if (take < extent[1]) {
+                    putFreeRecord(extent[0] + take, extent[1] - take);
+                }
+            }
+        } finally {
+            spaceTreeBusy = false;
+        }
+        return true;
+    }
+
+    /** Refills the reserve before commit so that recording the commit rarely needs to grow the image. */
+    public void prepareForPersist() throws IOException {
+        long reserved = reserve.values().stream().mapToLong(Long::longValue).sum();
+        if (reserved < REFILL_TARGET_BLOCKS && freeBlocks > 0) {
+            refill(1);
+        }
+    }
+
+    /**
+     * Writes this transaction's allocation state into the space tree. After it, the space tree is exactly the
+     * free and pending-free state of the new generation; the caller then flushes the space tree.
+     */
+    public void persist() throws IOException {
+        spaceTreeBusy = true;
+        try {
+            releaseReusable();
+            for (int round = 0; ; round++) {
+                if (round > PERSIST_MAX_ROUNDS) {
+                    throw new EngineBugError("space tree update did not converge");
+                }
+                if (!freedCommitted.isEmpty()) {
+                    recordPendingFrees();
+                } else if (!reserve.isEmpty()) {
+                    returnReserve();
+                } else {
+                    break;
+                }
+            }
+        } finally {
+            spaceTreeBusy = false;
+        }
+    }
+
+    /** Pending extents freed at least a ring's length of commits ago, and pinned by no reader, become free. */
+    private void releaseReusable() throws IOException {
+        long lastReusableFreeGeneration = generation + 1 - Limits.SUPERBLOCK_RING_SLOTS;
+        if (lastReusableFreeGeneration < 1) {
+            return;
+        }
+        List<long[]> releasable = new ArrayList<>();
+        TreeCursor cursor = space.cursor();
+        for (boolean found = cursor.seek(new byte[] {SpaceKeys.PENDING}); found; found = cursor.next()) {
+            byte[] key = cursor.key();
+            if (key[0] != SpaceKeys.PENDING || key.length != SpaceKeys.PENDING_KEY_BYTES) {
+                break;
+            }
+            long freeGeneration = Bytes.getLongBigEndian(key, 1);
+            if (freeGeneration > lastReusableFreeGeneration) {
+                break;
+            }
+            byte[] value = cursor.value();
+            long count = Bytes.getLong(value, 0);
+            long birth = Bytes.getLong(value, 8);
+            if (!readers.pins(birth, freeGeneration)) {
+                releasable.add(new long[] {freeGeneration, Bytes.getLongBigEndian(key, 9), count});
+            }
+        }
+        for (long[] record : releasable) {
+            space.delete(SpaceKeys.pending(record[0], record[1]));
+            pendingBlocks -= record[2];
+            insertFree(record[1], record[2]);
+        }
+    }
+
+    private void recordPendingFrees() throws IOException {
+        List<long[]> batch = new ArrayList<>(freedCommitted);
+        freedCommitted.clear();
+        batch.sort((a, b) -> Long.compare(a[0], b[0]));
+        List<long[]> merged = new ArrayList<>();
+        for (long[] extent : batch) {
+            long[] last = merged.isEmpty() ? null : merged.get(merged.size() - 1);
+            if (last != null && last[0] + last[1] == extent[0] && last[2] == extent[2]) {
+                last[1] += extent[1];
+            } else {
+                merged.add(extent.clone());
+            }
+        }
+        for (long[] extent : merged) {
+            byte[] value = new byte[SpaceKeys.PENDING_VALUE_BYTES];
+            Bytes.putLong(value, 0, extent[1]);
+            Bytes.putLong(value, 8, extent[2]);
+            EngineBugError.check(space.get(SpaceKeys.pending(generation, extent[0])) == null,
+                    "block " + extent[0] + " freed twice in generation " + generation);
+            space.put(SpaceKeys.pending(generation, extent[0]), value);
+            pendingBlocks += extent[1];
+        }
+    }
+
+    /** Returns unused reserve to the space tree, highest extent first; what recording it needs comes from the rest. */
+    private void returnReserve() throws IOException {
+        while (!reserve.isEmpty()) {
+            Map.Entry<Long, Long> extent = reserve.pollLastEntry();
+            insertFree(extent.getKey(), extent.getValue());
+        }
+    }
+
+    /** Adds a free extent, merging with free neighbours; an extent reaching the high-water mark lowers it instead. */
+    private void insertFree(long start, long count) throws IOException {
+        long end = start + count;
+        byte[] beforeValue = null;
+        TreeCursor cursor = space.cursor();
+        if (cursor.seekFloor(SpaceKeys.freeByAddress(start))) {
+            byte[] key = cursor.key();
+            if (key[0] == SpaceKeys.FREE_BY_ADDRESS) {
+                long beforeStart = Bytes.getLongBigEndian(key, 1);
+                beforeValue = cursor.value();
+                long beforeCount = Bytes.getLong(beforeValue, 0);
+                checkNoOverlap(beforeStart, beforeStart + beforeCount, start, end);
+                if (beforeStart + beforeCount == start) {
+                    removeFreeRecord(beforeStart, beforeCount);
+                    start = beforeStart;
+                    count += beforeCount;
+                }
+            }
+        }
+        byte[] afterValue = space.get(SpaceKeys.freeByAddress(end));
+        if (afterValue != null) {
+            long afterCount = Bytes.getLong(afterValue, 0);
+            removeFreeRecord(end, afterCount);
+            count += afterCount;
+        }
+        if (start + count == highWaterBlock) {
+            highWaterBlock = start;
+            return;
+        }
+        putFreeRecord(start, count);
+    }
+
+    private static void checkNoOverlap(long aStart, long aEnd, long bStart, long bEnd) throws CorruptionException {
+        if (aStart < bEnd && bStart < aEnd) {
+            throw new CorruptionException(bStart, "freeing blocks " + bStart + ".." + bEnd
+                    + " that the space tree already lists free (" + aStart + ".." + aEnd + ")");
+        }
+    }
+
+    private void putFreeRecord(long start, long count) throws IOException {
+        byte[] value = new byte[SpaceKeys.FREE_VALUE_BYTES];
+        Bytes.putLong(value, 0, count);
+        space.put(SpaceKeys.freeByAddress(start), value);
+        space.put(SpaceKeys.freeBySize(count, start), new byte[0]);
+        freeBlocks += count;
+    }
+
+    private void removeFreeRecord(long start, long count) throws IOException {
+        boolean byAddress = space.delete(SpaceKeys.freeByAddress(start));
+        boolean bySize = space.delete(SpaceKeys.freeBySize(count, start));
+        EngineBugError.check(byAddress && bySize, "free extent " + start + "+" + count + " missing from an index");
+        freeBlocks -= count;
+    }
+}
