@@ -68,6 +68,12 @@ public final class Recovery {
             checkFeatures(candidate, readOnly);
             String failure = verifyRoots(device, candidate);
             if (failure == null) {
+                if (!readOnly && !ringSlotHolds(device, candidate)) {
+                    SuperblockWriter.writeRingSlot(device, candidate);
+                    device.barrier();
+                    warnings.add("generation " + candidate.generation() + " survived only in the far superblock "
+                            + "copy; rewrote ring slot " + candidate.ringSlot());
+                }
                 if (candidate != copies.get(0)) {
                     warnings.add("opened generation " + candidate.generation() + ": newer generation "
                             + copies.get(0).generation() + " did not verify (" + String.join("; ", problems) + ")");
@@ -77,6 +83,16 @@ public final class Recovery {
             problems.add("generation " + candidate.generation() + ": " + failure);
         }
         throw new CorruptionException(-1, "no superblock whose roots verify: " + String.join("; ", problems));
+    }
+
+    private static boolean ringSlotHolds(BlockDevice device, Superblock superblock) throws IOException {
+        byte[] bytes = new byte[SuperblockLayout.BYTES];
+        device.read(Limits.superblockSlotOffset(superblock.ringSlot()), bytes, 0, bytes.length);
+        try {
+            return Superblock.decode(bytes, "ring slot").equals(superblock);
+        } catch (CorruptionException e) {
+            return false;
+        }
     }
 
     /** Null when the superblock's root blocks verify, else why not. */

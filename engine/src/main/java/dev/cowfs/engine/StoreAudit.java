@@ -5,6 +5,7 @@ import dev.cowfs.engine.block.EngineBugError;
 import dev.cowfs.engine.check.AuditingDevice;
 import dev.cowfs.engine.check.CheckReport;
 import dev.cowfs.engine.check.Checker;
+import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.txn.Superblock;
 
 import java.io.IOException;
@@ -33,12 +34,17 @@ final class StoreAudit {
         }
     }
 
-    /** Checks the store's newest commit, with the older ring superblocks and open readers as retained roots. */
+    /**
+     * Checks the store's newest commit, with the retained roots: the ring superblocks of the last
+     * {@link Limits#SUPERBLOCK_RING_SLOTS} generations, and open readers. A ring slot holding an older
+     * generation (its overwrite by a newer commit did not land) is stale: its blocks may have been reused.
+     */
     static CheckReport check(Store store) throws IOException {
         Superblock newest = store.superblock();
         List<Superblock> retained = new ArrayList<>();
         for (Superblock copy : Recovery.readCopies(store.device(), new ArrayList<>())) {
-            if (copy.generation() < newest.generation()) {
+            if (copy.generation() < newest.generation()
+                    && copy.generation() > newest.generation() - Limits.SUPERBLOCK_RING_SLOTS) {
                 retained.add(copy);
             }
         }

@@ -16,4 +16,10 @@ final class SuperblockWriter {
         device.write(Limits.superblockSlotOffset(superblock.ringSlot()), bytes, 0, bytes.length);
         device.write(Limits.FAR_SUPERBLOCK_OFFSET_BYTES, bytes, 0, bytes.length);
     }
+
+    /** Repairs the ring when the newest superblock survived only in the far copy. */
+    static void writeRingSlot(BlockDevice device, Superblock superblock) throws IOException {
+        byte[] bytes = superblock.encode();
+        device.write(Limits.superblockSlotOffset(superblock.ringSlot()), bytes, 0, bytes.length);
+    }
 }

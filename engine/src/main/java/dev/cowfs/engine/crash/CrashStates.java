@@ -79,18 +79,18 @@ public final class CrashStates {
                 masks.add(new long[] {mask});
             }
         } else {
-            masks.add(bitsNone());
+            masks.add(new long[Math.max(1, (n + 63) / 64)]);
             masks.add(bitsAll(n));
             for (int i = 0; i < n; i++) {
                 long[] dropOne = bitsAll(n);
                 dropOne[i >>> 6] &= ~(1L << i);
                 masks.add(dropOne);
-                long[] keepOne = new long[(n + 63) / 64];
+                long[] keepOne = new long[Math.max(1, (n + 63) / 64)];
                 keepOne[i >>> 6] |= 1L << i;
                 masks.add(keepOne);
             }
             for (int r = 0; r < randomSubsets; r++) {
-                long[] mask = new long[(n + 63) / 64];
+                long[] mask = new long[Math.max(1, (n + 63) / 64)];
                 for (int i = 0; i < n; i++) {
                     if (random.nextBoolean()) {
                         mask[i >>> 6] |= 1L << i;
@@ -185,10 +185,6 @@ public final class CrashStates {
             mask[s] = true;
         }
         return mask;
-    }
-
-    private static long[] bitsNone() {
-        return new long[1];
     }
 
     private static long[] bitsAll(int n) {
