@@ -64,6 +64,9 @@ public final class Recovery {
             throw new CorruptionException(-1, "no valid superblock in the image (" + String.join("; ", problems)
                     + "): not a cowfs image, or its header is destroyed");
         }
+        if (!problems.isEmpty()) {
+            warnings.add("damaged or torn superblock copies passed over: " + String.join("; ", problems));
+        }
         for (Superblock candidate : copies) {
             checkFeatures(candidate, readOnly);
             String failure = verifyRoots(device, candidate);

@@ -114,7 +114,20 @@ public final class NodeReader {
         int actual = Checksums.crc32c(bytes, 0, lengthBytes);
         if (actual != ref.checksum()) {
             throw new CorruptionException(ref.blockIndex(), String.format(
-                    "extent checksum mismatch: expected %08x, bytes give %08x", ref.checksum(), actual));
+                    "extent of blocks %d-%d: checksum mismatch: expected %08x, bytes give %08x", ref.blockIndex(),
+                    ref.blockIndex() + ref.blockCount() - 1, ref.checksum(), actual));
+        }
+        int paddingBytes = (int) (expectedBlocks * blockSizeBytes - lengthBytes);
+        if (paddingBytes > 0) {
+            byte[] padding = new byte[paddingBytes];
+            device.read(ref.blockIndex() * blockSizeBytes + lengthBytes, padding, 0, paddingBytes);
+            for (byte b : padding) {
+                if (b != 0) {
+                    throw new CorruptionException(ref.blockIndex(), String.format("extent of blocks %d-%d: the "
+                            + "padding after the value is not zero", ref.blockIndex(),
+                            ref.blockIndex() + ref.blockCount() - 1));
+                }
+            }
         }
         return bytes;
     }

@@ -157,43 +157,47 @@ public final class Checker {
                 problem("block " + frame.ref.blockIndex() + ": empty non-root node");
             }
             checkBounds(view, frame);
+            visitEntries(view, frame, walk, subtrees, stack);
+        }
+    }
+
+    private void visitEntries(NodeView view, Frame frame, Walk walk, List<long[]> subtrees, Deque<Frame> stack) {
+        for (int i = view.count() - 1; i >= 0; i--) {
             try {
-                visitEntries(view, frame, walk, subtrees, stack);
+                visitEntry(view, i, frame, walk, subtrees, stack);
             } catch (IOException e) {
                 problem("tree " + frame.treeId + ": " + e.getMessage());
             }
         }
     }
 
-    private void visitEntries(NodeView view, Frame frame, Walk walk, List<long[]> subtrees, Deque<Frame> stack)
+    private void visitEntry(NodeView view, int i, Frame frame, Walk walk, List<long[]> subtrees, Deque<Frame> stack)
             throws IOException {
-        for (int i = view.count() - 1; i >= 0; i--) {
-            if (!view.isLeaf()) {
-                byte[] low = i == 0 ? frame.low : view.key(i);
-                byte[] high = i == view.count() - 1 ? frame.high : view.key(i + 1);
-                stack.push(new Frame(view.childRef(i), frame.treeId, view.level() - 1, low, high,
-                        frame.ref.birthGeneration()));
-                continue;
+        if (!view.isLeaf()) {
+            byte[] low = i == 0 ? frame.low : view.key(i);
+            byte[] high = i == view.count() - 1 ? frame.high : view.key(i + 1);
+            stack.push(new Frame(view.childRef(i), frame.treeId, view.level() - 1, low, high,
+                    frame.ref.birthGeneration()));
+            return;
+        }
+        byte flags = view.flags(i);
+        byte[] stored = view.storedValue(i);
+        if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
+            BlockRef extent = BlockRef.decode(stored, NodeLayout.OUT_OF_LINE_REF_OFFSET);
+            if (markReached(extent, walk, "out-of-line value")) {
+                reader.readExtent(extent, Bytes.getInt(stored, NodeLayout.OUT_OF_LINE_LENGTH_OFFSET));
             }
-            byte flags = view.flags(i);
-            byte[] stored = view.storedValue(i);
-            if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
-                BlockRef extent = BlockRef.decode(stored, NodeLayout.OUT_OF_LINE_REF_OFFSET);
-                if (markReached(extent, walk, "out-of-line value")) {
-                    reader.readExtent(extent, Bytes.getInt(stored, NodeLayout.OUT_OF_LINE_LENGTH_OFFSET));
-                }
-            } else if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
-                BlockRef root = BlockRef.decode(stored, 0);
-                byte[] key = view.key(i);
-                if (frame.treeId != TreeIds.CATALOG || key.length != 8) {
-                    problem("tree " + frame.treeId + ": subtree reference outside the catalog");
-                    continue;
-                }
-                subtrees.add(new long[] {Bytes.getLongBigEndian(key, 0), root.blockIndex(), root.birthGeneration(),
-                        root.checksum(), root.blockCount()});
-            } else if (frame.treeId == TreeIds.SPACE && walk.collectSpace) {
-                collectSpaceRecord(view.key(i), stored, walk);
+        } else if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
+            BlockRef root = BlockRef.decode(stored, 0);
+            byte[] key = view.key(i);
+            if (frame.treeId != TreeIds.CATALOG || key.length != 8) {
+                problem("tree " + frame.treeId + ": subtree reference outside the catalog");
+                return;
             }
+            subtrees.add(new long[] {Bytes.getLongBigEndian(key, 0), root.blockIndex(), root.birthGeneration(),
+                    root.checksum(), root.blockCount()});
+        } else if (frame.treeId == TreeIds.SPACE && walk.collectSpace) {
+            collectSpaceRecord(view.key(i), stored, walk);
         }
     }
 
