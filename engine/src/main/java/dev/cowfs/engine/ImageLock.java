@@ -3,54 +3,97 @@ package dev.cowfs.engine;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * The single-writer lock: an exclusive lock (shared for read-only opens) on a file beside the image, kept apart
  * from the image itself so that it never collides with locks the mapping layer takes while growing the file.
+ *
+ * <p>POSIX record locks belong to the process and are dropped when any descriptor of the file is closed, so
+ * this process opens the lock file at most once: a registry shares one lock between the read-only stores of
+ * this process and refuses other opens without touching the file.
  */
 final class ImageLock implements AutoCloseable {
-    private final FileChannel channel;
-    private final FileLock lock;
+    /** Locks this process holds, by lock file. Guarded by itself. */
+    private static final Map<Path, Holder> HELD = new HashMap<>();
 
-    private ImageLock(FileChannel channel, FileLock lock) {
-        this.channel = channel;
-        this.lock = lock;
+    private static final class Holder {
+        final FileChannel channel;
+        final FileLock lock;
+        final boolean shared;
+        int users = 1;
+
+        Holder(FileChannel channel, FileLock lock, boolean shared) {
+            this.channel = channel;
+            this.lock = lock;
+            this.shared = shared;
+        }
+    }
+
+    private final Path lockFile;
+    private final Holder holder;
+    private boolean closed;
+
+    private ImageLock(Path lockFile, Holder holder) {
+        this.lockFile = lockFile;
+        this.holder = holder;
     }
 
     static Path lockFileOf(Path image) {
-        return image.resolveSibling(image.getFileName() + ".lock");
+        return image.toAbsolutePath().normalize().resolveSibling(image.getFileName() + ".lock");
     }
 
     static ImageLock acquire(Path image, boolean shared) throws IOException {
         Path lockFile = lockFileOf(image);
-        FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                StandardOpenOption.WRITE);
-        FileLock lock;
-        try {
-            lock = channel.tryLock(0, Long.MAX_VALUE, shared);
-        } catch (OverlappingFileLockException e) {
-            lock = null;
-        } catch (IOException e) {
-            channel.close();
-            throw e;
+        synchronized (HELD) {
+            Holder held = HELD.get(lockFile);
+            if (held != null) {
+                if (shared && held.shared) {
+                    held.users++;
+                    return new ImageLock(lockFile, held);
+                }
+                throw new ImageLockedException(image + " is already open " + (held.shared ? "read-only" : "for writing")
+                        + " in this process; close that store first");
+            }
+            FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE);
+            FileLock lock;
+            try {
+                lock = channel.tryLock(0, Long.MAX_VALUE, shared);
+            } catch (IOException | RuntimeException e) {
+                channel.close();
+                throw e;
+            }
+            if (lock == null) {
+                channel.close();
+                throw new ImageLockedException(image + " is open " + (shared ? "for writing" : "")
+                        + " by another process; close it there first");
+            }
+            Holder holder = new Holder(channel, lock, shared);
+            HELD.put(lockFile, holder);
+            return new ImageLock(lockFile, holder);
         }
-        if (lock == null) {
-            channel.close();
-            throw new ImageLockedException(image + " is open " + (shared ? "for writing" : "")
-                    + " by another process or store; close it there first");
-        }
-        return new ImageLock(channel, lock);
     }
 
     @Override
     public void close() throws IOException {
-        try {
-            lock.release();
-        } finally {
-            channel.close();
+        synchronized (HELD) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (--holder.users > 0) {
+                return;
+            }
+            HELD.remove(lockFile);
+            try {
+                holder.lock.release();
+            } finally {
+                holder.channel.close();
+            }
         }
     }
 }

@@ -64,6 +64,14 @@ public final class Recovery {
             throw new CorruptionException(-1, "no valid superblock in the image (" + String.join("; ", problems)
                     + "): not a cowfs image, or its header is destroyed");
         }
+        Superblock newest = copies.get(0);
+        if (newest.highWaterBlock() * newest.blockSizeBytes() > device.lengthBytes()) {
+            // A crash cannot cause this (growth is durable before any superblock uses it): the file was cut.
+            // Falling back would let the next commit overwrite what the cut-off tail still references elsewhere.
+            throw new CorruptionException(-1, "image is truncated: generation " + newest.generation() + " uses "
+                    + newest.highWaterBlock() * newest.blockSizeBytes() + " bytes but the file holds "
+                    + device.lengthBytes() + "; restore the image from a copy");
+        }
         if (!problems.isEmpty()) {
             warnings.add("damaged or torn superblock copies passed over: " + String.join("; ", problems));
         }
