@@ -53,6 +53,9 @@ public final class Store implements Closeable {
     private volatile CommittedState committed;
     private volatile IOException failure;
     private volatile boolean closed;
+    /** Read transactions not yet closed; the image stays mapped until they are. Guarded by {@link #readers}. */
+    private int openReadTransactions;
+    private boolean deviceClosed;
 
     private Store(BlockDevice device, StoreOptions options, ImageLock lock, Superblock superblock,
                   List<String> openWarnings) throws IOException {
@@ -143,7 +146,9 @@ public final class Store implements Closeable {
         checkOpen();
         CommittedState state;
         synchronized (readers) {
+            checkOpen();
             state = committed;
+            openReadTransactions++;
             readers.register(state.generation());
             readerRoots.put(state.generation(), state.superblock());
         }
@@ -151,10 +156,19 @@ public final class Store implements Closeable {
     }
 
     void endRead(CommittedState state) {
+        boolean lastAfterClose;
         synchronized (readers) {
             readers.unregister(state.generation());
             if (!readers.snapshot().containsKey(state.generation())) {
                 readerRoots.remove(state.generation());
+            }
+            lastAfterClose = --openReadTransactions == 0 && closed;
+        }
+        if (lastAfterClose) {
+            try {
+                closeDevice();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("closing the image after its last reader", e);
             }
         }
     }
@@ -285,12 +299,31 @@ public final class Store implements Closeable {
         return SuperblockLayout.BYTES;
     }
 
+    /**
+     * Closes the store. Open read transactions may finish their reads: the image is unmapped (and its lock
+     * released) when the last of them closes.
+     */
     @Override
     public void close() throws IOException {
-        if (closed) {
-            return;
+        synchronized (readers) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (openReadTransactions > 0) {
+                return;
+            }
         }
-        closed = true;
+        closeDevice();
+    }
+
+    private void closeDevice() throws IOException {
+        synchronized (readers) {
+            if (deviceClosed) {
+                return;
+            }
+            deviceClosed = true;
+        }
         try {
             device.close();
         } finally {

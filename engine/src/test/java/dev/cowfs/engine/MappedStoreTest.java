@@ -138,7 +138,7 @@ class MappedStoreTest {
                 device.read(offsets[i], back, 0, 4096);
                 assertArrayEquals(payloads[i], back, "at offset " + offsets[i]);
                 device.window(offsets[i], 4096, window);
-                assertEquals(payloads[i][17], window.store.readByte(window.base + 17));
+                assertEquals(payloads[i][17], dev.cowfs.engine.block.RawMemory.getByte(window.base, window.offset + 17));
             }
             assertThrows(CorruptionException.class, () -> device.read(device.lengthBytes() - 100, new byte[4096], 0, 4096));
         }

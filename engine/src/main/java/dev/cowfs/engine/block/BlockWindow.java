@@ -1,17 +1,16 @@
 package dev.cowfs.engine.block;
 
-import net.openhft.chronicle.bytes.BytesStore;
-
 /**
- * Where a block's bytes can be read without copying: byte i of the block is {@code store.readByte(base + i)}.
+ * Where a block's bytes can be read without copying: byte i of the block is at {@code (base, offset + i)} for
+ * {@link RawMemory} (base null and offset a native address for mapped bytes; base a byte[] for heap bytes).
  * A device fills one in; readers keep one per cursor level so that reading allocates nothing.
  */
 public final class BlockWindow {
-    public BytesStore<?, ?> store;
-    public long base;
+    public Object base;
+    public long offset;
 
-    public void set(BytesStore<?, ?> store, long base) {
-        this.store = store;
+    public void set(Object base, long offset) {
         this.base = base;
+        this.offset = offset;
     }
 }

@@ -40,6 +40,8 @@ public final class MappedFileDevice implements BlockDevice {
     private final int posixFd;
     /** Mapped chunks by index; grown and filled under {@code this}, read without a lock. */
     private volatile MappedBytesStore[] chunks = new MappedBytesStore[0];
+    /** Native address of each mapped chunk's first byte, published together with {@link #chunks}. */
+    private volatile long[] chunkAddresses = new long[0];
     private volatile long lengthBytes;
     /** Prefix of the file whose space fallocate has reserved. Guarded by the single writer. */
     private long reservedBytes;
@@ -161,7 +163,16 @@ public final class MappedFileDevice implements BlockDevice {
     @Override
     public void window(long offset, int length, BlockWindow window) throws IOException {
         checkRange(offset, length);
-        window.set(chunk((int) (offset >>> chunkShift)), offset);
+        window.set(null, chunkAddress((int) (offset >>> chunkShift)) + (offset & (chunkBytes - 1)));
+    }
+
+    private long chunkAddress(int index) throws IOException {
+        long[] addresses = chunkAddresses;
+        if (index < addresses.length && addresses[index] != 0) {
+            return addresses[index];
+        }
+        acquireChunk(index);
+        return chunkAddresses[index];
     }
 
     @Override
@@ -170,7 +181,7 @@ public final class MappedFileDevice implements BlockDevice {
         while (length > 0) {
             int chunkIndex = (int) (offset >>> chunkShift);
             int piece = (int) Math.min(length, ((long) (chunkIndex + 1) << chunkShift) - offset);
-            chunk(chunkIndex).read(offset, dst, dstOffset, piece);
+            RawMemory.copyToArray(null, chunkAddress(chunkIndex) + (offset & (chunkBytes - 1)), dst, dstOffset, piece);
             offset += piece;
             dstOffset += piece;
             length -= piece;
@@ -194,7 +205,7 @@ public final class MappedFileDevice implements BlockDevice {
         while (length > 0) {
             int chunkIndex = (int) (offset >>> chunkShift);
             int piece = (int) Math.min(length, ((long) (chunkIndex + 1) << chunkShift) - offset);
-            chunk(chunkIndex).write(offset, src, srcOffset, piece);
+            RawMemory.copyFromArray(src, srcOffset, null, chunkAddress(chunkIndex) + (offset & (chunkBytes - 1)), piece);
             offset += piece;
             srcOffset += piece;
             length -= piece;
@@ -253,7 +264,7 @@ public final class MappedFileDevice implements BlockDevice {
         while (start < end) {
             int chunkIndex = (int) (start >>> chunkShift);
             long pieceEnd = Math.min(end, (long) (chunkIndex + 1) << chunkShift);
-            long address = chunk(chunkIndex).addressForRead(start);
+            long address = chunkAddress(chunkIndex) + (start & (chunkBytes - 1));
             int result = PosixAPI.posix().msync(address, pieceEnd - start, MSyncFlag.MS_SYNC);
             if (result != 0) {
                 throw new IOException(path + ": msync of bytes " + start + ".." + pieceEnd + " failed (errno "
@@ -270,17 +281,6 @@ public final class MappedFileDevice implements BlockDevice {
         }
     }
 
-    private MappedBytesStore chunk(int index) throws IOException {
-        MappedBytesStore[] current = chunks;
-        if (index < current.length) {
-            MappedBytesStore store = current[index];
-            if (store != null) {
-                return store;
-            }
-        }
-        return acquireChunk(index);
-    }
-
     private synchronized MappedBytesStore acquireChunk(int index) throws IOException {
         if (closed) {
             throw new IOException(path + ": device is closed");
@@ -294,6 +294,9 @@ public final class MappedFileDevice implements BlockDevice {
         MappedBytesStore[] grown = index < current.length ? current.clone()
                 : java.util.Arrays.copyOf(current, Math.max(index + 1, current.length * 2));
         grown[index] = store;
+        long[] addresses = java.util.Arrays.copyOf(chunkAddresses, grown.length);
+        addresses[index] = store.addressForRead((long) index << chunkShift);
+        chunkAddresses = addresses;
         chunks = grown;
         return store;
     }
@@ -320,6 +323,7 @@ public final class MappedFileDevice implements BlockDevice {
             }
         }
         chunks = new MappedBytesStore[0];
+        chunkAddresses = new long[0];
         mappedFile.releaseLast();
         if (posixFd >= 0) {
             PosixAPI.posix().close(posixFd);

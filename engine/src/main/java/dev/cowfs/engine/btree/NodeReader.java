@@ -7,7 +7,7 @@ import dev.cowfs.engine.block.CorruptionException;
 import dev.cowfs.engine.block.VerifiedBlocks;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.NodeLayout;
-import net.openhft.chronicle.bytes.BytesStore;
+import dev.cowfs.engine.block.RawMemory;
 
 import java.io.IOException;
 
@@ -20,13 +20,11 @@ public final class NodeReader {
     private final BlockDevice device;
     private final int blockSizeBytes;
     private final VerifiedBlocks verified;
-    private final ThreadLocal<byte[]> scratch;
 
     public NodeReader(BlockDevice device, int blockSizeBytes, VerifiedBlocks verified) {
         this.device = device;
         this.blockSizeBytes = blockSizeBytes;
         this.verified = verified;
-        this.scratch = ThreadLocal.withInitial(() -> new byte[blockSizeBytes]);
     }
 
     public int blockSizeBytes() {
@@ -50,35 +48,35 @@ public final class NodeReader {
             throws IOException {
         checkExtentAddress(blockIndex, 1);
         device.window(blockIndex * blockSizeBytes, blockSizeBytes, into.window);
-        BytesStore<?, ?> store = into.window.store;
-        long base = into.window.base;
-        int storedChecksum = store.readInt(base + NodeLayout.CHECKSUM_OFFSET);
+        Object memory = into.window.base;
+        long base = into.window.offset;
+        int storedChecksum = RawMemory.getInt(memory, base + NodeLayout.CHECKSUM_OFFSET);
         if (storedChecksum != checksum) {
             throw new CorruptionException(blockIndex, String.format(
                     "checksum mismatch: reference expects %08x, block header holds %08x", checksum, storedChecksum));
         }
-        long storedAddress = store.readLong(base + NodeLayout.BLOCK_INDEX_OFFSET);
+        long storedAddress = RawMemory.getLong(memory, base + NodeLayout.BLOCK_INDEX_OFFSET);
         if (storedAddress != blockIndex) {
             throw new CorruptionException(blockIndex, "misdirected write: block header says block " + storedAddress);
         }
-        long storedBirth = store.readLong(base + NodeLayout.BIRTH_OFFSET);
+        long storedBirth = RawMemory.getLong(memory, base + NodeLayout.BIRTH_OFFSET);
         if (storedBirth != birth) {
             throw new CorruptionException(blockIndex, "birth generation " + storedBirth + " but reference expects "
                     + birth + " (stale or misdirected write)");
         }
-        long storedTree = store.readLong(base + NodeLayout.TREE_ID_OFFSET);
+        long storedTree = RawMemory.getLong(memory, base + NodeLayout.TREE_ID_OFFSET);
         if (storedTree != treeId) {
             throw new CorruptionException(blockIndex, "belongs to tree " + storedTree + ", expected tree " + treeId);
         }
-        int level = store.readUnsignedByte(base + NodeLayout.LEVEL_OFFSET);
+        int level = RawMemory.getUnsignedByte(memory, base + NodeLayout.LEVEL_OFFSET);
         if (expectedLevel >= 0 && level != expectedLevel) {
             throw new CorruptionException(blockIndex, "level " + level + " where level " + expectedLevel
                     + " was expected");
         }
         if (!verified.isVerified(blockIndex)) {
-            verifyWhole(blockIndex, checksum, store, base);
+            verifyWhole(blockIndex, checksum, memory, base);
         }
-        into.position(store, base, blockIndex);
+        into.position(memory, base, blockIndex);
     }
 
     public void read(BlockRef ref, long treeId, int expectedLevel, NodeView into) throws IOException {
@@ -88,9 +86,9 @@ public final class NodeReader {
         read(ref.blockIndex(), ref.birthGeneration(), ref.checksum(), treeId, expectedLevel, into);
     }
 
-    private void verifyWhole(long blockIndex, int checksum, BytesStore<?, ?> store, long base) throws IOException {
-        byte[] copy = scratch.get();
-        store.read(base, copy, 0, blockSizeBytes);
+    private void verifyWhole(long blockIndex, int checksum, Object memory, long base) throws IOException {
+        byte[] copy = new byte[blockSizeBytes];
+        RawMemory.copyToArray(memory, base, copy, 0, blockSizeBytes);
         int actual = Checksums.crc32c(copy, NodeLayout.CHECKSUM_OFFSET + NodeLayout.CHECKSUM_SIZE,
                 blockSizeBytes - NodeLayout.CHECKSUM_SIZE);
         if (actual != checksum) {

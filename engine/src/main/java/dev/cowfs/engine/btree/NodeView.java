@@ -2,7 +2,7 @@ package dev.cowfs.engine.btree;
 
 import dev.cowfs.engine.format.BlockRefLayout;
 import dev.cowfs.engine.format.NodeLayout;
-import net.openhft.chronicle.bytes.BytesStore;
+import dev.cowfs.engine.block.RawMemory;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -17,26 +17,20 @@ public final class NodeView {
     private static final VarHandle LONG_BIG_ENDIAN =
             MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
-    static {
-        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
-            throw new ExceptionInInitializerError("cowfs reads its little-endian format in place: needs a "
-                    + "little-endian machine");
-        }
-    }
-
     final dev.cowfs.engine.block.BlockWindow window = new dev.cowfs.engine.block.BlockWindow();
-    BytesStore<?, ?> store;
+    /** The block's bytes are at (memory, base + i): see {@link RawMemory}. */
+    Object memory;
     long base;
     int count;
     int level;
     long blockIndex;
 
-    void position(BytesStore<?, ?> store, long base, long blockIndex) {
-        this.store = store;
+    void position(Object memory, long base, long blockIndex) {
+        this.memory = memory;
         this.base = base;
         this.blockIndex = blockIndex;
-        this.count = store.readUnsignedShort(base + NodeLayout.ENTRY_COUNT_OFFSET);
-        this.level = store.readUnsignedByte(base + NodeLayout.LEVEL_OFFSET);
+        this.count = RawMemory.getUnsignedShort(memory, base + NodeLayout.ENTRY_COUNT_OFFSET);
+        this.level = RawMemory.getUnsignedByte(memory, base + NodeLayout.LEVEL_OFFSET);
     }
 
     public int count() {
@@ -56,19 +50,19 @@ public final class NodeView {
     }
 
     public long birthGeneration() {
-        return store.readLong(base + NodeLayout.BIRTH_OFFSET);
+        return RawMemory.getLong(memory, base + NodeLayout.BIRTH_OFFSET);
     }
 
     public long treeId() {
-        return store.readLong(base + NodeLayout.TREE_ID_OFFSET);
+        return RawMemory.getLong(memory, base + NodeLayout.TREE_ID_OFFSET);
     }
 
     int entryOffset(int index) {
-        return store.readUnsignedShort(base + NodeLayout.HEADER_BYTES + (long) index * NodeLayout.SLOT_BYTES);
+        return RawMemory.getUnsignedShort(memory, base + NodeLayout.HEADER_BYTES + (long) index * NodeLayout.SLOT_BYTES);
     }
 
     public int keyLength(int index) {
-        return store.readUnsignedShort(base + entryOffset(index));
+        return RawMemory.getUnsignedShort(memory, base + entryOffset(index));
     }
 
     private long keyAddress(int index, int entryOffset) {
@@ -78,27 +72,27 @@ public final class NodeView {
 
     public byte[] key(int index) {
         int offset = entryOffset(index);
-        byte[] key = new byte[store.readUnsignedShort(base + offset)];
-        store.read(keyAddress(index, offset), key, 0, key.length);
+        byte[] key = new byte[RawMemory.getUnsignedShort(memory, base + offset)];
+        RawMemory.copyToArray(memory, keyAddress(index, offset), key, 0, key.length);
         return key;
     }
 
     /** Unsigned lexicographic comparison of key(index) with {@code key}. */
     public int compareKey(int index, byte[] key) {
         int offset = entryOffset(index);
-        int length = store.readUnsignedShort(base + offset);
+        int length = RawMemory.getUnsignedShort(memory, base + offset);
         long address = keyAddress(index, offset);
         int common = Math.min(length, key.length);
         int i = 0;
         for (; i + 8 <= common; i += 8) {
-            long mine = Long.reverseBytes(store.readLong(address + i));
+            long mine = Long.reverseBytes(RawMemory.getLong(memory, address + i));
             long theirs = (long) LONG_BIG_ENDIAN.get(key, i);
             if (mine != theirs) {
                 return Long.compareUnsigned(mine, theirs);
             }
         }
         for (; i < common; i++) {
-            int mine = store.readUnsignedByte(address + i);
+            int mine = RawMemory.getUnsignedByte(memory, address + i);
             int theirs = key[i] & 0xFF;
             if (mine != theirs) {
                 return mine - theirs;
@@ -143,52 +137,53 @@ public final class NodeView {
     // ---- leaf entries
 
     public int valueLength(int index) {
-        return store.readUnsignedShort(base + entryOffset(index) + NodeLayout.LEAF_ENTRY_VALUE_LENGTH_OFFSET);
+        return RawMemory.getUnsignedShort(memory, base + entryOffset(index) + NodeLayout.LEAF_ENTRY_VALUE_LENGTH_OFFSET);
     }
 
     public byte flags(int index) {
-        return store.readByte(base + entryOffset(index) + NodeLayout.LEAF_ENTRY_FLAGS_OFFSET);
+        return RawMemory.getByte(memory, base + entryOffset(index) + NodeLayout.LEAF_ENTRY_FLAGS_OFFSET);
     }
 
     /** The value bytes as stored in the node (for out-of-line values, the descriptor). */
     public byte[] storedValue(int index) {
         int offset = entryOffset(index);
-        int keyLength = store.readUnsignedShort(base + offset);
-        int valueLength = store.readUnsignedShort(base + offset + NodeLayout.LEAF_ENTRY_VALUE_LENGTH_OFFSET);
+        int keyLength = RawMemory.getUnsignedShort(memory, base + offset);
+        int valueLength = RawMemory.getUnsignedShort(memory, base + offset + NodeLayout.LEAF_ENTRY_VALUE_LENGTH_OFFSET);
         byte[] value = new byte[valueLength];
-        store.read(base + offset + NodeLayout.LEAF_ENTRY_HEADER_BYTES + keyLength, value, 0, valueLength);
+        RawMemory.copyToArray(memory, base + offset + NodeLayout.LEAF_ENTRY_HEADER_BYTES + keyLength, value, 0,
+                valueLength);
         return value;
     }
 
     long storedValueAddress(int index) {
         int offset = entryOffset(index);
-        return base + offset + NodeLayout.LEAF_ENTRY_HEADER_BYTES + store.readUnsignedShort(base + offset);
+        return base + offset + NodeLayout.LEAF_ENTRY_HEADER_BYTES + RawMemory.getUnsignedShort(memory, base + offset);
     }
 
     // ---- branch entries
 
     private long childRefAddress(int index) {
         int offset = entryOffset(index);
-        return base + offset + NodeLayout.BRANCH_ENTRY_HEADER_BYTES + store.readUnsignedShort(base + offset);
+        return base + offset + NodeLayout.BRANCH_ENTRY_HEADER_BYTES + RawMemory.getUnsignedShort(memory, base + offset);
     }
 
     public long childBlockIndex(int index) {
-        return store.readLong(childRefAddress(index) + BlockRefLayout.BLOCK_INDEX_OFFSET);
+        return RawMemory.getLong(memory, childRefAddress(index) + BlockRefLayout.BLOCK_INDEX_OFFSET);
     }
 
     public long childBirth(int index) {
-        return store.readLong(childRefAddress(index) + BlockRefLayout.BIRTH_OFFSET);
+        return RawMemory.getLong(memory, childRefAddress(index) + BlockRefLayout.BIRTH_OFFSET);
     }
 
     public int childChecksum(int index) {
-        return store.readInt(childRefAddress(index) + BlockRefLayout.CHECKSUM_OFFSET);
+        return RawMemory.getInt(memory, childRefAddress(index) + BlockRefLayout.CHECKSUM_OFFSET);
     }
 
     public dev.cowfs.engine.block.BlockRef childRef(int index) {
         long address = childRefAddress(index);
-        return new dev.cowfs.engine.block.BlockRef(store.readLong(address + BlockRefLayout.BLOCK_INDEX_OFFSET),
-                store.readLong(address + BlockRefLayout.BIRTH_OFFSET),
-                store.readInt(address + BlockRefLayout.CHECKSUM_OFFSET),
-                store.readInt(address + BlockRefLayout.BLOCK_COUNT_OFFSET));
+        return new dev.cowfs.engine.block.BlockRef(RawMemory.getLong(memory, address + BlockRefLayout.BLOCK_INDEX_OFFSET),
+                RawMemory.getLong(memory, address + BlockRefLayout.BIRTH_OFFSET),
+                RawMemory.getInt(memory, address + BlockRefLayout.CHECKSUM_OFFSET),
+                RawMemory.getInt(memory, address + BlockRefLayout.BLOCK_COUNT_OFFSET));
     }
 }

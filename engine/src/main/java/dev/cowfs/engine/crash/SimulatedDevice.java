@@ -3,7 +3,7 @@ package dev.cowfs.engine.crash;
 import dev.cowfs.engine.block.BlockDevice;
 import dev.cowfs.engine.block.BlockWindow;
 import dev.cowfs.engine.block.CorruptionException;
-import net.openhft.chronicle.bytes.BytesStore;
+import dev.cowfs.engine.block.RawMemory;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -102,7 +102,7 @@ public final class SimulatedDevice implements BlockDevice {
     public void window(long offset, int length, BlockWindow window) throws IOException {
         byte[] copy = new byte[length];
         read(offset, copy, 0, length);
-        window.set(BytesStore.wrap(copy), 0);
+        window.set(copy, RawMemory.BYTE_ARRAY_BASE);
     }
 
     @Override
