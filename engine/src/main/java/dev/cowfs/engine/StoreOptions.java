@@ -85,7 +85,8 @@ public final class StoreOptions {
         private boolean readOnly;
         private long mappingChunkBytes = 64L << 20;
         private long growthStepBytes = 64L << 20;
-        private long dirtyCacheBytes = 64L << 20;
+        /** A quarter of the heap, at most 256 MiB: bounded, and large enough to make spills rare. */
+        private long dirtyCacheBytes = Math.max(1L << 20, Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 4));
         private boolean checkAfterCommit = Boolean.getBoolean("cowfs.paranoid");
         private UUID imageUuid;
         private LongSupplier clockMillis = System::currentTimeMillis;

@@ -68,8 +68,8 @@ public final class TreeCursor {
         refreshIfChanged();
         Frame leaf = frames[leafDepth];
         if (leaf.dirty != null) {
-            byte[] stored = leaf.dirty.values[leaf.index];
-            return (leaf.dirty.flags[leaf.index] & NodeLayout.FLAG_OUT_OF_LINE) == 0 ? stored.clone()
+            byte[] stored = leaf.dirty.storedValue(leaf.index);
+            return (leaf.dirty.flags(leaf.index) & NodeLayout.FLAG_OUT_OF_LINE) == 0 ? stored
                     : TreeSearch.readOutOfLine(reader, stored);
         }
         return TreeSearch.userValue(reader, leaf.view, leaf.index);
@@ -80,7 +80,7 @@ public final class TreeCursor {
         requireValid();
         refreshIfChanged();
         Frame leaf = frames[leafDepth];
-        return leaf.dirty != null ? leaf.dirty.flags[leaf.index] : leaf.view.flags(leaf.index);
+        return leaf.dirty != null ? leaf.dirty.flags(leaf.index) : leaf.view.flags(leaf.index);
     }
 
     /** The stored bytes of the entry (the descriptor, for out-of-line values). */
@@ -88,7 +88,7 @@ public final class TreeCursor {
         requireValid();
         refreshIfChanged();
         Frame leaf = frames[leafDepth];
-        return leaf.dirty != null ? leaf.dirty.values[leaf.index].clone() : leaf.view.storedValue(leaf.index);
+        return leaf.dirty != null ? leaf.dirty.storedValue(leaf.index) : leaf.view.storedValue(leaf.index);
     }
 
     private void requireValid() {
@@ -186,7 +186,7 @@ public final class TreeCursor {
                 return;
             }
             child.dirty = null;
-            reader.read(parent.dirty.childRefs[index], treeId, parent.dirty.level - 1, child.view);
+            reader.read(parent.dirty.childRef(index), treeId, parent.dirty.level - 1, child.view);
         } else {
             child.dirty = null;
             NodeView view = parent.view;
@@ -248,7 +248,7 @@ public final class TreeCursor {
 
     private boolean settle() throws IOException {
         Frame leaf = frames[leafDepth];
-        currentKey = leaf.dirty != null ? leaf.dirty.keys[leaf.index] : leaf.view.key(leaf.index);
+        currentKey = leaf.dirty != null ? leaf.dirty.key(leaf.index) : leaf.view.key(leaf.index);
         return true;
     }
 
