@@ -53,7 +53,7 @@ class EngineModelTest {
                 net.jqwik.api.Tuple.of(2, Arbitraries.just(Kind.SCAN_REVERSE)));
         Arbitrary<Op> op = Combinators.combine(kinds, Arbitraries.integers().between(0, 3000),
                 Arbitraries.integers().between(1, 400), Arbitraries.integers()).as(Op::new);
-        return op.list().ofMinSize(1).ofMaxSize(250);
+        return op.list().ofMinSize(10).ofMaxSize(300).withSizeDistribution(net.jqwik.api.RandomDistribution.uniform());
     }
 
     static byte[] key(int k) {
