@@ -41,6 +41,7 @@ public final class SimulatedDevice implements BlockDevice {
     private boolean recording = true;
     private boolean closed;
     private boolean readOnly;
+    private long bytesRead;
 
     public SimulatedDevice() {
         this(Map.of(), 0);
@@ -65,6 +66,11 @@ public final class SimulatedDevice implements BlockDevice {
         Map<Long, byte[]> pages = new HashMap<>(sharedPages);
         ownPages.forEach((page, bytes) -> pages.put(page, bytes.clone()));
         return new Image(Collections.unmodifiableMap(pages), lengthBytes);
+    }
+
+    /** Bytes read so far (copies and windows): lets tests bound what an operation reads. */
+    public long bytesRead() {
+        return bytesRead;
     }
 
     public List<Op> log() {
@@ -108,6 +114,7 @@ public final class SimulatedDevice implements BlockDevice {
     @Override
     public void read(long offset, byte[] dst, int dstOffset, int length) throws IOException {
         checkRange(offset, length);
+        bytesRead += length;
         while (length > 0) {
             long page = offset / PAGE_BYTES;
             int inPage = (int) (offset % PAGE_BYTES);
