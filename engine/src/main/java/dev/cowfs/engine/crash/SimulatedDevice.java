@@ -3,6 +3,7 @@ package dev.cowfs.engine.crash;
 import dev.cowfs.engine.block.BlockDevice;
 import dev.cowfs.engine.block.BlockWindow;
 import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.block.OutOfSpaceException;
 import dev.cowfs.engine.block.RawMemory;
 
 import java.io.IOException;
@@ -42,6 +43,9 @@ public final class SimulatedDevice implements BlockDevice {
     private boolean closed;
     private boolean readOnly;
     private long bytesRead;
+    private long capacityBytes = Long.MAX_VALUE;
+    /** Operations (writes and barriers) left before the injected I/O error; negative when none is armed. */
+    private long operationsBeforeFailure = -1;
 
     public SimulatedDevice() {
         this(Map.of(), 0);
@@ -95,8 +99,32 @@ public final class SimulatedDevice implements BlockDevice {
     }
 
     @Override
-    public void ensureLength(long wanted) {
+    public void ensureLength(long wanted) throws OutOfSpaceException {
+        if (wanted > capacityBytes) {
+            throw new OutOfSpaceException("simulated device is full: " + wanted + " bytes wanted, capacity "
+                    + capacityBytes);
+        }
         lengthBytes = Math.max(lengthBytes, wanted);
+    }
+
+    /** Makes growth beyond {@code bytes} fail with {@link OutOfSpaceException}, as a full disk would. */
+    public void setCapacityBytes(long bytes) {
+        this.capacityBytes = bytes;
+    }
+
+    /** The write or barrier after {@code operations} more of them fails with an I/O error, as a dying disk would. */
+    public void failAfter(long operations) {
+        this.operationsBeforeFailure = operations;
+    }
+
+    private void maybeFail(String what) throws IOException {
+        if (operationsBeforeFailure == 0) {
+            operationsBeforeFailure = -1;
+            throw new IOException("simulated I/O error on " + what);
+        }
+        if (operationsBeforeFailure > 0) {
+            operationsBeforeFailure--;
+        }
     }
 
     @Override
@@ -136,6 +164,7 @@ public final class SimulatedDevice implements BlockDevice {
         if (readOnly) {
             throw new IOException("simulated device is read-only");
         }
+        maybeFail("write at " + offset);
         lengthBytes = Math.max(lengthBytes, offset + length);
         if (recording) {
             log.add(new Write(log.size(), offset, java.util.Arrays.copyOfRange(src, srcOffset, srcOffset + length)));
@@ -180,6 +209,7 @@ public final class SimulatedDevice implements BlockDevice {
         if (closed) {
             throw new IOException("device closed");
         }
+        maybeFail("barrier");
         if (recording) {
             log.add(new Barrier(log.size()));
         }

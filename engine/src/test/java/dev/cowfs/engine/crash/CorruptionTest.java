@@ -147,7 +147,7 @@ class CorruptionTest {
     }
 
     @Test
-    void anImageWithNoValidSuperblockIsRefusedWithAClearError() {
+    void anImageWithNoValidSuperblockIsRefusedWithAClearError() throws IOException {
         SimulatedDevice device = new SimulatedDevice();
         device.ensureLength(1 << 20);
         CorruptionException error = assertThrows(CorruptionException.class, () -> Store.open(device, OPTIONS));
