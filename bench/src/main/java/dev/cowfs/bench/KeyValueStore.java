@@ -1,0 +1,29 @@
+package dev.cowfs.bench;
+
+import java.io.IOException;
+
+/** What each engine under comparison must do, in the same terms: byte[] keys and values, one writer. */
+interface KeyValueStore extends AutoCloseable {
+    /** Inserts all pairs in one transaction and makes it durable. */
+    void bulkInsert(byte[][] keys, byte[][] values) throws IOException;
+
+    /** A read view kept open across calls, like a read transaction reused by one thread. */
+    Reader reader() throws IOException;
+
+    /** One transaction updating one key, made durable before returning. */
+    void durableUpdate(byte[] key, byte[] value) throws IOException;
+
+    @Override
+    void close() throws IOException;
+
+    interface Reader extends AutoCloseable {
+        /** The value (copied out into a byte[]), or null. */
+        byte[] get(byte[] key) throws IOException;
+
+        /** Visits every entry in key order; returns the number of entries. */
+        long scan() throws IOException;
+
+        @Override
+        void close();
+    }
+}

@@ -1,0 +1,72 @@
+package dev.cowfs.bench;
+
+import org.h2.mvstore.MVMap;
+import org.h2.mvstore.MVStore;
+
+import org.h2.mvstore.Cursor;
+
+import java.nio.file.Path;
+
+/**
+ * H2 MVStore: a file store with auto-commit disabled (commits are explicit), default cache; a durable commit is
+ * {@code commit()} (writes the chunk) followed by {@code sync()} (forces the file). Keys and values are byte[]
+ * (MVStore's default object type, which orders byte arrays bytewise).
+ */
+final class MvStoreStore implements KeyValueStore {
+    private final MVStore store;
+    private final MVMap<byte[], byte[]> map;
+
+    MvStoreStore(Path directory) {
+        store = new MVStore.Builder().fileName(directory.resolve("mvstore.db").toString()).autoCommitDisabled().open();
+        map = store.openMap("bench");
+    }
+
+    @Override
+    public void bulkInsert(byte[][] keys, byte[][] values) {
+        for (int i = 0; i < keys.length; i++) {
+            map.put(keys[i], values[i]);
+        }
+        store.commit();
+        store.sync();
+    }
+
+    @Override
+    public void durableUpdate(byte[] key, byte[] value) {
+        map.put(key, value);
+        store.commit();
+        store.sync();
+    }
+
+    @Override
+    public Reader reader() {
+        MVMap<byte[], byte[]> snapshot = map; // MVStore maps read the latest committed or in-memory version
+        return new Reader() {
+            @Override
+            public byte[] get(byte[] key) {
+                return snapshot.get(key);
+            }
+
+            @Override
+            public long scan() {
+                long count = 0;
+                Cursor<byte[], byte[]> cursor = snapshot.cursor(null);
+                while (cursor.hasNext()) {
+                    cursor.next();
+                    if (cursor.getValue() != null) {
+                        count++;
+                    }
+                }
+                return count;
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    @Override
+    public void close() {
+        store.close();
+    }
+}
