@@ -25,22 +25,24 @@ public final class BenchMain {
 
     public static void main(String[] args) throws RunnerException {
         if (args.length < 1) {
-            System.err.println("usage: bench/run SUITE [--quick]   (suites: engine)");
+            System.err.println("usage: bench/run SUITE [--quick] [--only BENCH]   (suites: engine)");
             System.exit(2);
         }
         String suite = args[0];
         boolean quick = List.of(args).contains("--quick");
+        int only = List.of(args).indexOf("--only");
+        String onlyBench = only >= 0 && only + 1 < args.length ? args[only + 1] : null;
         if (!suite.equals("engine")) {
             System.err.println("bench: unknown suite '" + suite + "' (known: engine)");
             System.exit(2);
         }
-        Collection<RunResult> results = run(quick);
+        Collection<RunResult> results = run(quick, onlyBench);
         for (RunResult result : results) {
             System.out.println(jsonLine(suite, result, quick));
         }
     }
 
-    private static Collection<RunResult> run(boolean quick) throws RunnerException {
+    private static Collection<RunResult> run(boolean quick, String onlyBench) throws RunnerException {
         List<String> jvmArgs = new ArrayList<>();
         String argfile = System.getProperty("cowfs.jvm.argfile");
         if (argfile != null) {
@@ -57,7 +59,7 @@ public final class BenchMain {
             }
         }
         ChainedOptionsBuilder options = new OptionsBuilder()
-                .include(EngineBenchmarks.class.getName() + "\\.")
+                .include(EngineBenchmarks.class.getName() + "\\." + (onlyBench != null ? onlyBench + "$" : ""))
                 .forks(1)
                 .jvmArgs(jvmArgs.toArray(String[]::new))
                 .warmupIterations(quick ? 1 : 2)

@@ -41,7 +41,8 @@ final class Formatter {
         device.barrier();
         Superblock first = new Superblock(1, uuid, blockSizeBytes, 0, 0, 0, 0, clock.getAsLong(),
                 allocator.highWaterBlock(), allocator.freeBlocks(), allocator.pendingBlocks(), catalogRoot, spaceRoot);
-        SuperblockWriter.write(device, first);
+        SuperblockWriter.writeRingSlot(device, first);
+        SuperblockWriter.writeFarCopy(device, first);
         device.barrier();
         return first;
     }

@@ -131,12 +131,16 @@ public final class Store implements Closeable {
     }
 
     CommittedState stateOf(Superblock superblock) throws IOException {
+        return stateOf(superblock, superblock.checksum());
+    }
+
+    CommittedState stateOf(Superblock superblock, int superblockChecksum) throws IOException {
         byte[] defaultRoot = TreeSearch.get(reader, superblock.catalogRoot(), TreeIds.CATALOG,
                 TreeIds.catalogKey(TreeIds.DEFAULT), new NodeView());
         if (defaultRoot == null) {
             throw new CorruptionException(superblock.catalogRoot().blockIndex(), "catalog has no default tree");
         }
-        return new CommittedState(superblock, superblock.checksum(), BlockRef.decode(defaultRoot, 0));
+        return new CommittedState(superblock, superblockChecksum, BlockRef.decode(defaultRoot, 0));
     }
 
     // ------------------------------------------------------------------ transactions
@@ -199,8 +203,8 @@ public final class Store implements Closeable {
     }
 
     /** Makes a commit visible to readers that start after this call. */
-    void publish(Superblock superblock) throws IOException {
-        CommittedState state = stateOf(superblock);
+    void publish(Superblock superblock, int superblockChecksum) throws IOException {
+        CommittedState state = stateOf(superblock, superblockChecksum);
         synchronized (readers) {
             committed = state;
         }

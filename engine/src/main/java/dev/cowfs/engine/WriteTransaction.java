@@ -178,8 +178,8 @@ public final class WriteTransaction implements AutoCloseable {
     // ------------------------------------------------------------------ end
 
     /**
-     * Makes every change durable and visible: new blocks, barrier, superblock into the next ring slot (never the
-     * slot of the newest durable superblock) and the far copy, barrier. Returns the new generation, or the
+     * Makes every change durable and visible: new blocks (and the previous superblock into the far copy), barrier,
+     * superblock into the next ring slot (never the slot of the newest durable superblock), barrier. Returns the new generation, or the
      * current one when there was nothing to commit.
      */
     public long commit() throws IOException {
@@ -194,15 +194,16 @@ public final class WriteTransaction implements AutoCloseable {
             allocator.persist();
             BlockRef spaceRoot = space.flush();
             BlockDevice device = store.device();
+            SuperblockWriter.writeFarCopy(device, base.superblock());
             device.barrier();
             Superblock superblock = new Superblock(generation, base.superblock().imageUuid(),
                     store.blockSizeBytes(), 0, 0, 0, base.superblockChecksum(),
                     store.options().clockMillis().getAsLong(), allocator.highWaterBlock(), allocator.freeBlocks(),
                     allocator.pendingBlocks(), catalogRoot, spaceRoot);
-            SuperblockWriter.write(device, superblock);
+            int superblockChecksum = SuperblockWriter.writeRingSlot(device, superblock);
             device.barrier();
             device.marker("commit " + generation + " acknowledged");
-            store.publish(superblock);
+            store.publish(superblock, superblockChecksum);
             return generation;
         } catch (OutOfSpaceException e) {
             throw e; // nothing durable changed: the transaction is dropped, the store stays writable

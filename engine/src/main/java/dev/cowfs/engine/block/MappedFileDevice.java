@@ -230,30 +230,31 @@ public final class MappedFileDevice implements BlockDevice {
         dirtyRanges.add(new long[] {start, end});
     }
 
+    /**
+     * Makes every earlier write durable with as few device flushes as possible (each msync or fdatasync is one
+     * flush): the dirty mapped ranges are synced with one msync over their span when they lie in one mapping
+     * chunk (clean pages inside the span cost nothing), else with one fdatasync of the file; writes through the
+     * channel (superblocks, growth) need the fdatasync too. Only dirty pages are written either way.
+     */
     @Override
     public void barrier() throws IOException {
         requireWritable();
+        boolean forceFile = channelDirty;
         if (!dirtyRanges.isEmpty()) {
-            dirtyRanges.sort((a, b) -> Long.compare(a[0], b[0]));
-            long runStart = -1;
-            long runEnd = -1;
+            long start = Long.MAX_VALUE;
+            long end = 0;
             for (long[] range : dirtyRanges) {
-                long start = range[0] & -PAGE_BYTES;
-                long end = roundUp(range[1], PAGE_BYTES);
-                if (runStart >= 0 && start <= runEnd && (start >>> chunkShift) == (runStart >>> chunkShift)) {
-                    runEnd = Math.max(runEnd, end);
-                    continue;
-                }
-                if (runStart >= 0) {
-                    msync(runStart, runEnd);
-                }
-                runStart = start;
-                runEnd = end;
+                start = Math.min(start, range[0]);
+                end = Math.max(end, range[1]);
             }
-            msync(runStart, runEnd);
+            if (forceFile || (start >>> chunkShift) != ((end - 1) >>> chunkShift)) {
+                forceFile = true;
+            } else {
+                msync(start & -PAGE_BYTES, roundUp(end, PAGE_BYTES));
+            }
             dirtyRanges.clear();
         }
-        if (channelDirty) {
+        if (forceFile) {
             channel.force(false);
             channelDirty = false;
         }

@@ -42,9 +42,16 @@ public final class TreeCursor {
         this.treeId = treeId;
         this.tree = tree;
         this.committedRoot = committedRoot;
-        for (int i = 0; i < frames.length; i++) {
-            frames[i] = new Frame();
+    }
+
+    /** Frames are made on first use: most trees are a few levels deep, and cursors are made often. */
+    private Frame frame(int depth) {
+        Frame frame = frames[depth];
+        if (frame == null) {
+            frame = new Frame();
+            frames[depth] = frame;
         }
+        return frame;
     }
 
     /** A cursor over a committed tree. */
@@ -66,7 +73,7 @@ public final class TreeCursor {
     public byte[] value() throws IOException {
         requireValid();
         refreshIfChanged();
-        Frame leaf = frames[leafDepth];
+        Frame leaf = frame(leafDepth);
         if (leaf.dirty != null) {
             byte[] stored = leaf.dirty.storedValue(leaf.index);
             return (leaf.dirty.flags(leaf.index) & NodeLayout.FLAG_OUT_OF_LINE) == 0 ? stored
@@ -79,7 +86,7 @@ public final class TreeCursor {
     public byte storedFlags() throws IOException {
         requireValid();
         refreshIfChanged();
-        Frame leaf = frames[leafDepth];
+        Frame leaf = frame(leafDepth);
         return leaf.dirty != null ? leaf.dirty.flags(leaf.index) : leaf.view.flags(leaf.index);
     }
 
@@ -87,7 +94,7 @@ public final class TreeCursor {
     public byte[] storedValue() throws IOException {
         requireValid();
         refreshIfChanged();
-        Frame leaf = frames[leafDepth];
+        Frame leaf = frame(leafDepth);
         return leaf.dirty != null ? leaf.dirty.storedValue(leaf.index) : leaf.view.storedValue(leaf.index);
     }
 
@@ -153,7 +160,7 @@ public final class TreeCursor {
     }
 
     private boolean loadRoot() throws IOException {
-        Frame top = frames[0];
+        Frame top = frame(0);
         top.index = 0;
         seenModCount = tree != null ? tree.modCount() : 0;
         DirtyNode dirtyRoot = tree != null ? tree.dirtyRootOrNull() : null;
@@ -176,8 +183,8 @@ public final class TreeCursor {
         if (depth + 1 >= frames.length) {
             throw new CorruptionException(-1, "tree " + treeId + " deeper than " + Limits.MAX_TREE_HEIGHT);
         }
-        Frame parent = frames[depth];
-        Frame child = frames[depth + 1];
+        Frame parent = frame(depth);
+        Frame child = frame(depth + 1);
         int index = parent.index;
         if (parent.dirty != null) {
             DirtyNode dirtyChild = parent.dirty.children[index];
@@ -198,12 +205,12 @@ public final class TreeCursor {
     private boolean edge(boolean leftmost) throws IOException {
         loadRoot();
         int depth = 0;
-        while (level(frames[depth]) > 0) {
-            frames[depth].index = leftmost ? 0 : frames[depth].count() - 1;
+        while (level(frame(depth)) > 0) {
+            frame(depth).index = leftmost ? 0 : frame(depth).count() - 1;
             descend(depth);
             depth++;
         }
-        Frame leaf = frames[depth];
+        Frame leaf = frame(depth);
         leafDepth = depth;
         if (leaf.count() == 0) {
             leafDepth = -1; // only an empty root leaf can be empty
@@ -216,13 +223,13 @@ public final class TreeCursor {
     private boolean seekTo(byte[] key, boolean ceiling) throws IOException {
         loadRoot();
         int depth = 0;
-        while (level(frames[depth]) > 0) {
-            Frame frame = frames[depth];
+        while (level(frame(depth)) > 0) {
+            Frame frame = frame(depth);
             frame.index = frame.dirty != null ? frame.dirty.searchBranch(key) : frame.view.searchBranch(key);
             descend(depth);
             depth++;
         }
-        Frame leaf = frames[depth];
+        Frame leaf = frame(depth);
         leafDepth = depth;
         int found = leaf.dirty != null ? leaf.dirty.searchLeaf(key) : leaf.view.searchLeaf(key);
         if (found >= 0) {
@@ -242,12 +249,12 @@ public final class TreeCursor {
     }
 
     private boolean settleAt(int index) throws IOException {
-        frames[leafDepth].index = index;
+        frame(leafDepth).index = index;
         return settle();
     }
 
     private boolean settle() throws IOException {
-        Frame leaf = frames[leafDepth];
+        Frame leaf = frame(leafDepth);
         currentKey = leaf.dirty != null ? leaf.dirty.key(leaf.index) : leaf.view.key(leaf.index);
         return true;
     }
@@ -255,24 +262,24 @@ public final class TreeCursor {
     /** Moves one entry forward or backward, crossing to the neighbouring leaf when needed. */
     private boolean step(boolean forward) throws IOException {
         int depth = leafDepth;
-        Frame leaf = frames[depth];
+        Frame leaf = frame(depth);
         int nextIndex = leaf.index + (forward ? 1 : -1);
         if (nextIndex >= 0 && nextIndex < leaf.count()) {
             return settleAt(nextIndex);
         }
         while (depth > 0) {
             depth--;
-            Frame frame = frames[depth];
+            Frame frame = frame(depth);
             int candidate = frame.index + (forward ? 1 : -1);
             if (candidate >= 0 && candidate < frame.count()) {
                 frame.index = candidate;
-                while (level(frames[depth]) > 0) {
+                while (level(frame(depth)) > 0) {
                     descend(depth);
                     depth++;
-                    Frame below = frames[depth];
+                    Frame below = frame(depth);
                     below.index = forward ? 0 : below.count() - 1;
                 }
-                if (frames[depth].count() == 0) {
+                if (frame(depth).count() == 0) {
                     throw new CorruptionException(-1, "empty non-root leaf in tree " + treeId);
                 }
                 return settle();

@@ -30,7 +30,11 @@ import java.util.TreeMap;
  */
 public final class SpaceAllocator implements BlockAllocator {
     private static final int REFILL_TARGET_BLOCKS = 64;
+    /** What recording a commit in the space tree typically needs: a few shadowed space-tree nodes. */
+    private static final int PERSIST_RESERVE_BLOCKS = 8;
     private static final int REFILL_MAX_RECORDS = 16;
+    /** Refills prefer free extents at least this long, so that a commit's blocks land in one run. */
+    private static final int LOCALITY_BLOCKS = 16;
     private static final int PERSIST_MAX_ROUNDS = 64;
 
     private final BlockDevice device;
@@ -168,11 +172,21 @@ public final class SpaceAllocator implements BlockAllocator {
 
     /** Moves free extents from the space tree into the reserve; false when the tree has none large enough. */
     private boolean refill(int blockCount) throws IOException {
+        return refill(blockCount, REFILL_TARGET_BLOCKS);
+    }
+
+    private boolean refill(int blockCount, int targetBlocks) throws IOException {
+        return refillFrom(Math.max(blockCount, LOCALITY_BLOCKS), blockCount, targetBlocks)
+                || refillFrom(blockCount, blockCount, targetBlocks);
+    }
+
+    /** Moves free extents of at least {@code minimumExtent} blocks from the space tree into the reserve. */
+    private boolean refillFrom(int minimumExtent, int blockCount, int targetBlocks) throws IOException {
         List<long[]> taken = new ArrayList<>();
-        long wanted = Math.max(blockCount, REFILL_TARGET_BLOCKS);
+        long wanted = Math.max(blockCount, targetBlocks);
         long got = 0;
         TreeCursor cursor = space.cursor();
-        boolean found = cursor.seek(SpaceKeys.freeBySize(blockCount, 0));
+        boolean found = cursor.seek(SpaceKeys.freeBySize(minimumExtent, 0));
         while (found && got < wanted && taken.size() < REFILL_MAX_RECORDS) {
             byte[] key = cursor.key();
             if (key[0] != SpaceKeys.FREE_BY_SIZE) {
@@ -209,8 +223,8 @@ public final class SpaceAllocator implements BlockAllocator {
     /** Refills the reserve before commit so that recording the commit rarely needs to grow the image. */
     public void prepareForPersist() throws IOException {
         long reserved = reserve.values().stream().mapToLong(Long::longValue).sum();
-        if (reserved < REFILL_TARGET_BLOCKS && freeBlocks > 0) {
-            refill(1);
+        if (reserved < PERSIST_RESERVE_BLOCKS && freeBlocks > 0) {
+            refill(1, PERSIST_RESERVE_BLOCKS);
         }
     }
 
