@@ -99,13 +99,6 @@ final class DirtyNode {
         return Arrays.compareUnsigned(heap, offset, offset + keyLength(index), key, 0, key.length);
     }
 
-    private int compareKeys(int index, int otherIndex) {
-        int offset = slots[index] + headerBytes();
-        int other = slots[otherIndex] + headerBytes();
-        return Arrays.compareUnsigned(heap, offset, offset + keyLength(index), heap, other,
-                other + keyLength(otherIndex));
-    }
-
     byte flags(int index) {
         return heap[slots[index] + NodeLayout.LEAF_ENTRY_FLAGS_OFFSET];
     }
@@ -304,15 +297,5 @@ final class DirtyNode {
             System.arraycopy(heap, slots[i], block, end, size);
             Bytes.putShort(block, NodeLayout.HEADER_BYTES + i * NodeLayout.SLOT_BYTES, end);
         }
-    }
-
-    /** True when keys are strictly ascending (a check for tests and assertions). */
-    boolean keysAscending() {
-        for (int i = 1; i < count; i++) {
-            if (compareKeys(i - 1, i) >= 0 && !(level > 0 && i == 1 && keyLength(0) == 0)) {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -1,6 +1,5 @@
 package dev.cowfs.engine.testing;
 
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -46,9 +45,5 @@ public final class ChildJvm {
             throw new IllegalStateException("child JVM " + main.getSimpleName() + " timed out");
         }
         return new Result(process.exitValue(), new String(output, StandardCharsets.UTF_8));
-    }
-
-    public static String pathSeparator() {
-        return File.pathSeparator;
     }
 }
