@@ -4,7 +4,6 @@ import dev.cowfs.engine.format.Limits;
 import net.openhft.chronicle.bytes.MappedBytesStore;
 import net.openhft.chronicle.bytes.MappedFile;
 import net.openhft.chronicle.core.io.ReferenceOwner;
-import net.openhft.posix.MSyncFlag;
 import net.openhft.posix.PosixAPI;
 
 import java.io.IOException;
@@ -13,21 +12,22 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
- * An image file mapped through Chronicle Bytes. Block data is written through the mapping and made durable by
- * msync of exactly the dirty ranges; superblock slots (the header region and the far copy) are written through
- * a {@link FileChannel} and made durable by {@code force}. Growth reserves real space with fallocate first, so a
- * full disk surfaces as {@link OutOfSpaceException} and never as a SIGBUS on a mapped page.
+ * An image file read through a Chronicle Bytes mapping and written with positional writes. Reads of verified
+ * blocks go straight to the mapped memory; every write (blocks, superblock slots, the far copy) goes through
+ * the {@link FileChannel} into the same page cache, so the mapping sees it at once, and the barrier is one
+ * {@code fdatasync}, which writes back exactly the pages written since the last barrier and flushes the
+ * device once. Writing through the mapping instead costs a write fault on the first store to each clean page
+ * and a write-protect pass at every sync: measured on ext4, it made a one-key durable commit about 1.5 times
+ * slower (see ARCHITECTURE.md). Growth reserves real space with fallocate first, so a full disk surfaces as
+ * {@link OutOfSpaceException}, never as a failed write inside a commit or a SIGBUS on a mapped page.
  *
  * <p>Thread safety: any number of threads may call {@link #window} and {@link #read}; one thread writes.
  */
 public final class MappedFileDevice implements BlockDevice {
     private static final int ENOSPC = 28;
     private static final int EOPNOTSUPP = 95;
-    private static final long PAGE_BYTES = 4096;
     private static final ReferenceOwner OWNER = ReferenceOwner.temporary("cowfs-device");
 
     private final Path path;
@@ -45,8 +45,7 @@ public final class MappedFileDevice implements BlockDevice {
     private volatile long lengthBytes;
     /** Prefix of the file whose space fallocate has reserved. Guarded by the single writer. */
     private long reservedBytes;
-    /** Mapped ranges written since the last barrier, as [start, end) pairs. Guarded by the single writer. */
-    private final List<long[]> dirtyRanges = new ArrayList<>();
+    /** Whether anything was written since the last barrier. Guarded by the single writer. */
     private boolean channelDirty;
     private boolean closed;
 
@@ -68,7 +67,9 @@ public final class MappedFileDevice implements BlockDevice {
         if (!readOnly) {
             extendSparse(lengthBytes);
         }
-        this.mappedFile = MappedFile.of(path.toFile(), chunkBytes, 0, readOnly);
+        // Mapped read-only even for a writable image: the mapping only serves reads, so a stray store into it faults
+        // instead of changing a block behind the checksums.
+        this.mappedFile = MappedFile.of(path.toFile(), chunkBytes, 0, true);
         this.posixFd = readOnly ? -1 : PosixAPI.posix().open(path.toString(), 2 /* O_RDWR */, 0);
     }
 
@@ -193,24 +194,17 @@ public final class MappedFileDevice implements BlockDevice {
         requireWritable();
         if (isSuperblockRegion(offset)) {
             extendSparse(offset + length);
-            channel.write(ByteBuffer.wrap(src, srcOffset, length), offset);
-            channelDirty = true;
-            return;
+        } else {
+            checkRange(offset, length);
+            if (offset + length > reservedBytes) {
+                throw new EngineBugError("write at " + offset + " beyond reserved space " + reservedBytes);
+            }
         }
-        checkRange(offset, length);
-        if (offset + length > reservedBytes) {
-            throw new EngineBugError("mapped write at " + offset + " beyond reserved space " + reservedBytes);
+        ByteBuffer buffer = ByteBuffer.wrap(src, srcOffset, length);
+        while (buffer.hasRemaining()) {
+            channel.write(buffer, offset + buffer.position() - srcOffset);
         }
-        long start = offset;
-        while (length > 0) {
-            int chunkIndex = (int) (offset >>> chunkShift);
-            int piece = (int) Math.min(length, ((long) (chunkIndex + 1) << chunkShift) - offset);
-            RawMemory.copyFromArray(src, srcOffset, null, chunkAddress(chunkIndex) + (offset & (chunkBytes - 1)), piece);
-            offset += piece;
-            srcOffset += piece;
-            length -= piece;
-        }
-        noteDirty(start, offset);
+        channelDirty = true;
     }
 
     private static boolean isSuperblockRegion(long offset) {
@@ -218,60 +212,16 @@ public final class MappedFileDevice implements BlockDevice {
                 && offset < Limits.FAR_SUPERBLOCK_OFFSET_BYTES + Limits.FAR_REGION_BYTES);
     }
 
-    private void noteDirty(long start, long end) {
-        if (!dirtyRanges.isEmpty()) {
-            long[] last = dirtyRanges.get(dirtyRanges.size() - 1);
-            if (start <= last[1] && end >= last[0]) {
-                last[0] = Math.min(last[0], start);
-                last[1] = Math.max(last[1], end);
-                return;
-            }
-        }
-        dirtyRanges.add(new long[] {start, end});
-    }
-
     /**
-     * Makes every earlier write durable with as few device flushes as possible (each msync or fdatasync is one
-     * flush): the dirty mapped ranges are synced with one msync over their span when they lie in one mapping
-     * chunk (clean pages inside the span cost nothing), else with one fdatasync of the file; writes through the
-     * channel (superblocks, growth) need the fdatasync too. Only dirty pages are written either way.
+     * Makes every earlier write durable: one fdatasync, which writes back only the pages written since the last
+     * barrier (blocks, slots, growth) and is a single device flush. Nothing written means nothing to do.
      */
     @Override
     public void barrier() throws IOException {
         requireWritable();
-        boolean forceFile = channelDirty;
-        if (!dirtyRanges.isEmpty()) {
-            long start = Long.MAX_VALUE;
-            long end = 0;
-            for (long[] range : dirtyRanges) {
-                start = Math.min(start, range[0]);
-                end = Math.max(end, range[1]);
-            }
-            if (forceFile || (start >>> chunkShift) != ((end - 1) >>> chunkShift)) {
-                forceFile = true;
-            } else {
-                msync(start & -PAGE_BYTES, roundUp(end, PAGE_BYTES));
-            }
-            dirtyRanges.clear();
-        }
-        if (forceFile) {
+        if (channelDirty) {
             channel.force(false);
             channelDirty = false;
-        }
-    }
-
-    private void msync(long start, long end) throws IOException {
-        // A run never crosses a chunk: each chunk is its own mapping.
-        while (start < end) {
-            int chunkIndex = (int) (start >>> chunkShift);
-            long pieceEnd = Math.min(end, (long) (chunkIndex + 1) << chunkShift);
-            long address = chunkAddress(chunkIndex) + (start & (chunkBytes - 1));
-            int result = PosixAPI.posix().msync(address, pieceEnd - start, MSyncFlag.MS_SYNC);
-            if (result != 0) {
-                throw new IOException(path + ": msync of bytes " + start + ".." + pieceEnd + " failed (errno "
-                        + PosixAPI.posix().lastError() + ")");
-            }
-            start = pieceEnd;
         }
     }
 
