@@ -26,14 +26,20 @@ final class Formatter {
         device.ensureLength(Limits.HEADER_REGION_BYTES);
         SpaceAllocator allocator = new SpaceAllocator(device, blockSizeBytes, 1, new ReaderRegistry(), null);
         TreeContext ctx = new TreeContext(1, allocator, new NodeReader(device, blockSizeBytes, new VerifiedBlocks()));
-        BTree space = BTree.create(TreeIds.SPACE, ctx);
-        allocator.attach(space);
-        BTree catalog = BTree.create(TreeIds.CATALOG, ctx);
-        BTree defaultTree = BTree.create(TreeIds.DEFAULT, ctx);
-        catalog.putSubtreeRoot(TreeIds.catalogKey(TreeIds.DEFAULT), defaultTree.flush());
-        BlockRef catalogRoot = catalog.flush();
-        allocator.persist();
-        BlockRef spaceRoot = space.flush();
+        BlockRef catalogRoot;
+        BlockRef spaceRoot;
+        try {
+            BTree space = BTree.create(TreeIds.SPACE, ctx);
+            allocator.attach(space);
+            BTree catalog = BTree.create(TreeIds.CATALOG, ctx);
+            BTree defaultTree = BTree.create(TreeIds.DEFAULT, ctx);
+            catalog.putSubtreeRoot(TreeIds.catalogKey(TreeIds.DEFAULT), defaultTree.flush());
+            catalogRoot = catalog.flush();
+            allocator.persist();
+            spaceRoot = space.flush();
+        } finally {
+            ctx.memory().releaseAll();
+        }
         byte[] empty = new byte[Limits.SUPERBLOCK_SLOT_BYTES];
         for (int slot = 0; slot < Limits.SUPERBLOCK_RING_SLOTS; slot++) {
             device.write(Limits.superblockSlotOffset(slot), empty, 0, empty.length);

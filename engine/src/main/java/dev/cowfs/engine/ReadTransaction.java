@@ -49,7 +49,7 @@ public final class ReadTransaction implements AutoCloseable {
 
     public Cursor cursor(long treeId) throws IOException {
         checkOpen();
-        return new Cursor(TreeCursor.overCommitted(store.reader(), treeId, root(treeId)));
+        return new Cursor(TreeCursor.overCommitted(store.reader(), treeId, root(treeId)), this::checkCursorUsable);
     }
 
     public boolean hasTree(long treeId) throws IOException {
@@ -70,6 +70,13 @@ public final class ReadTransaction implements AutoCloseable {
             treeRoots.put(treeId, root);
         }
         return root;
+    }
+
+    /** A closed reader's blocks may be reused and its mapping released: its cursors stop with it. */
+    private void checkCursorUsable() {
+        if (closed) {
+            throw new IllegalStateException("the cursor's read transaction is closed");
+        }
     }
 
     private void checkOpen() throws IOException {

@@ -85,7 +85,7 @@ public final class StoreOptions {
         private boolean readOnly;
         private long mappingChunkBytes = 64L << 20;
         private long growthStepBytes = 64L << 20;
-        /** A quarter of the heap, at most 256 MiB: bounded, and large enough to make spills rare. */
+        /** A quarter of the heap size, at most 256 MiB: bounded, and large enough to make spills rare. */
         private long dirtyCacheBytes = Math.max(1L << 20, Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 4));
         private boolean checkAfterCommit = Boolean.getBoolean("cowfs.paranoid");
         private UUID imageUuid;
@@ -118,7 +118,10 @@ public final class StoreOptions {
             return this;
         }
 
-        /** Dirty tree nodes a write transaction keeps in memory before writing them out early. */
+        /**
+         * Bytes of dirty tree nodes a write transaction keeps in memory before writing them out early. Dirty nodes
+         * live in native memory outside the Java heap (the collector never copies them); this cap bounds it.
+         */
         public Builder dirtyCacheBytes(long value) {
             if (value < 64 * 1024) {
                 throw new IllegalArgumentException("dirty cache must be at least 64 KiB");

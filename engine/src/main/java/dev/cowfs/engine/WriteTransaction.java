@@ -28,7 +28,7 @@ public final class WriteTransaction implements AutoCloseable {
     private final BTree catalog;
     private final BTree space;
     private final Map<Long, BTree> trees = new LinkedHashMap<>();
-    private final long maxDirtyNodes;
+    private final long maxDirtyBytes;
     private boolean finished;
     private boolean broken;
 
@@ -44,7 +44,7 @@ public final class WriteTransaction implements AutoCloseable {
         this.space = BTree.open(TreeIds.SPACE, superblock.spaceRoot(), ctx);
         allocator.attach(space);
         trees.put(TreeIds.DEFAULT, BTree.open(TreeIds.DEFAULT, base.defaultTreeRoot(), ctx));
-        this.maxDirtyNodes = Math.max(64, store.options().dirtyCacheBytes() / (2L * store.blockSizeBytes()));
+        this.maxDirtyBytes = store.options().dirtyCacheBytes();
     }
 
     /** The generation this transaction will have once committed. */
@@ -109,7 +109,7 @@ public final class WriteTransaction implements AutoCloseable {
 
     public Cursor cursor(long treeId) throws IOException {
         checkUsable();
-        return new Cursor(tree(treeId).cursor());
+        return new Cursor(tree(treeId).cursor(), this::checkCursorUsable);
     }
 
     public boolean hasTree(long treeId) throws IOException {
@@ -166,7 +166,7 @@ public final class WriteTransaction implements AutoCloseable {
     }
 
     private void spillIfNeeded() throws IOException {
-        if (ctx.dirtyNodes() > maxDirtyNodes) {
+        if (ctx.memory().bytes() > maxDirtyBytes) {
             for (BTree tree : trees.values()) {
                 tree.spill();
             }
@@ -211,6 +211,7 @@ public final class WriteTransaction implements AutoCloseable {
             store.fail(e);
             throw e;
         } finally {
+            ctx.memory().releaseAll();
             store.endWrite();
         }
     }
@@ -236,6 +237,7 @@ public final class WriteTransaction implements AutoCloseable {
     public void abort() {
         if (!finished) {
             finished = true;
+            ctx.memory().releaseAll();
             store.endWrite();
         }
     }
@@ -243,6 +245,13 @@ public final class WriteTransaction implements AutoCloseable {
     @Override
     public void close() {
         abort();
+    }
+
+    /** Cursors read dirty nodes in place: once the transaction ended, their memory is gone. */
+    private void checkCursorUsable() {
+        if (finished) {
+            throw new IllegalStateException("the cursor's transaction was already committed or aborted");
+        }
     }
 
     private void checkUsable() throws IOException {

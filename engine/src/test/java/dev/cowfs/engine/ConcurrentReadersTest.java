@@ -58,7 +58,8 @@ class ConcurrentReadersTest {
                     return null;
                 }));
             }
-            for (int round = 1; round <= 60; round++) {
+            // At least 60 commits, and on until the readers have checked enough views (the writer's speed varies).
+            for (int round = 1; round <= 60 || (viewsChecked.get() <= 10 && round <= 100_000); round++) {
                 writeRound(store, round);
             }
             stop.set(true);

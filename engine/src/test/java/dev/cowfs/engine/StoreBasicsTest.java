@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class StoreBasicsTest {
@@ -38,6 +39,35 @@ class StoreBasicsTest {
             assertEquals(2, read.generation());
             assertArrayEquals(bytes("2"), read.get(bytes("beta")));
             assertNull(read.get(bytes("gamma")));
+        }
+    }
+
+    @Test
+    void cursorsStopWhenTheirTransactionEnds() throws Exception {
+        try (Store store = Store.create(new SimulatedDevice(), strict())) {
+            WriteTransaction txn = store.beginWrite();
+            for (int i = 0; i < 500; i++) {
+                txn.put(bytes("key-" + i), bytes("value-" + i));
+            }
+            Cursor writeCursor = txn.cursor();
+            assertTrue(writeCursor.first());
+            txn.commit();
+            // Its dirty nodes were freed with the transaction: reading through the cursor must be refused.
+            assertThrows(IllegalStateException.class, writeCursor::next);
+            assertThrows(IllegalStateException.class, writeCursor::value);
+
+            WriteTransaction aborted = store.beginWrite();
+            aborted.put(bytes("key-1"), bytes("changed"));
+            Cursor abortedCursor = aborted.cursor();
+            assertTrue(abortedCursor.seek(bytes("key-1")));
+            aborted.abort();
+            assertThrows(IllegalStateException.class, abortedCursor::value);
+
+            ReadTransaction read = store.beginRead();
+            Cursor readCursor = read.cursor();
+            assertTrue(readCursor.first());
+            read.close();
+            assertThrows(IllegalStateException.class, readCursor::next);
         }
     }
 

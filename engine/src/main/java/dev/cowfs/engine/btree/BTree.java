@@ -24,6 +24,8 @@ public final class BTree {
     private final TreeContext ctx;
     private final int payloadBytes;
     private final int maxInlineEntryBytes;
+    /** Heap bytes of a new dirty node: a full node plus the one entry that makes it split. */
+    private final int nodeCapacity;
     private final NodeView searchView = new NodeView();
     private BlockRef rootRef;
     private DirtyNode root;
@@ -34,6 +36,7 @@ public final class BTree {
         this.ctx = ctx;
         this.payloadBytes = NodeLayout.payloadBytes(ctx.blockSizeBytes());
         this.maxInlineEntryBytes = Limits.maxInlineEntryBytes(ctx.blockSizeBytes());
+        this.nodeCapacity = payloadBytes + maxInlineEntryBytes;
         this.rootRef = rootRef;
     }
 
@@ -69,8 +72,9 @@ public final class BTree {
         if (node == null) {
             return TreeSearch.get(ctx.reader(), rootRef, treeId, key, searchView);
         }
+        long prefix = DirtyNode.prefixOf(key);
         while (!node.isLeaf()) {
-            int index = node.searchBranch(key);
+            int index = node.searchBranch(key, prefix);
             if (node.children[index] == null) {
                 BlockRef ref = node.childRef(index);
                 return TreeSearch.get(ctx.reader(), ref.blockIndex(), ref.birthGeneration(), ref.checksum(),
@@ -78,7 +82,7 @@ public final class BTree {
             }
             node = node.children[index];
         }
-        int index = node.searchLeaf(key);
+        int index = node.searchLeaf(key, prefix);
         if (index < 0) {
             return null;
         }
@@ -157,7 +161,7 @@ public final class BTree {
 
     private void putStored(byte[] key, byte[] stored, byte flags) throws IOException {
         DirtyNode top = dirtyRoot();
-        Split split = insert(top, key, stored, flags, true);
+        Split split = insert(top, key, DirtyNode.prefixOf(key), stored, flags, true);
         if (split != null) {
             growRoot(split);
         }
@@ -185,10 +189,10 @@ public final class BTree {
     private record Split(byte[] separator, DirtyNode right, boolean appended) {
     }
 
-    private Split insert(DirtyNode node, byte[] key, byte[] stored, byte flags, boolean rightmost)
+    private Split insert(DirtyNode node, byte[] key, long prefix, byte[] stored, byte flags, boolean rightmost)
             throws IOException {
         if (node.isLeaf()) {
-            int index = node.searchLeaf(key);
+            int index = node.searchLeaf(key, prefix);
             boolean appended = false;
             if (index >= 0) {
                 releaseStored(node.storedValue(index), node.flags(index));
@@ -200,8 +204,8 @@ public final class BTree {
             }
             return node.entryBytes() > payloadBytes ? split(node, appended) : null;
         }
-        int index = node.searchBranch(key);
-        Split below = insert(dirtyChild(node, index), key, stored, flags, rightmost && index == node.count - 1);
+        int index = node.searchBranch(key, prefix);
+        Split below = insert(dirtyChild(node, index), key, prefix, stored, flags, rightmost && index == node.count - 1);
         return below == null ? null : absorbSplit(node, index, below);
     }
 
@@ -361,17 +365,18 @@ public final class BTree {
             ctx.allocator().free(ref.blockIndex(), 1, ref.birthGeneration());
         }
         ctx.nodeDirtied();
-        return DirtyNode.copyOf(view, blockIndex, ctx.blockSizeBytes());
+        return DirtyNode.copyOf(view, blockIndex, ctx.blockSizeBytes(), nodeCapacity, ctx.memory());
     }
 
     private DirtyNode newNode(int level) throws IOException {
-        DirtyNode node = new DirtyNode(level, ctx.allocator().allocate(1), 2 * ctx.blockSizeBytes());
+        DirtyNode node = new DirtyNode(level, ctx.allocator().allocate(1), nodeCapacity, ctx.memory());
         ctx.nodeDirtied();
         return node;
     }
 
     private void discard(DirtyNode node) throws IOException {
         ctx.allocator().free(node.blockIndex, 1, ctx.generation());
+        node.release();
         ctx.nodeCleaned();
     }
 
@@ -417,6 +422,7 @@ public final class BTree {
         } catch (dev.cowfs.engine.block.CorruptionException e) {
             throw new EngineBugError("about to write an invalid node: " + e.getMessage());
         }
+        node.release();
         ctx.writeBlocks(node.blockIndex, block, block.length);
         // These exact bytes were validated above and written by us: reading them back needs no second check.
         ctx.reader().verified().markVerified(node.blockIndex);

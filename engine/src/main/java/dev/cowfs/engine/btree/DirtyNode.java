@@ -10,52 +10,89 @@ import java.util.Arrays;
 /**
  * A node of the open transaction: a mutable copy that already owns the block it will be written to.
  *
- * <p>Entries are kept in their on-disk encoding, appended to one byte array (the heap) and addressed through
- * an int slot array in key order, so a node costs about two blocks of memory whatever its entry count, copying
- * a committed block in is one array copy, and searching reads contiguous memory. Removing or replacing an entry
- * leaves garbage in the heap, reclaimed by compaction when the heap fills. Branches also hold the dirty child
- * of each entry, if any; the child reference stored in a dirty child's entry is stale until the child is
- * written.
+ * <p>Entries are kept in their on-disk encoding, appended to one buffer of native memory (the heap, from the
+ * transaction's {@link NodeMemory}, so that hundreds of megabytes of dirty nodes cost the garbage collector
+ * nothing) and addressed through an int slot array in key order. Copying a committed block in is one copy of
+ * its packed entry area; searching reads contiguous memory. Removing or replacing an entry leaves garbage in
+ * the heap, reclaimed by compaction when the heap fills. Branches also hold the dirty child of each entry, if
+ * any; the child reference stored in a dirty child's entry is stale until the child is written.
+ *
+ * <p>A node's memory is freed when it is written or discarded ({@link #release}); a released node must not be
+ * touched again. Cursors never keep one across a change: they re-seek when the tree's change count moves.
  */
 final class DirtyNode {
+    private static final java.lang.invoke.VarHandle LONG_BIG_ENDIAN =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.BIG_ENDIAN);
+
     final int level;
     long blockIndex;
     int count;
-    /** Entries from here on were appended to the heap; bytes before it may be garbage. */
+    private final NodeMemory memory;
     private int[] slots;
-    private byte[] heap;
+    /**
+     * The first eight key bytes of each slot as an unsigned big-endian long (zero-padded): a search decides by
+     * these alone unless they tie, so it touches one small array instead of an entry per probe.
+     */
+    private long[] prefixes;
+    /** Native address of the heap; 0 once released. */
+    private long heap;
+    private int capacity;
+    /** Entries from here on are free space; bytes before it may be garbage. */
     private int heapEnd;
     /** Bytes of live entries in the heap (slots excluded). */
     private int liveBytes;
     DirtyNode[] children;
 
-    DirtyNode(int level, long blockIndex, int heapCapacity) {
+    DirtyNode(int level, long blockIndex, int heapCapacity, NodeMemory memory) {
         this.level = level;
         this.blockIndex = blockIndex;
+        this.memory = memory;
         this.slots = new int[16];
-        this.heap = new byte[Math.max(256, heapCapacity)];
+        this.prefixes = new long[16];
+        this.capacity = Math.max(256, heapCapacity);
+        this.heap = memory.allocate(capacity);
         if (level > 0) {
             children = new DirtyNode[16];
         }
     }
 
-    /** A dirty copy of a verified node block: the block's bytes become the heap as they are. */
-    static DirtyNode copyOf(NodeView view, long blockIndex, int blockSizeBytes) {
-        DirtyNode node = new DirtyNode(view.level(), blockIndex, 0);
-        node.heap = new byte[blockSizeBytes * 2];
-        dev.cowfs.engine.block.RawMemory.copyToArray(view.memory, view.base, node.heap, 0, blockSizeBytes);
-        node.heapEnd = blockSizeBytes;
+    /**
+     * A dirty copy of a verified node block. Written blocks keep their entries packed at the block's end, so the
+     * copy is that one area; the slots are rebased onto it.
+     */
+    static DirtyNode copyOf(NodeView view, long blockIndex, int blockSizeBytes, int heapCapacity,
+            NodeMemory memory) {
         int count = view.count();
-        node.slots = new int[Math.max(16, count + 8)];
-        if (node.level > 0) {
-            node.children = new DirtyNode[node.slots.length];
+        int first = blockSizeBytes;
+        for (int i = 0; i < count; i++) {
+            first = Math.min(first, view.entryOffset(i));
+        }
+        int area = blockSizeBytes - first;
+        DirtyNode node = new DirtyNode(view.level(), blockIndex, Math.max(heapCapacity, area), memory);
+        NodeMemory.copyFrom(view.memory, view.base + first, node.heap, area);
+        node.heapEnd = area;
+        if (count > node.slots.length) {
+            node.slots = new int[count + 8];
+            node.prefixes = new long[node.slots.length];
+            if (node.level > 0) {
+                node.children = new DirtyNode[node.slots.length];
+            }
         }
         for (int i = 0; i < count; i++) {
-            node.slots[i] = Bytes.getUnsignedShort(node.heap, NodeLayout.HEADER_BYTES + i * NodeLayout.SLOT_BYTES);
+            node.slots[i] = view.entryOffset(i) - first;
+            node.prefixes[i] = node.prefixAt(node.slots[i]);
             node.liveBytes += node.rawSize(node.slots[i]);
         }
         node.count = count;
         return node;
+    }
+
+    /** Frees the node's memory; the node must not be used afterwards. */
+    void release() {
+        if (heap != 0) {
+            memory.free(heap);
+            heap = 0;
+        }
     }
 
     boolean isLeaf() {
@@ -72,9 +109,9 @@ final class DirtyNode {
     }
 
     private int rawSize(int offset) {
-        int keyLength = Bytes.getUnsignedShort(heap, offset);
+        int keyLength = NodeMemory.getUnsignedShort(heap + offset);
         return isLeaf() ? NodeLayout.LEAF_ENTRY_HEADER_BYTES + keyLength
-                + Bytes.getUnsignedShort(heap, offset + NodeLayout.LEAF_ENTRY_VALUE_LENGTH_OFFSET)
+                + NodeMemory.getUnsignedShort(heap + offset + NodeLayout.LEAF_ENTRY_VALUE_LENGTH_OFFSET)
                 : NodeLayout.BRANCH_ENTRY_HEADER_BYTES + keyLength + BlockRefLayout.BYTES;
     }
 
@@ -86,48 +123,104 @@ final class DirtyNode {
     // ------------------------------------------------------------------ reading entries
 
     int keyLength(int index) {
-        return Bytes.getUnsignedShort(heap, slots[index]);
+        return NodeMemory.getUnsignedShort(heap + slots[index]);
     }
 
     byte[] key(int index) {
-        int offset = slots[index] + headerBytes();
-        return Arrays.copyOfRange(heap, offset, offset + keyLength(index));
+        byte[] key = new byte[keyLength(index)];
+        NodeMemory.copyToArray(heap + slots[index] + headerBytes(), key, 0, key.length);
+        return key;
     }
 
+    /** Unsigned lexicographic comparison of key(index) with {@code key}. */
     int compareKey(int index, byte[] key) {
-        int offset = slots[index] + headerBytes();
-        return Arrays.compareUnsigned(heap, offset, offset + keyLength(index), key, 0, key.length);
+        int offset = slots[index];
+        int length = NodeMemory.getUnsignedShort(heap + offset);
+        long address = heap + offset + headerBytes();
+        int common = Math.min(length, key.length);
+        int i = 0;
+        for (; i + 8 <= common; i += 8) {
+            long mine = Long.reverseBytes(NodeMemory.getLong(address + i));
+            long theirs = (long) LONG_BIG_ENDIAN.get(key, i);
+            if (mine != theirs) {
+                return Long.compareUnsigned(mine, theirs);
+            }
+        }
+        for (; i < common; i++) {
+            int mine = NodeMemory.getByte(address + i) & 0xFF;
+            int theirs = key[i] & 0xFF;
+            if (mine != theirs) {
+                return mine - theirs;
+            }
+        }
+        return length - key.length;
+    }
+
+    /** The search prefix of {@code key}: its first eight bytes, big-endian, zero-padded. */
+    static long prefixOf(byte[] key) {
+        if (key.length >= 8) {
+            return (long) LONG_BIG_ENDIAN.get(key, 0);
+        }
+        long prefix = 0;
+        for (int i = 0; i < 8; i++) {
+            prefix = (prefix << 8) | (i < key.length ? key[i] & 0xFF : 0);
+        }
+        return prefix;
+    }
+
+    private long prefixAt(int offset) {
+        int length = NodeMemory.getUnsignedShort(heap + offset);
+        long address = heap + offset + headerBytes();
+        if (length >= 8) {
+            return Long.reverseBytes(NodeMemory.getLong(address));
+        }
+        long prefix = 0;
+        for (int i = 0; i < 8; i++) {
+            prefix = (prefix << 8) | (i < length ? NodeMemory.getByte(address + i) & 0xFF : 0);
+        }
+        return prefix;
     }
 
     byte flags(int index) {
-        return heap[slots[index] + NodeLayout.LEAF_ENTRY_FLAGS_OFFSET];
+        return NodeMemory.getByte(heap + slots[index] + NodeLayout.LEAF_ENTRY_FLAGS_OFFSET);
     }
 
     byte[] storedValue(int index) {
-        int offset = slots[index];
-        int start = offset + NodeLayout.LEAF_ENTRY_HEADER_BYTES + Bytes.getUnsignedShort(heap, offset);
-        return Arrays.copyOfRange(heap, start, start
-                + Bytes.getUnsignedShort(heap, offset + NodeLayout.LEAF_ENTRY_VALUE_LENGTH_OFFSET));
+        long entry = heap + slots[index];
+        byte[] value = new byte[NodeMemory.getUnsignedShort(entry + NodeLayout.LEAF_ENTRY_VALUE_LENGTH_OFFSET)];
+        NodeMemory.copyToArray(entry + NodeLayout.LEAF_ENTRY_HEADER_BYTES + NodeMemory.getUnsignedShort(entry),
+                value, 0, value.length);
+        return value;
     }
 
-    private int childRefOffset(int index) {
-        return slots[index] + NodeLayout.BRANCH_ENTRY_HEADER_BYTES + keyLength(index);
+    private long childRefAddress(int index) {
+        return heap + slots[index] + NodeLayout.BRANCH_ENTRY_HEADER_BYTES + keyLength(index);
     }
 
     BlockRef childRef(int index) {
-        return BlockRef.decode(heap, childRefOffset(index));
+        byte[] encoded = new byte[BlockRefLayout.BYTES];
+        NodeMemory.copyToArray(childRefAddress(index), encoded, 0, encoded.length);
+        return BlockRef.decode(encoded, 0);
     }
 
     void setChildRef(int index, BlockRef ref) {
-        ref.encode(heap, childRefOffset(index));
+        byte[] encoded = new byte[BlockRefLayout.BYTES];
+        ref.encode(encoded, 0);
+        NodeMemory.copyFromArray(encoded, 0, childRefAddress(index), encoded.length);
     }
 
     int searchLeaf(byte[] key) {
+        return searchLeaf(key, prefixOf(key));
+    }
+
+    /** Leaf: index of the key, or -(insertion point) - 1; {@code prefix} is {@link #prefixOf}(key). */
+    int searchLeaf(byte[] key, long prefix) {
         int low = 0;
         int high = count - 1;
         while (low <= high) {
             int mid = (low + high) >>> 1;
-            int c = compareKey(mid, key);
+            long mine = prefixes[mid];
+            int c = mine != prefix ? Long.compareUnsigned(mine, prefix) : compareKey(mid, key);
             if (c < 0) {
                 low = mid + 1;
             } else if (c > 0) {
@@ -140,11 +233,18 @@ final class DirtyNode {
     }
 
     int searchBranch(byte[] key) {
+        return searchBranch(key, prefixOf(key));
+    }
+
+    /** Branch: the child whose range holds the key; {@code prefix} is {@link #prefixOf}(key). */
+    int searchBranch(byte[] key, long prefix) {
         int low = 1;
         int high = count - 1;
         while (low <= high) {
             int mid = (low + high) >>> 1;
-            if (compareKey(mid, key) <= 0) {
+            long mine = prefixes[mid];
+            int c = mine != prefix ? Long.compareUnsigned(mine, prefix) : compareKey(mid, key);
+            if (c <= 0) {
                 low = mid + 1;
             } else {
                 high = mid - 1;
@@ -156,12 +256,11 @@ final class DirtyNode {
     // ------------------------------------------------------------------ changing entries
 
     private int append(int size) {
-        if (heapEnd + size > heap.length) {
-            if (liveBytes + size <= heap.length / 2) {
-                compact();
-            } else {
-                heap = Arrays.copyOf(heap, Math.max(heap.length * 2, heapEnd + size));
-            }
+        if (heapEnd + size > capacity) {
+            int garbage = heapEnd - liveBytes;
+            // Compact when that reclaims a fair share (amortized cost per appended byte stays bounded), else grow.
+            relocate(liveBytes + size <= capacity && garbage >= capacity / 8 ? capacity
+                    : Math.max(capacity * 2, liveBytes + size));
         }
         int offset = heapEnd;
         heapEnd += size;
@@ -169,27 +268,32 @@ final class DirtyNode {
         return offset;
     }
 
-    private void compact() {
-        byte[] fresh = new byte[heap.length];
+    /** Moves the live entries, packed in slot order, to a new heap of {@code newCapacity} bytes. */
+    private void relocate(int newCapacity) {
+        long fresh = memory.allocate(newCapacity);
         int end = 0;
         for (int i = 0; i < count; i++) {
             int size = rawSize(slots[i]);
-            System.arraycopy(heap, slots[i], fresh, end, size);
+            NodeMemory.copy(heap + slots[i], fresh + end, size);
             slots[i] = end;
             end += size;
         }
+        memory.free(heap);
         heap = fresh;
+        capacity = newCapacity;
         heapEnd = end;
     }
 
     private void openSlot(int index) {
         if (count == slots.length) {
             slots = Arrays.copyOf(slots, slots.length * 2);
+            prefixes = Arrays.copyOf(prefixes, slots.length);
             if (children != null) {
                 children = Arrays.copyOf(children, slots.length);
             }
         }
         System.arraycopy(slots, index, slots, index + 1, count - index);
+        System.arraycopy(prefixes, index, prefixes, index + 1, count - index);
         if (children != null) {
             System.arraycopy(children, index, children, index + 1, count - index);
         }
@@ -201,14 +305,16 @@ final class DirtyNode {
         writeLeafEntry(offset, key, value, entryFlags);
         openSlot(index);
         slots[index] = offset;
+        prefixes[index] = prefixOf(key);
     }
 
     private void writeLeafEntry(int offset, byte[] key, byte[] value, byte entryFlags) {
-        Bytes.putShort(heap, offset, key.length);
-        Bytes.putShort(heap, offset + NodeLayout.LEAF_ENTRY_VALUE_LENGTH_OFFSET, value.length);
-        heap[offset + NodeLayout.LEAF_ENTRY_FLAGS_OFFSET] = entryFlags;
-        System.arraycopy(key, 0, heap, offset + NodeLayout.LEAF_ENTRY_HEADER_BYTES, key.length);
-        System.arraycopy(value, 0, heap, offset + NodeLayout.LEAF_ENTRY_HEADER_BYTES + key.length, value.length);
+        long entry = heap + offset;
+        NodeMemory.putShort(entry, key.length);
+        NodeMemory.putShort(entry + NodeLayout.LEAF_ENTRY_VALUE_LENGTH_OFFSET, value.length);
+        NodeMemory.putByte(entry + NodeLayout.LEAF_ENTRY_FLAGS_OFFSET, entryFlags);
+        NodeMemory.copyFromArray(key, 0, entry + NodeLayout.LEAF_ENTRY_HEADER_BYTES, key.length);
+        NodeMemory.copyFromArray(value, 0, entry + NodeLayout.LEAF_ENTRY_HEADER_BYTES + key.length, value.length);
     }
 
     void replaceLeafValue(int index, byte[] value, byte entryFlags) {
@@ -221,10 +327,11 @@ final class DirtyNode {
 
     void insertBranchEntry(int index, byte[] key, BlockRef ref, DirtyNode child) {
         int offset = append(NodeLayout.BRANCH_ENTRY_HEADER_BYTES + key.length + BlockRefLayout.BYTES);
-        Bytes.putShort(heap, offset, key.length);
-        System.arraycopy(key, 0, heap, offset + NodeLayout.BRANCH_ENTRY_HEADER_BYTES, key.length);
+        NodeMemory.putShort(heap + offset, key.length);
+        NodeMemory.copyFromArray(key, 0, heap + offset + NodeLayout.BRANCH_ENTRY_HEADER_BYTES, key.length);
         openSlot(index);
         slots[index] = offset;
+        prefixes[index] = prefixOf(key);
         children[index] = child;
         setChildRef(index, ref != null ? ref : PLACEHOLDER);
     }
@@ -241,6 +348,7 @@ final class DirtyNode {
     void remove(int index) {
         liveBytes -= rawSize(slots[index]);
         System.arraycopy(slots, index + 1, slots, index, count - index - 1);
+        System.arraycopy(prefixes, index + 1, prefixes, index, count - index - 1);
         if (children != null) {
             System.arraycopy(children, index + 1, children, index, count - index - 1);
             children[count - 1] = null;
@@ -252,9 +360,10 @@ final class DirtyNode {
     private void copyEntryTo(int index, DirtyNode target, int targetIndex) {
         int size = rawSize(slots[index]);
         int offset = target.append(size);
-        System.arraycopy(heap, slots[index], target.heap, offset, size);
+        NodeMemory.copy(heap + slots[index], target.heap + offset, size);
         target.openSlot(targetIndex);
         target.slots[targetIndex] = offset;
+        target.prefixes[targetIndex] = prefixes[index];
         if (children != null) {
             target.children[targetIndex] = children[index];
         }
@@ -294,7 +403,7 @@ final class DirtyNode {
         for (int i = 0; i < count; i++) {
             int size = rawSize(slots[i]);
             end -= size;
-            System.arraycopy(heap, slots[i], block, end, size);
+            NodeMemory.copyToArray(heap + slots[i], block, end, size);
             Bytes.putShort(block, NodeLayout.HEADER_BYTES + i * NodeLayout.SLOT_BYTES, end);
         }
     }

@@ -11,6 +11,7 @@ public final class TreeContext {
     private final BlockAllocator allocator;
     private final NodeReader reader;
     private final byte[] blockBuffer;
+    private final NodeMemory memory = new NodeMemory();
     private long dirtyNodes;
     private long blocksWritten;
 
@@ -35,6 +36,11 @@ public final class TreeContext {
 
     public int blockSizeBytes() {
         return reader.blockSizeBytes();
+    }
+
+    /** The native memory of this transaction's dirty nodes; released when the transaction ends. */
+    public NodeMemory memory() {
+        return memory;
     }
 
     /** Nodes held in memory now; the transaction spills when this passes its cap. */
