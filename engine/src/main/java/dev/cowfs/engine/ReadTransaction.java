@@ -52,6 +52,13 @@ public final class ReadTransaction implements AutoCloseable {
         return new Cursor(TreeCursor.overCommitted(store.reader(), treeId, root(treeId)), this::checkCursorUsable);
     }
 
+    /** Reads {@code length} bytes at {@code from} of a data extent of {@code storedBytes}, verified. */
+    public void readDataExtent(BlockRef extent, int storedBytes, int from, byte[] dst, int dstOffset, int length)
+            throws IOException {
+        checkOpen();
+        store.reader().readExtentRange(extent, storedBytes, from, dst, dstOffset, length);
+    }
+
     public boolean hasTree(long treeId) throws IOException {
         checkOpen();
         return treeRoots.containsKey(treeId) || TreeSearch.get(store.reader(), state.superblock().catalogRoot(),

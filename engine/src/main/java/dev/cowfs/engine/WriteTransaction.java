@@ -5,7 +5,9 @@ import dev.cowfs.engine.block.BlockRef;
 import dev.cowfs.engine.block.OutOfSpaceException;
 import dev.cowfs.engine.btree.BTree;
 import dev.cowfs.engine.btree.TreeContext;
+import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
+import dev.cowfs.engine.format.SuperblockLayout;
 import dev.cowfs.engine.format.TreeIds;
 import dev.cowfs.engine.txn.SpaceAllocator;
 import dev.cowfs.engine.txn.Superblock;
@@ -29,6 +31,9 @@ public final class WriteTransaction implements AutoCloseable {
     private final BTree space;
     private final Map<Long, BTree> trees = new LinkedHashMap<>();
     private final long maxDirtyBytes;
+    /** Reference counts of shared data extents; opened or created on first need. */
+    private BTree refs;
+    private boolean usesDataExtents;
     private boolean finished;
     private boolean broken;
 
@@ -45,6 +50,8 @@ public final class WriteTransaction implements AutoCloseable {
         allocator.attach(space);
         trees.put(TreeIds.DEFAULT, BTree.open(TreeIds.DEFAULT, base.defaultTreeRoot(), ctx));
         this.maxDirtyBytes = store.options().dirtyCacheBytes();
+        this.usesDataExtents = (superblock.incompatFeatures() & SuperblockLayout.INCOMPAT_DATA_EXTENTS) != 0;
+        ctx.extentReferences(this::dropDataExtentReference);
     }
 
     /** The generation this transaction will have once committed. */
@@ -74,6 +81,7 @@ public final class WriteTransaction implements AutoCloseable {
 
     public byte[] get(long treeId, byte[] key) throws IOException {
         checkUsable();
+        requireUserTree(treeId);
         try {
             return tree(treeId).get(key);
         } catch (IOException | RuntimeException | Error e) {
@@ -84,6 +92,7 @@ public final class WriteTransaction implements AutoCloseable {
 
     public void put(long treeId, byte[] key, byte[] value) throws IOException {
         checkUsable();
+        requireUserTree(treeId);
         try {
             tree(treeId).put(key, value);
             spillIfNeeded();
@@ -97,6 +106,7 @@ public final class WriteTransaction implements AutoCloseable {
 
     public boolean delete(long treeId, byte[] key) throws IOException {
         checkUsable();
+        requireUserTree(treeId);
         try {
             boolean deleted = tree(treeId).delete(key);
             spillIfNeeded();
@@ -109,6 +119,7 @@ public final class WriteTransaction implements AutoCloseable {
 
     public Cursor cursor(long treeId) throws IOException {
         checkUsable();
+        requireUserTree(treeId);
         return new Cursor(tree(treeId).cursor(), this::checkCursorUsable);
     }
 
@@ -175,6 +186,125 @@ public final class WriteTransaction implements AutoCloseable {
         }
     }
 
+    // ------------------------------------------------------------------ data extents
+
+    /**
+     * Writes {@code length} bytes into newly allocated contiguous blocks (the last one zero-padded) and returns
+     * the extent's reference (CRC32C over the bytes). The caller owns one reference to it and must store it with
+     * {@link #putDataExtent} in this transaction; until then nothing reaches it.
+     */
+    public BlockRef writeDataExtent(byte[] data, int offset, int length) throws IOException {
+        checkUsable();
+        if (length <= 0 || length > Limits.MAX_VALUE_BYTES) {
+            throw new IllegalArgumentException("a data extent holds 1 to " + Limits.MAX_VALUE_BYTES + " bytes, not "
+                    + length);
+        }
+        try {
+            int blocks = (length + store.blockSizeBytes() - 1) / store.blockSizeBytes();
+            long start = allocator.allocate(blocks);
+            ctx.writeBlocks(start, data, offset, length);
+            usesDataExtents = true;
+            return new BlockRef(start, generation, dev.cowfs.engine.block.Checksums.crc32c(data, offset, length),
+                    blocks);
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    /**
+     * Inserts or replaces an entry whose value starts with a data extent reference the caller holds (from
+     * {@link #writeDataExtent}, or after {@link #addDataExtentReference}); followed by owner-defined bytes. When
+     * the entry is later replaced or deleted, its reference is dropped and the last one frees the extent.
+     */
+    public void putDataExtent(long treeId, byte[] key, byte[] value) throws IOException {
+        checkUsable();
+        requireUserTree(treeId);
+        try {
+            tree(treeId).putDataExtent(key, value);
+            spillIfNeeded();
+        } catch (IllegalArgumentException e) {
+            throw e;
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    /** Takes one more reference to a committed or new data extent (a second entry will point at it). */
+    public void addDataExtentReference(BlockRef extent) throws IOException {
+        checkUsable();
+        try {
+            byte[] key = refsKey(extent);
+            byte[] count = refs(true).get(key);
+            byte[] value = new byte[8];
+            Bytes.putLong(value, 0, count == null ? 2 : Bytes.getLong(count, 0) + 1);
+            refs.put(key, value);
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    /** References to the extent: 1 unless shared (0 is never answered: an unreferenced extent is free). */
+    public long dataExtentReferences(BlockRef extent) throws IOException {
+        checkUsable();
+        BTree tree = refs(false);
+        byte[] count = tree == null ? null : tree.get(refsKey(extent));
+        return count == null ? 1 : Bytes.getLong(count, 0);
+    }
+
+    /** Reads {@code length} bytes at {@code from} of a data extent of {@code storedBytes}, verified. */
+    public void readDataExtent(BlockRef extent, int storedBytes, int from, byte[] dst, int dstOffset, int length)
+            throws IOException {
+        checkUsable();
+        store.reader().readExtentRange(extent, storedBytes, from, dst, dstOffset, length);
+    }
+
+    private void dropDataExtentReference(BlockRef extent) throws IOException {
+        BTree tree = refs(false);
+        byte[] key = refsKey(extent);
+        byte[] count = tree == null ? null : tree.get(key);
+        if (count == null) {
+            allocator.free(extent.blockIndex(), extent.blockCount(), extent.birthGeneration());
+        } else if (Bytes.getLong(count, 0) <= 2) {
+            tree.delete(key);
+        } else {
+            byte[] value = new byte[8];
+            Bytes.putLong(value, 0, Bytes.getLong(count, 0) - 1);
+            tree.put(key, value);
+        }
+    }
+
+    private static byte[] refsKey(BlockRef extent) {
+        return TreeIds.catalogKey(extent.blockIndex());
+    }
+
+    private BTree refs(boolean create) throws IOException {
+        if (refs == null) {
+            BTree open = trees.get(TreeIds.REFS);
+            if (open == null) {
+                byte[] root = catalog.get(TreeIds.catalogKey(TreeIds.REFS));
+                if (root != null) {
+                    open = BTree.open(TreeIds.REFS, BlockRef.decode(root, 0), ctx);
+                } else if (create) {
+                    open = BTree.create(TreeIds.REFS, ctx);
+                } else {
+                    return null;
+                }
+                trees.put(TreeIds.REFS, open);
+            }
+            refs = open;
+        }
+        return refs;
+    }
+
+    private static void requireUserTree(long treeId) {
+        if (treeId < TreeIds.DEFAULT) {
+            throw new IllegalArgumentException("tree " + treeId + " belongs to the engine");
+        }
+    }
+
     // ------------------------------------------------------------------ end
 
     /**
@@ -196,8 +326,12 @@ public final class WriteTransaction implements AutoCloseable {
             BlockDevice device = store.device();
             SuperblockWriter.writeFarCopy(device, base.superblock());
             device.barrier();
-            Superblock superblock = new Superblock(generation, base.superblock().imageUuid(),
-                    store.blockSizeBytes(), 0, 0, 0, base.superblockChecksum(),
+            Superblock previous = base.superblock();
+            long incompat = previous.incompatFeatures()
+                    | (usesDataExtents ? SuperblockLayout.INCOMPAT_DATA_EXTENTS : 0);
+            Superblock superblock = new Superblock(generation, previous.imageUuid(),
+                    store.blockSizeBytes(), previous.compatFeatures(), previous.roCompatFeatures(), incompat,
+                    base.superblockChecksum(),
                     store.options().clockMillis().getAsLong(), allocator.highWaterBlock(), allocator.freeBlocks(),
                     allocator.pendingBlocks(), catalogRoot, spaceRoot);
             int superblockChecksum = SuperblockWriter.writeRingSlot(device, superblock);

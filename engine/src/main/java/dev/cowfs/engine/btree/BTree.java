@@ -332,7 +332,22 @@ public final class BTree {
         if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
             BlockRef extent = BlockRef.decode(stored, NodeLayout.OUT_OF_LINE_REF_OFFSET);
             ctx.allocator().free(extent.blockIndex(), extent.blockCount(), extent.birthGeneration());
+        } else if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0) {
+            ctx.dropExtentReference(BlockRef.decode(stored, NodeLayout.DATA_EXTENT_REF_OFFSET));
         }
+    }
+
+    /**
+     * Stores an entry whose value starts with a reference to a data extent the caller holds a reference for (one
+     * just written, or one whose count it raised); replacing or deleting the entry later drops that reference.
+     */
+    public void putDataExtent(byte[] key, byte[] value) throws IOException {
+        checkKey(key);
+        if (value.length < NodeLayout.DATA_EXTENT_HEADER_BYTES
+                || NodeLayout.leafEntryBytes(key.length, value.length) > maxInlineEntryBytes) {
+            throw new IllegalArgumentException("a data extent entry needs a block reference and must fit inline");
+        }
+        putStored(key, value, NodeLayout.FLAG_DATA_EXTENT);
     }
 
     // ------------------------------------------------------------------ shadowing

@@ -130,6 +130,24 @@ public final class NodeReader {
         return bytes;
     }
 
+    /**
+     * Copies {@code length} bytes from offset {@code from} of a data extent holding {@code storedBytes} bytes.
+     * The whole extent is verified (checksum and zero padding) the first time any of it is read since open;
+     * committed extents never change, so later reads copy only the range asked for.
+     */
+    public void readExtentRange(BlockRef ref, int storedBytes, int from, byte[] dst, int dstOffset, int length)
+            throws IOException {
+        if (from < 0 || length < 0 || (long) from + length > storedBytes) {
+            throw new IllegalArgumentException("range " + from + "+" + length + " outside an extent of "
+                    + storedBytes + " bytes");
+        }
+        if (!verified.isVerified(ref.blockIndex())) {
+            readExtent(ref, storedBytes);
+            verified.markVerified(ref.blockIndex());
+        }
+        device.read(ref.blockIndex() * blockSizeBytes + from, dst, dstOffset, length);
+    }
+
     /** A reference must name blocks inside the image and outside the superblock regions. */
     public void checkExtentAddress(long blockIndex, long blockCount) throws CorruptionException {
         long endBlock = blockIndex + blockCount;

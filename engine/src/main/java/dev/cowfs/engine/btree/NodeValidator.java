@@ -66,8 +66,7 @@ public final class NodeValidator {
 
     private static void checkLeafFlags(byte flags, int valueLength, long blockIndex, int entry)
             throws CorruptionException {
-        if ((flags & ~NodeLayout.KNOWN_FLAGS) != 0
-                || flags == (NodeLayout.FLAG_OUT_OF_LINE | NodeLayout.FLAG_SUBTREE_ROOT)) {
+        if ((flags & ~NodeLayout.KNOWN_FLAGS) != 0 || Integer.bitCount(flags & 0xFF) > 1) {
             throw new CorruptionException(blockIndex, "entry " + entry + " has unknown flags " + flags);
         }
         if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0 && valueLength != NodeLayout.OUT_OF_LINE_DESCRIPTOR_BYTES) {
@@ -75,6 +74,9 @@ public final class NodeValidator {
         }
         if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0 && valueLength != BlockRefLayout.BYTES) {
             throw new CorruptionException(blockIndex, "entry " + entry + " has a malformed subtree reference");
+        }
+        if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0 && valueLength < NodeLayout.DATA_EXTENT_HEADER_BYTES) {
+            throw new CorruptionException(blockIndex, "entry " + entry + " has a malformed data extent reference");
         }
     }
 }

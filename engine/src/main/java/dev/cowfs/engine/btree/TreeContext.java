@@ -12,6 +12,12 @@ public final class TreeContext {
     private final NodeReader reader;
     private final byte[] blockBuffer;
     private final NodeMemory memory = new NodeMemory();
+    private ExtentReferences extentReferences;
+
+    /** Drops one reference to a data extent (freeing it with the last); the transaction supplies it. */
+    public interface ExtentReferences {
+        void drop(dev.cowfs.engine.block.BlockRef extent) throws IOException;
+    }
     private long dirtyNodes;
     private long blocksWritten;
 
@@ -36,6 +42,17 @@ public final class TreeContext {
 
     public int blockSizeBytes() {
         return reader.blockSizeBytes();
+    }
+
+    public void extentReferences(ExtentReferences references) {
+        this.extentReferences = references;
+    }
+
+    void dropExtentReference(dev.cowfs.engine.block.BlockRef extent) throws IOException {
+        if (extentReferences == null) {
+            throw new EngineBugError("a data extent reference was dropped where none can exist");
+        }
+        extentReferences.drop(extent);
     }
 
     /** The native memory of this transaction's dirty nodes; released when the transaction ends. */
@@ -66,11 +83,16 @@ public final class TreeContext {
     }
 
     void writeBlocks(long blockIndex, byte[] bytes, int length) throws IOException {
+        writeBlocks(blockIndex, bytes, 0, length);
+    }
+
+    /** Writes {@code length} bytes at the start of block {@code blockIndex}, zero-padding the last block. */
+    public void writeBlocks(long blockIndex, byte[] bytes, int offset, int length) throws IOException {
         BlockDevice device = reader.device();
         int blockSize = reader.blockSizeBytes();
         int blocks = (length + blockSize - 1) / blockSize;
         reader.verified().forget(blockIndex, blocks);
-        device.write(blockIndex * blockSize, bytes, 0, length);
+        device.write(blockIndex * blockSize, bytes, offset, length);
         int tail = blocks * blockSize - length;
         if (tail > 0) {
             device.write(blockIndex * blockSize + length, new byte[tail], 0, tail);

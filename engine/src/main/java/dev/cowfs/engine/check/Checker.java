@@ -63,6 +63,10 @@ public final class Checker {
         final TreeMap<Long, Long> freeByAddress = new TreeMap<>();
         final TreeMap<Long, Long> freeBySize = new TreeMap<>(); // (start) -> count, from the size index
         final List<Pending> pending = new ArrayList<>();
+        /** Data extents by first block: the reference and how many entries point at it. */
+        final java.util.Map<Long, ExtentUse> dataExtents = new java.util.HashMap<>();
+        /** Records of the reference-count tree: first block -> count. */
+        final TreeMap<Long, Long> refRecords = new TreeMap<>();
         final boolean collectSpace;
 
         Walk(long generation, BitSet alreadyChecked, boolean collectSpace) {
@@ -70,6 +74,15 @@ public final class Checker {
             this.reached = new BitSet();
             this.alreadyChecked = alreadyChecked;
             this.collectSpace = collectSpace;
+        }
+    }
+
+    private static final class ExtentUse {
+        final BlockRef ref;
+        long references;
+
+        ExtentUse(BlockRef ref) {
+            this.ref = ref;
         }
     }
 
@@ -82,6 +95,7 @@ public final class Checker {
         walkGeneration(newest, walk);
         BitSet protectedBlocks = (BitSet) walk.reached.clone();
         checkSpace(newest, walk);
+        checkReferenceCounts(walk);
         for (Superblock older : retained) {
             Walk olderWalk = new Walk(older.generation(), walk.reached, false);
             walkGeneration(older, olderWalk);
@@ -196,8 +210,58 @@ public final class Checker {
             }
             subtrees.add(new long[] {Bytes.getLongBigEndian(key, 0), root.blockIndex(), root.birthGeneration(),
                     root.checksum(), root.blockCount()});
+        } else if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0) {
+            visitDataExtent(stored, walk);
         } else if (frame.treeId == TreeIds.SPACE && walk.collectSpace) {
             collectSpaceRecord(view.key(i), stored, walk);
+        } else if (frame.treeId == TreeIds.REFS && walk.collectSpace) {
+            byte[] key = view.key(i);
+            if (key.length != 8 || stored.length != 8 || Bytes.getLong(stored, 0) < 2) {
+                problem("reference-count tree: malformed record");
+            } else {
+                walk.refRecords.put(Bytes.getLongBigEndian(key, 0), Bytes.getLong(stored, 0));
+            }
+        }
+    }
+
+    /** A data extent is reached once however many entries share it; each entry counts one reference. */
+    private void visitDataExtent(byte[] stored, Walk walk) throws IOException {
+        BlockRef extent = BlockRef.decode(stored, NodeLayout.DATA_EXTENT_REF_OFFSET);
+        int storedBytes = Bytes.getInt(stored, NodeLayout.DATA_EXTENT_STORED_BYTES_OFFSET);
+        ExtentUse use = walk.dataExtents.get(extent.blockIndex());
+        if (use != null) {
+            if (!use.ref.equals(extent)) {
+                problem("data extent " + extent + " disagrees with another reference to block "
+                        + extent.blockIndex() + ": " + use.ref);
+            }
+            use.references++;
+            return;
+        }
+        if (walk.alreadyChecked != null && walk.alreadyChecked.get((int) extent.blockIndex())) {
+            return; // shared with the newest generation, checked there
+        }
+        use = new ExtentUse(extent);
+        use.references = 1;
+        walk.dataExtents.put(extent.blockIndex(), use);
+        if (markReached(extent, walk, "data extent")) {
+            reader.readExtent(extent, storedBytes);
+        }
+    }
+
+    /** Every shared extent has a record with its exact reference count; no other records exist. */
+    private void checkReferenceCounts(Walk walk) {
+        for (ExtentUse use : walk.dataExtents.values()) {
+            Long recorded = walk.refRecords.get(use.ref.blockIndex());
+            long expected = use.references;
+            if (expected >= 2 ? recorded == null || recorded != expected : recorded != null) {
+                problem("data extent " + use.ref + ": " + expected + " references, reference-count tree says "
+                        + (recorded == null ? "1 (no record)" : recorded));
+            }
+        }
+        for (var record : walk.refRecords.entrySet()) {
+            if (!walk.dataExtents.containsKey(record.getKey())) {
+                problem("reference-count record for block " + record.getKey() + " names no data extent");
+            }
         }
     }
 

@@ -7,7 +7,10 @@ package dev.cowfs.engine.format;
  * <p>Leaf entry: key length (u16), value length (u16), flags (u8), key bytes, value bytes. With
  * {@link #FLAG_OUT_OF_LINE} the value bytes are an out-of-line descriptor: total value length (u32) then a
  * block reference to the raw extent holding it. With {@link #FLAG_SUBTREE_ROOT} the value is a block
- * reference to the root of another tree (the catalog uses it).
+ * reference to the root of another tree (the catalog uses it). With {@link #FLAG_DATA_EXTENT} the value starts
+ * with a block reference to a data extent (raw blocks owned through reference counts: see
+ * {@link TreeIds#REFS}) and the number of bytes stored in it (u32; the CRC32C covers exactly these, the rest
+ * of the last block is zero), followed by bytes the owner of the tree defines (a file's extent descriptor).
  *
  * <p>Branch entry: key length (u16), key bytes, block reference of the child. Entry 0 has an empty key:
  * child i holds keys k with key(i) &lt;= k &lt; key(i+1).
@@ -49,7 +52,13 @@ public final class NodeLayout {
 
     public static final byte FLAG_OUT_OF_LINE = 0x01;
     public static final byte FLAG_SUBTREE_ROOT = 0x02;
-    public static final byte KNOWN_FLAGS = FLAG_OUT_OF_LINE | FLAG_SUBTREE_ROOT;
+    public static final byte FLAG_DATA_EXTENT = 0x04;
+    public static final byte KNOWN_FLAGS = FLAG_OUT_OF_LINE | FLAG_SUBTREE_ROOT | FLAG_DATA_EXTENT;
+
+    /** Data extent entry value: extent reference, stored bytes (u32), then owner-defined bytes. */
+    public static final int DATA_EXTENT_REF_OFFSET = 0;
+    public static final int DATA_EXTENT_STORED_BYTES_OFFSET = DATA_EXTENT_REF_OFFSET + BlockRefLayout.BYTES;
+    public static final int DATA_EXTENT_HEADER_BYTES = DATA_EXTENT_STORED_BYTES_OFFSET + 4;
 
     /** Out-of-line descriptor: value length (u32) then the extent reference. */
     public static final int OUT_OF_LINE_LENGTH_OFFSET = 0;

@@ -51,7 +51,9 @@ public final class SuperblockLayout {
     /** Feature flags known to this build; an image with an unknown incompatible flag is refused. */
     public static final long KNOWN_COMPAT_FEATURES = 0;
     public static final long KNOWN_RO_COMPAT_FEATURES = 0;
-    public static final long KNOWN_INCOMPAT_FEATURES = 0;
+    /** Leaf entries may reference reference-counted data extents ({@link NodeLayout#FLAG_DATA_EXTENT}). */
+    public static final long INCOMPAT_DATA_EXTENTS = 1L;
+    public static final long KNOWN_INCOMPAT_FEATURES = INCOMPAT_DATA_EXTENTS;
 
     private SuperblockLayout() {
     }

@@ -6,6 +6,11 @@ public final class TreeIds {
     public static final long CATALOG = 1;
     /** Free and pending-free extents. */
     public static final long SPACE = 2;
+    /**
+     * Reference counts of data extents referenced more than once (u64 big-endian first block -> u64 count,
+     * always at least 2). An extent referenced once has no record; created with the first shared extent.
+     */
+    public static final long REFS = 3;
     /** The tree every image has from creation, used by the default key-value API. */
     public static final long DEFAULT = Limits.FIRST_USER_TREE_ID;
 
