@@ -1,0 +1,1223 @@
+package dev.cowfs.fs;
+
+import dev.cowfs.engine.Cursor;
+import dev.cowfs.engine.Store;
+import dev.cowfs.engine.WriteTransaction;
+import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.block.OutOfSpaceException;
+import dev.cowfs.engine.block.ReadOnlyEngineException;
+import dev.cowfs.engine.format.Bytes;
+import dev.cowfs.engine.txn.Superblock;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A POSIX filesystem in one cowfs image: inodes, directories, file data in extents, links, symbolic links,
+ * special files and extended attributes, over the copy-on-write B-tree.
+ *
+ * <p>Every finished operation is visible at once to every later one (they all run in the one open write
+ * transaction) and becomes durable at the next commit: on {@link #sync()}, {@link #fsync}, {@link #close()},
+ * and at the latest every {@link FsOptions#commitIntervalMillis()} (group commit). A power cut loses at most
+ * the operations since the last commit, and never leaves a mix of two commits.
+ *
+ * <p>Operations address inodes by number; {@link #resolve} turns a path into one. Thread safe: operations are
+ * serialized by one lock (readers of a committed view use snapshots, later).
+ */
+public final class CowFileSystem implements Closeable {
+    /** Tree of the filesystem's own records (format, subvolumes). */
+    static final long ROOT_TREE = 256;
+    /** Tree of the default subvolume. */
+    static final long DEFAULT_SUBVOLUME_TREE = 257;
+    public static final long ROOT_INO = 1;
+    static final byte[] FS_INFO_KEY = "cowfs.fs".getBytes(StandardCharsets.US_ASCII);
+    static final int FS_INFO_BYTES = 32;
+    static final int FS_FORMAT_VERSION = 1;
+    public static final int NAME_MAX = 255;
+    public static final int SYMLINK_MAX = 4095;
+    public static final int XATTR_NAME_MAX = 255;
+    public static final int XATTR_VALUE_MAX = 65536;
+    public static final int LINK_MAX = 65000;
+    private static final int MAX_SYMLINK_FOLLOWS = 40;
+
+    private final Store store;
+    private final FsOptions options;
+    private final long tree = DEFAULT_SUBVOLUME_TREE;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final FileData data;
+    private final Map<Long, Integer> openCounts = new HashMap<>();
+    private final ScheduledExecutorService committer;
+    private WriteTransaction txn;
+    private boolean compressByDefault;
+    private long nextIno;
+    private boolean closed;
+
+    private CowFileSystem(Store store, FsOptions options) {
+        this.store = store;
+        this.options = options;
+        this.data = new FileData(this);
+        if (options.commitIntervalMillis() > 0 && !store.options().readOnly()) {
+            committer = Executors.newSingleThreadScheduledExecutor(runnable -> {
+                Thread thread = new Thread(runnable, "cowfs-commit");
+                thread.setDaemon(true);
+                return thread;
+            });
+            committer.scheduleWithFixedDelay(this::periodicCommit, options.commitIntervalMillis(),
+                    options.commitIntervalMillis(), TimeUnit.MILLISECONDS);
+        } else {
+            committer = null;
+        }
+    }
+
+    // ------------------------------------------------------------------ creating and opening
+
+    /** Makes a new filesystem image at {@code image} (which must not exist). */
+    public static CowFileSystem create(Path image, FsOptions options) throws IOException {
+        return format(Store.create(image, options.store()), options);
+    }
+
+    /** Makes a new filesystem on a device (the simulated one, for crash tests). */
+    public static CowFileSystem create(BlockDevice device, FsOptions options) throws IOException {
+        return format(Store.create(device, options.store()), options);
+    }
+
+    public static CowFileSystem open(Path image, FsOptions options) throws IOException {
+        return mount(Store.open(image, options.store()), options);
+    }
+
+    public static CowFileSystem open(BlockDevice device, FsOptions options) throws IOException {
+        return mount(Store.open(device, options.store()), options);
+    }
+
+    private static CowFileSystem format(Store store, FsOptions options) throws IOException {
+        try {
+            try (WriteTransaction txn = store.beginWrite()) {
+                byte[] info = new byte[FS_INFO_BYTES];
+                Bytes.putInt(info, 0, FS_FORMAT_VERSION);
+                Bytes.putInt(info, 4, options.compress() ? Inode.FLAG_COMPRESS : 0);
+                Bytes.putLong(info, 8, DEFAULT_SUBVOLUME_TREE);
+                txn.put(ROOT_TREE, FS_INFO_KEY, info);
+                txn.createTree(DEFAULT_SUBVOLUME_TREE);
+                Instant now = options.clock().instant();
+                Inode root = new Inode();
+                root.ino = ROOT_INO;
+                root.mode = Inode.S_IFDIR | 0755;
+                root.nlink = 2;
+                root.parent = ROOT_INO;
+                root.nextDirIndex = 2;
+                root.generation = txn.generation();
+                setAllTimes(root, now);
+                txn.put(DEFAULT_SUBVOLUME_TREE, FsKeys.of(ROOT_INO, FsKeys.INODE), root.encode());
+                byte[] state = new byte[8];
+                Bytes.putLong(state, 0, ROOT_INO + 1);
+                txn.put(DEFAULT_SUBVOLUME_TREE, FsKeys.of(0, FsKeys.SUBVOLUME_STATE), state);
+                txn.commit();
+            }
+            return mount(store, options);
+        } catch (IOException | RuntimeException | Error e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    private static CowFileSystem mount(Store store, FsOptions options) throws IOException {
+        try {
+            CowFileSystem fs = new CowFileSystem(store, options);
+            fs.load();
+            return fs;
+        } catch (IOException | RuntimeException | Error e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    private void load() throws IOException {
+        try (var read = store.beginRead()) {
+            byte[] info = read.hasTree(ROOT_TREE) ? read.get(ROOT_TREE, FS_INFO_KEY) : null;
+            if (info == null || info.length != FS_INFO_BYTES) {
+                throw new FsException(Errno.EINVAL, "image holds no cowfs filesystem (no filesystem record); "
+                        + "create one with cowfs mkfs");
+            }
+            if (Bytes.getInt(info, 0) != FS_FORMAT_VERSION) {
+                throw new FsException(Errno.EINVAL, "filesystem format version " + Bytes.getInt(info, 0)
+                        + " is not supported by this version (it reads version " + FS_FORMAT_VERSION + ")");
+            }
+            compressByDefault = (Bytes.getInt(info, 4) & Inode.FLAG_COMPRESS) != 0;
+            byte[] state = read.get(tree, FsKeys.of(0, FsKeys.SUBVOLUME_STATE));
+            if (state == null || state.length != 8) {
+                throw new FsException(Errno.EIO, "subvolume record missing or malformed; run cowfs fsck");
+            }
+            nextIno = Bytes.getLong(state, 0);
+        }
+        if (!store.options().readOnly()) {
+            txn = store.beginWrite();
+            reclaimOrphans();
+        }
+    }
+
+    /** Unlinked files that were still open at the last crash or close: their space is freed now. */
+    private void reclaimOrphans() throws IOException {
+        List<Long> orphans = new ArrayList<>();
+        Cursor cursor = txn.cursor(tree);
+        for (boolean ok = cursor.seek(FsKeys.of(0, FsKeys.ORPHAN, 0)); ok; ok = cursor.next()) {
+            byte[] key = cursor.key();
+            if (!FsKeys.is(key, 0, FsKeys.ORPHAN)) {
+                break;
+            }
+            orphans.add(FsKeys.number(key));
+        }
+        for (long ino : orphans) {
+            deleteAllItems(ino);
+            txn.delete(tree, FsKeys.of(0, FsKeys.ORPHAN, ino));
+        }
+        if (!orphans.isEmpty()) {
+            commitLocked();
+        }
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    FsOptions options() {
+        return options;
+    }
+
+    WriteTransaction txn() {
+        return txn;
+    }
+
+    long tree() {
+        return tree;
+    }
+
+    int blockSize() {
+        return store.blockSizeBytes();
+    }
+
+    /** The engine store under the filesystem (for checks and statistics). */
+    public Store store() {
+        return store;
+    }
+
+    private void begin() throws FsException {
+        lock.lock();
+        if (closed) {
+            lock.unlock();
+            throw new FsException(Errno.EBADF, "filesystem is closed");
+        }
+    }
+
+    private void beginWrite() throws FsException {
+        begin();
+        if (txn == null) {
+            lock.unlock();
+            throw new FsException(Errno.EROFS, "filesystem is open read-only");
+        }
+    }
+
+    private void end() {
+        lock.unlock();
+    }
+
+    /** Wraps engine failures in the errno a caller expects. */
+    private FsException translate(IOException e) {
+        if (e instanceof FsException fs) {
+            return fs;
+        }
+        if (e instanceof OutOfSpaceException) {
+            return new FsException(Errno.ENOSPC, e.getMessage(), e);
+        }
+        if (e instanceof ReadOnlyEngineException) {
+            return new FsException(Errno.EROFS, e.getMessage(), e);
+        }
+        return new FsException(Errno.EIO, e.getMessage(), e);
+    }
+
+    /**
+     * Operations check everything that can refuse them before they change anything. After a failed engine
+     * operation, though, the open transaction is unusable: everything since the last commit is
+     * lost (the image keeps the last commit), and a fresh transaction starts so the filesystem stays usable.
+     */
+    private FsException failed(IOException e) {
+        FsException error = translate(e);
+        if (e instanceof FsException refused && refused.errno() != Errno.EIO) {
+            return error; // refused before anything changed: the transaction goes on
+        }
+        if (txn != null) {
+            txn.abort();
+            data.discardBuffers();
+            try {
+                txn = store.beginWrite();
+                reloadCounters();
+            } catch (IOException again) {
+                txn = null;
+            }
+        }
+        return error;
+    }
+
+    private void reloadCounters() throws IOException {
+        byte[] state = txn.get(tree, FsKeys.of(0, FsKeys.SUBVOLUME_STATE));
+        nextIno = Bytes.getLong(state, 0);
+    }
+
+    Inode loadInode(long ino) throws IOException {
+        byte[] bytes = get(FsKeys.of(ino, FsKeys.INODE));
+        if (bytes == null) {
+            throw new FsException(Errno.ENOENT, "inode " + ino + " does not exist");
+        }
+        return Inode.decode(ino, bytes);
+    }
+
+    void storeInode(Inode inode) throws IOException {
+        txn.put(tree, FsKeys.of(inode.ino, FsKeys.INODE), inode.encode());
+    }
+
+    byte[] get(byte[] key) throws IOException {
+        if (txn != null) {
+            return txn.get(tree, key);
+        }
+        try (var read = store.beginRead()) {
+            return read.get(tree, key);
+        }
+    }
+
+    Cursor cursor() throws IOException {
+        return txn.cursor(tree);
+    }
+
+    private Instant now() {
+        return options.clock().instant();
+    }
+
+    private static void setAllTimes(Inode inode, Instant now) {
+        inode.setTimes(true, true, true, now.getEpochSecond(), now.getNano());
+        inode.btimeSeconds = now.getEpochSecond();
+        inode.btimeNanos = now.getNano();
+    }
+
+    private void touch(Inode inode, boolean modify, boolean change) {
+        Instant now = now();
+        inode.setTimes(false, modify, change, now.getEpochSecond(), now.getNano());
+    }
+
+    static byte[] nameBytes(String name) throws FsException {
+        if (name == null || name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0
+                || name.indexOf('\0') >= 0) {
+            throw new FsException(Errno.EINVAL, "invalid file name '" + name + "'");
+        }
+        byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length > NAME_MAX) {
+            throw new FsException(Errno.ENAMETOOLONG, "name of " + bytes.length + " bytes (at most " + NAME_MAX
+                    + "): '" + name.substring(0, 32) + "...'");
+        }
+        return bytes;
+    }
+
+    // ------------------------------------------------------------------ attributes
+
+    /** The inode's attributes (a copy). */
+    public Inode stat(long ino) throws IOException {
+        begin();
+        try {
+            Inode inode = loadInode(ino);
+            data.overlaySize(inode);
+            return inode;
+        } catch (IOException e) {
+            throw translate(e);
+        } finally {
+            end();
+        }
+    }
+
+    public void chmod(long ino, int permissions) throws IOException {
+        beginWrite();
+        try {
+            Inode inode = loadInode(ino);
+            inode.mode = (inode.mode & Inode.S_IFMT) | (permissions & 07777);
+            touch(inode, false, true);
+            data.storeInodeKeepingSize(inode);
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    public void chown(long ino, int uid, int gid) throws IOException {
+        beginWrite();
+        try {
+            Inode inode = loadInode(ino);
+            if (uid != -1) {
+                inode.uid = uid;
+            }
+            if (gid != -1) {
+                inode.gid = gid;
+            }
+            touch(inode, false, true);
+            data.storeInodeKeepingSize(inode);
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    /** Sets access and modification times; a null instant leaves that time as it is. */
+    public void setTimes(long ino, Instant access, Instant modify) throws IOException {
+        beginWrite();
+        try {
+            Inode inode = loadInode(ino);
+            if (access != null) {
+                inode.setTimes(true, false, false, access.getEpochSecond(), access.getNano());
+            }
+            if (modify != null) {
+                inode.setTimes(false, true, false, modify.getEpochSecond(), modify.getNano());
+            }
+            touch(inode, false, true);
+            data.storeInodeKeepingSize(inode);
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    // ------------------------------------------------------------------ names
+
+    /** The inode that {@code name} names in directory {@code dir}. */
+    public long lookup(long dir, String name) throws IOException {
+        begin();
+        try {
+            return lookupLocked(dir, name);
+        } catch (IOException e) {
+            throw translate(e);
+        } finally {
+            end();
+        }
+    }
+
+    private long lookupLocked(long dir, String name) throws IOException {
+        Inode parent = loadInode(dir);
+        if (!parent.isDirectory()) {
+            throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
+        }
+        if (name.equals(".")) {
+            return dir;
+        }
+        if (name.equals("..")) {
+            return parent.parent;
+        }
+        byte[] entry = get(FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes(name)));
+        if (entry == null) {
+            throw new FsException(Errno.ENOENT, "no entry '" + name + "' in directory " + dir);
+        }
+        return Bytes.getLong(entry, 0);
+    }
+
+    /**
+     * The inode a path names, from the root ('/'-separated, absolute or relative to the root). Symbolic links
+     * in the middle are followed; the last component's only when {@code followLast}.
+     */
+    public long resolve(String path, boolean followLast) throws IOException {
+        begin();
+        try {
+            return resolveLocked(ROOT_INO, path, followLast, new int[1]);
+        } catch (IOException e) {
+            throw translate(e);
+        } finally {
+            end();
+        }
+    }
+
+    private long resolveLocked(long start, String path, boolean followLast, int[] follows) throws IOException {
+        long current = path.startsWith("/") ? ROOT_INO : start;
+        String[] parts = path.split("/");
+        List<String> components = new ArrayList<>();
+        for (String part : parts) {
+            if (!part.isEmpty()) {
+                components.add(part);
+            }
+        }
+        for (int i = 0; i < components.size(); i++) {
+            String part = components.get(i);
+            long next = lookupLocked(current, part);
+            boolean last = i == components.size() - 1;
+            if (!last || followLast) {
+                Inode inode = loadInode(next);
+                if (inode.isSymbolicLink()) {
+                    if (++follows[0] > MAX_SYMLINK_FOLLOWS) {
+                        throw new FsException(Errno.ELOOP, "too many symbolic links resolving '" + path + "'");
+                    }
+                    next = resolveLocked(current, readlinkLocked(next), true, follows);
+                }
+            }
+            current = next;
+        }
+        return current;
+    }
+
+    /** Lists a directory from {@code position} (0 for the start), at most {@code max} entries. */
+    public List<DirEntry> readdir(long dir, long position, int max) throws IOException {
+        begin();
+        try {
+            Inode inode = loadInode(dir);
+            if (!inode.isDirectory()) {
+                throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
+            }
+            List<DirEntry> entries = new ArrayList<>();
+            Cursor cursor = txn != null ? txn.cursor(tree) : null;
+            if (cursor == null) {
+                try (var read = store.beginRead()) {
+                    collectEntries(read.cursor(tree), dir, position, max, entries);
+                }
+            } else {
+                collectEntries(cursor, dir, position, max, entries);
+            }
+            return entries;
+        } catch (IOException e) {
+            throw translate(e);
+        } finally {
+            end();
+        }
+    }
+
+    private static void collectEntries(Cursor cursor, long dir, long position, int max, List<DirEntry> into)
+            throws IOException {
+        for (boolean ok = cursor.seek(FsKeys.of(dir, FsKeys.DIR_INDEX, Math.max(position, 2))); ok
+                && into.size() < max; ok = cursor.next()) {
+            byte[] key = cursor.key();
+            if (!FsKeys.is(key, dir, FsKeys.DIR_INDEX)) {
+                break;
+            }
+            byte[] value = cursor.value();
+            String name = new String(value, 9, value.length - 9, StandardCharsets.UTF_8);
+            into.add(new DirEntry(name, Bytes.getLong(value, 0), (value[8] & 0xFF) << 12, FsKeys.number(key) + 1));
+        }
+    }
+
+    private void addEntry(Inode dir, byte[] name, long ino, int type) throws IOException {
+        long index = dir.nextDirIndex++;
+        byte[] byName = new byte[17];
+        Bytes.putLong(byName, 0, ino);
+        Bytes.putLong(byName, 8, index);
+        byName[16] = (byte) (type >>> 12);
+        txn.put(tree, FsKeys.of(dir.ino, FsKeys.DIR_NAME, name), byName);
+        byte[] byIndex = new byte[9 + name.length];
+        Bytes.putLong(byIndex, 0, ino);
+        byIndex[8] = (byte) (type >>> 12);
+        System.arraycopy(name, 0, byIndex, 9, name.length);
+        txn.put(tree, FsKeys.of(dir.ino, FsKeys.DIR_INDEX, index), byIndex);
+    }
+
+    /** Removes the entry; returns the inode it named. */
+    private long removeEntry(long dir, byte[] name) throws IOException {
+        byte[] nameKey = FsKeys.of(dir, FsKeys.DIR_NAME, name);
+        byte[] entry = txn.get(tree, nameKey);
+        if (entry == null) {
+            throw new FsException(Errno.ENOENT, "no entry '" + new String(name, StandardCharsets.UTF_8)
+                    + "' in directory " + dir);
+        }
+        txn.delete(tree, nameKey);
+        txn.delete(tree, FsKeys.of(dir, FsKeys.DIR_INDEX, Bytes.getLong(entry, 8)));
+        return Bytes.getLong(entry, 0);
+    }
+
+    private Inode directory(long dir) throws IOException {
+        Inode inode = loadInode(dir);
+        if (!inode.isDirectory()) {
+            throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
+        }
+        if (inode.nlink == 0) {
+            throw new FsException(Errno.ENOENT, "directory " + dir + " was removed");
+        }
+        return inode;
+    }
+
+    // ------------------------------------------------------------------ creating
+
+    /** Creates a regular file, fifo, socket or device node; returns its inode. */
+    public long mknod(long dir, String name, int mode, long rdev, int uid, int gid) throws IOException {
+        int type = mode & Inode.S_IFMT;
+        if (type == 0) {
+            mode |= Inode.S_IFREG;
+            type = Inode.S_IFREG;
+        }
+        if (type == Inode.S_IFDIR || type == Inode.S_IFLNK) {
+            throw new FsException(Errno.EINVAL, "mknod makes files and special files; use mkdir or symlink");
+        }
+        return createNode(dir, name, mode, rdev, uid, gid, null);
+    }
+
+    public long mkdir(long dir, String name, int permissions, int uid, int gid) throws IOException {
+        return createNode(dir, name, Inode.S_IFDIR | (permissions & 07777), 0, uid, gid, null);
+    }
+
+    public long symlink(long dir, String name, String target, int uid, int gid) throws IOException {
+        byte[] bytes = target.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length == 0 || bytes.length > SYMLINK_MAX || target.indexOf('\0') >= 0) {
+            throw new FsException(bytes.length > SYMLINK_MAX ? Errno.ENAMETOOLONG : Errno.EINVAL,
+                    "symbolic link target of " + bytes.length + " bytes (1 to " + SYMLINK_MAX + ", no NUL)");
+        }
+        return createNode(dir, name, Inode.S_IFLNK | 0777, 0, uid, gid, bytes);
+    }
+
+    private long createNode(long dir, String name, int mode, long rdev, int uid, int gid, byte[] symlinkTarget)
+            throws IOException {
+        byte[] nameBytes = nameBytes(name);
+        beginWrite();
+        try {
+            Inode parent = directory(dir);
+            if (txn.get(tree, FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
+                throw new FsException(Errno.EEXIST, "'" + name + "' exists in directory " + dir);
+            }
+            boolean isDir = (mode & Inode.S_IFMT) == Inode.S_IFDIR;
+            if (isDir && parent.nlink >= LINK_MAX) {
+                throw new FsException(Errno.EMLINK, "directory " + dir + " has too many subdirectories");
+            }
+            Instant now = now();
+            Inode inode = new Inode();
+            inode.ino = nextIno++;
+            byte[] state = new byte[8];
+            Bytes.putLong(state, 0, nextIno);
+            txn.put(tree, FsKeys.of(0, FsKeys.SUBVOLUME_STATE), state);
+            inode.mode = mode;
+            inode.uid = uid;
+            inode.gid = gid;
+            inode.rdev = rdev;
+            inode.generation = txn.generation();
+            inode.flags = compressByDefault && (mode & Inode.S_IFMT) == Inode.S_IFREG ? Inode.FLAG_COMPRESS : 0;
+            setAllTimes(inode, now);
+            if (isDir) {
+                inode.nlink = 2;
+                inode.parent = dir;
+                inode.nextDirIndex = 2;
+                parent.nlink++;
+            } else {
+                inode.nlink = 1;
+            }
+            if (symlinkTarget != null) {
+                inode.size = symlinkTarget.length;
+                txn.put(tree, FsKeys.of(inode.ino, FsKeys.SYMLINK), symlinkTarget);
+            }
+            storeInode(inode);
+            addEntry(parent, nameBytes, inode.ino, mode & Inode.S_IFMT);
+            touch(parent, true, true);
+            storeInode(parent);
+            return inode.ino;
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    public String readlink(long ino) throws IOException {
+        begin();
+        try {
+            return readlinkLocked(ino);
+        } catch (IOException e) {
+            throw translate(e);
+        } finally {
+            end();
+        }
+    }
+
+    private String readlinkLocked(long ino) throws IOException {
+        Inode inode = loadInode(ino);
+        if (!inode.isSymbolicLink()) {
+            throw new FsException(Errno.EINVAL, "inode " + ino + " is not a symbolic link");
+        }
+        byte[] target = get(FsKeys.of(ino, FsKeys.SYMLINK));
+        if (target == null) {
+            throw new FsException(Errno.EIO, "symbolic link " + ino + " has no target; run cowfs fsck");
+        }
+        return new String(target, StandardCharsets.UTF_8);
+    }
+
+    /** A new name for an existing non-directory inode (a hard link). */
+    public void link(long ino, long dir, String name) throws IOException {
+        byte[] nameBytes = nameBytes(name);
+        beginWrite();
+        try {
+            Inode inode = loadInode(ino);
+            if (inode.isDirectory()) {
+                throw new FsException(Errno.EPERM, "cannot hard-link directory " + ino);
+            }
+            if (inode.nlink == 0) {
+                throw new FsException(Errno.ENOENT, "inode " + ino + " was removed");
+            }
+            if (inode.nlink >= LINK_MAX) {
+                throw new FsException(Errno.EMLINK, "inode " + ino + " has " + inode.nlink + " links");
+            }
+            Inode parent = directory(dir);
+            if (txn.get(tree, FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
+                throw new FsException(Errno.EEXIST, "'" + name + "' exists in directory " + dir);
+            }
+            inode.nlink++;
+            touch(inode, false, true);
+            data.storeInodeKeepingSize(inode);
+            addEntry(parent, nameBytes, ino, inode.type());
+            touch(parent, true, true);
+            storeInode(parent);
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    // ------------------------------------------------------------------ removing
+
+    /** Removes a non-directory name; the inode goes with its last link once no handle holds it open. */
+    public void unlink(long dir, String name) throws IOException {
+        byte[] nameBytes = nameBytes(name);
+        beginWrite();
+        try {
+            Inode parent = directory(dir);
+            long ino = lookupLocked(dir, name);
+            Inode inode = loadInode(ino);
+            if (inode.isDirectory()) {
+                throw new FsException(Errno.EISDIR, "'" + name + "' is a directory; use rmdir");
+            }
+            removeEntry(dir, nameBytes);
+            touch(parent, true, true);
+            storeInode(parent);
+            dropLink(inode);
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    public void rmdir(long dir, String name) throws IOException {
+        byte[] nameBytes = nameBytes(name);
+        beginWrite();
+        try {
+            Inode parent = directory(dir);
+            long ino = lookupLocked(dir, name);
+            Inode inode = loadInode(ino);
+            if (!inode.isDirectory()) {
+                throw new FsException(Errno.ENOTDIR, "'" + name + "' is not a directory");
+            }
+            requireEmpty(ino);
+            removeEntry(dir, nameBytes);
+            parent.nlink--;
+            touch(parent, true, true);
+            storeInode(parent);
+            inode.nlink = 0;
+            releaseInode(inode);
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    private void requireEmpty(long dir) throws IOException {
+        Cursor cursor = txn.cursor(tree);
+        if (cursor.seek(FsKeys.of(dir, FsKeys.DIR_INDEX, 0)) && FsKeys.is(cursor.key(), dir, FsKeys.DIR_INDEX)) {
+            throw new FsException(Errno.ENOTEMPTY, "directory " + dir + " is not empty");
+        }
+    }
+
+    /** One fewer name for the inode: at zero it is freed, or kept as an orphan while open. */
+    private void dropLink(Inode inode) throws IOException {
+        inode.nlink--;
+        touch(inode, false, true);
+        if (inode.nlink > 0) {
+            data.storeInodeKeepingSize(inode);
+            return;
+        }
+        releaseInode(inode);
+    }
+
+    private void releaseInode(Inode inode) throws IOException {
+        if (openCounts.getOrDefault(inode.ino, 0) > 0) {
+            data.storeInodeKeepingSize(inode);
+            txn.put(tree, FsKeys.of(0, FsKeys.ORPHAN, inode.ino), new byte[0]);
+            return;
+        }
+        data.discardBuffer(inode.ino);
+        deleteAllItems(inode.ino);
+    }
+
+    /** Deletes every item of the inode (its data extents drop their references). */
+    private void deleteAllItems(long ino) throws IOException {
+        while (true) {
+            List<byte[]> keys = new ArrayList<>();
+            Cursor cursor = txn.cursor(tree);
+            for (boolean ok = cursor.seek(FsKeys.of(ino, (byte) 0)); ok && keys.size() < 4096; ok = cursor.next()) {
+                byte[] key = cursor.key();
+                if (FsKeys.ino(key) != ino) {
+                    break;
+                }
+                keys.add(key);
+            }
+            if (keys.isEmpty()) {
+                return;
+            }
+            for (byte[] key : keys) {
+                txn.delete(tree, key);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ rename
+
+    public void rename(long fromDir, String fromName, long toDir, String toName, RenameMode mode)
+            throws IOException {
+        byte[] from = nameBytes(fromName);
+        byte[] to = nameBytes(toName);
+        beginWrite();
+        try {
+            Inode source = loadInode(lookupLocked(fromDir, fromName));
+            directory(toDir);
+            byte[] targetEntry = txn.get(tree, FsKeys.of(toDir, FsKeys.DIR_NAME, to));
+            Inode target = targetEntry == null ? null : loadInode(Bytes.getLong(targetEntry, 0));
+            if (mode == RenameMode.NOREPLACE && target != null) {
+                throw new FsException(Errno.EEXIST, "'" + toName + "' exists in directory " + toDir);
+            }
+            if (mode == RenameMode.EXCHANGE && target == null) {
+                throw new FsException(Errno.ENOENT, "no entry '" + toName + "' to exchange with");
+            }
+            if (source.isDirectory() && fromDir != toDir) {
+                requireNotBelow(toDir, source.ino);
+            }
+            if (mode == RenameMode.EXCHANGE) {
+                if (target.isDirectory() && fromDir != toDir) {
+                    requireNotBelow(fromDir, target.ino);
+                }
+                exchange(fromDir, from, source, toDir, to, target);
+                return;
+            }
+            if (target != null) {
+                if (target.ino == source.ino) {
+                    return; // two names of one inode: POSIX says do nothing
+                }
+                if (source.isDirectory() && !target.isDirectory()) {
+                    throw new FsException(Errno.ENOTDIR, "cannot replace non-directory '" + toName
+                            + "' with a directory");
+                }
+                if (!source.isDirectory() && target.isDirectory()) {
+                    throw new FsException(Errno.EISDIR, "cannot replace directory '" + toName
+                            + "' with a non-directory");
+                }
+                if (target.isDirectory()) {
+                    requireEmpty(target.ino);
+                }
+            }
+            removeEntry(fromDir, from);
+            Inode fromParent = loadInode(fromDir);
+            if (target != null) {
+                removeEntry(toDir, to);
+                if (target.isDirectory()) {
+                    Inode toParent = loadInode(toDir);
+                    toParent.nlink--;
+                    storeInode(toParent);
+                    target.nlink = 0;
+                    releaseInode(target);
+                } else {
+                    dropLink(target);
+                }
+                fromParent = loadInode(fromDir);
+            }
+            if (source.isDirectory() && fromDir != toDir) {
+                fromParent.nlink--;
+                source.parent = toDir;
+            }
+            touch(fromParent, true, true);
+            storeInode(fromParent);
+            Inode toParent = loadInode(toDir);
+            if (source.isDirectory() && fromDir != toDir) {
+                toParent.nlink++;
+            }
+            addEntry(toParent, to, source.ino, source.type());
+            touch(toParent, true, true);
+            storeInode(toParent);
+            touch(source, false, true);
+            data.storeInodeKeepingSize(source);
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    /** A directory must not move into its own subtree (EINVAL). */
+    private void requireNotBelow(long dir, long movedDir) throws IOException {
+        long current = dir;
+        for (int depth = 0; depth < 1_000_000; depth++) {
+            if (current == movedDir) {
+                throw new FsException(Errno.EINVAL, "cannot move directory " + movedDir + " into its own subtree");
+            }
+            if (current == ROOT_INO) {
+                return;
+            }
+            current = loadInode(current).parent;
+        }
+        throw new FsException(Errno.EIO, "directory parents form a cycle at " + dir + "; run cowfs fsck");
+    }
+
+    private void exchange(long fromDir, byte[] from, Inode source, long toDir, byte[] to, Inode target)
+            throws IOException {
+        if (source.ino == target.ino) {
+            return;
+        }
+        removeEntry(fromDir, from);
+        removeEntry(toDir, to);
+        Inode fromParent = loadInode(fromDir);
+        addEntry(fromParent, from, target.ino, target.type());
+        touch(fromParent, true, true);
+        if (fromDir != toDir) {
+            fromParent.nlink += (target.isDirectory() ? 1 : 0) - (source.isDirectory() ? 1 : 0);
+        }
+        storeInode(fromParent);
+        Inode toParent = loadInode(toDir);
+        addEntry(toParent, to, source.ino, source.type());
+        touch(toParent, true, true);
+        if (fromDir != toDir) {
+            toParent.nlink += (source.isDirectory() ? 1 : 0) - (target.isDirectory() ? 1 : 0);
+        }
+        storeInode(toParent);
+        if (source.isDirectory()) {
+            source.parent = toDir;
+        }
+        if (target.isDirectory()) {
+            target.parent = fromDir;
+        }
+        touch(source, false, true);
+        touch(target, false, true);
+        data.storeInodeKeepingSize(source);
+        data.storeInodeKeepingSize(target);
+    }
+
+    // ------------------------------------------------------------------ file data
+
+    /** Marks the inode open (its data outlives its last link until {@link #release}). */
+    public void open(long ino) throws IOException {
+        begin();
+        try {
+            Inode inode = loadInode(ino);
+            if (inode.nlink == 0 && openCounts.getOrDefault(ino, 0) == 0) {
+                throw new FsException(Errno.ENOENT, "inode " + ino + " was removed");
+            }
+            openCounts.merge(ino, 1, Integer::sum);
+        } catch (IOException e) {
+            throw translate(e);
+        } finally {
+            end();
+        }
+    }
+
+    public void release(long ino) throws IOException {
+        begin();
+        try {
+            Integer count = openCounts.get(ino);
+            if (count == null) {
+                throw new FsException(Errno.EBADF, "inode " + ino + " is not open");
+            }
+            if (count > 1) {
+                openCounts.put(ino, count - 1);
+                return;
+            }
+            openCounts.remove(ino);
+            if (txn == null) {
+                return;
+            }
+            Inode inode = loadInode(ino);
+            if (inode.nlink == 0) {
+                data.discardBuffer(ino);
+                deleteAllItems(ino);
+                txn.delete(tree, FsKeys.of(0, FsKeys.ORPHAN, ino));
+            }
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    /** Reads up to {@code length} bytes at {@code offset}; returns how many (0 at or past the end). */
+    public int read(long ino, long offset, byte[] dst, int dstOffset, int length) throws IOException {
+        if (offset < 0 || length < 0) {
+            throw new FsException(Errno.EINVAL, "negative offset or length");
+        }
+        begin();
+        try {
+            return data.read(ino, offset, dst, dstOffset, length);
+        } catch (IOException e) {
+            throw translate(e);
+        } finally {
+            end();
+        }
+    }
+
+    /** Writes {@code length} bytes at {@code offset}, growing the file as needed. */
+    public void write(long ino, long offset, byte[] src, int srcOffset, int length) throws IOException {
+        if (offset < 0 || length < 0 || offset + length < 0) {
+            throw new FsException(Errno.EINVAL, "negative offset or length");
+        }
+        if (offset + length > FileData.MAX_FILE_BYTES) {
+            throw new FsException(Errno.EFBIG, "write past the maximum file size " + FileData.MAX_FILE_BYTES);
+        }
+        beginWrite();
+        try {
+            data.write(ino, offset, src, srcOffset, length);
+            afterChange();
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    /** Sets the file size: cutting frees the data past it, growing adds a hole. */
+    public void truncate(long ino, long size) throws IOException {
+        if (size < 0 || size > FileData.MAX_FILE_BYTES) {
+            throw new FsException(size < 0 ? Errno.EINVAL : Errno.EFBIG, "size " + size + " out of range");
+        }
+        beginWrite();
+        try {
+            data.truncate(ino, size);
+            afterChange();
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    /** The first offset at or after {@code offset} that holds data (SEEK_DATA); ENXIO past the last data. */
+    public long seekData(long ino, long offset) throws IOException {
+        begin();
+        try {
+            return data.seek(ino, offset, true);
+        } catch (IOException e) {
+            throw translate(e);
+        } finally {
+            end();
+        }
+    }
+
+    /** The first offset at or after {@code offset} in a hole (SEEK_HOLE); the end of the file counts as one. */
+    public long seekHole(long ino, long offset) throws IOException {
+        begin();
+        try {
+            return data.seek(ino, offset, false);
+        } catch (IOException e) {
+            throw translate(e);
+        } finally {
+            end();
+        }
+    }
+
+    // ------------------------------------------------------------------ extended attributes
+
+    public byte[] getXattr(long ino, String name) throws IOException {
+        byte[] key = xattrKey(ino, name);
+        begin();
+        try {
+            loadInode(ino);
+            byte[] value = get(key);
+            if (value == null) {
+                throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
+            }
+            return value;
+        } catch (IOException e) {
+            throw translate(e);
+        } finally {
+            end();
+        }
+    }
+
+    /** Sets an attribute; {@code create} fails if it exists (EEXIST), {@code replace} if it does not (ENODATA). */
+    public void setXattr(long ino, String name, byte[] value, boolean create, boolean replace) throws IOException {
+        byte[] key = xattrKey(ino, name);
+        if (value.length > XATTR_VALUE_MAX) {
+            throw new FsException(Errno.E2BIG, "attribute value of " + value.length + " bytes (at most "
+                    + XATTR_VALUE_MAX + ")");
+        }
+        beginWrite();
+        try {
+            Inode inode = loadInode(ino);
+            boolean exists = txn.get(tree, key) != null;
+            if (create && exists) {
+                throw new FsException(Errno.EEXIST, "attribute '" + name + "' exists on inode " + ino);
+            }
+            if (replace && !exists) {
+                throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
+            }
+            txn.put(tree, key, value);
+            touch(inode, false, true);
+            data.storeInodeKeepingSize(inode);
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    public void removeXattr(long ino, String name) throws IOException {
+        byte[] key = xattrKey(ino, name);
+        beginWrite();
+        try {
+            Inode inode = loadInode(ino);
+            if (!txn.delete(tree, key)) {
+                throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
+            }
+            touch(inode, false, true);
+            data.storeInodeKeepingSize(inode);
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    public List<String> listXattrs(long ino) throws IOException {
+        begin();
+        try {
+            loadInode(ino);
+            List<String> names = new ArrayList<>();
+            if (txn == null) {
+                try (var read = store.beginRead()) {
+                    collectXattrs(read.cursor(tree), ino, names);
+                }
+            } else {
+                collectXattrs(txn.cursor(tree), ino, names);
+            }
+            return names;
+        } catch (IOException e) {
+            throw translate(e);
+        } finally {
+            end();
+        }
+    }
+
+    private static void collectXattrs(Cursor cursor, long ino, List<String> names) throws IOException {
+        for (boolean ok = cursor.seek(FsKeys.of(ino, FsKeys.XATTR)); ok; ok = cursor.next()) {
+            byte[] key = cursor.key();
+            if (!FsKeys.is(key, ino, FsKeys.XATTR)) {
+                break;
+            }
+            names.add(new String(FsKeys.name(key), StandardCharsets.UTF_8));
+        }
+    }
+
+    private static byte[] xattrKey(long ino, String name) throws FsException {
+        byte[] bytes = name == null ? new byte[0] : name.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length == 0 || bytes.length > XATTR_NAME_MAX || name.indexOf('\0') >= 0) {
+            throw new FsException(bytes.length > XATTR_NAME_MAX ? Errno.ERANGE : Errno.EINVAL,
+                    "attribute name of " + bytes.length + " bytes (1 to " + XATTR_NAME_MAX + ", no NUL)");
+        }
+        return FsKeys.of(ino, FsKeys.XATTR, bytes);
+    }
+
+    // ------------------------------------------------------------------ durability
+
+    /** Makes every finished operation durable (one commit). */
+    public void sync() throws IOException {
+        if (txn == null) {
+            return;
+        }
+        beginWrite();
+        try {
+            commitLocked();
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
+    /** Returns once the file's data and metadata are durable (today: one commit of everything). */
+    public void fsync(long ino) throws IOException {
+        begin();
+        try {
+            loadInode(ino);
+        } catch (IOException e) {
+            throw translate(e);
+        } finally {
+            end();
+        }
+        sync();
+    }
+
+    private void commitLocked() throws IOException {
+        data.flushAll();
+        txn.commit();
+        txn = store.beginWrite();
+    }
+
+    /** Bounds the open transaction: past its dirty-memory cap the engine spills; here the work is committed. */
+    private void afterChange() throws IOException {
+        if (data.bufferedBytes() > FileData.MAX_BUFFERED_BYTES) {
+            data.flushAll();
+        }
+    }
+
+    private void periodicCommit() {
+        if (!lock.tryLock()) {
+            return; // busy: the next tick commits
+        }
+        try {
+            if (!closed && txn != null) {
+                commitLocked();
+            }
+        } catch (IOException e) {
+            failed(e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public FsStat statfs() throws IOException {
+        begin();
+        try {
+            Superblock superblock = store.superblock();
+            long total = store.device().lengthBytes() / blockSize();
+            long used = superblock.highWaterBlock() - superblock.freeBlocks() - superblock.pendingBlocks();
+            return new FsStat(blockSize(), total, total - used, used, nextIno - 1, superblock.generation());
+        } finally {
+            end();
+        }
+    }
+
+    /** Commits what is open and closes the image. */
+    @Override
+    public void close() throws IOException {
+        if (committer != null) {
+            committer.shutdownNow();
+        }
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            if (txn != null) {
+                try {
+                    commitLocked();
+                } finally {
+                    txn.abort();
+                    txn = null;
+                }
+            }
+        } finally {
+            lock.unlock();
+            store.close();
+        }
+    }
+}

@@ -1,0 +1,471 @@
+package dev.cowfs.fs;
+
+import dev.cowfs.engine.Cursor;
+import dev.cowfs.engine.WriteTransaction;
+import dev.cowfs.engine.block.BlockRef;
+import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.format.Bytes;
+import dev.cowfs.engine.format.NodeLayout;
+import net.jpountz.lz4.LZ4Compressor;
+import net.jpountz.lz4.LZ4Exception;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4SafeDecompressor;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * File contents: small files inline in the tree, the rest in extents, with writes gathered per file so that
+ * sequential writes make large extents.
+ *
+ * <p>An EXTENT item maps the file range [offset, offset + length) to bytes [from, from + length) of a data
+ * extent's logical (uncompressed) contents. Writing never rewrites old data: the new bytes go to a new extent
+ * and the items they cover are cut around them (a cut item keeps referencing the old extent, whose reference
+ * count the engine keeps), so a write costs its own bytes plus the items it touches. Ranges no item covers are
+ * holes and read as zeros.
+ *
+ * <p>Guarded by the filesystem's lock.
+ */
+final class FileData {
+    /** Largest extent a write makes; compressed extents are at most {@link #MAX_COMPRESSED_EXTENT_BYTES}. */
+    static final int MAX_EXTENT_BYTES = 1 << 20;
+    static final int MAX_COMPRESSED_EXTENT_BYTES = 128 << 10;
+    static final long MAX_FILE_BYTES = 1L << 50;
+    /** Written data held in memory across all files before it is written out. */
+    static final long MAX_BUFFERED_BYTES = 32L << 20;
+
+    static final int DESCRIPTOR_BYTES = 44;
+    static final int LOGICAL_BYTES_OFFSET = NodeLayout.DATA_EXTENT_HEADER_BYTES;
+    static final int FROM_OFFSET = LOGICAL_BYTES_OFFSET + 4;
+    static final int LENGTH_OFFSET = FROM_OFFSET + 4;
+    static final int COMPRESSION_OFFSET = LENGTH_OFFSET + 4;
+    static final byte COMPRESSION_NONE = 0;
+    static final byte COMPRESSION_LZ4 = 1;
+
+    private static final LZ4Factory LZ4 = LZ4Factory.fastestInstance();
+
+    private final CowFileSystem fs;
+    private final int inlineMax;
+    private final Map<Long, Buffer> buffers = new HashMap<>();
+    private long bufferedBytes;
+    private final LZ4Compressor compressor = LZ4.fastCompressor();
+    private final LZ4SafeDecompressor decompressor = LZ4.safeDecompressor();
+    /** The last decompressed extent, for reads that walk through one extent in pieces. */
+    private BlockRef cachedExtent;
+    private byte[] cachedContents;
+
+    /** Written bytes of one file not yet in an extent: [start, start + length). */
+    private static final class Buffer {
+        final long ino;
+        long start;
+        byte[] bytes;
+        int length;
+
+        Buffer(long ino, long start, int capacity) {
+            this.ino = ino;
+            this.start = start;
+            this.bytes = new byte[capacity];
+        }
+    }
+
+    /** One EXTENT item, decoded. */
+    record Item(long offset, BlockRef extent, int storedBytes, int logicalBytes, int from, int length,
+                byte compression) {
+        long end() {
+            return offset + length;
+        }
+
+        byte[] encode() {
+            byte[] value = new byte[DESCRIPTOR_BYTES];
+            extent.encode(value, NodeLayout.DATA_EXTENT_REF_OFFSET);
+            Bytes.putInt(value, NodeLayout.DATA_EXTENT_STORED_BYTES_OFFSET, storedBytes);
+            Bytes.putInt(value, LOGICAL_BYTES_OFFSET, logicalBytes);
+            Bytes.putInt(value, FROM_OFFSET, from);
+            Bytes.putInt(value, LENGTH_OFFSET, length);
+            value[COMPRESSION_OFFSET] = compression;
+            return value;
+        }
+
+        Item slice(long newOffset, long newEnd) {
+            return new Item(newOffset, extent, storedBytes, logicalBytes, (int) (from + (newOffset - offset)),
+                    (int) (newEnd - newOffset), compression);
+        }
+
+        static Item decode(long ino, long offset, byte[] value) throws FsException {
+            if (value.length != DESCRIPTOR_BYTES) {
+                throw new FsException(Errno.EIO, "inode " + ino + ": malformed extent item at offset " + offset
+                        + "; run cowfs fsck");
+            }
+            Item item = new Item(offset, BlockRef.decode(value, NodeLayout.DATA_EXTENT_REF_OFFSET),
+                    Bytes.getInt(value, NodeLayout.DATA_EXTENT_STORED_BYTES_OFFSET),
+                    Bytes.getInt(value, LOGICAL_BYTES_OFFSET), Bytes.getInt(value, FROM_OFFSET),
+                    Bytes.getInt(value, LENGTH_OFFSET), value[COMPRESSION_OFFSET]);
+            boolean compressed = item.compression == COMPRESSION_LZ4;
+            if (item.length <= 0 || item.from < 0 || (long) item.from + item.length > item.logicalBytes
+                    || (!compressed && (item.compression != COMPRESSION_NONE || item.storedBytes != item.logicalBytes))
+                    || item.storedBytes <= 0 || offset < 0 || offset + item.length < 0) {
+                throw new FsException(Errno.EIO, "inode " + ino + ": extent item at offset " + offset
+                        + " is inconsistent; run cowfs fsck");
+            }
+            return item;
+        }
+    }
+
+    FileData(CowFileSystem fs) {
+        this.fs = fs;
+        // An inline item must fit in a node with its 9-byte key.
+        this.inlineMax = Math.min(2048, dev.cowfs.engine.format.Limits.maxInlineEntryBytes(fs.blockSize()) - 64);
+    }
+
+    private WriteTransaction txn() {
+        return fs.txn();
+    }
+
+    long bufferedBytes() {
+        return bufferedBytes;
+    }
+
+    void discardBuffers() {
+        buffers.clear();
+        bufferedBytes = 0;
+        cachedExtent = null;
+        cachedContents = null;
+    }
+
+    void discardBuffer(long ino) {
+        Buffer buffer = buffers.remove(ino);
+        if (buffer != null) {
+            bufferedBytes -= buffer.bytes.length;
+        }
+    }
+
+    /** Sizes are kept current in the inode at every write: nothing to overlay. */
+    void overlaySize(Inode inode) {
+    }
+
+    void storeInodeKeepingSize(Inode inode) throws IOException {
+        fs.storeInode(inode);
+    }
+
+    void flushAll() throws IOException {
+        for (Iterator<Buffer> it = buffers.values().iterator(); it.hasNext(); ) {
+            Buffer buffer = it.next();
+            it.remove();
+            bufferedBytes -= buffer.bytes.length;
+            store(buffer.ino, buffer.start, buffer.bytes, buffer.length);
+        }
+    }
+
+    private void flush(long ino) throws IOException {
+        Buffer buffer = buffers.remove(ino);
+        if (buffer != null) {
+            bufferedBytes -= buffer.bytes.length;
+            store(ino, buffer.start, buffer.bytes, buffer.length);
+        }
+    }
+
+    private Inode regularFile(long ino) throws IOException {
+        Inode inode = fs.loadInode(ino);
+        if (inode.isDirectory()) {
+            throw new FsException(Errno.EISDIR, "inode " + ino + " is a directory");
+        }
+        if (!inode.isRegularFile()) {
+            throw new FsException(Errno.EINVAL, "inode " + ino + " is not a regular file");
+        }
+        return inode;
+    }
+
+    // ------------------------------------------------------------------ writing
+
+    void write(long ino, long offset, byte[] src, int srcOffset, int length) throws IOException {
+        Inode inode = regularFile(ino);
+        if (length == 0) {
+            return;
+        }
+        Buffer buffer = buffers.get(ino);
+        long end = offset + length;
+        if (buffer != null && offset >= buffer.start && offset <= buffer.start + buffer.length
+                && end - buffer.start <= MAX_EXTENT_BYTES) {
+            int at = (int) (offset - buffer.start);
+            int newLength = Math.max(buffer.length, at + length);
+            if (newLength > buffer.bytes.length) {
+                int capacity = (int) Math.min(MAX_EXTENT_BYTES, Math.max(newLength, 2L * buffer.bytes.length));
+                bufferedBytes += capacity - buffer.bytes.length;
+                buffer.bytes = Arrays.copyOf(buffer.bytes, capacity);
+            }
+            System.arraycopy(src, srcOffset, buffer.bytes, at, length);
+            buffer.length = newLength;
+        } else {
+            if (buffer != null) {
+                flush(ino);
+            }
+            long at = offset;
+            int from = srcOffset;
+            int left = length;
+            while (left >= MAX_EXTENT_BYTES) {
+                store(ino, at, Arrays.copyOfRange(src, from, from + MAX_EXTENT_BYTES), MAX_EXTENT_BYTES);
+                at += MAX_EXTENT_BYTES;
+                from += MAX_EXTENT_BYTES;
+                left -= MAX_EXTENT_BYTES;
+            }
+            if (left > 0) {
+                Buffer fresh = new Buffer(ino, at, Math.max(left, 16 << 10));
+                System.arraycopy(src, from, fresh.bytes, 0, left);
+                fresh.length = left;
+                buffers.put(ino, fresh);
+                bufferedBytes += fresh.bytes.length;
+            }
+        }
+        Buffer current = buffers.get(ino);
+        if (current != null && current.length == MAX_EXTENT_BYTES) {
+            flush(ino);
+        }
+        inode.size = Math.max(inode.size, end);
+        java.time.Instant now = fs.options().clock().instant();
+        inode.setTimes(false, true, true, now.getEpochSecond(), now.getNano());
+        fs.storeInode(inode);
+    }
+
+    /** Puts {@code length} bytes at {@code offset} of the file into the tree: inline or as new extents. */
+    private void store(long ino, long offset, byte[] bytes, int length) throws IOException {
+        Inode inode = fs.loadInode(ino);
+        byte[] inline = fs.get(FsKeys.of(ino, FsKeys.INLINE_DATA));
+        long end = offset + length;
+        if (Math.max(inode.size, end) <= inlineMax && !hasExtents(ino)) {
+            byte[] content = Arrays.copyOf(inline == null ? new byte[0] : inline,
+                    (int) Math.max(inline == null ? 0 : inline.length, end));
+            System.arraycopy(bytes, 0, content, (int) offset, length);
+            txn().put(fs.tree(), FsKeys.of(ino, FsKeys.INLINE_DATA), content);
+            return;
+        }
+        if (inline != null) {
+            // The file outgrew inline storage: its inline bytes become its first extent.
+            txn().delete(fs.tree(), FsKeys.of(ino, FsKeys.INLINE_DATA));
+            if (inline.length > 0) {
+                putExtents(ino, inode, 0, inline, inline.length);
+            }
+        }
+        punch(ino, offset, end);
+        putExtents(ino, inode, offset, bytes, length);
+    }
+
+    private void putExtents(long ino, Inode inode, long offset, byte[] bytes, int length) throws IOException {
+        boolean compress = (inode.flags & Inode.FLAG_COMPRESS) != 0;
+        int piece = compress ? MAX_COMPRESSED_EXTENT_BYTES : MAX_EXTENT_BYTES;
+        for (int at = 0; at < length; at += piece) {
+            int n = Math.min(piece, length - at);
+            putExtent(ino, offset + at, bytes, at, n, compress);
+        }
+    }
+
+    private void putExtent(long ino, long offset, byte[] bytes, int at, int length, boolean compress)
+            throws IOException {
+        int blockSize = fs.blockSize();
+        if (compress && length > blockSize) {
+            byte[] packed = new byte[compressor.maxCompressedLength(length)];
+            int packedLength = compressor.compress(bytes, at, length, packed, 0, packed.length);
+            // Worth it only when it saves at least one block.
+            if ((packedLength + blockSize - 1) / blockSize < (length + blockSize - 1) / blockSize) {
+                BlockRef extent = txn().writeDataExtent(packed, 0, packedLength);
+                Item item = new Item(offset, extent, packedLength, length, 0, length, COMPRESSION_LZ4);
+                txn().putDataExtent(fs.tree(), FsKeys.of(ino, FsKeys.EXTENT, offset), item.encode());
+                return;
+            }
+        }
+        BlockRef extent = txn().writeDataExtent(bytes, at, length);
+        Item item = new Item(offset, extent, length, length, 0, length, COMPRESSION_NONE);
+        txn().putDataExtent(fs.tree(), FsKeys.of(ino, FsKeys.EXTENT, offset), item.encode());
+    }
+
+    private boolean hasExtents(long ino) throws IOException {
+        Cursor cursor = fs.cursor();
+        return cursor.seek(FsKeys.of(ino, FsKeys.EXTENT, 0)) && FsKeys.is(cursor.key(), ino, FsKeys.EXTENT);
+    }
+
+    /** The extent items overlapping [from, to), in file order. */
+    private List<Item> items(long ino, long from, long to) throws IOException {
+        List<Item> items = new ArrayList<>();
+        Cursor cursor = fs.txn() != null ? fs.cursor() : null;
+        if (cursor == null) {
+            try (var read = fs.store().beginRead()) {
+                collect(read.cursor(fs.tree()), ino, from, to, items);
+            }
+        } else {
+            collect(cursor, ino, from, to, items);
+        }
+        return items;
+    }
+
+    private static void collect(Cursor cursor, long ino, long from, long to, List<Item> items) throws IOException {
+        boolean ok = cursor.seekFloor(FsKeys.of(ino, FsKeys.EXTENT, from));
+        if (!ok || !FsKeys.is(cursor.key(), ino, FsKeys.EXTENT)) {
+            ok = cursor.seek(FsKeys.of(ino, FsKeys.EXTENT, from));
+        }
+        for (; ok; ok = cursor.next()) {
+            byte[] key = cursor.key();
+            if (!FsKeys.is(key, ino, FsKeys.EXTENT)) {
+                break;
+            }
+            long offset = FsKeys.number(key);
+            if (offset >= to) {
+                break;
+            }
+            Item item = Item.decode(ino, offset, cursor.value());
+            if (item.end() > from) {
+                items.add(item);
+            }
+        }
+    }
+
+    /** Removes the file's data in [from, to): items inside go, items across the edges are cut. */
+    private void punch(long ino, long from, long to) throws IOException {
+        WriteTransaction txn = txn();
+        long tree = fs.tree();
+        for (Item item : items(ino, from, to)) {
+            long start = item.offset();
+            long end = item.end();
+            if (start >= from && end <= to) {
+                txn.delete(tree, FsKeys.of(ino, FsKeys.EXTENT, start));
+            } else if (start < from && end > to) {
+                Item right = item.slice(to, end);
+                txn.addDataExtentReference(item.extent());
+                txn.putDataExtent(tree, FsKeys.of(ino, FsKeys.EXTENT, to), right.encode());
+                txn.addDataExtentReference(item.extent());
+                txn.putDataExtent(tree, FsKeys.of(ino, FsKeys.EXTENT, start), item.slice(start, from).encode());
+            } else if (start < from) {
+                txn.addDataExtentReference(item.extent());
+                txn.putDataExtent(tree, FsKeys.of(ino, FsKeys.EXTENT, start), item.slice(start, from).encode());
+            } else {
+                txn.addDataExtentReference(item.extent());
+                txn.putDataExtent(tree, FsKeys.of(ino, FsKeys.EXTENT, to), item.slice(to, end).encode());
+                txn.delete(tree, FsKeys.of(ino, FsKeys.EXTENT, start));
+            }
+        }
+    }
+
+    void truncate(long ino, long size) throws IOException {
+        Inode inode = regularFile(ino);
+        flush(ino);
+        if (size < inode.size) {
+            punch(ino, size, Long.MAX_VALUE);
+            byte[] inline = fs.get(FsKeys.of(ino, FsKeys.INLINE_DATA));
+            if (inline != null && inline.length > size) {
+                txn().put(fs.tree(), FsKeys.of(ino, FsKeys.INLINE_DATA), Arrays.copyOf(inline, (int) size));
+            }
+        }
+        inode.size = size;
+        java.time.Instant now = fs.options().clock().instant();
+        inode.setTimes(false, true, true, now.getEpochSecond(), now.getNano());
+        fs.storeInode(inode);
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    int read(long ino, long offset, byte[] dst, int dstOffset, int length) throws IOException {
+        if (fs.txn() != null) {
+            flush(ino);
+        }
+        Inode inode = regularFile(ino);
+        if (offset >= inode.size || length == 0) {
+            return 0;
+        }
+        int n = (int) Math.min(length, inode.size - offset);
+        Arrays.fill(dst, dstOffset, dstOffset + n, (byte) 0);
+        long end = offset + n;
+        byte[] inline = fs.get(FsKeys.of(ino, FsKeys.INLINE_DATA));
+        if (inline != null && offset < inline.length) {
+            int count = (int) Math.min(inline.length, end) - (int) offset;
+            System.arraycopy(inline, (int) offset, dst, dstOffset, count);
+        }
+        for (Item item : items(ino, offset, end)) {
+            long from = Math.max(offset, item.offset());
+            long to = Math.min(end, item.end());
+            int inExtent = (int) (item.from() + (from - item.offset()));
+            copyFromExtent(ino, item, inExtent, dst, dstOffset + (int) (from - offset), (int) (to - from));
+        }
+        return n;
+    }
+
+    private void copyFromExtent(long ino, Item item, int from, byte[] dst, int dstOffset, int length)
+            throws IOException {
+        if (item.compression() == COMPRESSION_NONE) {
+            readStored(item.extent(), item.storedBytes(), from, dst, dstOffset, length);
+            return;
+        }
+        if (!item.extent().equals(cachedExtent)) {
+            byte[] packed = new byte[item.storedBytes()];
+            readStored(item.extent(), item.storedBytes(), 0, packed, 0, packed.length);
+            byte[] contents = new byte[item.logicalBytes()];
+            int produced;
+            try {
+                produced = decompressor.decompress(packed, 0, packed.length, contents, 0, contents.length);
+            } catch (LZ4Exception e) {
+                produced = -1;
+            }
+            if (produced != contents.length) {
+                throw new CorruptionException(item.extent().blockIndex(), "inode " + ino
+                        + ": compressed extent does not decompress to its " + contents.length + " bytes");
+            }
+            cachedExtent = item.extent();
+            cachedContents = contents;
+        }
+        System.arraycopy(cachedContents, from, dst, dstOffset, length);
+    }
+
+    private void readStored(BlockRef extent, int storedBytes, int from, byte[] dst, int dstOffset, int length)
+            throws IOException {
+        if (fs.txn() != null) {
+            fs.txn().readDataExtent(extent, storedBytes, from, dst, dstOffset, length);
+        } else {
+            try (var read = fs.store().beginRead()) {
+                read.readDataExtent(extent, storedBytes, from, dst, dstOffset, length);
+            }
+        }
+    }
+
+    /** SEEK_DATA ({@code data}) or SEEK_HOLE from {@code offset}. */
+    long seek(long ino, long offset, boolean data) throws IOException {
+        if (fs.txn() != null) {
+            flush(ino);
+        }
+        Inode inode = regularFile(ino);
+        if (offset < 0 || offset >= inode.size) {
+            throw new FsException(Errno.ENXIO, "offset " + offset + " is at or past the end of inode " + ino);
+        }
+        List<long[]> regions = new ArrayList<>();
+        byte[] inline = fs.get(FsKeys.of(ino, FsKeys.INLINE_DATA));
+        if (inline != null && inline.length > 0) {
+            regions.add(new long[] {0, inline.length});
+        }
+        for (Item item : items(ino, offset, inode.size)) {
+            long[] last = regions.isEmpty() ? null : regions.get(regions.size() - 1);
+            if (last != null && last[1] == item.offset()) {
+                last[1] = item.end();
+            } else {
+                regions.add(new long[] {item.offset(), item.end()});
+            }
+        }
+        long position = offset;
+        for (long[] region : regions) {
+            if (region[1] <= position) {
+                continue;
+            }
+            if (data) {
+                return Math.max(position, region[0]);
+            }
+            if (region[0] > position) {
+                return position;
+            }
+            position = region[1];
+        }
+        if (data) {
+            throw new FsException(Errno.ENXIO, "no data at or after offset " + offset + " in inode " + ino);
+        }
+        return Math.min(position, inode.size);
+    }
+}

@@ -1,0 +1,238 @@
+package dev.cowfs.fs;
+
+import dev.cowfs.engine.Cursor;
+import dev.cowfs.engine.ReadTransaction;
+import dev.cowfs.engine.Store;
+import dev.cowfs.engine.format.Bytes;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The filesystem half of {@code cowfs fsck}: walks a committed subvolume tree and proves its namespace and
+ * file data consistent. Every directory entry names a live inode of the type it says, and its by-name and
+ * by-position items agree; link counts are exact (a file's equals its entries, a directory's is 2 plus its
+ * subdirectories); every directory has one parent and the parent fields agree; extent items lie within their
+ * file's size, do not overlap, and never coexist with inline data; orphans are unlinked inodes; no item
+ * belongs to an inode that does not exist; the next inode number is above every inode. (Block-level checks,
+ * reference counts of shared extents included, are the engine checker's.)
+ */
+public final class FsChecker {
+    private final List<String> problems = new ArrayList<>();
+
+    private FsChecker() {
+    }
+
+    /** Problems found in the newest committed state (empty when consistent). */
+    public static List<String> check(Store store) throws IOException {
+        FsChecker checker = new FsChecker();
+        try (ReadTransaction read = store.beginRead()) {
+            checker.run(read);
+        }
+        return checker.problems;
+    }
+
+    private void problem(String message) {
+        if (problems.size() < 1000) {
+            problems.add(message);
+        }
+    }
+
+    private record Entry(long dir, String name, long child, long index, int type) {
+    }
+
+    private void run(ReadTransaction read) throws IOException {
+        long tree = CowFileSystem.DEFAULT_SUBVOLUME_TREE;
+        Map<Long, Inode> inodes = new HashMap<>();
+        List<Entry> byName = new ArrayList<>();
+        Map<String, Entry> byIndex = new HashMap<>();
+        Set<Long> orphans = new HashSet<>();
+        Set<Long> withInline = new HashSet<>();
+        Map<Long, long[]> lastExtentEnd = new HashMap<>(); // ino -> {end of the previous item}
+        List<long[]> extentEnds = new ArrayList<>(); // {ino, end}
+        long nextIno = -1;
+        Cursor cursor = read.cursor(tree);
+        for (boolean ok = cursor.first(); ok; ok = cursor.next()) {
+            byte[] key = cursor.key();
+            if (key.length < 9) {
+                problem("item with a malformed key of " + key.length + " bytes");
+                continue;
+            }
+            long ino = FsKeys.ino(key);
+            byte type = FsKeys.type(key);
+            byte[] value = cursor.value();
+            if (ino == 0) {
+                if (type == FsKeys.SUBVOLUME_STATE && value.length == 8) {
+                    nextIno = Bytes.getLong(value, 0);
+                } else if (type == FsKeys.ORPHAN && key.length == 17) {
+                    orphans.add(FsKeys.number(key));
+                } else {
+                    problem("unknown subvolume record of type " + type);
+                }
+                continue;
+            }
+            if (type == FsKeys.INODE) {
+                try {
+                    inodes.put(ino, Inode.decode(ino, value));
+                } catch (FsException e) {
+                    problem(e.getMessage());
+                }
+                continue;
+            }
+            Inode inode = inodes.get(ino);
+            if (inode == null) {
+                problem("inode " + ino + ": item of type " + type + " but no inode record");
+                continue;
+            }
+            switch (type) {
+                case FsKeys.DIR_NAME -> {
+                    if (value.length != 17) {
+                        problem("directory " + ino + ": malformed entry");
+                        continue;
+                    }
+                    String name = new String(FsKeys.name(key), StandardCharsets.UTF_8);
+                    byName.add(new Entry(ino, name, Bytes.getLong(value, 0), Bytes.getLong(value, 8),
+                            (value[16] & 0xFF) << 12));
+                    if (!inode.isDirectory()) {
+                        problem("inode " + ino + " holds entry '" + name + "' but is not a directory");
+                    }
+                }
+                case FsKeys.DIR_INDEX -> {
+                    long index = FsKeys.number(key);
+                    if (value.length < 10) {
+                        problem("directory " + ino + ": malformed position item " + index);
+                        continue;
+                    }
+                    String name = new String(value, 9, value.length - 9, StandardCharsets.UTF_8);
+                    byIndex.put(ino + "/" + index, new Entry(ino, name, Bytes.getLong(value, 0), index,
+                            (value[8] & 0xFF) << 12));
+                    if (index < 2 || index >= inode.nextDirIndex) {
+                        problem("directory " + ino + ": entry position " + index + " outside [2, "
+                                + inode.nextDirIndex + ")");
+                    }
+                }
+                case FsKeys.INLINE_DATA -> {
+                    withInline.add(ino);
+                    if (!inode.isRegularFile() || value.length > inode.size) {
+                        problem("inode " + ino + ": inline data of " + value.length + " bytes in a "
+                                + (inode.isRegularFile() ? "file of " + inode.size + " bytes" : "non-file"));
+                    }
+                }
+                case FsKeys.SYMLINK -> {
+                    if (!inode.isSymbolicLink() || value.length != inode.size) {
+                        problem("inode " + ino + ": symbolic link target disagrees with the inode");
+                    }
+                }
+                case FsKeys.XATTR -> {
+                    if (value.length > CowFileSystem.XATTR_VALUE_MAX) {
+                        problem("inode " + ino + ": attribute value over the limit");
+                    }
+                }
+                case FsKeys.EXTENT -> {
+                    long offset = FsKeys.number(key);
+                    try {
+                        FileData.Item item = FileData.Item.decode(ino, offset, value);
+                        if (!inode.isRegularFile()) {
+                            problem("inode " + ino + ": extent in a non-file");
+                        }
+                        long[] previous = lastExtentEnd.computeIfAbsent(ino, k -> new long[] {0});
+                        if (offset < previous[0]) {
+                            problem("inode " + ino + ": extent at " + offset + " overlaps the one before");
+                        }
+                        previous[0] = item.end();
+                        extentEnds.add(new long[] {ino, item.end()});
+                    } catch (FsException e) {
+                        problem(e.getMessage());
+                    }
+                }
+                default -> problem("inode " + ino + ": unknown item type " + type);
+            }
+        }
+        for (long[] end : extentEnds) {
+            Inode inode = inodes.get(end[0]);
+            if (end[1] > inode.size) {
+                problem("inode " + end[0] + ": extent ends at " + end[1] + ", past the file size " + inode.size);
+            }
+            if (withInline.contains(end[0])) {
+                problem("inode " + end[0] + ": inline data and extents at once");
+            }
+        }
+        checkNamespace(inodes, byName, byIndex, orphans);
+        long maxIno = inodes.keySet().stream().mapToLong(Long::longValue).max().orElse(0);
+        if (nextIno <= maxIno) {
+            problem("next inode number " + nextIno + " is not above the largest inode " + maxIno);
+        }
+    }
+
+    private void checkNamespace(Map<Long, Inode> inodes, List<Entry> byName, Map<String, Entry> byIndex,
+            Set<Long> orphans) {
+        Map<Long, Integer> links = new HashMap<>();
+        Map<Long, Integer> subdirectories = new HashMap<>();
+        Map<Long, Long> parentOf = new HashMap<>();
+        for (Entry entry : byName) {
+            Entry twin = byIndex.remove(entry.dir() + "/" + entry.index());
+            if (twin == null || twin.child() != entry.child() || !twin.name().equals(entry.name())
+                    || twin.type() != entry.type()) {
+                problem("directory " + entry.dir() + ": entry '" + entry.name() + "' has no matching position item");
+            }
+            Inode child = inodes.get(entry.child());
+            if (child == null) {
+                problem("directory " + entry.dir() + ": entry '" + entry.name() + "' names missing inode "
+                        + entry.child());
+                continue;
+            }
+            if (child.type() != entry.type()) {
+                problem("directory " + entry.dir() + ": entry '" + entry.name() + "' says type "
+                        + Integer.toOctalString(entry.type()) + ", inode has " + Integer.toOctalString(child.type()));
+            }
+            links.merge(entry.child(), 1, Integer::sum);
+            if (child.isDirectory()) {
+                subdirectories.merge(entry.dir(), 1, Integer::sum);
+                if (parentOf.put(entry.child(), entry.dir()) != null) {
+                    problem("directory " + entry.child() + " has more than one parent");
+                }
+            }
+        }
+        for (Entry stray : byIndex.values()) {
+            problem("directory " + stray.dir() + ": position item " + stray.index() + " ('" + stray.name()
+                    + "') has no entry by name");
+        }
+        for (Inode inode : inodes.values()) {
+            long ino = inode.ino();
+            int named = links.getOrDefault(ino, 0);
+            if (orphans.contains(ino)) {
+                if (inode.nlink() != 0 || named != 0) {
+                    problem("orphan " + ino + " still has links");
+                }
+            } else if (inode.isDirectory()) {
+                int expected = 2 + subdirectories.getOrDefault(ino, 0);
+                if (inode.nlink() != expected) {
+                    problem("directory " + ino + ": link count " + inode.nlink() + ", expected " + expected);
+                }
+                if (ino == CowFileSystem.ROOT_INO) {
+                    if (named != 0 || inode.parent != ino) {
+                        problem("root directory is named somewhere or has a parent");
+                    }
+                } else if (named != 1) {
+                    problem("directory " + ino + " is named " + named + " times");
+                } else if (parentOf.get(ino) != inode.parent) {
+                    problem("directory " + ino + ": parent field " + inode.parent + ", but it lives in "
+                            + parentOf.get(ino));
+                }
+            } else if (inode.nlink() != named || named == 0) {
+                problem("inode " + ino + ": link count " + inode.nlink() + ", named " + named + " times");
+            }
+        }
+        for (long orphan : orphans) {
+            if (!inodes.containsKey(orphan)) {
+                problem("orphan record for missing inode " + orphan);
+            }
+        }
+    }
+}
