@@ -67,6 +67,46 @@ public final class CrashStates {
         return device.image();
     }
 
+    /**
+     * The newest generation whose superblock write was made durable by a barrier before log index {@code end}
+     * ({@code initialGeneration} when none was).
+     */
+    public long durableGeneration(int end, long initialGeneration) {
+        long generation = initialGeneration;
+        int lastBarrier = -1;
+        for (int i = 0; i < end; i++) {
+            if (log.get(i) instanceof SimulatedDevice.Barrier) {
+                lastBarrier = i;
+            }
+        }
+        for (int i = 0; i < lastBarrier; i++) {
+            if (log.get(i) instanceof SimulatedDevice.Write write && isSuperblockWrite(write)) {
+                try {
+                    generation = Math.max(generation,
+                            dev.cowfs.engine.txn.Superblock.decode(write.bytes(), "log").generation());
+                } catch (java.io.IOException e) {
+                    // the zeroed slots written at format time hold no superblock
+                }
+            }
+        }
+        return generation;
+    }
+
+    /**
+     * The oracle: the generation a crash state must recover. That is the last durable one, or the in-flight one
+     * exactly when a copy of its superblock is intact in the crash image (a torn write can still leave one
+     * intact, when the sectors that did not land held the same bytes).
+     */
+    public static long expectedGeneration(State state, long durableGeneration) throws java.io.IOException {
+        for (dev.cowfs.engine.txn.Superblock copy : dev.cowfs.engine.Recovery.readCopies(state.device(),
+                new ArrayList<>())) {
+            if (copy.generation() == durableGeneration + 1) {
+                return durableGeneration + 1;
+            }
+        }
+        return durableGeneration;
+    }
+
     /** All crash states for a crash during the epoch starting at log index {@code start}. */
     public List<State> statesInEpoch(int start, Random random, int randomSubsets) {
         SimulatedDevice.Image base = durableImage(start);

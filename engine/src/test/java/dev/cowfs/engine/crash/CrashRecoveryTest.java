@@ -5,9 +5,7 @@ import dev.cowfs.engine.Store;
 import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.WriteTransaction;
 import dev.cowfs.engine.Cursor;
-import dev.cowfs.engine.Recovery;
 import dev.cowfs.engine.check.CheckReport;
-import dev.cowfs.engine.txn.Superblock;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -85,16 +83,9 @@ class CrashRecoveryTest {
         Random random = new Random(1);
         int checked = 0;
         for (int start : crashStates.epochStarts()) {
-            long durable = durableGeneration(initial, device.log(), start, initialGeneration);
+            long durable = crashStates.durableGeneration(start, initialGeneration);
             for (CrashStates.State state : crashStates.statesInEpoch(start, random, 8)) {
-                // The in-flight commit counts exactly when a copy of its superblock is intact in the crash image
-                // (a torn write can still leave one intact, when the sectors that did not land were unchanged).
-                long expected = durable;
-                for (Superblock copy : Recovery.readCopies(state.device(), new ArrayList<>())) {
-                    if (copy.generation() == durable + 1) {
-                        expected = durable + 1;
-                    }
-                }
+                long expected = CrashStates.expectedGeneration(state, durable);
                 verifyRecovery(state, expected, models.get(expected));
                 checked++;
             }
@@ -109,33 +100,6 @@ class CrashRecoveryTest {
             aged.put("aged" + i, new String(new byte[80]));
         }
         return aged;
-    }
-
-    /** The newest generation whose superblock write is durable before log index {@code end}. */
-    private static long durableGeneration(SimulatedDevice.Image initial, List<SimulatedDevice.Op> log, int end,
-                                          long initialGeneration) {
-        long generation = initialGeneration;
-        int lastBarrier = -1;
-        for (int i = 0; i < end; i++) {
-            if (log.get(i) instanceof SimulatedDevice.Barrier) {
-                lastBarrier = i;
-            }
-        }
-        for (int i = 0; i < lastBarrier; i++) {
-            if (log.get(i) instanceof SimulatedDevice.Write write && CrashStates.isSuperblockWrite(write)) {
-                long g = generationOf(write);
-                generation = Math.max(generation, g);
-            }
-        }
-        return generation;
-    }
-
-    private static long generationOf(SimulatedDevice.Write write) {
-        try {
-            return Superblock.decode(write.bytes(), "log").generation();
-        } catch (IOException e) {
-            return -1; // the zeroed slots written at format time
-        }
     }
 
     private static void verifyRecovery(CrashStates.State state, long expectedGeneration,
