@@ -25,24 +25,30 @@ public final class BenchMain {
 
     public static void main(String[] args) throws RunnerException {
         if (args.length < 1) {
-            System.err.println("usage: bench/run SUITE [--quick] [--only BENCH]   (suites: engine)");
+            System.err.println("usage: bench/run SUITE [--quick] [--only BENCH]   (suites: engine, fs)");
             System.exit(2);
         }
         String suite = args[0];
         boolean quick = List.of(args).contains("--quick");
         int only = List.of(args).indexOf("--only");
         String onlyBench = only >= 0 && only + 1 < args.length ? args[only + 1] : null;
-        if (!suite.equals("engine")) {
-            System.err.println("bench: unknown suite '" + suite + "' (known: engine)");
+        Class<?> benchmarks = switch (suite) {
+            case "engine" -> EngineBenchmarks.class;
+            case "fs" -> FsBenchmarks.class;
+            default -> null;
+        };
+        if (benchmarks == null) {
+            System.err.println("bench: unknown suite '" + suite + "' (known: engine, fs)");
             System.exit(2);
         }
-        Collection<RunResult> results = run(quick, onlyBench);
+        Collection<RunResult> results = run(benchmarks, quick, onlyBench);
         for (RunResult result : results) {
             System.out.println(jsonLine(suite, result, quick));
         }
     }
 
-    private static Collection<RunResult> run(boolean quick, String onlyBench) throws RunnerException {
+    private static Collection<RunResult> run(Class<?> benchmarks, boolean quick, String onlyBench)
+            throws RunnerException {
         List<String> jvmArgs = new ArrayList<>();
         String argfile = System.getProperty("cowfs.jvm.argfile");
         if (argfile != null) {
@@ -59,7 +65,7 @@ public final class BenchMain {
             }
         }
         ChainedOptionsBuilder options = new OptionsBuilder()
-                .include(EngineBenchmarks.class.getName() + "\\." + (onlyBench != null ? onlyBench + "$" : ""))
+                .include(benchmarks.getName() + "\\." + (onlyBench != null ? onlyBench + "$" : ""))
                 .forks(1)
                 .jvmArgs(jvmArgs.toArray(String[]::new))
                 .warmupIterations(quick ? 1 : 2)
@@ -68,7 +74,8 @@ public final class BenchMain {
                 .measurementTime(TimeValue.seconds(quick ? 1 : 3))
                 .shouldFailOnError(true);
         if (quick) {
-            options.param("keys", "100000").param("pageValueKeys", "10000");
+            options.param("keys", "100000").param("pageValueKeys", "10000").param("fileMiB", "128")
+                    .param("files", "10000");
         }
         return new Runner(options.build(), OutputFormatFactory.createFormatInstance(System.err, VerboseMode.NORMAL))
                 .run();
@@ -83,6 +90,7 @@ public final class BenchMain {
         double opsPerSecond;
         String latency = "";
         switch (bench) {
+            case "createFiles" -> opsPerSecond = Integer.parseInt(result.getParams().getParam("files")) / (score / 1000.0);
             case "bulkInsert" -> opsPerSecond = Integer.parseInt(result.getParams().getParam("keys")) / (score / 1000.0);
             case "scan" -> opsPerSecond = score * Integer.parseInt(result.getParams().getParam("keys"));
             case "durableCommit" -> {

@@ -1158,13 +1158,20 @@ public final class CowFileSystem implements Closeable {
     private void commitLocked() throws IOException {
         data.flushAll();
         txn.commit();
+        data.committed();
         txn = store.beginWrite();
     }
 
-    /** Bounds the open transaction: past its dirty-memory cap the engine spills; here the work is committed. */
+    /**
+     * Bounds what the open transaction holds: buffered file data is written out past its cap, and a commit
+     * follows once enough data was written that the space it frees should become reusable.
+     */
     private void afterChange() throws IOException {
         if (data.bufferedBytes() > FileData.MAX_BUFFERED_BYTES) {
             data.flushAll();
+        }
+        if (data.extentBytesSinceCommit() >= FileData.COMMIT_AFTER_BYTES) {
+            commitLocked();
         }
     }
 

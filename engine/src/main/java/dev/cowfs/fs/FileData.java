@@ -38,6 +38,12 @@ final class FileData {
     static final long MAX_FILE_BYTES = 1L << 50;
     /** Written data held in memory across all files before it is written out. */
     static final long MAX_BUFFERED_BYTES = 32L << 20;
+    /**
+     * Data written since the last commit that forces the next one. Overwritten data is freed only at a commit
+     * and reused only once no retained root reaches it (four commits later), so this bounds how far the image
+     * grows past its live data under a stream of overwrites.
+     */
+    static final long COMMIT_AFTER_BYTES = 128L << 20;
 
     static final int DESCRIPTOR_BYTES = 44;
     static final int LOGICAL_BYTES_OFFSET = NodeLayout.DATA_EXTENT_HEADER_BYTES;
@@ -53,6 +59,8 @@ final class FileData {
     private final int inlineMax;
     private final Map<Long, Buffer> buffers = new HashMap<>();
     private long bufferedBytes;
+    /** Bytes written into new extents since the last commit. */
+    private long extentBytesSinceCommit;
     private final LZ4Compressor compressor = LZ4.fastCompressor();
     private final LZ4SafeDecompressor decompressor = LZ4.safeDecompressor();
     /** The last decompressed extent, for reads that walk through one extent in pieces. */
@@ -130,6 +138,14 @@ final class FileData {
         return bufferedBytes;
     }
 
+    long extentBytesSinceCommit() {
+        return extentBytesSinceCommit;
+    }
+
+    void committed() {
+        extentBytesSinceCommit = 0;
+    }
+
     void discardBuffers() {
         buffers.clear();
         bufferedBytes = 0;
@@ -157,7 +173,7 @@ final class FileData {
             Buffer buffer = it.next();
             it.remove();
             bufferedBytes -= buffer.bytes.length;
-            store(buffer.ino, buffer.start, buffer.bytes, buffer.length);
+            store(buffer.ino, buffer.start, buffer.bytes, 0, buffer.length);
         }
     }
 
@@ -165,7 +181,7 @@ final class FileData {
         Buffer buffer = buffers.remove(ino);
         if (buffer != null) {
             bufferedBytes -= buffer.bytes.length;
-            store(ino, buffer.start, buffer.bytes, buffer.length);
+            store(ino, buffer.start, buffer.bytes, 0, buffer.length);
         }
     }
 
@@ -189,7 +205,9 @@ final class FileData {
         }
         Buffer buffer = buffers.get(ino);
         long end = offset + length;
-        if (buffer != null && offset >= buffer.start && offset <= buffer.start + buffer.length
+        if (buffer == null && end <= inlineMax && inode.size <= inlineMax) {
+            store(ino, offset, src, srcOffset, length); // a small file: straight into its inline item
+        } else if (buffer != null && offset >= buffer.start && offset <= buffer.start + buffer.length
                 && end - buffer.start <= MAX_EXTENT_BYTES) {
             int at = (int) (offset - buffer.start);
             int newLength = Math.max(buffer.length, at + length);
@@ -208,13 +226,13 @@ final class FileData {
             int from = srcOffset;
             int left = length;
             while (left >= MAX_EXTENT_BYTES) {
-                store(ino, at, Arrays.copyOfRange(src, from, from + MAX_EXTENT_BYTES), MAX_EXTENT_BYTES);
+                store(ino, at, src, from, MAX_EXTENT_BYTES);
                 at += MAX_EXTENT_BYTES;
                 from += MAX_EXTENT_BYTES;
                 left -= MAX_EXTENT_BYTES;
             }
             if (left > 0) {
-                Buffer fresh = new Buffer(ino, at, Math.max(left, 16 << 10));
+                Buffer fresh = new Buffer(ino, at, Math.max(left, 4096));
                 System.arraycopy(src, from, fresh.bytes, 0, left);
                 fresh.length = left;
                 buffers.put(ino, fresh);
@@ -231,15 +249,19 @@ final class FileData {
         fs.storeInode(inode);
     }
 
-    /** Puts {@code length} bytes at {@code offset} of the file into the tree: inline or as new extents. */
-    private void store(long ino, long offset, byte[] bytes, int length) throws IOException {
+    /**
+     * Puts {@code length} bytes of {@code bytes} from {@code at} into the file at {@code offset}: inline or as new
+     * extents (written straight from the array: a large write is not copied first).
+     */
+    private void store(long ino, long offset, byte[] bytes, int at, int length) throws IOException {
         Inode inode = fs.loadInode(ino);
         byte[] inline = fs.get(FsKeys.of(ino, FsKeys.INLINE_DATA));
         long end = offset + length;
-        if (Math.max(inode.size, end) <= inlineMax && !hasExtents(ino)) {
+        // An inline item means no extents; an empty file has none either (truncating to 0 removed them).
+        if (Math.max(inode.size, end) <= inlineMax && (inline != null || inode.size == 0 || !hasExtents(ino))) {
             byte[] content = Arrays.copyOf(inline == null ? new byte[0] : inline,
                     (int) Math.max(inline == null ? 0 : inline.length, end));
-            System.arraycopy(bytes, 0, content, (int) offset, length);
+            System.arraycopy(bytes, at, content, (int) offset, length);
             txn().put(fs.tree(), FsKeys.of(ino, FsKeys.INLINE_DATA), content);
             return;
         }
@@ -247,19 +269,20 @@ final class FileData {
             // The file outgrew inline storage: its inline bytes become its first extent.
             txn().delete(fs.tree(), FsKeys.of(ino, FsKeys.INLINE_DATA));
             if (inline.length > 0) {
-                putExtents(ino, inode, 0, inline, inline.length);
+                putExtents(ino, inode, 0, inline, 0, inline.length);
             }
         }
         punch(ino, offset, end);
-        putExtents(ino, inode, offset, bytes, length);
+        putExtents(ino, inode, offset, bytes, at, length);
     }
 
-    private void putExtents(long ino, Inode inode, long offset, byte[] bytes, int length) throws IOException {
+    private void putExtents(long ino, Inode inode, long offset, byte[] bytes, int at, int length)
+            throws IOException {
         boolean compress = (inode.flags & Inode.FLAG_COMPRESS) != 0;
         int piece = compress ? MAX_COMPRESSED_EXTENT_BYTES : MAX_EXTENT_BYTES;
-        for (int at = 0; at < length; at += piece) {
-            int n = Math.min(piece, length - at);
-            putExtent(ino, offset + at, bytes, at, n, compress);
+        for (int done = 0; done < length; done += piece) {
+            int n = Math.min(piece, length - done);
+            putExtent(ino, offset + done, bytes, at + done, n, compress);
         }
     }
 
@@ -272,12 +295,14 @@ final class FileData {
             // Worth it only when it saves at least one block.
             if ((packedLength + blockSize - 1) / blockSize < (length + blockSize - 1) / blockSize) {
                 BlockRef extent = txn().writeDataExtent(packed, 0, packedLength);
+                extentBytesSinceCommit += packedLength;
                 Item item = new Item(offset, extent, packedLength, length, 0, length, COMPRESSION_LZ4);
                 txn().putDataExtent(fs.tree(), FsKeys.of(ino, FsKeys.EXTENT, offset), item.encode());
                 return;
             }
         }
         BlockRef extent = txn().writeDataExtent(bytes, at, length);
+        extentBytesSinceCommit += length;
         Item item = new Item(offset, extent, length, length, 0, length, COMPRESSION_NONE);
         txn().putDataExtent(fs.tree(), FsKeys.of(ino, FsKeys.EXTENT, offset), item.encode());
     }

@@ -4,7 +4,6 @@ import dev.cowfs.engine.format.Limits;
 import net.openhft.chronicle.bytes.MappedBytesStore;
 import net.openhft.chronicle.bytes.MappedFile;
 import net.openhft.chronicle.core.io.ReferenceOwner;
-import net.openhft.posix.PosixAPI;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -20,14 +19,14 @@ import java.nio.file.StandardOpenOption;
  * {@code fdatasync}, which writes back exactly the pages written since the last barrier and flushes the
  * device once. Writing through the mapping instead costs a write fault on the first store to each clean page
  * and a write-protect pass at every sync: measured on ext4, it made a one-key durable commit about 1.5 times
- * slower (see ARCHITECTURE.md). Growth reserves real space with fallocate first, so a full disk surfaces as
- * {@link OutOfSpaceException}, never as a failed write inside a commit or a SIGBUS on a mapped page.
+ * slower (see ARCHITECTURE.md). Growth extends the file sparsely. A full host filesystem surfaces as
+ * {@link OutOfSpaceException} from the write that needs the space (blocks are written only where nothing
+ * committed lives, so the failed write changes nothing durable), never as a SIGBUS: the mapping is read-only
+ * and never reaches past the file's end.
  *
  * <p>Thread safety: any number of threads may call {@link #window} and {@link #read}; one thread writes.
  */
 public final class MappedFileDevice implements BlockDevice {
-    private static final int ENOSPC = 28;
-    private static final int EOPNOTSUPP = 95;
     private static final ReferenceOwner OWNER = ReferenceOwner.temporary("cowfs-device");
 
     private final Path path;
@@ -37,14 +36,11 @@ public final class MappedFileDevice implements BlockDevice {
     private final long growthStepBytes;
     private final FileChannel channel;
     private final MappedFile mappedFile;
-    private final int posixFd;
     /** Mapped chunks by index; grown and filled under {@code this}, read without a lock. */
     private volatile MappedBytesStore[] chunks = new MappedBytesStore[0];
     /** Native address of each mapped chunk's first byte, published together with {@link #chunks}. */
     private volatile long[] chunkAddresses = new long[0];
     private volatile long lengthBytes;
-    /** Prefix of the file whose space fallocate has reserved. Guarded by the single writer. */
-    private long reservedBytes;
     /** Whether anything was written since the last barrier. Guarded by the single writer. */
     private boolean channelDirty;
     private boolean closed;
@@ -70,7 +66,6 @@ public final class MappedFileDevice implements BlockDevice {
         // Mapped read-only even for a writable image: the mapping only serves reads, so a stray store into it faults
         // instead of changing a block behind the checksums.
         this.mappedFile = MappedFile.of(path.toFile(), chunkBytes, 0, true);
-        this.posixFd = readOnly ? -1 : PosixAPI.posix().open(path.toString(), 2 /* O_RDWR */, 0);
     }
 
     /** Opens an existing image. */
@@ -110,19 +105,18 @@ public final class MappedFileDevice implements BlockDevice {
     @Override
     public void ensureLength(long wantedBytes) throws IOException {
         requireWritable();
-        if (wantedBytes <= reservedBytes) {
+        if (wantedBytes <= lengthBytes) {
             return;
         }
-        long target = roundUp(wantedBytes, growthStepBytes);
-        extendSparse(target);
-        reserve(reservedBytes, target - reservedBytes);
-        reservedBytes = target;
+        extendSparse(roundUp(wantedBytes, growthStepBytes));
     }
 
     /**
      * Makes the file at least {@code bytes} long, rounded up to whole mapping chunks so that mapping a chunk
-     * never grows the file by itself. The added tail is a hole: readable as zeros, never written through the
-     * mapping before {@link #ensureLength} has reserved it.
+     * never grows the file by itself. The added tail is a hole: it reads as zeros, takes no space until written,
+     * and is never written through the (read-only) mapping, so it cannot raise SIGBUS. Space is not reserved
+     * in advance (fallocate made later writes into the reserved pages up to seven times slower on tmpfs); a
+     * full host filesystem surfaces as {@link OutOfSpaceException} from the write that needs the space.
      */
     private void extendSparse(long bytes) throws IOException {
         long target = roundUp(Math.max(bytes, 1), chunkBytes);
@@ -134,30 +128,26 @@ public final class MappedFileDevice implements BlockDevice {
         if (channel.read(zero, target - 1) <= 0) {
             zero.clear();
             zero.put(0, (byte) 0);
-            channel.write(zero, target - 1);
-            channelDirty = true;
+            writeFully(zero, target - 1);
         }
         lengthBytes = target;
     }
 
-    private void reserve(long offset, long length) throws IOException {
-        int result = posixFd >= 0 ? PosixAPI.posix().fallocate(posixFd, 0, offset, length) : -1;
-        if (result == 0) {
-            return;
-        }
-        int errno = posixFd >= 0 ? PosixAPI.posix().lastError() : EOPNOTSUPP;
-        if (errno == ENOSPC) {
-            throw new OutOfSpaceException(path + ": no space left on the device to grow the image to "
-                    + (offset + length) + " bytes; free space on the host filesystem or delete data");
-        }
-        if (errno != EOPNOTSUPP) {
-            throw new IOException(path + ": cannot reserve space (errno " + errno + ")");
-        }
-        // The filesystem cannot fallocate: write zeros, which allocates as surely (and fails with ENOSPC cleanly).
-        ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
-        for (long at = offset; at < offset + length; ) {
-            zeros.clear().limit((int) Math.min(zeros.capacity(), offset + length - at));
-            at += channel.write(zeros, at);
+    /** Writes the whole buffer at {@code offset}; a full host filesystem becomes {@link OutOfSpaceException}. */
+    private void writeFully(ByteBuffer buffer, long offset) throws IOException {
+        long start = offset - buffer.position();
+        try {
+            while (buffer.hasRemaining()) {
+                channel.write(buffer, start + buffer.position());
+            }
+        } catch (IOException e) {
+            if (String.valueOf(e.getMessage()).contains("No space left on device")) {
+                throw new OutOfSpaceException(path + ": no space left on the host filesystem to write bytes "
+                        + offset + ".." + (start + buffer.limit()) + " of the image; free space there or delete data");
+            }
+            throw e;
+        } finally {
+            channelDirty = true;
         }
     }
 
@@ -196,15 +186,8 @@ public final class MappedFileDevice implements BlockDevice {
             extendSparse(offset + length);
         } else {
             checkRange(offset, length);
-            if (offset + length > reservedBytes) {
-                throw new EngineBugError("write at " + offset + " beyond reserved space " + reservedBytes);
-            }
         }
-        ByteBuffer buffer = ByteBuffer.wrap(src, srcOffset, length);
-        while (buffer.hasRemaining()) {
-            channel.write(buffer, offset + buffer.position() - srcOffset);
-        }
-        channelDirty = true;
+        writeFully(ByteBuffer.wrap(src, srcOffset, length), offset);
     }
 
     private static boolean isSuperblockRegion(long offset) {
@@ -276,9 +259,9 @@ public final class MappedFileDevice implements BlockDevice {
         chunks = new MappedBytesStore[0];
         chunkAddresses = new long[0];
         mappedFile.releaseLast();
-        if (posixFd >= 0) {
-            PosixAPI.posix().close(posixFd);
-        }
+        // Chronicle unmaps on a background thread; wait for it, so that a closed image is no longer mapped
+        // (the file can be deleted, its filesystem unmounted, its space freed).
+        net.openhft.chronicle.core.io.BackgroundResourceReleaser.releasePendingResources();
         channel.close();
     }
 }
