@@ -27,7 +27,6 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A cowfs image opened for use: one writer at a time ({@link #beginWrite()}), any number of concurrent readers
@@ -47,7 +46,11 @@ public final class Store implements Closeable {
     private final ReaderRegistry readers = new ReaderRegistry();
     /** Superblocks held by open readers, by generation: the checker walks them as retained roots. */
     private final Map<Long, Superblock> readerRoots = new ConcurrentHashMap<>();
-    private final ReentrantLock writerLock = new ReentrantLock();
+    /**
+     * The one write transaction holds this permit from begin to end. A permit, not a lock: the transaction may
+     * be begun on one thread and finished on another (the filesystem hands its transaction between threads).
+     */
+    private final java.util.concurrent.Semaphore writerPermit = new java.util.concurrent.Semaphore(1);
     private final List<String> openWarnings;
     private final StoreAudit audit;
     private volatile CommittedState committed;
@@ -182,7 +185,7 @@ public final class Store implements Closeable {
         checkOpen();
         checkWritable();
         try {
-            if (!writerLock.tryLock(Long.MAX_VALUE, TimeUnit.DAYS)) {
+            if (!writerPermit.tryAcquire(Long.MAX_VALUE, TimeUnit.DAYS)) {
                 throw new IOException("could not start a write transaction");
             }
         } catch (InterruptedException e) {
@@ -193,13 +196,13 @@ public final class Store implements Closeable {
             checkWritable();
             return new WriteTransaction(this, committed);
         } catch (IOException | RuntimeException e) {
-            writerLock.unlock();
+            writerPermit.release();
             throw e;
         }
     }
 
     void endWrite() {
-        writerLock.unlock();
+        writerPermit.release();
     }
 
     /** Makes a commit visible to readers that start after this call. */

@@ -1157,9 +1157,18 @@ public final class CowFileSystem implements Closeable {
 
     private void commitLocked() throws IOException {
         data.flushAll();
-        txn.commit();
-        data.committed();
-        txn = store.beginWrite();
+        WriteTransaction done = txn;
+        txn = null;
+        try {
+            done.commit();
+            data.committed();
+        } finally {
+            try {
+                txn = store.beginWrite();
+            } catch (IOException e) {
+                // The store turned read-only after a failed commit: later writes get EROFS.
+            }
+        }
     }
 
     /**
@@ -1218,8 +1227,10 @@ public final class CowFileSystem implements Closeable {
                 try {
                     commitLocked();
                 } finally {
-                    txn.abort();
-                    txn = null;
+                    if (txn != null) {
+                        txn.abort();
+                        txn = null;
+                    }
                 }
             }
         } finally {
