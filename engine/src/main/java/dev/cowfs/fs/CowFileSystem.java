@@ -49,6 +49,11 @@ public final class CowFileSystem implements Closeable {
     public static final int XATTR_NAME_MAX = 255;
     public static final int XATTR_VALUE_MAX = 65536;
     public static final int LINK_MAX = 65000;
+    /**
+     * Inode numbers stay below 2^40, so that a mount showing several subvolumes and snapshots can expose
+     * {@code (subvolume << 40) | ino} as a distinct, stable st_ino for every file of every one of them.
+     */
+    public static final long MAX_INO = (1L << 40) - 1;
     private static final int MAX_SYMLINK_FOLLOWS = 40;
 
     private final Store store;
@@ -393,6 +398,27 @@ public final class CowFileSystem implements Closeable {
         }
     }
 
+    /**
+     * Chooses whether the file's data written from now on is compressed with LZ4 (data already written stays as
+     * it is). New files start with the filesystem's default, chosen at creation.
+     */
+    public void setCompression(long ino, boolean compress) throws IOException {
+        beginWrite();
+        try {
+            Inode inode = loadInode(ino);
+            if (!inode.isRegularFile()) {
+                throw new FsException(Errno.EINVAL, "inode " + ino + " is not a regular file");
+            }
+            inode.flags = compress ? inode.flags | Inode.FLAG_COMPRESS : inode.flags & ~Inode.FLAG_COMPRESS;
+            touch(inode, false, true);
+            storeInode(inode);
+        } catch (IOException e) {
+            throw failed(e);
+        } finally {
+            end();
+        }
+    }
+
     // ------------------------------------------------------------------ names
 
     /** The inode that {@code name} names in directory {@code dir}. */
@@ -584,6 +610,10 @@ public final class CowFileSystem implements Closeable {
             boolean isDir = (mode & Inode.S_IFMT) == Inode.S_IFDIR;
             if (isDir && parent.nlink >= LINK_MAX) {
                 throw new FsException(Errno.EMLINK, "directory " + dir + " has too many subdirectories");
+            }
+            if (nextIno > MAX_INO) {
+                throw new FsException(Errno.ENOSPC, "no inode numbers left in this subvolume (" + MAX_INO
+                        + " used)");
             }
             Instant now = now();
             Inode inode = new Inode();

@@ -149,6 +149,40 @@ class FsSemanticsTest {
     }
 
     @Test
+    void specialFilesKeepTheirTypeAndDeviceNumberAndCompressionIsChosenPerFile() throws Exception {
+        SimulatedDevice device = new SimulatedDevice();
+        try (CowFileSystem fs = CowFileSystem.create(device, options())) {
+            long fifo = fs.mknod(ROOT, "fifo", Inode.S_IFIFO | 0600, 0, 0, 0);
+            long chr = fs.mknod(ROOT, "null", Inode.S_IFCHR | 0666, (1L << 8) | 3, 0, 0);
+            long sock = fs.mknod(ROOT, "sock", Inode.S_IFSOCK | 0755, 0, 0, 0);
+            assertErrno(Errno.EINVAL, () -> fs.mknod(ROOT, "dir", Inode.S_IFDIR | 0755, 0, 0, 0));
+            assertErrno(Errno.EINVAL, () -> fs.write(fifo, 0, new byte[1], 0, 1));
+            long plain = fs.mknod(ROOT, "plain", 0644, 0, 0, 0);
+            fs.setCompression(plain, true);
+            byte[] text = "abcabcabc".repeat(10_000).getBytes();
+            fs.write(plain, 0, text, 0, text.length);
+            fs.sync();
+            assertErrno(Errno.EINVAL, () -> fs.setCompression(fifo, true));
+        }
+        try (CowFileSystem fs = CowFileSystem.open(SimulatedDevice.ofImage(device.image()), options())) {
+            assertEquals(Inode.S_IFIFO, fs.stat(fs.lookup(ROOT, "fifo")).type());
+            Inode chr = fs.stat(fs.lookup(ROOT, "null"));
+            assertEquals(Inode.S_IFCHR, chr.type());
+            assertEquals((1L << 8) | 3, chr.rdev());
+            assertEquals(0666, chr.mode() & 07777);
+            assertEquals(Inode.S_IFSOCK, fs.stat(fs.lookup(ROOT, "sock")).type());
+            Inode plain = fs.stat(fs.lookup(ROOT, "plain"));
+            assertEquals(Inode.FLAG_COMPRESS, plain.flags() & Inode.FLAG_COMPRESS);
+            try (var read = fs.store().beginRead()) {
+                FileData.Item item = FileData.Item.decode(plain.ino(), 0, read.get(
+                        CowFileSystem.DEFAULT_SUBVOLUME_TREE, FsKeys.of(plain.ino(), FsKeys.EXTENT, 0)));
+                assertEquals(FileData.COMPRESSION_LZ4, item.compression());
+            }
+            assertTrue(FsChecker.check(fs.store()).isEmpty());
+        }
+    }
+
+    @Test
     void hardLinksShareOneInodeAndReaddirPositionsStayStable() throws Exception {
         try (CowFileSystem fs = CowFileSystem.create(new SimulatedDevice(), options())) {
             long file = fs.mknod(ROOT, "one", 0644, 0, 0, 0);
