@@ -466,6 +466,21 @@ public final class CowFileSystem implements Closeable {
         }
     }
 
+    /**
+     * The inode a path names, relative to directory {@code start} unless the path is absolute (as openat and
+     * friends resolve). Symbolic links are followed as in {@link #resolve(String, boolean)}.
+     */
+    public long resolve(long start, String path, boolean followLast) throws IOException {
+        begin();
+        try {
+            return resolveLocked(start, path, followLast, new int[1]);
+        } catch (IOException e) {
+            throw translate(e);
+        } finally {
+            end();
+        }
+    }
+
     private long resolveLocked(long start, String path, boolean followLast, int[] follows) throws IOException {
         long current = path.startsWith("/") ? ROOT_INO : start;
         String[] parts = path.split("/");

@@ -83,6 +83,9 @@ class FsSemanticsTest {
             fs.symlink(sub, "up", "../../file", 0, 0);
             assertEquals(file, fs.resolve("/dir/sub/up", true));
             assertEquals(dir, fs.resolve("/dir/sub/..", true));
+            assertEquals(file, fs.resolve(sub, "up", true), "relative to a directory");
+            assertEquals(sub, fs.resolve(dir, "sub/./", true));
+            assertEquals(file, fs.resolve(sub, "/file", true), "an absolute path ignores the start");
             assertErrno(Errno.EISDIR, () -> fs.write(dir, 0, new byte[1], 0, 1));
             assertErrno(Errno.EISDIR, () -> fs.unlink(ROOT, "dir"));
             assertErrno(Errno.ENOTEMPTY, () -> fs.rmdir(ROOT, "dir"));
