@@ -329,15 +329,22 @@ public final class CowFileSystem implements Closeable {
         return bytes;
     }
 
-    // ------------------------------------------------------------------ attributes
+    // ------------------------------------------------------------------ running operations
 
-    /** The inode's attributes (a copy). */
-    public Inode stat(long ino) throws IOException {
+    /** An operation's body: runs under the lock; its engine failures are turned into errnos. */
+    private interface Work<T> {
+        T run() throws IOException;
+    }
+
+    private interface VoidWork {
+        void run() throws IOException;
+    }
+
+    /** Runs a read-only operation under the lock. */
+    private <T> T query(Work<T> work) throws IOException {
         begin();
         try {
-            Inode inode = loadInode(ino);
-            data.overlaySize(inode);
-            return inode;
+            return work.run();
         } catch (IOException e) {
             throw translate(e);
         } finally {
@@ -345,13 +352,18 @@ public final class CowFileSystem implements Closeable {
         }
     }
 
-    public void chmod(long ino, int permissions) throws IOException {
+    private void inspect(VoidWork work) throws IOException {
+        query(() -> {
+            work.run();
+            return null;
+        });
+    }
+
+    /** Runs a changing operation under the lock; an engine failure aborts the open transaction. */
+    private <T> T update(Work<T> work) throws IOException {
         beginWrite();
         try {
-            Inode inode = loadInode(ino);
-            inode.mode = (inode.mode & Inode.S_IFMT) | (permissions & 07777);
-            touch(inode, false, true);
-            data.storeInodeKeepingSize(inode);
+            return work.run();
         } catch (IOException e) {
             throw failed(e);
         } finally {
@@ -359,9 +371,35 @@ public final class CowFileSystem implements Closeable {
         }
     }
 
+    private void change(VoidWork work) throws IOException {
+        update(() -> {
+            work.run();
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------ attributes
+
+    /** The inode's attributes (a copy). */
+    public Inode stat(long ino) throws IOException {
+        return query(() -> {
+            Inode inode = loadInode(ino);
+            data.overlaySize(inode);
+            return inode;
+        });
+    }
+
+    public void chmod(long ino, int permissions) throws IOException {
+        change(() -> {
+            Inode inode = loadInode(ino);
+            inode.mode = (inode.mode & Inode.S_IFMT) | (permissions & 07777);
+            touch(inode, false, true);
+            data.storeInodeKeepingSize(inode);
+        });
+    }
+
     public void chown(long ino, int uid, int gid) throws IOException {
-        beginWrite();
-        try {
+        change(() -> {
             Inode inode = loadInode(ino);
             if (uid != -1) {
                 inode.uid = uid;
@@ -371,17 +409,12 @@ public final class CowFileSystem implements Closeable {
             }
             touch(inode, false, true);
             data.storeInodeKeepingSize(inode);
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     /** Sets access and modification times; a null instant leaves that time as it is. */
     public void setTimes(long ino, Instant access, Instant modify) throws IOException {
-        beginWrite();
-        try {
+        change(() -> {
             Inode inode = loadInode(ino);
             if (access != null) {
                 inode.setTimes(true, false, false, access.getEpochSecond(), access.getNano());
@@ -391,11 +424,7 @@ public final class CowFileSystem implements Closeable {
             }
             touch(inode, false, true);
             data.storeInodeKeepingSize(inode);
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     /**
@@ -403,8 +432,7 @@ public final class CowFileSystem implements Closeable {
      * it is). New files start with the filesystem's default, chosen at creation.
      */
     public void setCompression(long ino, boolean compress) throws IOException {
-        beginWrite();
-        try {
+        change(() -> {
             Inode inode = loadInode(ino);
             if (!inode.isRegularFile()) {
                 throw new FsException(Errno.EINVAL, "inode " + ino + " is not a regular file");
@@ -412,25 +440,16 @@ public final class CowFileSystem implements Closeable {
             inode.flags = compress ? inode.flags | Inode.FLAG_COMPRESS : inode.flags & ~Inode.FLAG_COMPRESS;
             touch(inode, false, true);
             storeInode(inode);
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     // ------------------------------------------------------------------ names
 
     /** The inode that {@code name} names in directory {@code dir}. */
     public long lookup(long dir, String name) throws IOException {
-        begin();
-        try {
+        return query(() -> {
             return lookupLocked(dir, name);
-        } catch (IOException e) {
-            throw translate(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     private long lookupLocked(long dir, String name) throws IOException {
@@ -456,14 +475,9 @@ public final class CowFileSystem implements Closeable {
      * in the middle are followed; the last component's only when {@code followLast}.
      */
     public long resolve(String path, boolean followLast) throws IOException {
-        begin();
-        try {
+        return query(() -> {
             return resolveLocked(ROOT_INO, path, followLast, new int[1]);
-        } catch (IOException e) {
-            throw translate(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     /**
@@ -471,14 +485,9 @@ public final class CowFileSystem implements Closeable {
      * friends resolve). Symbolic links are followed as in {@link #resolve(String, boolean)}.
      */
     public long resolve(long start, String path, boolean followLast) throws IOException {
-        begin();
-        try {
+        return query(() -> {
             return resolveLocked(start, path, followLast, new int[1]);
-        } catch (IOException e) {
-            throw translate(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     private long resolveLocked(long start, String path, boolean followLast, int[] follows) throws IOException {
@@ -510,8 +519,7 @@ public final class CowFileSystem implements Closeable {
 
     /** Lists a directory from {@code position} (0 for the start), at most {@code max} entries. */
     public List<DirEntry> readdir(long dir, long position, int max) throws IOException {
-        begin();
-        try {
+        return query(() -> {
             Inode inode = loadInode(dir);
             if (!inode.isDirectory()) {
                 throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
@@ -526,11 +534,7 @@ public final class CowFileSystem implements Closeable {
                 collectEntries(cursor, dir, position, max, entries);
             }
             return entries;
-        } catch (IOException e) {
-            throw translate(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     private static void collectEntries(Cursor cursor, long dir, long position, int max, List<DirEntry> into)
@@ -616,8 +620,7 @@ public final class CowFileSystem implements Closeable {
     private long createNode(long dir, String name, int mode, long rdev, int uid, int gid, byte[] symlinkTarget)
             throws IOException {
         byte[] nameBytes = nameBytes(name);
-        beginWrite();
-        try {
+        return update(() -> {
             Inode parent = directory(dir);
             if (txn.get(tree, FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
                 throw new FsException(Errno.EEXIST, "'" + name + "' exists in directory " + dir);
@@ -660,22 +663,13 @@ public final class CowFileSystem implements Closeable {
             touch(parent, true, true);
             storeInode(parent);
             return inode.ino;
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     public String readlink(long ino) throws IOException {
-        begin();
-        try {
+        return query(() -> {
             return readlinkLocked(ino);
-        } catch (IOException e) {
-            throw translate(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     private String readlinkLocked(long ino) throws IOException {
@@ -693,8 +687,7 @@ public final class CowFileSystem implements Closeable {
     /** A new name for an existing non-directory inode (a hard link). */
     public void link(long ino, long dir, String name) throws IOException {
         byte[] nameBytes = nameBytes(name);
-        beginWrite();
-        try {
+        change(() -> {
             Inode inode = loadInode(ino);
             if (inode.isDirectory()) {
                 throw new FsException(Errno.EPERM, "cannot hard-link directory " + ino);
@@ -715,11 +708,7 @@ public final class CowFileSystem implements Closeable {
             addEntry(parent, nameBytes, ino, inode.type());
             touch(parent, true, true);
             storeInode(parent);
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     // ------------------------------------------------------------------ removing
@@ -727,8 +716,7 @@ public final class CowFileSystem implements Closeable {
     /** Removes a non-directory name; the inode goes with its last link once no handle holds it open. */
     public void unlink(long dir, String name) throws IOException {
         byte[] nameBytes = nameBytes(name);
-        beginWrite();
-        try {
+        change(() -> {
             Inode parent = directory(dir);
             long ino = lookupLocked(dir, name);
             Inode inode = loadInode(ino);
@@ -739,17 +727,12 @@ public final class CowFileSystem implements Closeable {
             touch(parent, true, true);
             storeInode(parent);
             dropLink(inode);
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     public void rmdir(long dir, String name) throws IOException {
         byte[] nameBytes = nameBytes(name);
-        beginWrite();
-        try {
+        change(() -> {
             Inode parent = directory(dir);
             long ino = lookupLocked(dir, name);
             Inode inode = loadInode(ino);
@@ -763,11 +746,7 @@ public final class CowFileSystem implements Closeable {
             storeInode(parent);
             inode.nlink = 0;
             releaseInode(inode);
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     private void requireEmpty(long dir) throws IOException {
@@ -825,8 +804,7 @@ public final class CowFileSystem implements Closeable {
             throws IOException {
         byte[] from = nameBytes(fromName);
         byte[] to = nameBytes(toName);
-        beginWrite();
-        try {
+        change(() -> {
             Inode source = loadInode(lookupLocked(fromDir, fromName));
             directory(toDir);
             byte[] targetEntry = txn.get(tree, FsKeys.of(toDir, FsKeys.DIR_NAME, to));
@@ -893,11 +871,7 @@ public final class CowFileSystem implements Closeable {
             storeInode(toParent);
             touch(source, false, true);
             data.storeInodeKeepingSize(source);
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     /** A directory must not move into its own subtree (EINVAL). */
@@ -952,18 +926,13 @@ public final class CowFileSystem implements Closeable {
 
     /** Marks the inode open (its data outlives its last link until {@link #release}). */
     public void open(long ino) throws IOException {
-        begin();
-        try {
+        inspect(() -> {
             Inode inode = loadInode(ino);
             if (inode.nlink == 0 && openCounts.getOrDefault(ino, 0) == 0) {
                 throw new FsException(Errno.ENOENT, "inode " + ino + " was removed");
             }
             openCounts.merge(ino, 1, Integer::sum);
-        } catch (IOException e) {
-            throw translate(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     public void release(long ino) throws IOException {
@@ -999,14 +968,9 @@ public final class CowFileSystem implements Closeable {
         if (offset < 0 || length < 0) {
             throw new FsException(Errno.EINVAL, "negative offset or length");
         }
-        begin();
-        try {
+        return query(() -> {
             return data.read(ino, offset, dst, dstOffset, length);
-        } catch (IOException e) {
-            throw translate(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     /** Writes {@code length} bytes at {@code offset}, growing the file as needed. */
@@ -1017,15 +981,10 @@ public final class CowFileSystem implements Closeable {
         if (offset + length > FileData.MAX_FILE_BYTES) {
             throw new FsException(Errno.EFBIG, "write past the maximum file size " + FileData.MAX_FILE_BYTES);
         }
-        beginWrite();
-        try {
+        change(() -> {
             data.write(ino, offset, src, srcOffset, length);
             afterChange();
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     /** Sets the file size: cutting frees the data past it, growing adds a hole. */
@@ -1033,58 +992,38 @@ public final class CowFileSystem implements Closeable {
         if (size < 0 || size > FileData.MAX_FILE_BYTES) {
             throw new FsException(size < 0 ? Errno.EINVAL : Errno.EFBIG, "size " + size + " out of range");
         }
-        beginWrite();
-        try {
+        change(() -> {
             data.truncate(ino, size);
             afterChange();
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     /** The first offset at or after {@code offset} that holds data (SEEK_DATA); ENXIO past the last data. */
     public long seekData(long ino, long offset) throws IOException {
-        begin();
-        try {
+        return query(() -> {
             return data.seek(ino, offset, true);
-        } catch (IOException e) {
-            throw translate(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     /** The first offset at or after {@code offset} in a hole (SEEK_HOLE); the end of the file counts as one. */
     public long seekHole(long ino, long offset) throws IOException {
-        begin();
-        try {
+        return query(() -> {
             return data.seek(ino, offset, false);
-        } catch (IOException e) {
-            throw translate(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     // ------------------------------------------------------------------ extended attributes
 
     public byte[] getXattr(long ino, String name) throws IOException {
         byte[] key = xattrKey(ino, name);
-        begin();
-        try {
+        return query(() -> {
             loadInode(ino);
             byte[] value = get(key);
             if (value == null) {
                 throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
             }
             return value;
-        } catch (IOException e) {
-            throw translate(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     /** Sets an attribute; {@code create} fails if it exists (EEXIST), {@code replace} if it does not (ENODATA). */
@@ -1094,8 +1033,7 @@ public final class CowFileSystem implements Closeable {
             throw new FsException(Errno.E2BIG, "attribute value of " + value.length + " bytes (at most "
                     + XATTR_VALUE_MAX + ")");
         }
-        beginWrite();
-        try {
+        change(() -> {
             Inode inode = loadInode(ino);
             boolean exists = txn.get(tree, key) != null;
             if (create && exists) {
@@ -1107,33 +1045,23 @@ public final class CowFileSystem implements Closeable {
             txn.put(tree, key, value);
             touch(inode, false, true);
             data.storeInodeKeepingSize(inode);
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     public void removeXattr(long ino, String name) throws IOException {
         byte[] key = xattrKey(ino, name);
-        beginWrite();
-        try {
+        change(() -> {
             Inode inode = loadInode(ino);
             if (!txn.delete(tree, key)) {
                 throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
             }
             touch(inode, false, true);
             data.storeInodeKeepingSize(inode);
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     public List<String> listXattrs(long ino) throws IOException {
-        begin();
-        try {
+        return query(() -> {
             loadInode(ino);
             List<String> names = new ArrayList<>();
             if (txn == null) {
@@ -1144,11 +1072,7 @@ public final class CowFileSystem implements Closeable {
                 collectXattrs(txn.cursor(tree), ino, names);
             }
             return names;
-        } catch (IOException e) {
-            throw translate(e);
-        } finally {
-            end();
-        }
+        });
     }
 
     private static void collectXattrs(Cursor cursor, long ino, List<String> names) throws IOException {
@@ -1177,26 +1101,12 @@ public final class CowFileSystem implements Closeable {
         if (txn == null) {
             return;
         }
-        beginWrite();
-        try {
-            commitLocked();
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        change(this::commitLocked);
     }
 
     /** Returns once the file's data and metadata are durable (today: one commit of everything). */
     public void fsync(long ino) throws IOException {
-        begin();
-        try {
-            loadInode(ino);
-        } catch (IOException e) {
-            throw translate(e);
-        } finally {
-            end();
-        }
+        inspect(() -> loadInode(ino));
         sync();
     }
 
