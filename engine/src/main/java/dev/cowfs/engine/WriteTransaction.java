@@ -313,6 +313,11 @@ public final class WriteTransaction implements AutoCloseable {
      * current one when there was nothing to commit.
      */
     public long commit() throws IOException {
+        if (broken && !finished) {
+            abort(); // the writer permit is released on every path out of a commit
+            throw new IOException("an earlier operation of this transaction failed; it was aborted, nothing "
+                    + "was committed");
+        }
         checkUsable();
         finished = true;
         try {
@@ -386,6 +391,11 @@ public final class WriteTransaction implements AutoCloseable {
         if (finished) {
             throw new IllegalStateException("the cursor's transaction was already committed or aborted");
         }
+    }
+
+    /** True once an operation failed: the transaction can then only be aborted. */
+    public boolean isBroken() {
+        return broken;
     }
 
     private void checkUsable() throws IOException {

@@ -62,17 +62,28 @@ public final class CowFileSystem implements Closeable {
     private final ReentrantLock lock = new ReentrantLock();
     private final FileData data;
     private final Map<Long, Integer> openCounts = new HashMap<>();
-    private final ScheduledExecutorService committer;
-    private WriteTransaction txn;
+    private ScheduledExecutorService committer;
+    private volatile WriteTransaction txn;
     private boolean compressByDefault;
     private long nextIno;
+    /** The highest inode number ever handed out by this mount: never handed out again, even after an abort. */
+    private long inoHighWater;
+    /**
+     * Acknowledged work lost to an aborted transaction (a failed operation, or a group commit nobody was
+     * waiting for): the next sync, fsync or close reports it, once, instead of claiming durability.
+     */
+    private FsException lostWork;
     private boolean closed;
 
     private CowFileSystem(Store store, FsOptions options) {
         this.store = store;
         this.options = options;
         this.data = new FileData(this);
-        if (options.commitIntervalMillis() > 0 && !store.options().readOnly()) {
+    }
+
+    /** Starts group commit once the filesystem is loaded. */
+    private void startCommitter() {
+        if (options.commitIntervalMillis() > 0 && txn != null) {
             committer = Executors.newSingleThreadScheduledExecutor(runnable -> {
                 Thread thread = new Thread(runnable, "cowfs-commit");
                 thread.setDaemon(true);
@@ -80,8 +91,6 @@ public final class CowFileSystem implements Closeable {
             });
             committer.scheduleWithFixedDelay(this::periodicCommit, options.commitIntervalMillis(),
                     options.commitIntervalMillis(), TimeUnit.MILLISECONDS);
-        } else {
-            committer = null;
         }
     }
 
@@ -139,7 +148,13 @@ public final class CowFileSystem implements Closeable {
     private static CowFileSystem mount(Store store, FsOptions options) throws IOException {
         try {
             CowFileSystem fs = new CowFileSystem(store, options);
-            fs.load();
+            fs.lock.lock();
+            try {
+                fs.load();
+            } finally {
+                fs.lock.unlock();
+            }
+            fs.startCommitter();
             return fs;
         } catch (IOException | RuntimeException | Error e) {
             store.close();
@@ -164,6 +179,7 @@ public final class CowFileSystem implements Closeable {
                 throw new FsException(Errno.EIO, "subvolume record missing or malformed; run cowfs fsck");
             }
             nextIno = Bytes.getLong(state, 0);
+            inoHighWater = nextIno - 1;
         }
         if (!store.options().readOnly()) {
             txn = store.beginWrite();
@@ -258,6 +274,10 @@ public final class CowFileSystem implements Closeable {
         if (e instanceof FsException refused && refused.errno() != Errno.EIO) {
             return error; // refused before anything changed: the transaction goes on
         }
+        if (lostWork == null) {
+            lostWork = new FsException(error.errno(), "an operation failed (" + e.getMessage() + ") and the "
+                    + "changes since the last commit were lost", e);
+        }
         if (txn != null) {
             txn.abort();
             data.discardBuffers();
@@ -271,9 +291,20 @@ public final class CowFileSystem implements Closeable {
         return error;
     }
 
+    /**
+     * After an abort: inode numbers go on from the highest ever handed out (a handle to a lost file must never
+     * reach a new one), and handles to inodes the abort undid no longer count as open.
+     */
     private void reloadCounters() throws IOException {
         byte[] state = txn.get(tree, FsKeys.of(0, FsKeys.SUBVOLUME_STATE));
-        nextIno = Bytes.getLong(state, 0);
+        nextIno = Math.max(Bytes.getLong(state, 0), inoHighWater + 1);
+        openCounts.keySet().removeIf(ino -> {
+            try {
+                return txn.get(tree, FsKeys.of(ino, FsKeys.INODE)) == null;
+            } catch (IOException e) {
+                return false;
+            }
+        });
     }
 
     Inode loadInode(long ino) throws IOException {
@@ -346,7 +377,9 @@ public final class CowFileSystem implements Closeable {
         try {
             return work.run();
         } catch (IOException e) {
-            throw translate(e);
+            // A read can write (buffered data goes out first) and an engine read error breaks the transaction:
+            // either way it must be aborted, or the next commit could not start.
+            throw txn != null && txn.isBroken() ? failed(e) : translate(e);
         } finally {
             end();
         }
@@ -366,6 +399,9 @@ public final class CowFileSystem implements Closeable {
             return work.run();
         } catch (IOException e) {
             throw failed(e);
+        } catch (RuntimeException | Error e) {
+            failed(new IOException("operation failed unexpectedly: " + e, e)); // never commit half of it
+            throw e;
         } finally {
             end();
         }
@@ -611,7 +647,8 @@ public final class CowFileSystem implements Closeable {
     public long symlink(long dir, String name, String target, int uid, int gid) throws IOException {
         byte[] bytes = target.getBytes(StandardCharsets.UTF_8);
         if (bytes.length == 0 || bytes.length > SYMLINK_MAX || target.indexOf('\0') >= 0) {
-            throw new FsException(bytes.length > SYMLINK_MAX ? Errno.ENAMETOOLONG : Errno.EINVAL,
+            throw new FsException(bytes.length > SYMLINK_MAX ? Errno.ENAMETOOLONG
+                    : bytes.length == 0 ? Errno.ENOENT : Errno.EINVAL,
                     "symbolic link target of " + bytes.length + " bytes (1 to " + SYMLINK_MAX + ", no NUL)");
         }
         return createNode(dir, name, Inode.S_IFLNK | 0777, 0, uid, gid, bytes);
@@ -636,6 +673,7 @@ public final class CowFileSystem implements Closeable {
             Instant now = now();
             Inode inode = new Inode();
             inode.ino = nextIno++;
+            inoHighWater = Math.max(inoHighWater, inode.ino);
             byte[] state = new byte[8];
             Bytes.putLong(state, 0, nextIno);
             txn.put(tree, FsKeys.of(0, FsKeys.SUBVOLUME_STATE), state);
@@ -817,6 +855,9 @@ public final class CowFileSystem implements Closeable {
             }
             if (source.isDirectory() && fromDir != toDir) {
                 requireNotBelow(toDir, source.ino);
+                if (loadInode(toDir).nlink >= LINK_MAX && (target == null || !target.isDirectory())) {
+                    throw new FsException(Errno.EMLINK, "directory " + toDir + " has too many subdirectories");
+                }
             }
             if (mode == RenameMode.EXCHANGE) {
                 if (target.isDirectory() && fromDir != toDir) {
@@ -968,6 +1009,7 @@ public final class CowFileSystem implements Closeable {
         if (offset < 0 || length < 0) {
             throw new FsException(Errno.EINVAL, "negative offset or length");
         }
+        java.util.Objects.checkFromIndexSize(dstOffset, length, dst.length);
         return query(() -> {
             return data.read(ino, offset, dst, dstOffset, length);
         });
@@ -978,6 +1020,7 @@ public final class CowFileSystem implements Closeable {
         if (offset < 0 || length < 0 || offset + length < 0) {
             throw new FsException(Errno.EINVAL, "negative offset or length");
         }
+        java.util.Objects.checkFromIndexSize(srcOffset, length, src.length);
         if (offset + length > FileData.MAX_FILE_BYTES) {
             throw new FsException(Errno.EFBIG, "write past the maximum file size " + FileData.MAX_FILE_BYTES);
         }
@@ -1098,10 +1141,28 @@ public final class CowFileSystem implements Closeable {
 
     /** Makes every finished operation durable (one commit). */
     public void sync() throws IOException {
-        if (txn == null) {
-            return;
+        begin();
+        try {
+            reportLostWork();
+            if (txn == null) {
+                if (!store.options().readOnly()) {
+                    throw new FsException(Errno.EROFS, "the filesystem turned read-only after an I/O error; "
+                            + "nothing since the last commit can be made durable");
+                }
+                return;
+            }
+        } finally {
+            end();
         }
         change(this::commitLocked);
+    }
+
+    private void reportLostWork() throws FsException {
+        FsException lost = lostWork;
+        if (lost != null) {
+            lostWork = null;
+            throw lost;
+        }
     }
 
     /** Returns once the file's data and metadata are durable (today: one commit of everything). */
@@ -1117,6 +1178,10 @@ public final class CowFileSystem implements Closeable {
         try {
             done.commit();
             data.committed();
+        } catch (IOException | RuntimeException e) {
+            done.abort(); // releases the writer permit whatever state the commit stopped in
+            data.discardBuffers();
+            throw e;
         } finally {
             try {
                 txn = store.beginWrite();
@@ -1140,15 +1205,21 @@ public final class CowFileSystem implements Closeable {
     }
 
     private void periodicCommit() {
-        if (!lock.tryLock()) {
-            return; // busy: the next tick commits
+        try {
+            // Wait for a busy filesystem up to one interval, so that commits are not skipped under load.
+            if (!lock.tryLock(options.commitIntervalMillis(), TimeUnit.MILLISECONDS)) {
+                return;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
         }
         try {
             if (!closed && txn != null) {
                 commitLocked();
             }
-        } catch (IOException e) {
-            failed(e);
+        } catch (IOException | RuntimeException e) {
+            failed(e instanceof IOException io ? io : new IOException(e.toString(), e));
         } finally {
             lock.unlock();
         }
@@ -1170,7 +1241,13 @@ public final class CowFileSystem implements Closeable {
     @Override
     public void close() throws IOException {
         if (committer != null) {
-            committer.shutdownNow();
+            // Never interrupt a commit in progress: its file channel would be closed under it.
+            committer.shutdown();
+            try {
+                committer.awaitTermination(1, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         lock.lock();
         try {
@@ -1178,6 +1255,11 @@ public final class CowFileSystem implements Closeable {
                 return;
             }
             closed = true;
+            reportLostWork();
+            if (txn == null && !store.options().readOnly()) {
+                throw new FsException(Errno.EIO, "the filesystem turned read-only after an I/O error; changes "
+                        + "since the last commit were lost");
+            }
             if (txn != null) {
                 try {
                     commitLocked();

@@ -54,6 +54,8 @@ public final class FsChecker {
         Map<String, Entry> byIndex = new HashMap<>();
         Set<Long> orphans = new HashSet<>();
         Set<Long> withInline = new HashSet<>();
+        Set<Long> withTarget = new HashSet<>();
+        Map<Long, FileData.Item> extentShapes = new HashMap<>(); // first block -> an item referencing it
         Map<Long, long[]> lastExtentEnd = new HashMap<>(); // ino -> {end of the previous item}
         List<long[]> extentEnds = new ArrayList<>(); // {ino, end}
         long nextIno = -1;
@@ -79,7 +81,14 @@ public final class FsChecker {
             }
             if (type == FsKeys.INODE) {
                 try {
-                    inodes.put(ino, Inode.decode(ino, value));
+                    Inode inode = Inode.decode(ino, value);
+                    inodes.put(ino, inode);
+                    if (ino > CowFileSystem.MAX_INO) {
+                        problem("inode " + ino + " is above the largest inode number " + CowFileSystem.MAX_INO);
+                    }
+                    if (!inode.isDirectory() && inode.parent != 0) {
+                        problem("inode " + ino + ": a non-directory with a parent field");
+                    }
                 } catch (FsException e) {
                     problem(e.getMessage());
                 }
@@ -97,6 +106,13 @@ public final class FsChecker {
                         continue;
                     }
                     String name = new String(FsKeys.name(key), StandardCharsets.UTF_8);
+                    try {
+                        if (!java.util.Arrays.equals(CowFileSystem.nameBytes(name), FsKeys.name(key))) {
+                            problem("directory " + ino + ": entry name is not valid UTF-8");
+                        }
+                    } catch (FsException e) {
+                        problem("directory " + ino + ": invalid entry name: " + e.getMessage());
+                    }
                     byName.add(new Entry(ino, name, Bytes.getLong(value, 0), Bytes.getLong(value, 8),
                             (value[16] & 0xFF) << 12));
                     if (!inode.isDirectory()) {
@@ -125,6 +141,7 @@ public final class FsChecker {
                     }
                 }
                 case FsKeys.SYMLINK -> {
+                    withTarget.add(ino);
                     if (!inode.isSymbolicLink() || value.length != inode.size) {
                         problem("inode " + ino + ": symbolic link target disagrees with the inode");
                     }
@@ -147,6 +164,13 @@ public final class FsChecker {
                         }
                         previous[0] = item.end();
                         extentEnds.add(new long[] {ino, item.end()});
+                        FileData.Item other = extentShapes.putIfAbsent(item.extent().blockIndex(), item);
+                        if (other != null && (other.storedBytes() != item.storedBytes()
+                                || other.logicalBytes() != item.logicalBytes()
+                                || other.compression() != item.compression())) {
+                            problem("inode " + ino + ": extent item at " + offset + " describes data extent "
+                                    + item.extent() + " differently from another item sharing it");
+                        }
                     } catch (FsException e) {
                         problem(e.getMessage());
                     }
@@ -163,10 +187,45 @@ public final class FsChecker {
                 problem("inode " + end[0] + ": inline data and extents at once");
             }
         }
+        for (Inode inode : inodes.values()) {
+            if (inode.isSymbolicLink() && !withTarget.contains(inode.ino())) {
+                problem("symbolic link " + inode.ino() + " has no target");
+            }
+        }
+        Inode root = inodes.get(CowFileSystem.ROOT_INO);
+        if (root == null || !root.isDirectory()) {
+            problem("the root directory (inode " + CowFileSystem.ROOT_INO + ") is missing or not a directory");
+        }
         checkNamespace(inodes, byName, byIndex, orphans);
+        checkReachable(inodes, orphans);
         long maxIno = inodes.keySet().stream().mapToLong(Long::longValue).max().orElse(0);
         if (nextIno <= maxIno) {
             problem("next inode number " + nextIno + " is not above the largest inode " + maxIno);
+        }
+    }
+
+    /** Every directory reaches the root through its parents (no detached cycles). */
+    private void checkReachable(Map<Long, Inode> inodes, Set<Long> orphans) {
+        Set<Long> reaching = new HashSet<>();
+        reaching.add(CowFileSystem.ROOT_INO);
+        for (Inode inode : inodes.values()) {
+            if (!inode.isDirectory() || orphans.contains(inode.ino())) {
+                continue;
+            }
+            List<Long> path = new ArrayList<>();
+            long current = inode.ino();
+            while (!reaching.contains(current)) {
+                Inode at = inodes.get(current);
+                if (at == null || !at.isDirectory() || path.contains(current) || path.size() > inodes.size()) {
+                    problem("directory " + inode.ino() + " does not reach the root through its parents "
+                            + "(stops at " + current + ")");
+                    path.clear();
+                    break;
+                }
+                path.add(current);
+                current = at.parent;
+            }
+            reaching.addAll(path);
         }
     }
 
