@@ -46,6 +46,8 @@ public final class CowFileSystem implements Closeable {
     static final int FS_FORMAT_VERSION = 1;
     public static final int NAME_MAX = 255;
     public static final int SYMLINK_MAX = 4095;
+    /** Longest path {@link #resolve} accepts, in bytes (Linux PATH_MAX less the terminating NUL). */
+    public static final int PATH_MAX = 4095;
     public static final int XATTR_NAME_MAX = 255;
     public static final int XATTR_VALUE_MAX = 65536;
     public static final int LINK_MAX = 65000;
@@ -527,6 +529,9 @@ public final class CowFileSystem implements Closeable {
     }
 
     private long resolveLocked(long start, String path, boolean followLast, int[] follows) throws IOException {
+        if (path.getBytes(StandardCharsets.UTF_8).length > PATH_MAX) {
+            throw new FsException(Errno.ENAMETOOLONG, "path of more than " + PATH_MAX + " bytes");
+        }
         long current = path.startsWith("/") ? ROOT_INO : start;
         String[] parts = path.split("/");
         List<String> components = new ArrayList<>();
@@ -1178,6 +1183,9 @@ public final class CowFileSystem implements Closeable {
         try {
             done.commit();
             data.committed();
+            if (store.options().checkAfterCommit()) {
+                checkAfterCommit();
+            }
         } catch (IOException | RuntimeException e) {
             done.abort(); // releases the writer permit whatever state the commit stopped in
             data.discardBuffers();
@@ -1188,6 +1196,15 @@ public final class CowFileSystem implements Closeable {
             } catch (IOException e) {
                 // The store turned read-only after a failed commit: later writes get EROFS.
             }
+        }
+    }
+
+    /** Strict mode (tests): the filesystem checker after every commit, as the engine runs its own. */
+    private void checkAfterCommit() throws IOException {
+        List<String> problems = FsChecker.check(store);
+        if (!problems.isEmpty()) {
+            throw new dev.cowfs.engine.block.EngineBugError("filesystem checker after commit of generation "
+                    + store.generation() + ": " + problems);
         }
     }
 

@@ -74,6 +74,7 @@ class FsSemanticsTest {
             assertErrno(Errno.ENOTDIR, () -> fs.mknod(file, "child", 0644, 0, 0, 0));
             assertErrno(Errno.ENOTDIR, () -> fs.resolve("/file/child", true));
             assertErrno(Errno.ENOENT, () -> fs.resolve("/missing/child", true));
+            assertErrno(Errno.ENAMETOOLONG, () -> fs.resolve("/" + "a/".repeat(2048), true));
             fs.symlink(ROOT, "loop1", "loop2", 0, 0);
             fs.symlink(ROOT, "loop2", "loop1", 0, 0);
             assertErrno(Errno.ELOOP, () -> fs.resolve("/loop1", true));
