@@ -422,7 +422,6 @@ public final class CowFileSystem implements Closeable {
     public Inode stat(long ino) throws IOException {
         return query(() -> {
             Inode inode = loadInode(ino);
-            data.overlaySize(inode);
             return inode;
         });
     }
@@ -432,7 +431,7 @@ public final class CowFileSystem implements Closeable {
             Inode inode = loadInode(ino);
             inode.mode = (inode.mode & Inode.S_IFMT) | (permissions & 07777);
             touch(inode, false, true);
-            data.storeInodeKeepingSize(inode);
+            storeInode(inode);
         });
     }
 
@@ -446,7 +445,7 @@ public final class CowFileSystem implements Closeable {
                 inode.gid = gid;
             }
             touch(inode, false, true);
-            data.storeInodeKeepingSize(inode);
+            storeInode(inode);
         });
     }
 
@@ -461,7 +460,7 @@ public final class CowFileSystem implements Closeable {
                 inode.setTimes(false, true, false, modify.getEpochSecond(), modify.getNano());
             }
             touch(inode, false, true);
-            data.storeInodeKeepingSize(inode);
+            storeInode(inode);
         });
     }
 
@@ -747,7 +746,7 @@ public final class CowFileSystem implements Closeable {
             }
             inode.nlink++;
             touch(inode, false, true);
-            data.storeInodeKeepingSize(inode);
+            storeInode(inode);
             addEntry(parent, nameBytes, ino, inode.type());
             touch(parent, true, true);
             storeInode(parent);
@@ -804,7 +803,7 @@ public final class CowFileSystem implements Closeable {
         inode.nlink--;
         touch(inode, false, true);
         if (inode.nlink > 0) {
-            data.storeInodeKeepingSize(inode);
+            storeInode(inode);
             return;
         }
         releaseInode(inode);
@@ -812,7 +811,7 @@ public final class CowFileSystem implements Closeable {
 
     private void releaseInode(Inode inode) throws IOException {
         if (openCounts.getOrDefault(inode.ino, 0) > 0) {
-            data.storeInodeKeepingSize(inode);
+            storeInode(inode);
             txn.put(tree, FsKeys.of(0, FsKeys.ORPHAN, inode.ino), new byte[0]);
             return;
         }
@@ -916,7 +915,7 @@ public final class CowFileSystem implements Closeable {
             touch(toParent, true, true);
             storeInode(toParent);
             touch(source, false, true);
-            data.storeInodeKeepingSize(source);
+            storeInode(source);
         });
     }
 
@@ -964,8 +963,8 @@ public final class CowFileSystem implements Closeable {
         }
         touch(source, false, true);
         touch(target, false, true);
-        data.storeInodeKeepingSize(source);
-        data.storeInodeKeepingSize(target);
+        storeInode(source);
+        storeInode(target);
     }
 
     // ------------------------------------------------------------------ file data
@@ -1092,7 +1091,7 @@ public final class CowFileSystem implements Closeable {
             }
             txn.put(tree, key, value);
             touch(inode, false, true);
-            data.storeInodeKeepingSize(inode);
+            storeInode(inode);
         });
     }
 
@@ -1104,7 +1103,7 @@ public final class CowFileSystem implements Closeable {
                 throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
             }
             touch(inode, false, true);
-            data.storeInodeKeepingSize(inode);
+            storeInode(inode);
         });
     }
 

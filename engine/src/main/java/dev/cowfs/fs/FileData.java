@@ -160,14 +160,6 @@ final class FileData {
         }
     }
 
-    /** Sizes are kept current in the inode at every write: nothing to overlay. */
-    void overlaySize(Inode inode) {
-    }
-
-    void storeInodeKeepingSize(Inode inode) throws IOException {
-        fs.storeInode(inode);
-    }
-
     void flushAll() throws IOException {
         for (Iterator<Buffer> it = buffers.values().iterator(); it.hasNext(); ) {
             Buffer buffer = it.next();

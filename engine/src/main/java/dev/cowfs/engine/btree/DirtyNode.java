@@ -198,15 +198,19 @@ final class DirtyNode {
     }
 
     BlockRef childRef(int index) {
-        byte[] encoded = new byte[BlockRefLayout.BYTES];
-        NodeMemory.copyToArray(childRefAddress(index), encoded, 0, encoded.length);
-        return BlockRef.decode(encoded, 0);
+        long at = childRefAddress(index);
+        return new BlockRef(NodeMemory.getLong(at + BlockRefLayout.BLOCK_INDEX_OFFSET),
+                NodeMemory.getLong(at + BlockRefLayout.BIRTH_OFFSET),
+                NodeMemory.getInt(at + BlockRefLayout.CHECKSUM_OFFSET),
+                NodeMemory.getInt(at + BlockRefLayout.BLOCK_COUNT_OFFSET));
     }
 
     void setChildRef(int index, BlockRef ref) {
-        byte[] encoded = new byte[BlockRefLayout.BYTES];
-        ref.encode(encoded, 0);
-        NodeMemory.copyFromArray(encoded, 0, childRefAddress(index), encoded.length);
+        long at = childRefAddress(index);
+        NodeMemory.putLong(at + BlockRefLayout.BLOCK_INDEX_OFFSET, ref.blockIndex());
+        NodeMemory.putLong(at + BlockRefLayout.BIRTH_OFFSET, ref.birthGeneration());
+        NodeMemory.putInt(at + BlockRefLayout.CHECKSUM_OFFSET, ref.checksum());
+        NodeMemory.putInt(at + BlockRefLayout.BLOCK_COUNT_OFFSET, ref.blockCount());
     }
 
     int searchLeaf(byte[] key) {

@@ -136,6 +136,18 @@ public final class NodeMemory {
         return UNSAFE.getLong(address);
     }
 
+    static void putLong(long address, long value) {
+        UNSAFE.putLong(address, value);
+    }
+
+    static int getInt(long address) {
+        return UNSAFE.getInt(address);
+    }
+
+    static void putInt(long address, int value) {
+        UNSAFE.putInt(address, value);
+    }
+
     static void copy(long from, long to, long length) {
         UNSAFE.copyMemory(from, to, length);
     }
