@@ -13,6 +13,7 @@ public final class StoreOptions {
     private final long growthStepBytes;
     private final long dirtyCacheBytes;
     private final boolean checkAfterCommit;
+    private final long dropReferencesPerCommit;
     private final UUID imageUuid;
     private final LongSupplier clockMillis;
 
@@ -23,6 +24,7 @@ public final class StoreOptions {
         this.growthStepBytes = builder.growthStepBytes;
         this.dirtyCacheBytes = builder.dirtyCacheBytes;
         this.checkAfterCommit = builder.checkAfterCommit;
+        this.dropReferencesPerCommit = builder.dropReferencesPerCommit;
         this.imageUuid = builder.imageUuid;
         this.clockMillis = builder.clockMillis;
     }
@@ -59,6 +61,11 @@ public final class StoreOptions {
         return checkAfterCommit;
     }
 
+    /** References of dropped trees each commit releases. */
+    public long dropReferencesPerCommit() {
+        return dropReferencesPerCommit;
+    }
+
     public UUID imageUuid() {
         return imageUuid;
     }
@@ -75,6 +82,7 @@ public final class StoreOptions {
         builder.growthStepBytes = growthStepBytes;
         builder.dirtyCacheBytes = dirtyCacheBytes;
         builder.checkAfterCommit = checkAfterCommit;
+        builder.dropReferencesPerCommit = dropReferencesPerCommit;
         builder.imageUuid = imageUuid;
         builder.clockMillis = clockMillis;
         return builder;
@@ -88,6 +96,8 @@ public final class StoreOptions {
         /** A quarter of the heap size, at most 256 MiB: bounded, and large enough to make spills rare. */
         private long dirtyCacheBytes = Math.max(1L << 20, Math.min(256L << 20, Runtime.getRuntime().maxMemory() / 4));
         private boolean checkAfterCommit = Boolean.getBoolean("cowfs.paranoid");
+        /** About a leaf's worth of references per millisecond: a few milliseconds of work per commit. */
+        private long dropReferencesPerCommit = 16_384;
         private UUID imageUuid;
         private LongSupplier clockMillis = System::currentTimeMillis;
 
@@ -133,6 +143,18 @@ public final class StoreOptions {
         /** Runs the full checker after every commit (slow; on in tests through -Dcowfs.paranoid=true). */
         public Builder checkAfterCommit(boolean value) {
             this.checkAfterCommit = value;
+            return this;
+        }
+
+        /**
+         * How many references of dropped trees (a deleted snapshot's nodes, values and extents) each commit
+         * releases; the rest waits for later commits, so one drop never makes one commit long.
+         */
+        public Builder dropReferencesPerCommit(long value) {
+            if (value < 1) {
+                throw new IllegalArgumentException("a commit must release at least one reference of a dropped tree");
+            }
+            this.dropReferencesPerCommit = value;
             return this;
         }
 

@@ -31,9 +31,10 @@ public final class WriteTransaction implements AutoCloseable {
     private final BTree space;
     private final Map<Long, BTree> trees = new LinkedHashMap<>();
     private final long maxDirtyBytes;
-    /** Reference counts of shared data extents; opened or created on first need. */
-    private BTree refs;
+    private final SharedBlocks shared;
+    private final DropQueue drops;
     private boolean usesDataExtents;
+    private boolean usesSharedTrees;
     private boolean finished;
     private boolean broken;
 
@@ -51,7 +52,10 @@ public final class WriteTransaction implements AutoCloseable {
         trees.put(TreeIds.DEFAULT, BTree.open(TreeIds.DEFAULT, base.defaultTreeRoot(), ctx));
         this.maxDirtyBytes = store.options().dirtyCacheBytes();
         this.usesDataExtents = (superblock.incompatFeatures() & SuperblockLayout.INCOMPAT_DATA_EXTENTS) != 0;
-        ctx.extentReferences(this::dropDataExtentReference);
+        this.usesSharedTrees = (superblock.incompatFeatures() & SuperblockLayout.INCOMPAT_SHARED_TREES) != 0;
+        this.shared = new SharedBlocks(catalog, ctx, trees);
+        this.drops = new DropQueue(catalog, ctx);
+        ctx.references(shared);
     }
 
     /** The generation this transaction will have once committed. */
@@ -145,7 +149,10 @@ public final class WriteTransaction implements AutoCloseable {
         }
     }
 
-    /** Removes a tree and frees every block it holds. */
+    /**
+     * Removes a tree. Its blocks are released by this and later commits, a bounded number per commit (see
+     * {@link #reclaim}); blocks it shares with other trees only lose its reference. The id is free at once.
+     */
     public void dropTree(long treeId) throws IOException {
         checkUsable();
         if (treeId <= TreeIds.DEFAULT) {
@@ -153,14 +160,62 @@ public final class WriteTransaction implements AutoCloseable {
         }
         try {
             BTree tree = tree(treeId);
-            tree.flush();
-            tree.freeAll();
+            BlockRef root = tree.flush();
             trees.remove(treeId);
             catalog.delete(TreeIds.catalogKey(treeId));
+            drops.add(treeId, root);
         } catch (IOException | RuntimeException | Error e) {
             broken = true;
             throw e;
         }
+    }
+
+    /**
+     * Creates tree {@code newTreeId} as a copy of tree {@code sourceTreeId} in O(1): both share every node until
+     * one of them changes it (the change copies the path above it, Rodeh's lazy reference counting). The source's
+     * changes so far in this transaction are written out first, so the copy sees them.
+     */
+    public void cloneTree(long sourceTreeId, long newTreeId) throws IOException {
+        checkUsable();
+        requireUserTree(sourceTreeId);
+        if (newTreeId <= TreeIds.DEFAULT || newTreeId > Limits.MAX_TREE_ID) {
+            throw new IllegalArgumentException("tree id " + newTreeId + " is reserved or out of range");
+        }
+        if (hasTree(newTreeId)) {
+            throw new IllegalArgumentException("tree " + newTreeId + " exists");
+        }
+        try {
+            BlockRef root = tree(sourceTreeId).flush();
+            catalog.putSubtreeRoot(TreeIds.catalogKey(sourceTreeId), root);
+            shared.add(root.blockIndex());
+            shared.recordClone();
+            trees.put(newTreeId, BTree.open(newTreeId, root, ctx));
+            catalog.putSubtreeRoot(TreeIds.catalogKey(newTreeId), root);
+            usesSharedTrees = true;
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    /**
+     * Releases up to about {@code maxReferences} references of dropped trees (every commit also releases
+     * {@link StoreOptions#dropReferencesPerCommit()}); returns true while dropped trees still hold blocks.
+     */
+    public boolean reclaim(long maxReferences) throws IOException {
+        checkUsable();
+        try {
+            return drops.reclaim(maxReferences);
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    /** True while dropped trees still hold blocks that later commits will release. */
+    public boolean hasDroppedTrees() throws IOException {
+        checkUsable();
+        return drops.pending();
     }
 
     private BTree tree(long treeId) throws IOException {
@@ -235,11 +290,7 @@ public final class WriteTransaction implements AutoCloseable {
     public void addDataExtentReference(BlockRef extent) throws IOException {
         checkUsable();
         try {
-            byte[] key = refsKey(extent);
-            byte[] count = refs(true).get(key);
-            byte[] value = new byte[8];
-            Bytes.putLong(value, 0, count == null ? 2 : Bytes.getLong(count, 0) + 1);
-            refs.put(key, value);
+            shared.add(extent.blockIndex());
         } catch (IOException | RuntimeException | Error e) {
             broken = true;
             throw e;
@@ -249,9 +300,7 @@ public final class WriteTransaction implements AutoCloseable {
     /** References to the extent: 1 unless shared (0 is never answered: an unreferenced extent is free). */
     public long dataExtentReferences(BlockRef extent) throws IOException {
         checkUsable();
-        BTree tree = refs(false);
-        byte[] count = tree == null ? null : tree.get(refsKey(extent));
-        return count == null ? 1 : Bytes.getLong(count, 0);
+        return shared.count(extent.blockIndex());
     }
 
     /** Reads {@code length} bytes at {@code from} of a data extent of {@code storedBytes}, verified. */
@@ -259,44 +308,6 @@ public final class WriteTransaction implements AutoCloseable {
             throws IOException {
         checkUsable();
         store.reader().readExtentRange(extent, storedBytes, from, dst, dstOffset, length);
-    }
-
-    private void dropDataExtentReference(BlockRef extent) throws IOException {
-        BTree tree = refs(false);
-        byte[] key = refsKey(extent);
-        byte[] count = tree == null ? null : tree.get(key);
-        if (count == null) {
-            allocator.free(extent.blockIndex(), extent.blockCount(), extent.birthGeneration());
-        } else if (Bytes.getLong(count, 0) <= 2) {
-            tree.delete(key);
-        } else {
-            byte[] value = new byte[8];
-            Bytes.putLong(value, 0, Bytes.getLong(count, 0) - 1);
-            tree.put(key, value);
-        }
-    }
-
-    private static byte[] refsKey(BlockRef extent) {
-        return TreeIds.catalogKey(extent.blockIndex());
-    }
-
-    private BTree refs(boolean create) throws IOException {
-        if (refs == null) {
-            BTree open = trees.get(TreeIds.REFS);
-            if (open == null) {
-                byte[] root = catalog.get(TreeIds.catalogKey(TreeIds.REFS));
-                if (root != null) {
-                    open = BTree.open(TreeIds.REFS, BlockRef.decode(root, 0), ctx);
-                } else if (create) {
-                    open = BTree.create(TreeIds.REFS, ctx);
-                } else {
-                    return null;
-                }
-                trees.put(TreeIds.REFS, open);
-            }
-            refs = open;
-        }
-        return refs;
     }
 
     private static void requireUserTree(long treeId) {
@@ -321,6 +332,7 @@ public final class WriteTransaction implements AutoCloseable {
         checkUsable();
         finished = true;
         try {
+            drops.reclaim(store.options().dropReferencesPerCommit());
             if (!hasChanges()) {
                 return base.generation();
             }
@@ -333,7 +345,8 @@ public final class WriteTransaction implements AutoCloseable {
             device.barrier();
             Superblock previous = base.superblock();
             long incompat = previous.incompatFeatures()
-                    | (usesDataExtents ? SuperblockLayout.INCOMPAT_DATA_EXTENTS : 0);
+                    | (usesDataExtents ? SuperblockLayout.INCOMPAT_DATA_EXTENTS : 0)
+                    | (usesSharedTrees ? SuperblockLayout.INCOMPAT_SHARED_TREES : 0);
             Superblock superblock = new Superblock(generation, previous.imageUuid(),
                     store.blockSizeBytes(), previous.compatFeatures(), previous.roCompatFeatures(), incompat,
                     base.superblockChecksum(),

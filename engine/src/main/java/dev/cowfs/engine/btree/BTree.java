@@ -22,6 +22,8 @@ public final class BTree {
 
     private final long treeId;
     private final TreeContext ctx;
+    /** User trees may share nodes and values with their snapshots and clones; the engine's own trees never do. */
+    private final boolean shareable;
     private final int payloadBytes;
     private final int maxInlineEntryBytes;
     /** Heap bytes of a new dirty node: a full node plus the one entry that makes it split. */
@@ -34,6 +36,7 @@ public final class BTree {
     private BTree(long treeId, TreeContext ctx, BlockRef rootRef) {
         this.treeId = treeId;
         this.ctx = ctx;
+        this.shareable = treeId >= Limits.FIRST_USER_TREE_ID;
         this.payloadBytes = NodeLayout.payloadBytes(ctx.blockSizeBytes());
         this.maxInlineEntryBytes = Limits.maxInlineEntryBytes(ctx.blockSizeBytes());
         this.nodeCapacity = payloadBytes + maxInlineEntryBytes;
@@ -329,12 +332,20 @@ public final class BTree {
     }
 
     private void releaseStored(byte[] stored, byte flags) throws IOException {
-        if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
-            BlockRef extent = BlockRef.decode(stored, NodeLayout.OUT_OF_LINE_REF_OFFSET);
-            ctx.allocator().free(extent.blockIndex(), extent.blockCount(), extent.birthGeneration());
-        } else if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0) {
-            ctx.dropExtentReference(BlockRef.decode(stored, NodeLayout.DATA_EXTENT_REF_OFFSET));
+        BlockRef target = referencedBlock(stored, flags);
+        if (target != null) {
+            (shareable ? ctx.references() : TreeContext.BlockReferences.UNSHARED).drop(target, ctx.allocator());
         }
+    }
+
+    /** The block a leaf entry references (out-of-line value, data extent), or null for a plain value. */
+    static BlockRef referencedBlock(byte[] stored, byte flags) {
+        if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
+            return BlockRef.decode(stored, NodeLayout.OUT_OF_LINE_REF_OFFSET);
+        } else if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0) {
+            return BlockRef.decode(stored, NodeLayout.DATA_EXTENT_REF_OFFSET);
+        }
+        return null;
     }
 
     /**
@@ -369,18 +380,47 @@ public final class BTree {
         return child;
     }
 
+    /**
+     * Makes a dirty copy of a committed node. A node other trees share (more than one reference, Rodeh's lazy
+     * reference counting) keeps its block: the copy goes to a new block, the shared node loses this tree's
+     * reference, and everything the copy points at gains one. An unshared node's block is freed (or, born in
+     * this generation, rewritten in place: no durable root reaches it).
+     */
     private DirtyNode shadow(BlockRef ref, int level) throws IOException {
         NodeView view = new NodeView();
         ctx.reader().read(ref, treeId, level, view);
+        boolean shared = shareable && ref.birthGeneration() <= ctx.references().lastCloneGeneration()
+                && ctx.references().count(ref.blockIndex()) > 1;
         long blockIndex;
-        if (ref.birthGeneration() == ctx.generation()) {
-            blockIndex = ref.blockIndex(); // written earlier in this transaction: no durable root reaches it
+        if (shared) {
+            blockIndex = ctx.allocator().allocate(1);
+        } else if (ref.birthGeneration() == ctx.generation()) {
+            blockIndex = ref.blockIndex();
         } else {
             blockIndex = ctx.allocator().allocate(1);
             ctx.allocator().free(ref.blockIndex(), 1, ref.birthGeneration());
         }
         ctx.nodeDirtied();
-        return DirtyNode.copyOf(view, blockIndex, ctx.blockSizeBytes(), nodeCapacity, ctx.memory());
+        DirtyNode copy = DirtyNode.copyOf(view, blockIndex, ctx.blockSizeBytes(), nodeCapacity, ctx.memory());
+        if (shared) {
+            ctx.references().drop(ref, ctx.allocator()); // more than one reference: never frees
+            addChildReferences(copy);
+        }
+        return copy;
+    }
+
+    private void addChildReferences(DirtyNode copy) throws IOException {
+        TreeContext.BlockReferences references = ctx.references();
+        for (int i = 0; i < copy.count; i++) {
+            if (!copy.isLeaf()) {
+                references.add(copy.childRef(i).blockIndex());
+            } else {
+                BlockRef target = referencedBlock(copy.storedValue(i), copy.flags(i));
+                if (target != null) {
+                    references.add(target.blockIndex());
+                }
+            }
+        }
     }
 
     private DirtyNode newNode(int level) throws IOException {
@@ -445,26 +485,8 @@ public final class BTree {
         return new BlockRef(node.blockIndex, ctx.generation(), checksum, 1);
     }
 
-    /** Frees every block of the committed tree (nodes and out-of-line extents): used when a tree is dropped. */
-    public void freeAll() throws IOException {
-        EngineBugError.check(root == null, "freeAll on a dirty tree");
-        freeSubtree(rootRef, -1, 0);
-        rootRef = null;
-    }
-
-    private void freeSubtree(BlockRef ref, int level, int depth) throws IOException {
-        if (depth > Limits.MAX_TREE_HEIGHT) {
-            throw new dev.cowfs.engine.block.CorruptionException(ref.blockIndex(), "tree too deep");
-        }
-        NodeView view = new NodeView();
-        ctx.reader().read(ref, treeId, level, view);
-        for (int i = 0; i < view.count(); i++) {
-            if (view.isLeaf()) {
-                releaseStored(view.storedValue(i), view.flags(i));
-            } else {
-                freeSubtree(view.childRef(i), view.level() - 1, depth + 1);
-            }
-        }
-        ctx.allocator().free(ref.blockIndex(), 1, ref.birthGeneration());
+    /** True for trees whose nodes may be shared with other trees (user trees). */
+    boolean isShareable() {
+        return shareable;
     }
 }

@@ -65,7 +65,8 @@ public final class NodeReader {
                     + birth + " (stale or misdirected write)");
         }
         long storedTree = RawMemory.getLong(memory, base + NodeLayout.TREE_ID_OFFSET);
-        if (storedTree != treeId) {
+        if (storedTree != treeId && !(isUserTree(treeId) && isUserTree(storedTree))) {
+            // User trees share nodes with their snapshots and clones: such a node names the tree that wrote it.
             throw new CorruptionException(blockIndex, "belongs to tree " + storedTree + ", expected tree " + treeId);
         }
         int level = RawMemory.getUnsignedByte(memory, base + NodeLayout.LEVEL_OFFSET);
@@ -77,6 +78,10 @@ public final class NodeReader {
             verifyWhole(blockIndex, checksum, memory, base);
         }
         into.position(memory, base, blockIndex);
+    }
+
+    private static boolean isUserTree(long treeId) {
+        return treeId >= Limits.FIRST_USER_TREE_ID && treeId <= Limits.MAX_TREE_ID;
     }
 
     public void read(BlockRef ref, long treeId, int expectedLevel, NodeView into) throws IOException {

@@ -1,6 +1,7 @@
 package dev.cowfs.engine.btree;
 
 import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.block.BlockRef;
 import dev.cowfs.engine.block.EngineBugError;
 
 import java.io.IOException;
@@ -12,11 +13,51 @@ public final class TreeContext {
     private final NodeReader reader;
     private final byte[] blockBuffer;
     private final NodeMemory memory = new NodeMemory();
-    private ExtentReferences extentReferences;
+    private BlockReferences references = BlockReferences.UNSHARED;
 
-    /** Drops one reference to a data extent (freeing it with the last); the transaction supplies it. */
-    public interface ExtentReferences {
-        void drop(dev.cowfs.engine.block.BlockRef extent) throws IOException;
+    /**
+     * Reference counts of blocks that user trees may share (nodes of cloned trees, out-of-line values, data
+     * extents): a block has one reference unless the transaction's reference-count tree records more.
+     */
+    public interface BlockReferences {
+        /** For a context whose trees never share a block: every block has exactly one reference. */
+        BlockReferences UNSHARED = new BlockReferences() {
+            @Override
+            public long count(long blockIndex) {
+                return 1;
+            }
+
+            @Override
+            public long lastCloneGeneration() {
+                return 0;
+            }
+
+            @Override
+            public void add(long blockIndex) {
+                throw new EngineBugError("a block reference was added where no block can be shared");
+            }
+
+            @Override
+            public boolean drop(BlockRef ref, BlockAllocator allocator) throws IOException {
+                allocator.free(ref.blockIndex(), ref.blockCount(), ref.birthGeneration());
+                return true;
+            }
+        };
+
+        /** References to the block starting at {@code blockIndex}: 1 unless recorded as shared. */
+        long count(long blockIndex) throws IOException;
+
+        /**
+         * The generation of the latest tree clone (0 if none). Only clones share nodes, so a node born after it
+         * has a single reference without asking the reference-count tree.
+         */
+        long lastCloneGeneration() throws IOException;
+
+        /** Takes one more reference to the block starting at {@code blockIndex}. */
+        void add(long blockIndex) throws IOException;
+
+        /** Drops one reference; the last frees the blocks through {@code allocator}. True when they were freed. */
+        boolean drop(BlockRef ref, BlockAllocator allocator) throws IOException;
     }
     private long dirtyNodes;
     private long blocksWritten;
@@ -44,15 +85,12 @@ public final class TreeContext {
         return reader.blockSizeBytes();
     }
 
-    public void extentReferences(ExtentReferences references) {
-        this.extentReferences = references;
+    public void references(BlockReferences references) {
+        this.references = references;
     }
 
-    void dropExtentReference(dev.cowfs.engine.block.BlockRef extent) throws IOException {
-        if (extentReferences == null) {
-            throw new EngineBugError("a data extent reference was dropped where none can exist");
-        }
-        extentReferences.drop(extent);
+    public BlockReferences references() {
+        return references;
     }
 
     /** The native memory of this transaction's dirty nodes; released when the transaction ends. */

@@ -6,6 +6,7 @@ import dev.cowfs.engine.block.VerifiedBlocks;
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.NodeView;
 import dev.cowfs.engine.format.Bytes;
+import dev.cowfs.engine.format.DropRecordLayout;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.NodeLayout;
 import dev.cowfs.engine.format.SpaceKeys;
@@ -63,10 +64,17 @@ public final class Checker {
         final TreeMap<Long, Long> freeByAddress = new TreeMap<>();
         final TreeMap<Long, Long> freeBySize = new TreeMap<>(); // (start) -> count, from the size index
         final List<Pending> pending = new ArrayList<>();
-        /** Data extents by first block: the reference and how many entries point at it. */
-        final java.util.Map<Long, ExtentUse> dataExtents = new java.util.HashMap<>();
+        /** Extents (out-of-line values, data extents) by first block, with the reference that reached them. */
+        final java.util.Map<Long, BlockRef> extents = new java.util.HashMap<>();
+        /** First blocks of the nodes reached. */
+        final BitSet nodeStarts = new BitSet();
+        /** Blocks reached more than once (shared): first block -> references beyond the first. */
+        final java.util.Map<Long, Long> extraReferences = new java.util.HashMap<>();
         /** Records of the reference-count tree: first block -> count. */
         final TreeMap<Long, Long> refRecords = new TreeMap<>();
+        /** Births of the nodes reached more than once: none may be born after the latest clone. */
+        final java.util.Map<Long, Long> sharedNodeBirths = new java.util.HashMap<>();
+        long lastCloneGeneration;
         final boolean collectSpace;
 
         Walk(long generation, BitSet alreadyChecked, boolean collectSpace) {
@@ -77,16 +85,18 @@ public final class Checker {
         }
     }
 
-    private static final class ExtentUse {
-        final BlockRef ref;
-        long references;
+    private enum Reach { FIRST, AGAIN, SKIP }
 
-        ExtentUse(BlockRef ref) {
-            this.ref = ref;
-        }
+    /**
+     * A node or tree root to visit. {@code progress} is set inside a tree being dropped: what lies wholly below
+     * it has been released and is not walked.
+     */
+    private record Frame(BlockRef ref, long treeId, int level, byte[] low, byte[] high, long parentBirth,
+                         byte[] progress) {
     }
 
-    private record Frame(BlockRef ref, long treeId, int level, byte[] low, byte[] high, long parentBirth) {
+    /** A tree named by the catalog: a live tree, or one being dropped (with its progress key). */
+    private record TreeRoot(long treeId, BlockRef root, byte[] progress) {
     }
 
     private CheckReport run(Superblock newest, List<Superblock> retained) {
@@ -131,27 +141,27 @@ public final class Checker {
     }
 
     private void walkGeneration(Superblock superblock, Walk walk) {
-        List<long[]> subtrees = new ArrayList<>();
-        walkTree(superblock.catalogRoot(), TreeIds.CATALOG, walk, subtrees);
-        walkTree(superblock.spaceRoot(), TreeIds.SPACE, walk, subtrees);
-        for (long[] subtree : subtrees) {
-            BlockRef root = new BlockRef(subtree[1], subtree[2], (int) subtree[3], (int) subtree[4]);
-            walkTree(root, subtree[0], walk, new ArrayList<>());
+        List<TreeRoot> subtrees = new ArrayList<>();
+        walkTree(new TreeRoot(TreeIds.CATALOG, superblock.catalogRoot(), null), walk, subtrees);
+        walkTree(new TreeRoot(TreeIds.SPACE, superblock.spaceRoot(), null), walk, subtrees);
+        for (TreeRoot subtree : subtrees) {
+            walkTree(subtree, walk, new ArrayList<>());
         }
     }
 
-    private void walkTree(BlockRef root, long treeId, Walk walk, List<long[]> subtrees) {
+    private void walkTree(TreeRoot tree, Walk walk, List<TreeRoot> subtrees) {
         Deque<Frame> stack = new ArrayDeque<>();
-        stack.push(new Frame(root, treeId, -1, null, null, walk.generation));
+        stack.push(new Frame(tree.root(), tree.treeId(), -1, null, null, walk.generation, tree.progress()));
         NodeView view = new NodeView();
         long visited = 0;
         while (!stack.isEmpty()) {
             Frame frame = stack.pop();
             if (++visited > Limits.MAX_BLOCK_INDEX) {
-                problem("tree " + treeId + ": walk does not end (cycle?)");
+                problem("tree " + tree.treeId() + ": walk does not end (cycle?)");
                 return;
             }
-            if (!markReached(frame.ref, walk, "tree " + frame.treeId + " node")) {
+            Reach reach = reach(frame.ref, walk, "tree " + frame.treeId + " node", true);
+            if (reach == Reach.SKIP) {
                 continue;
             }
             try {
@@ -164,18 +174,21 @@ public final class Checker {
                 problem("block " + frame.ref.blockIndex() + ": born in generation " + frame.ref.birthGeneration()
                         + " after its parent (" + frame.parentBirth + ")");
             }
+            checkBounds(view, frame);
+            if (reach == Reach.AGAIN) {
+                continue; // a shared node: its entries were visited (and counted) the first time
+            }
             if (frame.level == -1 && !view.isLeaf() && view.count() < 2) {
                 problem("block " + frame.ref.blockIndex() + ": root branch with a single child");
             }
             if (frame.level >= 0 && view.count() == 0) {
                 problem("block " + frame.ref.blockIndex() + ": empty non-root node");
             }
-            checkBounds(view, frame);
             visitEntries(view, frame, walk, subtrees, stack);
         }
     }
 
-    private void visitEntries(NodeView view, Frame frame, Walk walk, List<long[]> subtrees, Deque<Frame> stack) {
+    private void visitEntries(NodeView view, Frame frame, Walk walk, List<TreeRoot> subtrees, Deque<Frame> stack) {
         for (int i = view.count() - 1; i >= 0; i--) {
             try {
                 visitEntry(view, i, frame, walk, subtrees, stack);
@@ -185,33 +198,50 @@ public final class Checker {
         }
     }
 
-    private void visitEntry(NodeView view, int i, Frame frame, Walk walk, List<long[]> subtrees, Deque<Frame> stack)
-            throws IOException {
+    private void visitEntry(NodeView view, int i, Frame frame, Walk walk, List<TreeRoot> subtrees,
+                            Deque<Frame> stack) throws IOException {
         if (!view.isLeaf()) {
             byte[] low = i == 0 ? frame.low : view.key(i);
             byte[] high = i == view.count() - 1 ? frame.high : view.key(i + 1);
+            if (frame.progress != null && high != null && Arrays.compareUnsigned(high, frame.progress) <= 0) {
+                return; // released by the drop of this tree
+            }
             stack.push(new Frame(view.childRef(i), frame.treeId, view.level() - 1, low, high,
-                    frame.ref.birthGeneration()));
+                    frame.ref.birthGeneration(), frame.progress));
+            return;
+        }
+        if (frame.progress != null && view.compareKey(i, frame.progress) < 0) {
             return;
         }
         byte flags = view.flags(i);
         byte[] stored = view.storedValue(i);
         if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
             BlockRef extent = BlockRef.decode(stored, NodeLayout.OUT_OF_LINE_REF_OFFSET);
-            if (markReached(extent, walk, "out-of-line value")) {
+            if (reach(extent, walk, "out-of-line value", false) == Reach.FIRST) {
                 reader.readExtent(extent, Bytes.getInt(stored, NodeLayout.OUT_OF_LINE_LENGTH_OFFSET));
             }
         } else if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
-            BlockRef root = BlockRef.decode(stored, 0);
             byte[] key = view.key(i);
             if (frame.treeId != TreeIds.CATALOG || key.length != 8) {
                 problem("tree " + frame.treeId + ": subtree reference outside the catalog");
                 return;
             }
-            subtrees.add(new long[] {Bytes.getLongBigEndian(key, 0), root.blockIndex(), root.birthGeneration(),
-                    root.checksum(), root.blockCount()});
+            subtrees.add(new TreeRoot(Bytes.getLongBigEndian(key, 0), BlockRef.decode(stored, 0), null));
         } else if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0) {
-            visitDataExtent(stored, walk);
+            BlockRef extent = BlockRef.decode(stored, NodeLayout.DATA_EXTENT_REF_OFFSET);
+            if (reach(extent, walk, "data extent", false) == Reach.FIRST) {
+                reader.readExtent(extent, Bytes.getInt(stored, NodeLayout.DATA_EXTENT_STORED_BYTES_OFFSET));
+            }
+        } else if (frame.treeId == TreeIds.CATALOG && view.keyLength(i) == 1) {
+            byte[] key = view.key(i);
+            if (key[0] != DropRecordLayout.LAST_CLONE_KEY_BYTE || stored.length != 8
+                    || Bytes.getLong(stored, 0) > walk.generation) {
+                problem("catalog: malformed last-clone record");
+            } else {
+                walk.lastCloneGeneration = Bytes.getLong(stored, 0);
+            }
+        } else if (frame.treeId == TreeIds.CATALOG) {
+            visitDropRecord(view.key(i), stored, subtrees);
         } else if (frame.treeId == TreeIds.SPACE && walk.collectSpace) {
             collectSpaceRecord(view.key(i), stored, walk);
         } else if (frame.treeId == TreeIds.REFS && walk.collectSpace) {
@@ -224,43 +254,43 @@ public final class Checker {
         }
     }
 
-    /** A data extent is reached once however many entries share it; each entry counts one reference. */
-    private void visitDataExtent(byte[] stored, Walk walk) throws IOException {
-        BlockRef extent = BlockRef.decode(stored, NodeLayout.DATA_EXTENT_REF_OFFSET);
-        int storedBytes = Bytes.getInt(stored, NodeLayout.DATA_EXTENT_STORED_BYTES_OFFSET);
-        ExtentUse use = walk.dataExtents.get(extent.blockIndex());
-        if (use != null) {
-            if (!use.ref.equals(extent)) {
-                problem("data extent " + extent + " disagrees with another reference to block "
-                        + extent.blockIndex() + ": " + use.ref);
-            }
-            use.references++;
+    /** A tree being dropped is walked from its root, skipping what its drop has released. */
+    private void visitDropRecord(byte[] key, byte[] value, List<TreeRoot> subtrees) {
+        if (!DropRecordLayout.isKey(key) || !DropRecordLayout.isValidValue(value)) {
+            problem("catalog: malformed record " + Arrays.toString(Arrays.copyOf(key, Math.min(key.length, 9))));
             return;
         }
-        if (walk.alreadyChecked != null && walk.alreadyChecked.get((int) extent.blockIndex())) {
-            return; // shared with the newest generation, checked there
-        }
-        use = new ExtentUse(extent);
-        use.references = 1;
-        walk.dataExtents.put(extent.blockIndex(), use);
-        if (markReached(extent, walk, "data extent")) {
-            reader.readExtent(extent, storedBytes);
-        }
+        subtrees.add(new TreeRoot(DropRecordLayout.treeId(key), DropRecordLayout.root(value),
+                DropRecordLayout.progress(value)));
     }
 
-    /** Every shared extent has a record with its exact reference count; no other records exist. */
+    /**
+     * Every block reached more than once has a record with its exact number of references, every record names
+     * such a block, and no block with a single reference has one.
+     */
     private void checkReferenceCounts(Walk walk) {
-        for (ExtentUse use : walk.dataExtents.values()) {
-            Long recorded = walk.refRecords.get(use.ref.blockIndex());
-            long expected = use.references;
-            if (expected >= 2 ? recorded == null || recorded != expected : recorded != null) {
-                problem("data extent " + use.ref + ": " + expected + " references, reference-count tree says "
+        for (var extra : walk.extraReferences.entrySet()) {
+            Long recorded = walk.refRecords.get(extra.getKey());
+            long expected = extra.getValue() + 1;
+            if (recorded == null || recorded != expected) {
+                problem("block " + extra.getKey() + ": " + expected + " references, reference-count tree says "
                         + (recorded == null ? "1 (no record)" : recorded));
             }
         }
+        for (var shared : walk.sharedNodeBirths.entrySet()) {
+            if (shared.getValue() > walk.lastCloneGeneration) {
+                problem("node " + shared.getKey() + " is shared but born (" + shared.getValue()
+                        + ") after the latest clone (" + walk.lastCloneGeneration + ")");
+            }
+        }
         for (var record : walk.refRecords.entrySet()) {
-            if (!walk.dataExtents.containsKey(record.getKey())) {
-                problem("reference-count record for block " + record.getKey() + " names no data extent");
+            long block = record.getKey();
+            boolean reached = walk.nodeStarts.get((int) Math.min(block, Integer.MAX_VALUE))
+                    || walk.extents.containsKey(block);
+            if (!reached) {
+                problem("reference-count record for block " + block + " names no node or extent");
+            } else if (!walk.extraReferences.containsKey(block)) {
+                problem("block " + block + ": 1 reference, reference-count tree says " + record.getValue());
             }
         }
     }
@@ -278,25 +308,48 @@ public final class Checker {
         }
     }
 
-    /** Marks an extent reached; false (with a problem noted) when it was already, or is out of range. */
-    private boolean markReached(BlockRef ref, Walk walk, String what) {
+    /**
+     * Marks a node or extent reached. FIRST the first time; AGAIN for a further reference to the same node or
+     * extent (shared; counted); SKIP when out of range, overlapping something else, or already checked in the
+     * newest generation (for walks of older retained roots).
+     */
+    private Reach reach(BlockRef ref, Walk walk, String what, boolean node) {
         long start = ref.blockIndex();
         long count = ref.blockCount();
-        if (start < 0 || count < 1 || start + count > Integer.MAX_VALUE) {
+        if (start < 0 || count < 1 || start + count > Integer.MAX_VALUE || (node && count != 1)) {
             problem(what + " " + ref + ": address out of range");
-            return false;
+            return Reach.SKIP;
         }
         if (walk.alreadyChecked != null && walk.alreadyChecked.get((int) start)) {
-            return false; // shared with the newest generation, which was checked already
+            return Reach.SKIP; // shared with the newest generation, which was checked already
+        }
+        if (walk.reached.get((int) start)) {
+            boolean same = node ? walk.nodeStarts.get((int) start) : ref.equals(walk.extents.get(start));
+            if (!same) {
+                problem(what + " " + ref + ": block " + start + " is also reached as something else");
+                return Reach.SKIP;
+            }
+            if (walk.collectSpace) {
+                walk.extraReferences.merge(start, 1L, Long::sum);
+                if (node) {
+                    walk.sharedNodeBirths.put(start, ref.birthGeneration());
+                }
+            }
+            return Reach.AGAIN;
         }
         for (long block = start; block < start + count; block++) {
             if (walk.reached.get((int) block)) {
                 problem(what + " " + ref + ": block " + block + " is referenced more than once");
-                return false;
+                return Reach.SKIP;
             }
         }
         walk.reached.set((int) start, (int) (start + count));
-        return true;
+        if (node) {
+            walk.nodeStarts.set((int) start);
+        } else {
+            walk.extents.put(start, ref);
+        }
+        return Reach.FIRST;
     }
 
     private void collectSpaceRecord(byte[] key, byte[] value, Walk walk) {

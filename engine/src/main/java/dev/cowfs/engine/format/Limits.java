@@ -29,7 +29,8 @@ public final class Limits {
 
     /** Tree ids below this are the engine's own; user trees take ids from here up. */
     public static final long FIRST_USER_TREE_ID = 256;
-    public static final long MAX_TREE_ID = Long.MAX_VALUE;
+    /** Largest tree id: catalog keys of trees start with a zero byte, leaving room for the engine's own records. */
+    public static final long MAX_TREE_ID = (1L << 56) - 1;
 
     /** Largest image the engine addresses: block indexes must stay below 2^40. */
     public static final long MAX_BLOCK_INDEX = 1L << 40;

@@ -53,7 +53,9 @@ public final class SuperblockLayout {
     public static final long KNOWN_RO_COMPAT_FEATURES = 0;
     /** Leaf entries may reference reference-counted data extents ({@link NodeLayout#FLAG_DATA_EXTENT}). */
     public static final long INCOMPAT_DATA_EXTENTS = 1L;
-    public static final long KNOWN_INCOMPAT_FEATURES = INCOMPAT_DATA_EXTENTS;
+    /** Trees share nodes (snapshots, clones): code unaware of reference-counted nodes would free shared ones. */
+    public static final long INCOMPAT_SHARED_TREES = 2L;
+    public static final long KNOWN_INCOMPAT_FEATURES = INCOMPAT_DATA_EXTENTS | INCOMPAT_SHARED_TREES;
 
     private SuperblockLayout() {
     }
