@@ -4,6 +4,7 @@ import dev.cowfs.engine.Cursor;
 import dev.cowfs.engine.Store;
 import dev.cowfs.engine.WriteTransaction;
 import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.block.EngineBugError;
 import dev.cowfs.engine.block.OutOfSpaceException;
 import dev.cowfs.engine.block.ReadOnlyEngineException;
 import dev.cowfs.engine.format.Bytes;
@@ -56,20 +57,20 @@ public final class CowFileSystem implements Closeable {
      * {@code (subvolume << 40) | ino} as a distinct, stable st_ino for every file of every one of them.
      */
     public static final long MAX_INO = (1L << 40) - 1;
+    /** Filesystem-wide inode numbers are {@code (subvolume << 40) | ino}; subvolume 0 is the default one. */
+    static final int SUBVOLUME_SHIFT = 40;
     private static final int MAX_SYMLINK_FOLLOWS = 40;
 
     private final Store store;
     private final FsOptions options;
-    private final long tree = DEFAULT_SUBVOLUME_TREE;
     private final ReentrantLock lock = new ReentrantLock();
     private final FileData data;
     private final Map<Long, Integer> openCounts = new HashMap<>();
     private ScheduledExecutorService committer;
     private volatile WriteTransaction txn;
     private boolean compressByDefault;
-    private long nextIno;
-    /** The highest inode number ever handed out by this mount: never handed out again, even after an abort. */
-    private long inoHighWater;
+    /** Subvolumes and snapshots: their records, read-only flags and inode counters. */
+    private final Subvolumes subvolumes = new Subvolumes(this);
     /**
      * Acknowledged work lost to an aborted transaction (a failed operation, or a group commit nobody was
      * waiting for): the next sync, fsync or close reports it, once, instead of claiming durability.
@@ -123,21 +124,9 @@ public final class CowFileSystem implements Closeable {
                 Bytes.putInt(info, 0, FS_FORMAT_VERSION);
                 Bytes.putInt(info, 4, options.compress() ? Inode.FLAG_COMPRESS : 0);
                 Bytes.putLong(info, 8, DEFAULT_SUBVOLUME_TREE);
+                Bytes.putLong(info, Subvolumes.NEXT_ID_OFFSET, 1);
                 txn.put(ROOT_TREE, FS_INFO_KEY, info);
-                txn.createTree(DEFAULT_SUBVOLUME_TREE);
-                Instant now = options.clock().instant();
-                Inode root = new Inode();
-                root.ino = ROOT_INO;
-                root.mode = Inode.S_IFDIR | 0755;
-                root.nlink = 2;
-                root.parent = ROOT_INO;
-                root.nextDirIndex = 2;
-                root.generation = txn.generation();
-                setAllTimes(root, now);
-                txn.put(DEFAULT_SUBVOLUME_TREE, FsKeys.of(ROOT_INO, FsKeys.INODE), root.encode());
-                byte[] state = new byte[8];
-                Bytes.putLong(state, 0, ROOT_INO + 1);
-                txn.put(DEFAULT_SUBVOLUME_TREE, FsKeys.of(0, FsKeys.SUBVOLUME_STATE), state);
+                writeEmptySubvolume(txn, 0, options.clock().instant());
                 txn.commit();
             }
             return mount(store, options);
@@ -145,6 +134,24 @@ public final class CowFileSystem implements Closeable {
             store.close();
             throw e;
         }
+    }
+
+    /** A new subvolume's tree: its root directory (mode 0755) and its counters. */
+    private static void writeEmptySubvolume(WriteTransaction txn, long subvolume, Instant now) throws IOException {
+        long tree = treeOf(inoOf(subvolume, 0));
+        txn.createTree(tree);
+        Inode root = new Inode();
+        root.ino = rootOf(subvolume);
+        root.mode = Inode.S_IFDIR | 0755;
+        root.nlink = 2;
+        root.parent = root.ino;
+        root.nextDirIndex = 2;
+        root.generation = txn.generation();
+        setAllTimes(root, now);
+        txn.put(tree, FsKeys.of(root.ino, FsKeys.INODE), root.encode());
+        byte[] state = new byte[8];
+        Bytes.putLong(state, 0, ROOT_INO + 1);
+        txn.put(tree, Subvolumes.stateKey(subvolume), state);
     }
 
     private static CowFileSystem mount(Store store, FsOptions options) throws IOException {
@@ -176,37 +183,40 @@ public final class CowFileSystem implements Closeable {
                         + " is not supported by this version (it reads version " + FS_FORMAT_VERSION + ")");
             }
             compressByDefault = (Bytes.getInt(info, 4) & Inode.FLAG_COMPRESS) != 0;
-            byte[] state = read.get(tree, FsKeys.of(0, FsKeys.SUBVOLUME_STATE));
-            if (state == null || state.length != 8) {
-                throw new FsException(Errno.EIO, "subvolume record missing or malformed; run cowfs fsck");
-            }
-            nextIno = Bytes.getLong(state, 0);
-            inoHighWater = nextIno - 1;
+            subvolumes.load(read, info);
         }
         if (!store.options().readOnly()) {
             txn = store.beginWrite();
-            reclaimOrphans();
+            for (long subvolume : subvolumes.writableIds()) {
+                reclaimOrphans(subvolume);
+            }
         }
     }
 
     /** Unlinked files that were still open at the last crash or close: their space is freed now. */
-    private void reclaimOrphans() throws IOException {
+    private void reclaimOrphans(long subvolume) throws IOException {
+        if (removeOrphans(subvolume) > 0) {
+            commitLocked();
+        }
+    }
+
+    /** Deletes the subvolume's orphans (inodes unlinked while open) with everything they hold. */
+    int removeOrphans(long subvolume) throws IOException {
+        long base = inoOf(subvolume, 0);
         List<Long> orphans = new ArrayList<>();
-        Cursor cursor = txn.cursor(tree);
-        for (boolean ok = cursor.seek(FsKeys.of(0, FsKeys.ORPHAN, 0)); ok; ok = cursor.next()) {
+        Cursor cursor = txn.cursor(treeOf(base));
+        for (boolean ok = cursor.seek(FsKeys.of(base, FsKeys.ORPHAN, 0)); ok; ok = cursor.next()) {
             byte[] key = cursor.key();
-            if (!FsKeys.is(key, 0, FsKeys.ORPHAN)) {
+            if (!FsKeys.is(key, base, FsKeys.ORPHAN)) {
                 break;
             }
-            orphans.add(FsKeys.number(key));
+            orphans.add(inoOf(subvolume, FsKeys.number(key)));
         }
         for (long ino : orphans) {
             deleteAllItems(ino);
-            txn.delete(tree, FsKeys.of(0, FsKeys.ORPHAN, ino));
+            txn.delete(treeOf(ino), FsKeys.of(base, FsKeys.ORPHAN, localIno(ino)));
         }
-        if (!orphans.isEmpty()) {
-            commitLocked();
-        }
+        return orphans.size();
     }
 
     // ------------------------------------------------------------------ plumbing
@@ -219,8 +229,42 @@ public final class CowFileSystem implements Closeable {
         return txn;
     }
 
-    long tree() {
-        return tree;
+    /** The subvolume an inode number belongs to: its top bits (0 for the default subvolume). */
+    public static long subvolumeOf(long ino) {
+        return ino >>> SUBVOLUME_SHIFT;
+    }
+
+    /** The inode number as stored inside its subvolume's tree. */
+    static long localIno(long ino) {
+        return ino & MAX_INO;
+    }
+
+    /** The filesystem-wide inode number of {@code localIno} in {@code subvolume}. */
+    public static long inoOf(long subvolume, long localIno) {
+        return (subvolume << SUBVOLUME_SHIFT) | localIno;
+    }
+
+    /** The root directory of a subvolume. */
+    public static long rootOf(long subvolume) {
+        return inoOf(subvolume, ROOT_INO);
+    }
+
+    /** The tree holding the inode's subvolume. */
+    static long treeOf(long ino) {
+        return DEFAULT_SUBVOLUME_TREE + subvolumeOf(ino);
+    }
+
+    /** A number stored inside the tree of {@code sameSubvolumeAs}'s subvolume, made filesystem-wide. */
+    static long globalIno(long sameSubvolumeAs, long storedIno) {
+        return (sameSubvolumeAs & ~MAX_INO) | storedIno;
+    }
+
+    Subvolumes subvolumes() {
+        return subvolumes;
+    }
+
+    ReentrantLock lock() {
+        return lock;
     }
 
     int blockSize() {
@@ -298,11 +342,10 @@ public final class CowFileSystem implements Closeable {
      * reach a new one), and handles to inodes the abort undid no longer count as open.
      */
     private void reloadCounters() throws IOException {
-        byte[] state = txn.get(tree, FsKeys.of(0, FsKeys.SUBVOLUME_STATE));
-        nextIno = Math.max(Bytes.getLong(state, 0), inoHighWater + 1);
+        subvolumes.reload(txn);
         openCounts.keySet().removeIf(ino -> {
             try {
-                return txn.get(tree, FsKeys.of(ino, FsKeys.INODE)) == null;
+                return !subvolumes.exists(subvolumeOf(ino)) || txn.get(treeOf(ino), FsKeys.of(ino, FsKeys.INODE)) == null;
             } catch (IOException e) {
                 return false;
             }
@@ -310,7 +353,10 @@ public final class CowFileSystem implements Closeable {
     }
 
     Inode loadInode(long ino) throws IOException {
-        byte[] bytes = get(FsKeys.of(ino, FsKeys.INODE));
+        if (!subvolumes.exists(subvolumeOf(ino))) {
+            throw new FsException(Errno.ENOENT, "inode " + ino + ": no subvolume " + subvolumeOf(ino));
+        }
+        byte[] bytes = get(ino, FsKeys.of(ino, FsKeys.INODE));
         if (bytes == null) {
             throw new FsException(Errno.ENOENT, "inode " + ino + " does not exist");
         }
@@ -318,20 +364,21 @@ public final class CowFileSystem implements Closeable {
     }
 
     void storeInode(Inode inode) throws IOException {
-        txn.put(tree, FsKeys.of(inode.ino, FsKeys.INODE), inode.encode());
+        txn.put(treeOf(inode.ino), FsKeys.of(inode.ino, FsKeys.INODE), inode.encode());
     }
 
-    byte[] get(byte[] key) throws IOException {
+    /** An item of the subvolume {@code ino} belongs to. */
+    byte[] get(long ino, byte[] key) throws IOException {
         if (txn != null) {
-            return txn.get(tree, key);
+            return txn.get(treeOf(ino), key);
         }
         try (var read = store.beginRead()) {
-            return read.get(tree, key);
+            return read.get(treeOf(ino), key);
         }
     }
 
-    Cursor cursor() throws IOException {
-        return txn.cursor(tree);
+    Cursor cursor(long ino) throws IOException {
+        return txn.cursor(treeOf(ino));
     }
 
     private Instant now() {
@@ -416,6 +463,28 @@ public final class CowFileSystem implements Closeable {
         });
     }
 
+    /** A change inside the subvolume of {@code ino}: refused (EROFS) when that is a read-only snapshot. */
+    private <T> T update(long ino, Work<T> work) throws IOException {
+        return update(() -> {
+            subvolumes.requireWritable(subvolumeOf(ino));
+            return work.run();
+        });
+    }
+
+    private void change(long ino, VoidWork work) throws IOException {
+        update(ino, () -> {
+            work.run();
+            return null;
+        });
+    }
+
+    /** Links and renames stay inside one subvolume (EXDEV otherwise, as across mounts). */
+    private static void requireSameSubvolume(long a, long b) throws FsException {
+        if (subvolumeOf(a) != subvolumeOf(b)) {
+            throw new FsException(Errno.EXDEV, "inodes " + a + " and " + b + " are in different subvolumes");
+        }
+    }
+
     // ------------------------------------------------------------------ attributes
 
     /** The inode's attributes (a copy). */
@@ -427,7 +496,7 @@ public final class CowFileSystem implements Closeable {
     }
 
     public void chmod(long ino, int permissions) throws IOException {
-        change(() -> {
+        change(ino, () -> {
             Inode inode = loadInode(ino);
             inode.mode = (inode.mode & Inode.S_IFMT) | (permissions & 07777);
             touch(inode, false, true);
@@ -436,7 +505,7 @@ public final class CowFileSystem implements Closeable {
     }
 
     public void chown(long ino, int uid, int gid) throws IOException {
-        change(() -> {
+        change(ino, () -> {
             Inode inode = loadInode(ino);
             if (uid != -1) {
                 inode.uid = uid;
@@ -451,7 +520,7 @@ public final class CowFileSystem implements Closeable {
 
     /** Sets access and modification times; a null instant leaves that time as it is. */
     public void setTimes(long ino, Instant access, Instant modify) throws IOException {
-        change(() -> {
+        change(ino, () -> {
             Inode inode = loadInode(ino);
             if (access != null) {
                 inode.setTimes(true, false, false, access.getEpochSecond(), access.getNano());
@@ -469,7 +538,7 @@ public final class CowFileSystem implements Closeable {
      * it is). New files start with the filesystem's default, chosen at creation.
      */
     public void setCompression(long ino, boolean compress) throws IOException {
-        change(() -> {
+        change(ino, () -> {
             Inode inode = loadInode(ino);
             if (!inode.isRegularFile()) {
                 throw new FsException(Errno.EINVAL, "inode " + ino + " is not a regular file");
@@ -500,11 +569,11 @@ public final class CowFileSystem implements Closeable {
         if (name.equals("..")) {
             return parent.parent;
         }
-        byte[] entry = get(FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes(name)));
+        byte[] entry = get(dir, FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes(name)));
         if (entry == null) {
             throw new FsException(Errno.ENOENT, "no entry '" + name + "' in directory " + dir);
         }
-        return Bytes.getLong(entry, 0);
+        return globalIno(dir, Bytes.getLong(entry, 0));
     }
 
     /**
@@ -531,7 +600,7 @@ public final class CowFileSystem implements Closeable {
         if (path.getBytes(StandardCharsets.UTF_8).length > PATH_MAX) {
             throw new FsException(Errno.ENAMETOOLONG, "path of more than " + PATH_MAX + " bytes");
         }
-        long current = path.startsWith("/") ? ROOT_INO : start;
+        long current = path.startsWith("/") ? rootOf(subvolumeOf(start)) : start;
         String[] parts = path.split("/");
         List<String> components = new ArrayList<>();
         for (String part : parts) {
@@ -565,10 +634,10 @@ public final class CowFileSystem implements Closeable {
                 throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
             }
             List<DirEntry> entries = new ArrayList<>();
-            Cursor cursor = txn != null ? txn.cursor(tree) : null;
+            Cursor cursor = txn != null ? txn.cursor(treeOf(dir)) : null;
             if (cursor == null) {
                 try (var read = store.beginRead()) {
-                    collectEntries(read.cursor(tree), dir, position, max, entries);
+                    collectEntries(read.cursor(treeOf(dir)), dir, position, max, entries);
                 }
             } else {
                 collectEntries(cursor, dir, position, max, entries);
@@ -587,35 +656,37 @@ public final class CowFileSystem implements Closeable {
             }
             byte[] value = cursor.value();
             String name = new String(value, 9, value.length - 9, StandardCharsets.UTF_8);
-            into.add(new DirEntry(name, Bytes.getLong(value, 0), (value[8] & 0xFF) << 12, FsKeys.number(key) + 1));
+            into.add(new DirEntry(name, globalIno(dir, Bytes.getLong(value, 0)), (value[8] & 0xFF) << 12,
+                    FsKeys.number(key) + 1));
         }
     }
 
     private void addEntry(Inode dir, byte[] name, long ino, int type) throws IOException {
         long index = dir.nextDirIndex++;
         byte[] byName = new byte[17];
-        Bytes.putLong(byName, 0, ino);
+        EngineBugError.check(subvolumeOf(ino) == subvolumeOf(dir.ino), "entry across subvolumes");
+        Bytes.putLong(byName, 0, localIno(ino));
         Bytes.putLong(byName, 8, index);
         byName[16] = (byte) (type >>> 12);
-        txn.put(tree, FsKeys.of(dir.ino, FsKeys.DIR_NAME, name), byName);
+        txn.put(treeOf(dir.ino), FsKeys.of(dir.ino, FsKeys.DIR_NAME, name), byName);
         byte[] byIndex = new byte[9 + name.length];
-        Bytes.putLong(byIndex, 0, ino);
+        Bytes.putLong(byIndex, 0, localIno(ino));
         byIndex[8] = (byte) (type >>> 12);
         System.arraycopy(name, 0, byIndex, 9, name.length);
-        txn.put(tree, FsKeys.of(dir.ino, FsKeys.DIR_INDEX, index), byIndex);
+        txn.put(treeOf(dir.ino), FsKeys.of(dir.ino, FsKeys.DIR_INDEX, index), byIndex);
     }
 
     /** Removes the entry; returns the inode it named. */
     private long removeEntry(long dir, byte[] name) throws IOException {
         byte[] nameKey = FsKeys.of(dir, FsKeys.DIR_NAME, name);
-        byte[] entry = txn.get(tree, nameKey);
+        byte[] entry = txn.get(treeOf(dir), nameKey);
         if (entry == null) {
             throw new FsException(Errno.ENOENT, "no entry '" + new String(name, StandardCharsets.UTF_8)
                     + "' in directory " + dir);
         }
-        txn.delete(tree, nameKey);
-        txn.delete(tree, FsKeys.of(dir, FsKeys.DIR_INDEX, Bytes.getLong(entry, 8)));
-        return Bytes.getLong(entry, 0);
+        txn.delete(treeOf(dir), nameKey);
+        txn.delete(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_INDEX, Bytes.getLong(entry, 8)));
+        return globalIno(dir, Bytes.getLong(entry, 0));
     }
 
     private Inode directory(long dir) throws IOException {
@@ -661,26 +732,18 @@ public final class CowFileSystem implements Closeable {
     private long createNode(long dir, String name, int mode, long rdev, int uid, int gid, byte[] symlinkTarget)
             throws IOException {
         byte[] nameBytes = nameBytes(name);
-        return update(() -> {
+        return update(dir, () -> {
             Inode parent = directory(dir);
-            if (txn.get(tree, FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
+            if (txn.get(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
                 throw new FsException(Errno.EEXIST, "'" + name + "' exists in directory " + dir);
             }
             boolean isDir = (mode & Inode.S_IFMT) == Inode.S_IFDIR;
             if (isDir && parent.nlink >= LINK_MAX) {
                 throw new FsException(Errno.EMLINK, "directory " + dir + " has too many subdirectories");
             }
-            if (nextIno > MAX_INO) {
-                throw new FsException(Errno.ENOSPC, "no inode numbers left in this subvolume (" + MAX_INO
-                        + " used)");
-            }
             Instant now = now();
             Inode inode = new Inode();
-            inode.ino = nextIno++;
-            inoHighWater = Math.max(inoHighWater, inode.ino);
-            byte[] state = new byte[8];
-            Bytes.putLong(state, 0, nextIno);
-            txn.put(tree, FsKeys.of(0, FsKeys.SUBVOLUME_STATE), state);
+            inode.ino = subvolumes.takeIno(txn, subvolumeOf(dir));
             inode.mode = mode;
             inode.uid = uid;
             inode.gid = gid;
@@ -698,7 +761,7 @@ public final class CowFileSystem implements Closeable {
             }
             if (symlinkTarget != null) {
                 inode.size = symlinkTarget.length;
-                txn.put(tree, FsKeys.of(inode.ino, FsKeys.SYMLINK), symlinkTarget);
+                txn.put(treeOf(inode.ino), FsKeys.of(inode.ino, FsKeys.SYMLINK), symlinkTarget);
             }
             storeInode(inode);
             addEntry(parent, nameBytes, inode.ino, mode & Inode.S_IFMT);
@@ -719,7 +782,7 @@ public final class CowFileSystem implements Closeable {
         if (!inode.isSymbolicLink()) {
             throw new FsException(Errno.EINVAL, "inode " + ino + " is not a symbolic link");
         }
-        byte[] target = get(FsKeys.of(ino, FsKeys.SYMLINK));
+        byte[] target = get(ino, FsKeys.of(ino, FsKeys.SYMLINK));
         if (target == null) {
             throw new FsException(Errno.EIO, "symbolic link " + ino + " has no target; run cowfs fsck");
         }
@@ -729,7 +792,8 @@ public final class CowFileSystem implements Closeable {
     /** A new name for an existing non-directory inode (a hard link). */
     public void link(long ino, long dir, String name) throws IOException {
         byte[] nameBytes = nameBytes(name);
-        change(() -> {
+        change(dir, () -> {
+            requireSameSubvolume(ino, dir);
             Inode inode = loadInode(ino);
             if (inode.isDirectory()) {
                 throw new FsException(Errno.EPERM, "cannot hard-link directory " + ino);
@@ -741,7 +805,7 @@ public final class CowFileSystem implements Closeable {
                 throw new FsException(Errno.EMLINK, "inode " + ino + " has " + inode.nlink + " links");
             }
             Inode parent = directory(dir);
-            if (txn.get(tree, FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
+            if (txn.get(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
                 throw new FsException(Errno.EEXIST, "'" + name + "' exists in directory " + dir);
             }
             inode.nlink++;
@@ -758,7 +822,7 @@ public final class CowFileSystem implements Closeable {
     /** Removes a non-directory name; the inode goes with its last link once no handle holds it open. */
     public void unlink(long dir, String name) throws IOException {
         byte[] nameBytes = nameBytes(name);
-        change(() -> {
+        change(dir, () -> {
             Inode parent = directory(dir);
             long ino = lookupLocked(dir, name);
             Inode inode = loadInode(ino);
@@ -774,7 +838,7 @@ public final class CowFileSystem implements Closeable {
 
     public void rmdir(long dir, String name) throws IOException {
         byte[] nameBytes = nameBytes(name);
-        change(() -> {
+        change(dir, () -> {
             Inode parent = directory(dir);
             long ino = lookupLocked(dir, name);
             Inode inode = loadInode(ino);
@@ -792,7 +856,7 @@ public final class CowFileSystem implements Closeable {
     }
 
     private void requireEmpty(long dir) throws IOException {
-        Cursor cursor = txn.cursor(tree);
+        Cursor cursor = txn.cursor(treeOf(dir));
         if (cursor.seek(FsKeys.of(dir, FsKeys.DIR_INDEX, 0)) && FsKeys.is(cursor.key(), dir, FsKeys.DIR_INDEX)) {
             throw new FsException(Errno.ENOTEMPTY, "directory " + dir + " is not empty");
         }
@@ -812,7 +876,8 @@ public final class CowFileSystem implements Closeable {
     private void releaseInode(Inode inode) throws IOException {
         if (openCounts.getOrDefault(inode.ino, 0) > 0) {
             storeInode(inode);
-            txn.put(tree, FsKeys.of(0, FsKeys.ORPHAN, inode.ino), new byte[0]);
+            txn.put(treeOf(inode.ino), FsKeys.of(globalIno(inode.ino, 0), FsKeys.ORPHAN, localIno(inode.ino)),
+                    new byte[0]);
             return;
         }
         data.discardBuffer(inode.ino);
@@ -823,10 +888,10 @@ public final class CowFileSystem implements Closeable {
     private void deleteAllItems(long ino) throws IOException {
         while (true) {
             List<byte[]> keys = new ArrayList<>();
-            Cursor cursor = txn.cursor(tree);
+            Cursor cursor = txn.cursor(treeOf(ino));
             for (boolean ok = cursor.seek(FsKeys.of(ino, (byte) 0)); ok && keys.size() < 4096; ok = cursor.next()) {
                 byte[] key = cursor.key();
-                if (FsKeys.ino(key) != ino) {
+                if (FsKeys.ino(key) != localIno(ino)) {
                     break;
                 }
                 keys.add(key);
@@ -835,7 +900,7 @@ public final class CowFileSystem implements Closeable {
                 return;
             }
             for (byte[] key : keys) {
-                txn.delete(tree, key);
+                txn.delete(treeOf(ino), key);
             }
         }
     }
@@ -846,11 +911,12 @@ public final class CowFileSystem implements Closeable {
             throws IOException {
         byte[] from = nameBytes(fromName);
         byte[] to = nameBytes(toName);
-        change(() -> {
+        change(toDir, () -> {
+            requireSameSubvolume(fromDir, toDir);
             Inode source = loadInode(lookupLocked(fromDir, fromName));
             directory(toDir);
-            byte[] targetEntry = txn.get(tree, FsKeys.of(toDir, FsKeys.DIR_NAME, to));
-            Inode target = targetEntry == null ? null : loadInode(Bytes.getLong(targetEntry, 0));
+            byte[] targetEntry = txn.get(treeOf(toDir), FsKeys.of(toDir, FsKeys.DIR_NAME, to));
+            Inode target = targetEntry == null ? null : loadInode(globalIno(toDir, Bytes.getLong(targetEntry, 0)));
             if (mode == RenameMode.NOREPLACE && target != null) {
                 throw new FsException(Errno.EEXIST, "'" + toName + "' exists in directory " + toDir);
             }
@@ -926,7 +992,7 @@ public final class CowFileSystem implements Closeable {
             if (current == movedDir) {
                 throw new FsException(Errno.EINVAL, "cannot move directory " + movedDir + " into its own subtree");
             }
-            if (current == ROOT_INO) {
+            if (localIno(current) == ROOT_INO) {
                 return;
             }
             current = loadInode(current).parent;
@@ -999,7 +1065,7 @@ public final class CowFileSystem implements Closeable {
             if (inode.nlink == 0) {
                 data.discardBuffer(ino);
                 deleteAllItems(ino);
-                txn.delete(tree, FsKeys.of(0, FsKeys.ORPHAN, ino));
+                txn.delete(treeOf(ino), FsKeys.of(globalIno(ino, 0), FsKeys.ORPHAN, localIno(ino)));
             }
         } catch (IOException e) {
             throw failed(e);
@@ -1028,7 +1094,7 @@ public final class CowFileSystem implements Closeable {
         if (offset + length > FileData.MAX_FILE_BYTES) {
             throw new FsException(Errno.EFBIG, "write past the maximum file size " + FileData.MAX_FILE_BYTES);
         }
-        change(() -> {
+        change(ino, () -> {
             data.write(ino, offset, src, srcOffset, length);
             afterChange();
         });
@@ -1039,7 +1105,7 @@ public final class CowFileSystem implements Closeable {
         if (size < 0 || size > FileData.MAX_FILE_BYTES) {
             throw new FsException(size < 0 ? Errno.EINVAL : Errno.EFBIG, "size " + size + " out of range");
         }
-        change(() -> {
+        change(ino, () -> {
             data.truncate(ino, size);
             afterChange();
         });
@@ -1065,7 +1131,7 @@ public final class CowFileSystem implements Closeable {
         byte[] key = xattrKey(ino, name);
         return query(() -> {
             loadInode(ino);
-            byte[] value = get(key);
+            byte[] value = get(ino, key);
             if (value == null) {
                 throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
             }
@@ -1080,16 +1146,16 @@ public final class CowFileSystem implements Closeable {
             throw new FsException(Errno.E2BIG, "attribute value of " + value.length + " bytes (at most "
                     + XATTR_VALUE_MAX + ")");
         }
-        change(() -> {
+        change(ino, () -> {
             Inode inode = loadInode(ino);
-            boolean exists = txn.get(tree, key) != null;
+            boolean exists = txn.get(treeOf(ino), key) != null;
             if (create && exists) {
                 throw new FsException(Errno.EEXIST, "attribute '" + name + "' exists on inode " + ino);
             }
             if (replace && !exists) {
                 throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
             }
-            txn.put(tree, key, value);
+            txn.put(treeOf(ino), key, value);
             touch(inode, false, true);
             storeInode(inode);
         });
@@ -1097,9 +1163,9 @@ public final class CowFileSystem implements Closeable {
 
     public void removeXattr(long ino, String name) throws IOException {
         byte[] key = xattrKey(ino, name);
-        change(() -> {
+        change(ino, () -> {
             Inode inode = loadInode(ino);
-            if (!txn.delete(tree, key)) {
+            if (!txn.delete(treeOf(ino), key)) {
                 throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
             }
             touch(inode, false, true);
@@ -1113,10 +1179,10 @@ public final class CowFileSystem implements Closeable {
             List<String> names = new ArrayList<>();
             if (txn == null) {
                 try (var read = store.beginRead()) {
-                    collectXattrs(read.cursor(tree), ino, names);
+                    collectXattrs(read.cursor(treeOf(ino)), ino, names);
                 }
             } else {
-                collectXattrs(txn.cursor(tree), ino, names);
+                collectXattrs(txn.cursor(treeOf(ino)), ino, names);
             }
             return names;
         });
@@ -1233,11 +1299,120 @@ public final class CowFileSystem implements Closeable {
         try {
             if (!closed && txn != null) {
                 commitLocked();
+                // A deleted subvolume releases its blocks a bounded part per commit: carry on for a while.
+                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.commitIntervalMillis() / 5);
+                while (!closed && txn != null && txn.hasDroppedTrees() && System.nanoTime() < until) {
+                    commitLocked();
+                }
             }
         } catch (IOException | RuntimeException e) {
             failed(e instanceof IOException io ? io : new IOException(e.toString(), e));
         } finally {
             lock.unlock();
+        }
+    }
+
+    // ------------------------------------------------------------------ subvolumes and snapshots
+
+    /** Every subvolume, snapshot and clone, the default subvolume (id 0) first. */
+    public List<SubvolumeInfo> listSubvolumes() throws IOException {
+        return query(subvolumes::list);
+    }
+
+    public SubvolumeInfo subvolume(long id) throws IOException {
+        return query(() -> subvolumes.info(id));
+    }
+
+    /** The id of the subvolume or snapshot called {@code name}. */
+    public long subvolumeId(String name) throws IOException {
+        return query(() -> subvolumes.idOf(name));
+    }
+
+    /** Creates an empty subvolume (its own file tree, root directory mode 0755); durable on return. */
+    public long createSubvolume(String name) throws IOException {
+        byte[] nameBytes = Subvolumes.checkName(name);
+        return update(() -> {
+            subvolumes.requireNameFree(nameBytes);
+            long id = subvolumes.allocateId(txn);
+            writeEmptySubvolume(txn, id, now());
+            subvolumes.add(txn, new SubvolumeInfo(id, name, -1, now().toEpochMilli(), txn.generation(), false,
+                    false));
+            commitLocked();
+            return id;
+        });
+    }
+
+    /**
+     * Snapshots subvolume {@code source} as it is now (every finished operation included), read-only unless
+     * {@code writable} (a writable clone); O(1) in the number of files: the snapshot shares the source's tree.
+     * Files unlinked but still open in the source are left out. Durable on return.
+     */
+    public long createSnapshot(long source, String name, boolean writable) throws IOException {
+        byte[] nameBytes = Subvolumes.checkName(name);
+        return update(() -> {
+            subvolumes.info(source);
+            subvolumes.requireNameFree(nameBytes);
+            data.flushAll();
+            long id = subvolumes.allocateId(txn);
+            txn.cloneTree(treeOf(inoOf(source, 0)), treeOf(inoOf(id, 0)));
+            removeOrphans(id);
+            subvolumes.add(txn, new SubvolumeInfo(id, name, source, now().toEpochMilli(), txn.generation(),
+                    !writable, true));
+            commitLocked();
+            return id;
+        });
+    }
+
+    /**
+     * Deletes a subvolume or snapshot: gone at once (durable on return), its space released over the following
+     * commits (only what no other subvolume shares). EBUSY while a file in it is open.
+     */
+    public void deleteSubvolume(long id) throws IOException {
+        change(() -> {
+            if (id == 0) {
+                throw new FsException(Errno.EPERM, "the default subvolume cannot be deleted");
+            }
+            subvolumes.info(id);
+            requireNothingOpen(id);
+            data.flushAll();
+            subvolumes.remove(txn, id);
+            txn.dropTree(treeOf(inoOf(id, 0)));
+            commitLocked();
+        });
+    }
+
+    /**
+     * Returns subvolume {@code id} to the contents of snapshot {@code snapshot} (which stays as it is): O(1).
+     * Inode numbers go on past every number the subvolume handed out. EBUSY while a file in it is open.
+     */
+    public void rollback(long id, long snapshot) throws IOException {
+        change(() -> {
+            subvolumes.requireWritable(id);
+            subvolumes.info(snapshot);
+            if (id == snapshot) {
+                throw new FsException(Errno.EINVAL, "a subvolume cannot be rolled back to itself");
+            }
+            requireNothingOpen(id);
+            data.flushAll();
+            long next = Math.max(subvolumes.nextIno(id), subvolumes.nextIno(snapshot));
+            txn.dropTree(treeOf(inoOf(id, 0)));
+            txn.cloneTree(treeOf(inoOf(snapshot, 0)), treeOf(inoOf(id, 0)));
+            removeOrphans(id);
+            subvolumes.setNextIno(txn, id, next);
+            commitLocked();
+        });
+    }
+
+    /** True while deleted subvolumes still hold blocks that the following commits release. */
+    public boolean isReleasingSpace() throws IOException {
+        return query(() -> txn != null && txn.hasDroppedTrees());
+    }
+
+    private void requireNothingOpen(long id) throws FsException {
+        for (long ino : openCounts.keySet()) {
+            if (subvolumeOf(ino) == id) {
+                throw new FsException(Errno.EBUSY, "subvolume " + id + " has open files (inode " + ino + ")");
+            }
         }
     }
 
@@ -1247,7 +1422,8 @@ public final class CowFileSystem implements Closeable {
             Superblock superblock = store.superblock();
             long total = store.device().lengthBytes() / blockSize();
             long used = superblock.highWaterBlock() - superblock.freeBlocks() - superblock.pendingBlocks();
-            return new FsStat(blockSize(), total, total - used, used, nextIno - 1, superblock.generation());
+            return new FsStat(blockSize(), total, total - used, used, subvolumes.inodesHandedOut(),
+                    superblock.generation());
         } finally {
             end();
         }

@@ -247,19 +247,19 @@ final class FileData {
      */
     private void store(long ino, long offset, byte[] bytes, int at, int length) throws IOException {
         Inode inode = fs.loadInode(ino);
-        byte[] inline = fs.get(FsKeys.of(ino, FsKeys.INLINE_DATA));
+        byte[] inline = fs.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
         long end = offset + length;
         // An inline item means no extents; an empty file has none either (truncating to 0 removed them).
         if (Math.max(inode.size, end) <= inlineMax && (inline != null || inode.size == 0 || !hasExtents(ino))) {
             byte[] content = Arrays.copyOf(inline == null ? new byte[0] : inline,
                     (int) Math.max(inline == null ? 0 : inline.length, end));
             System.arraycopy(bytes, at, content, (int) offset, length);
-            txn().put(fs.tree(), FsKeys.of(ino, FsKeys.INLINE_DATA), content);
+            txn().put(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA), content);
             return;
         }
         if (inline != null) {
             // The file outgrew inline storage: its inline bytes become its first extent.
-            txn().delete(fs.tree(), FsKeys.of(ino, FsKeys.INLINE_DATA));
+            txn().delete(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA));
             if (inline.length > 0) {
                 putExtents(ino, inode, 0, inline, 0, inline.length);
             }
@@ -289,28 +289,28 @@ final class FileData {
                 BlockRef extent = txn().writeDataExtent(packed, 0, packedLength);
                 extentBytesSinceCommit += packedLength;
                 Item item = new Item(offset, extent, packedLength, length, 0, length, COMPRESSION_LZ4);
-                txn().putDataExtent(fs.tree(), FsKeys.of(ino, FsKeys.EXTENT, offset), item.encode());
+                txn().putDataExtent(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.EXTENT, offset), item.encode());
                 return;
             }
         }
         BlockRef extent = txn().writeDataExtent(bytes, at, length);
         extentBytesSinceCommit += length;
         Item item = new Item(offset, extent, length, length, 0, length, COMPRESSION_NONE);
-        txn().putDataExtent(fs.tree(), FsKeys.of(ino, FsKeys.EXTENT, offset), item.encode());
+        txn().putDataExtent(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.EXTENT, offset), item.encode());
     }
 
     private boolean hasExtents(long ino) throws IOException {
-        Cursor cursor = fs.cursor();
+        Cursor cursor = fs.cursor(ino);
         return cursor.seek(FsKeys.of(ino, FsKeys.EXTENT, 0)) && FsKeys.is(cursor.key(), ino, FsKeys.EXTENT);
     }
 
     /** The extent items overlapping [from, to), in file order. */
     private List<Item> items(long ino, long from, long to) throws IOException {
         List<Item> items = new ArrayList<>();
-        Cursor cursor = fs.txn() != null ? fs.cursor() : null;
+        Cursor cursor = fs.txn() != null ? fs.cursor(ino) : null;
         if (cursor == null) {
             try (var read = fs.store().beginRead()) {
-                collect(read.cursor(fs.tree()), ino, from, to, items);
+                collect(read.cursor(CowFileSystem.treeOf(ino)), ino, from, to, items);
             }
         } else {
             collect(cursor, ino, from, to, items);
@@ -342,7 +342,7 @@ final class FileData {
     /** Removes the file's data in [from, to): items inside go, items across the edges are cut. */
     private void punch(long ino, long from, long to) throws IOException {
         WriteTransaction txn = txn();
-        long tree = fs.tree();
+        long tree = CowFileSystem.treeOf(ino);
         for (Item item : items(ino, from, to)) {
             long start = item.offset();
             long end = item.end();
@@ -370,9 +370,9 @@ final class FileData {
         flush(ino);
         if (size < inode.size) {
             punch(ino, size, Long.MAX_VALUE);
-            byte[] inline = fs.get(FsKeys.of(ino, FsKeys.INLINE_DATA));
+            byte[] inline = fs.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
             if (inline != null && inline.length > size) {
-                txn().put(fs.tree(), FsKeys.of(ino, FsKeys.INLINE_DATA), Arrays.copyOf(inline, (int) size));
+                txn().put(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA), Arrays.copyOf(inline, (int) size));
             }
         }
         inode.size = size;
@@ -394,7 +394,7 @@ final class FileData {
         int n = (int) Math.min(length, inode.size - offset);
         Arrays.fill(dst, dstOffset, dstOffset + n, (byte) 0);
         long end = offset + n;
-        byte[] inline = fs.get(FsKeys.of(ino, FsKeys.INLINE_DATA));
+        byte[] inline = fs.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
         if (inline != null && offset < inline.length) {
             int count = (int) Math.min(inline.length, end) - (int) offset;
             System.arraycopy(inline, (int) offset, dst, dstOffset, count);
@@ -455,7 +455,7 @@ final class FileData {
             throw new FsException(Errno.ENXIO, "offset " + offset + " is at or past the end of inode " + ino);
         }
         List<long[]> regions = new ArrayList<>();
-        byte[] inline = fs.get(FsKeys.of(ino, FsKeys.INLINE_DATA));
+        byte[] inline = fs.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
         if (inline != null && inline.length > 0) {
             regions.add(new long[] {0, inline.length});
         }

@@ -33,22 +33,37 @@ public final class FsChecker {
     public static List<String> check(Store store) throws IOException {
         FsChecker checker = new FsChecker();
         try (ReadTransaction read = store.beginRead()) {
-            checker.run(read);
+            List<Long> ids = new ArrayList<>();
+            ids.add(0L);
+            if (read.hasTree(CowFileSystem.ROOT_TREE)) {
+                ids.addAll(Subvolumes.readRecords(read.cursor(CowFileSystem.ROOT_TREE)).keySet());
+            }
+            for (long id : ids) {
+                long tree = CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0));
+                checker.prefix = id == 0 ? "" : "subvolume " + id + ": ";
+                if (!read.hasTree(tree)) {
+                    checker.problem("its tree " + tree + " is missing");
+                    continue;
+                }
+                checker.run(read, tree);
+            }
         }
         return checker.problems;
     }
 
+    /** Names the subvolume being checked in every problem (empty for the default one). */
+    private String prefix = "";
+
     private void problem(String message) {
         if (problems.size() < 1000) {
-            problems.add(message);
+            problems.add(prefix + message);
         }
     }
 
     private record Entry(long dir, String name, long child, long index, int type) {
     }
 
-    private void run(ReadTransaction read) throws IOException {
-        long tree = CowFileSystem.DEFAULT_SUBVOLUME_TREE;
+    private void run(ReadTransaction read, long tree) throws IOException {
         Map<Long, Inode> inodes = new HashMap<>();
         List<Entry> byName = new ArrayList<>();
         Map<String, Entry> byIndex = new HashMap<>();

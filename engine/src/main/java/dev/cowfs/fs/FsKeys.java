@@ -24,16 +24,17 @@ final class FsKeys {
     private FsKeys() {
     }
 
+    /** The key of an item of {@code ino}: only its number within its subvolume goes into the key. */
     static byte[] of(long ino, byte type) {
         byte[] key = new byte[9];
-        Bytes.putLongBigEndian(key, 0, ino);
+        Bytes.putLongBigEndian(key, 0, CowFileSystem.localIno(ino));
         key[8] = type;
         return key;
     }
 
     static byte[] of(long ino, byte type, long number) {
         byte[] key = new byte[17];
-        Bytes.putLongBigEndian(key, 0, ino);
+        Bytes.putLongBigEndian(key, 0, CowFileSystem.localIno(ino));
         key[8] = type;
         Bytes.putLongBigEndian(key, 9, number);
         return key;
@@ -45,6 +46,7 @@ final class FsKeys {
         return key;
     }
 
+    /** The inode number within the subvolume. */
     static long ino(byte[] key) {
         return Bytes.getLongBigEndian(key, 0);
     }
@@ -63,6 +65,6 @@ final class FsKeys {
 
     /** True when {@code key} is an item of inode {@code ino} with type {@code type}. */
     static boolean is(byte[] key, long ino, byte type) {
-        return key.length >= 9 && ino(key) == ino && type(key) == type;
+        return key.length >= 9 && ino(key) == CowFileSystem.localIno(ino) && type(key) == type;
     }
 }

@@ -123,8 +123,13 @@ class FsCrashTest {
 
     /** Path -> type, link count, size, content digest, link target and attributes: the state to compare. */
     static Map<String, String> dump(CowFileSystem fs) throws IOException {
+        return dump(fs, CowFileSystem.ROOT_INO);
+    }
+
+    /** The same for the tree below {@code rootIno} (a subvolume's or snapshot's root). */
+    static Map<String, String> dump(CowFileSystem fs, long rootIno) throws IOException {
         Map<String, String> out = new TreeMap<>();
-        dumpDir(fs, CowFileSystem.ROOT_INO, "", out);
+        dumpDir(fs, rootIno, "", out);
         return out;
     }
 

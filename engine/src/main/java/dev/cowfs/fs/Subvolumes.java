@@ -1,0 +1,274 @@
+package dev.cowfs.fs;
+
+import dev.cowfs.engine.Cursor;
+import dev.cowfs.engine.ReadTransaction;
+import dev.cowfs.engine.WriteTransaction;
+import dev.cowfs.engine.format.Bytes;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The subvolumes of a filesystem: the default one (id 0, made by mkfs) and every subvolume, snapshot and clone
+ * made since, each a tree of its own ({@code 257 + id}). Their records live in tree 256: by id (key {@code 01},
+ * id) and by name (key {@code 02}, name). Inode numbers of subvolume {@code id} are {@code (id << 40) | ino}.
+ * Also keeps each subvolume's inode counter: numbers are never handed out twice, even after an abort.
+ * Guarded by the filesystem's lock.
+ */
+final class Subvolumes {
+    static final byte RECORD_BY_ID = 0x01;
+    static final byte RECORD_BY_NAME = 0x02;
+    /** Subvolume ids stay below 2^23, so that inode numbers {@code (id << 40) | ino} stay positive. */
+    static final long MAX_ID = (1L << 23) - 1;
+    static final int RECORD_NAME_OFFSET = 32;
+    static final int FLAG_READ_ONLY = 1;
+    static final int FLAG_SNAPSHOT = 2;
+    /** Offset in the filesystem record of the next subvolume id (u64; 0 in a new image means 1). */
+    static final int NEXT_ID_OFFSET = 16;
+
+    private final CowFileSystem fs;
+    /** Every subvolume but the default one, as committed or changed by the open transaction. */
+    private final TreeMap<Long, SubvolumeInfo> records = new TreeMap<>();
+    /** Per subvolume: the next inode number to hand out. */
+    private final Map<Long, Long> nextIno = new HashMap<>();
+    /** Per subvolume: the highest inode number ever handed out by this mount (kept across aborts). */
+    private final Map<Long, Long> inoHighWater = new HashMap<>();
+
+    Subvolumes(CowFileSystem fs) {
+        this.fs = fs;
+    }
+
+    // ------------------------------------------------------------------ records
+
+    static byte[] idKey(long id) {
+        byte[] key = new byte[9];
+        key[0] = RECORD_BY_ID;
+        Bytes.putLongBigEndian(key, 1, id);
+        return key;
+    }
+
+    static byte[] nameKey(byte[] name) {
+        byte[] key = new byte[1 + name.length];
+        key[0] = RECORD_BY_NAME;
+        System.arraycopy(name, 0, key, 1, name.length);
+        return key;
+    }
+
+    static byte[] encode(SubvolumeInfo info) {
+        byte[] name = info.name().getBytes(StandardCharsets.UTF_8);
+        byte[] value = new byte[RECORD_NAME_OFFSET + name.length];
+        Bytes.putLong(value, 0, info.createdMillis());
+        Bytes.putLong(value, 8, info.generation());
+        Bytes.putLong(value, 16, info.parentId());
+        Bytes.putInt(value, 24, (info.readOnly() ? FLAG_READ_ONLY : 0) | (info.snapshot() ? FLAG_SNAPSHOT : 0));
+        System.arraycopy(name, 0, value, RECORD_NAME_OFFSET, name.length);
+        return value;
+    }
+
+    static SubvolumeInfo decode(long id, byte[] value) throws FsException {
+        if (value.length <= RECORD_NAME_OFFSET || value.length > RECORD_NAME_OFFSET + CowFileSystem.NAME_MAX) {
+            throw new FsException(Errno.EIO, "subvolume " + id + ": malformed record; run cowfs fsck");
+        }
+        int flags = Bytes.getInt(value, 24);
+        String name = new String(value, RECORD_NAME_OFFSET, value.length - RECORD_NAME_OFFSET,
+                StandardCharsets.UTF_8);
+        return new SubvolumeInfo(id, name, Bytes.getLong(value, 16), Bytes.getLong(value, 0),
+                Bytes.getLong(value, 8), (flags & FLAG_READ_ONLY) != 0, (flags & FLAG_SNAPSHOT) != 0);
+    }
+
+    /** The records of every subvolume but the default one, from a committed state. */
+    static TreeMap<Long, SubvolumeInfo> readRecords(Cursor cursor) throws IOException {
+        TreeMap<Long, SubvolumeInfo> found = new TreeMap<>();
+        for (boolean ok = cursor.seek(new byte[] {RECORD_BY_ID}); ok; ok = cursor.next()) {
+            byte[] key = cursor.key();
+            if (key.length != 9 || key[0] != RECORD_BY_ID) {
+                break;
+            }
+            long id = Bytes.getLongBigEndian(key, 1);
+            found.put(id, decode(id, cursor.value()));
+        }
+        return found;
+    }
+
+    /** A subvolume name: a file name (1..255 bytes, no '/', NUL, "." or "..") without ':' or a leading '@'. */
+    static byte[] checkName(String name) throws FsException {
+        byte[] bytes = CowFileSystem.nameBytes(name);
+        if (name.indexOf(':') >= 0 || name.startsWith("@")) {
+            throw new FsException(Errno.EINVAL, "subvolume name '" + name + "' may not contain ':' or start with '@'"
+                    + " (paths name snapshots as @NAME:/path)");
+        }
+        return bytes;
+    }
+
+    // ------------------------------------------------------------------ state
+
+    void load(ReadTransaction read, byte[] fsRecord) throws IOException {
+        records.clear();
+        records.putAll(readRecords(read.cursor(CowFileSystem.ROOT_TREE)));
+        nextIno.clear();
+        for (long id : ids()) {
+            long next = readNextIno(read.get(CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)), stateKey(id)), id);
+            nextIno.put(id, next);
+            inoHighWater.merge(id, next - 1, Math::max);
+        }
+    }
+
+    /** After an abort: the records and counters of the last commit, inode numbers still never reused. */
+    void reload(WriteTransaction txn) throws IOException {
+        records.clear();
+        records.putAll(readRecords(txn.cursor(CowFileSystem.ROOT_TREE)));
+        nextIno.clear();
+        for (long id : ids()) {
+            long next = readNextIno(txn.get(CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)), stateKey(id)), id);
+            nextIno.put(id, Math.max(next, inoHighWater.getOrDefault(id, 0L) + 1));
+        }
+    }
+
+    private static long readNextIno(byte[] state, long id) throws FsException {
+        if (state == null || state.length != 8 || Bytes.getLong(state, 0) <= CowFileSystem.ROOT_INO) {
+            throw new FsException(Errno.EIO, "subvolume " + id + ": counters missing or malformed; run cowfs fsck");
+        }
+        return Bytes.getLong(state, 0);
+    }
+
+    static byte[] stateKey(long id) {
+        return FsKeys.of(CowFileSystem.inoOf(id, 0), FsKeys.SUBVOLUME_STATE);
+    }
+
+    /** Every subvolume id, the default one (0) first. */
+    List<Long> ids() {
+        List<Long> ids = new ArrayList<>();
+        ids.add(0L);
+        ids.addAll(records.keySet());
+        return ids;
+    }
+
+    List<Long> writableIds() {
+        List<Long> ids = new ArrayList<>();
+        for (long id : ids()) {
+            if (id == 0 || !records.get(id).readOnly()) {
+                ids.add(id);
+            }
+        }
+        return ids;
+    }
+
+    boolean exists(long id) {
+        return id == 0 || records.containsKey(id);
+    }
+
+    SubvolumeInfo info(long id) throws FsException {
+        if (id == 0) {
+            return new SubvolumeInfo(0, "", -1, 0, 0, false, false);
+        }
+        SubvolumeInfo info = records.get(id);
+        if (info == null) {
+            throw new FsException(Errno.ENOENT, "no subvolume " + id);
+        }
+        return info;
+    }
+
+    List<SubvolumeInfo> list() throws FsException {
+        List<SubvolumeInfo> all = new ArrayList<>();
+        for (long id : ids()) {
+            all.add(info(id));
+        }
+        return all;
+    }
+
+    long idOf(String name) throws FsException {
+        for (SubvolumeInfo info : records.values()) {
+            if (info.name().equals(name)) {
+                return info.id();
+            }
+        }
+        throw new FsException(Errno.ENOENT, "no subvolume or snapshot named '" + name + "'");
+    }
+
+    void requireWritable(long id) throws FsException {
+        SubvolumeInfo info = info(id);
+        if (info.readOnly()) {
+            throw new FsException(Errno.EROFS, "snapshot '" + info.name() + "' is read-only");
+        }
+    }
+
+    void requireNameFree(byte[] name) throws FsException {
+        String text = new String(name, StandardCharsets.UTF_8);
+        for (SubvolumeInfo info : records.values()) {
+            if (info.name().equals(text)) {
+                throw new FsException(Errno.EEXIST, "a subvolume or snapshot named '" + text + "' exists");
+            }
+        }
+    }
+
+    /** Takes the next subvolume id (recorded in the filesystem record, never reused). */
+    long allocateId(WriteTransaction txn) throws IOException {
+        byte[] info = txn.get(CowFileSystem.ROOT_TREE, CowFileSystem.FS_INFO_KEY);
+        long id = Math.max(1, Bytes.getLong(info, NEXT_ID_OFFSET));
+        if (id > MAX_ID) {
+            throw new FsException(Errno.ENOSPC, "no subvolume ids left (" + MAX_ID + " used)");
+        }
+        byte[] updated = Arrays.copyOf(info, info.length);
+        Bytes.putLong(updated, NEXT_ID_OFFSET, id + 1);
+        txn.put(CowFileSystem.ROOT_TREE, CowFileSystem.FS_INFO_KEY, updated);
+        return id;
+    }
+
+    void add(WriteTransaction txn, SubvolumeInfo info) throws IOException {
+        byte[] id = new byte[8];
+        Bytes.putLong(id, 0, info.id());
+        txn.put(CowFileSystem.ROOT_TREE, idKey(info.id()), encode(info));
+        txn.put(CowFileSystem.ROOT_TREE, nameKey(info.name().getBytes(StandardCharsets.UTF_8)), id);
+        records.put(info.id(), info);
+        long next = readNextIno(txn.get(CowFileSystem.treeOf(CowFileSystem.inoOf(info.id(), 0)),
+                stateKey(info.id())), info.id());
+        nextIno.put(info.id(), Math.max(next, inoHighWater.getOrDefault(info.id(), 0L) + 1));
+    }
+
+    void remove(WriteTransaction txn, long id) throws IOException {
+        SubvolumeInfo info = info(id);
+        txn.delete(CowFileSystem.ROOT_TREE, idKey(id));
+        txn.delete(CowFileSystem.ROOT_TREE, nameKey(info.name().getBytes(StandardCharsets.UTF_8)));
+        records.remove(id);
+        nextIno.remove(id);
+    }
+
+    long nextIno(long id) {
+        return nextIno.get(id);
+    }
+
+    /** Sets the subvolume's counter (rollback keeps numbers increasing past everything handed out before). */
+    void setNextIno(WriteTransaction txn, long id, long next) throws IOException {
+        byte[] state = new byte[8];
+        Bytes.putLong(state, 0, next);
+        txn.put(CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)), stateKey(id), state);
+        nextIno.put(id, next);
+    }
+
+    /** Hands out the next inode number of the subvolume (filesystem-wide form) and records the counter. */
+    long takeIno(WriteTransaction txn, long id) throws IOException {
+        long local = nextIno.get(id);
+        if (local > CowFileSystem.MAX_INO) {
+            throw new FsException(Errno.ENOSPC, "no inode numbers left in this subvolume (" + CowFileSystem.MAX_INO
+                    + " used)");
+        }
+        setNextIno(txn, id, local + 1);
+        inoHighWater.merge(id, local, Math::max);
+        return CowFileSystem.inoOf(id, local);
+    }
+
+    /** Inode numbers handed out over all subvolumes (statfs's file count). */
+    long inodesHandedOut() {
+        long total = 0;
+        for (long next : nextIno.values()) {
+            total += next - 1;
+        }
+        return total;
+    }
+}
