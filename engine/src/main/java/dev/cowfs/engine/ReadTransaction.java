@@ -4,6 +4,8 @@ import dev.cowfs.engine.block.BlockRef;
 import dev.cowfs.engine.btree.NodeView;
 import dev.cowfs.engine.btree.TreeCursor;
 import dev.cowfs.engine.btree.TreeSearch;
+import dev.cowfs.engine.btree.TreeSpaceWalk;
+import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.TreeIds;
 
 import java.io.IOException;
@@ -57,6 +59,45 @@ public final class ReadTransaction implements AutoCloseable {
             throws IOException {
         checkOpen();
         store.reader().readExtentRange(extent, storedBytes, from, dst, dstOffset, length);
+    }
+
+    /**
+     * What tree {@code treeId} holds in this generation: blocks it references and blocks only it holds (freed if
+     * it alone were dropped). One walk of the tree.
+     */
+    public TreeSpaceWalk.TreeSpace treeSpace(long treeId) throws IOException {
+        return rangeSpace(treeId, null, null);
+    }
+
+    /**
+     * What the entries of tree {@code treeId} with keys in [{@code from}, {@code to}) hold: the extents they
+     * reference and those only they hold (null bounds: the whole tree, nodes included).
+     */
+    public TreeSpaceWalk.TreeSpace rangeSpace(long treeId, byte[] from, byte[] to) throws IOException {
+        checkOpen();
+        byte[] refsRoot = TreeSearch.get(store.reader(), state.superblock().catalogRoot(), TreeIds.CATALOG,
+                TreeIds.catalogKey(TreeIds.REFS), view);
+        byte[] lastClone = TreeSearch.get(store.reader(), state.superblock().catalogRoot(), TreeIds.CATALOG,
+                SharedBlocks.LAST_CLONE_KEY, view);
+        long lastCloneGeneration = lastClone == null ? 0 : Bytes.getLong(lastClone, 0);
+        NodeView countView = new NodeView();
+        TreeSpaceWalk.Counts counts = new TreeSpaceWalk.Counts() {
+            @Override
+            public long count(long blockIndex) throws IOException {
+                if (refsRoot == null) {
+                    return 1;
+                }
+                byte[] count = TreeSearch.get(store.reader(), BlockRef.decode(refsRoot, 0), TreeIds.REFS,
+                        TreeIds.catalogKey(blockIndex), countView);
+                return count == null ? 1 : Bytes.getLong(count, 0);
+            }
+
+            @Override
+            public long lastCloneGeneration() {
+                return lastCloneGeneration;
+            }
+        };
+        return TreeSpaceWalk.measure(store.reader(), treeId, root(treeId), counts, from, to);
     }
 
     public boolean hasTree(long treeId) throws IOException {

@@ -1,6 +1,7 @@
 package dev.cowfs.fs;
 
 import dev.cowfs.engine.Cursor;
+import dev.cowfs.engine.ReadTransaction;
 import dev.cowfs.engine.Store;
 import dev.cowfs.engine.WriteTransaction;
 import dev.cowfs.engine.block.BlockDevice;
@@ -1400,6 +1401,36 @@ public final class CowFileSystem implements Closeable {
             removeOrphans(id);
             subvolumes.setNextIno(txn, id, next);
             commitLocked();
+        });
+    }
+
+    /**
+     * What a subvolume or snapshot holds: referenced, exclusive and shared bytes, exact for the generation
+     * returned. Commits first (figures describe committed state), then walks the subvolume's tree once.
+     */
+    public SpaceUsage space(long subvolume) throws IOException {
+        sync();
+        return query(() -> {
+            subvolumes.info(subvolume);
+            try (ReadTransaction read = store.beginRead()) {
+                var measured = read.treeSpace(treeOf(inoOf(subvolume, 0)));
+                return new SpaceUsage(measured.referencedBlocks() * blockSize(),
+                        measured.exclusiveBlocks() * blockSize(), read.generation());
+            }
+        });
+    }
+
+    /** What one file holds (its data extents and out-of-line attributes), as {@link #space(long)}. */
+    public SpaceUsage fileSpace(long ino) throws IOException {
+        sync();
+        return query(() -> {
+            loadInode(ino);
+            try (ReadTransaction read = store.beginRead()) {
+                var measured = read.rangeSpace(treeOf(ino), FsKeys.of(ino, (byte) 0),
+                        FsKeys.of(ino, (byte) 0xFF)); // every item type of the inode sorts below 0xFF
+                return new SpaceUsage(measured.referencedBlocks() * blockSize(),
+                        measured.exclusiveBlocks() * blockSize(), read.generation());
+            }
         });
     }
 

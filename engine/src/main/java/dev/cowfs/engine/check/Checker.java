@@ -5,6 +5,7 @@ import dev.cowfs.engine.block.BlockRef;
 import dev.cowfs.engine.block.VerifiedBlocks;
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.NodeView;
+import dev.cowfs.engine.btree.TreeSpaceWalk;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.DropRecordLayout;
 import dev.cowfs.engine.format.Limits;
@@ -76,6 +77,8 @@ public final class Checker {
         final java.util.Map<Long, Long> sharedNodeBirths = new java.util.HashMap<>();
         long lastCloneGeneration;
         final boolean collectSpace;
+        /** The trees the catalog names (live, or being dropped), with their roots. */
+        final List<TreeRoot> trees = new ArrayList<>();
 
         Walk(long generation, BitSet alreadyChecked, boolean collectSpace) {
             this.generation = generation;
@@ -106,6 +109,9 @@ public final class Checker {
         BitSet protectedBlocks = (BitSet) walk.reached.clone();
         checkSpace(newest, walk);
         checkReferenceCounts(walk);
+        if (problems.isEmpty()) {
+            checkTreeSpace(walk);
+        }
         for (Superblock older : retained) {
             Walk olderWalk = new Walk(older.generation(), walk.reached, false);
             walkGeneration(older, olderWalk);
@@ -147,6 +153,7 @@ public final class Checker {
         for (TreeRoot subtree : subtrees) {
             walkTree(subtree, walk, new ArrayList<>());
         }
+        walk.trees.addAll(subtrees);
     }
 
     private void walkTree(TreeRoot tree, Walk walk, List<TreeRoot> subtrees) {
@@ -252,6 +259,29 @@ public final class Checker {
                 walk.refRecords.put(Bytes.getLongBigEndian(key, 0), Bytes.getLong(stored, 0));
             }
         }
+    }
+
+    /** The space figures of every user tree, from reference counts and from reachability, agree. */
+    private void checkTreeSpace(Walk walk) {
+        List<TreeSpaceCheck.Holder> holders = new ArrayList<>();
+        for (TreeRoot tree : walk.trees) {
+            if (tree.treeId() >= Limits.FIRST_USER_TREE_ID) {
+                holders.add(new TreeSpaceCheck.Holder(tree.treeId(), tree.root(), tree.progress()));
+            }
+        }
+        long lastClone = walk.lastCloneGeneration;
+        TreeSpaceWalk.Counts counts = new TreeSpaceWalk.Counts() {
+            @Override
+            public long count(long blockIndex) {
+                return walk.refRecords.getOrDefault(blockIndex, 1L);
+            }
+
+            @Override
+            public long lastCloneGeneration() {
+                return lastClone;
+            }
+        };
+        TreeSpaceCheck.check(reader, holders, counts, this::problem);
     }
 
     /** A tree being dropped is walked from its root, skipping what its drop has released. */
