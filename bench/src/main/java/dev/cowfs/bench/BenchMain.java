@@ -23,22 +23,26 @@ public final class BenchMain {
     private BenchMain() {
     }
 
-    public static void main(String[] args) throws RunnerException {
+    public static void main(String[] args) throws RunnerException, java.io.IOException {
         if (args.length < 1) {
-            System.err.println("usage: bench/run SUITE [--quick] [--only BENCH]   (suites: engine, fs)");
+            System.err.println("usage: bench/run SUITE [--quick] [--only BENCH]   (suites: engine, fs, snap)");
             System.exit(2);
         }
         String suite = args[0];
         boolean quick = List.of(args).contains("--quick");
         int only = List.of(args).indexOf("--only");
         String onlyBench = only >= 0 && only + 1 < args.length ? args[only + 1] : null;
+        if (suite.equals("snap")) {
+            SnapBench.run(quick);
+            return;
+        }
         Class<?> benchmarks = switch (suite) {
             case "engine" -> EngineBenchmarks.class;
             case "fs" -> FsBenchmarks.class;
             default -> null;
         };
         if (benchmarks == null) {
-            System.err.println("bench: unknown suite '" + suite + "' (known: engine, fs)");
+            System.err.println("bench: unknown suite '" + suite + "' (known: engine, fs, snap)");
             System.exit(2);
         }
         Collection<RunResult> results = run(benchmarks, quick, onlyBench);

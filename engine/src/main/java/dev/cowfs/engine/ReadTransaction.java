@@ -3,6 +3,7 @@ package dev.cowfs.engine;
 import dev.cowfs.engine.block.BlockRef;
 import dev.cowfs.engine.btree.NodeView;
 import dev.cowfs.engine.btree.TreeCursor;
+import dev.cowfs.engine.btree.TreeDiff;
 import dev.cowfs.engine.btree.TreeSearch;
 import dev.cowfs.engine.btree.TreeSpaceWalk;
 import dev.cowfs.engine.format.Bytes;
@@ -98,6 +99,16 @@ public final class ReadTransaction implements AutoCloseable {
             }
         };
         return TreeSpaceWalk.measure(store.reader(), treeId, root(treeId), counts, from, to);
+    }
+
+    /**
+     * Reports every entry that differs between tree {@code beforeTreeId} and tree {@code afterTreeId} (a
+     * snapshot and a later state of it), in key order, with stored values (an out-of-line value's descriptor,
+     * a data extent entry's reference). Subtrees the two share are skipped, so the cost follows the changes.
+     */
+    public void diff(long beforeTreeId, long afterTreeId, TreeDiff.Visitor visitor) throws IOException {
+        checkOpen();
+        TreeDiff.diff(store.reader(), afterTreeId, root(beforeTreeId), root(afterTreeId), visitor);
     }
 
     public boolean hasTree(long treeId) throws IOException {

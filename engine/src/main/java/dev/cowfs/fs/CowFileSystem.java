@@ -675,6 +675,7 @@ public final class CowFileSystem implements Closeable {
         byIndex[8] = (byte) (type >>> 12);
         System.arraycopy(name, 0, byIndex, 9, name.length);
         txn.put(treeOf(dir.ino), FsKeys.of(dir.ino, FsKeys.DIR_INDEX, index), byIndex);
+        txn.put(treeOf(dir.ino), FsKeys.ref(ino, dir.ino, name), new byte[0]);
     }
 
     /** Removes the entry; returns the inode it named. */
@@ -687,7 +688,9 @@ public final class CowFileSystem implements Closeable {
         }
         txn.delete(treeOf(dir), nameKey);
         txn.delete(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_INDEX, Bytes.getLong(entry, 8)));
-        return globalIno(dir, Bytes.getLong(entry, 0));
+        long child = globalIno(dir, Bytes.getLong(entry, 0));
+        txn.delete(treeOf(dir), FsKeys.ref(child, dir, name));
+        return child;
     }
 
     private Inode directory(long dir) throws IOException {
@@ -1430,6 +1433,22 @@ public final class CowFileSystem implements Closeable {
                         FsKeys.of(ino, (byte) 0xFF)); // every item type of the inode sorts below 0xFF
                 return new SpaceUsage(measured.referencedBlocks() * blockSize(),
                         measured.exclusiveBlocks() * blockSize(), read.generation());
+            }
+        });
+    }
+
+    /**
+     * What changed from subvolume or snapshot {@code from} to {@code to} (a later snapshot, a clone, or the live
+     * subvolume it was taken of), by path, sorted. Commits first. Skips every part of the trees the two still
+     * share, so its cost follows the amount of change, not the number of files.
+     */
+    public List<DiffEntry> diff(long from, long to) throws IOException {
+        sync();
+        return query(() -> {
+            subvolumes.info(from);
+            subvolumes.info(to);
+            try (ReadTransaction read = store.beginRead()) {
+                return SnapshotDiff.diff(read, treeOf(inoOf(from, 0)), treeOf(inoOf(to, 0)));
             }
         });
     }

@@ -51,6 +51,9 @@ public final class FsChecker {
         return checker.problems;
     }
 
+    /** Back references ("ino/dir/name") of the subvolume being checked not yet matched to an entry. */
+    private final Set<String> backReferences = new HashSet<>();
+
     /** Names the subvolume being checked in every problem (empty for the default one). */
     private String prefix = "";
 
@@ -148,6 +151,14 @@ public final class FsChecker {
                                 + inode.nextDirIndex + ")");
                     }
                 }
+                case FsKeys.INODE_REF -> {
+                    if (key.length < 18 || value.length != 0) {
+                        problem("inode " + ino + ": malformed back reference");
+                        continue;
+                    }
+                    backReferences.add(ino + "/" + FsKeys.number(key) + "/"
+                            + new String(key, 17, key.length - 17, StandardCharsets.UTF_8));
+                }
                 case FsKeys.INLINE_DATA -> {
                     withInline.add(ino);
                     if (!inode.isRegularFile() || value.length > inode.size) {
@@ -212,6 +223,10 @@ public final class FsChecker {
             problem("the root directory (inode " + CowFileSystem.ROOT_INO + ") is missing or not a directory");
         }
         checkNamespace(inodes, byName, byIndex, orphans);
+        for (String stray : backReferences) {
+            problem("back reference " + stray + " (inode/directory/name) names no directory entry");
+        }
+        backReferences.clear();
         checkReachable(inodes, orphans);
         long maxIno = inodes.keySet().stream().mapToLong(Long::longValue).max().orElse(0);
         if (nextIno <= maxIno) {
@@ -250,6 +265,10 @@ public final class FsChecker {
         Map<Long, Integer> subdirectories = new HashMap<>();
         Map<Long, Long> parentOf = new HashMap<>();
         for (Entry entry : byName) {
+            if (!backReferences.remove(entry.child() + "/" + entry.dir() + "/" + entry.name())) {
+                problem("directory " + entry.dir() + ": entry '" + entry.name() + "' has no back reference in inode "
+                        + entry.child());
+            }
             Entry twin = byIndex.remove(entry.dir() + "/" + entry.index());
             if (twin == null || twin.child() != entry.child() || !twin.name().equals(entry.name())
                     || twin.type() != entry.type()) {

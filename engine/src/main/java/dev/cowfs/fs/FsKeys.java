@@ -15,6 +15,8 @@ final class FsKeys {
     static final byte XATTR = 0x04;
     static final byte INLINE_DATA = 0x05;
     static final byte SYMLINK = 0x06;
+    /** A name the inode has: the directory holding it (u64 BE) and the name; one per link (a back reference). */
+    static final byte INODE_REF = 0x07;
     static final byte EXTENT = 0x08;
     /** Under inode 0: the subvolume's counters. */
     static final byte SUBVOLUME_STATE = 0x10;
@@ -43,6 +45,13 @@ final class FsKeys {
     static byte[] of(long ino, byte type, byte[] name) {
         byte[] key = Arrays.copyOf(of(ino, type), 9 + name.length);
         System.arraycopy(name, 0, key, 9, name.length);
+        return key;
+    }
+
+    /** The back reference of {@code ino} for its name {@code name} in directory {@code dir}. */
+    static byte[] ref(long ino, long dir, byte[] name) {
+        byte[] key = Arrays.copyOf(of(ino, INODE_REF, CowFileSystem.localIno(dir)), 17 + name.length);
+        System.arraycopy(name, 0, key, 17, name.length);
         return key;
     }
 

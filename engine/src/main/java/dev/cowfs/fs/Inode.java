@@ -22,6 +22,9 @@ public final class Inode {
     static final int BYTES = 112;
     static final int VERSION = 1;
 
+    /** Offset of the change time (seconds u64, nanoseconds u32) in the record. */
+    static final int CTIME_OFFSET = 88;
+
     long ino;
     int flags;
     int mode;
@@ -62,7 +65,7 @@ public final class Inode {
         Bytes.putLong(bytes, 56, nextDirIndex);
         putTime(bytes, 64, atimeSeconds, atimeNanos);
         putTime(bytes, 76, mtimeSeconds, mtimeNanos);
-        putTime(bytes, 88, ctimeSeconds, ctimeNanos);
+        putTime(bytes, CTIME_OFFSET, ctimeSeconds, ctimeNanos);
         putTime(bytes, 100, btimeSeconds, btimeNanos);
         return bytes;
     }

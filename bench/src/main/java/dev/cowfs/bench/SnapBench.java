@@ -1,0 +1,147 @@
+package dev.cowfs.bench;
+
+import dev.cowfs.engine.StoreOptions;
+import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.fs.CowFileSystem;
+import dev.cowfs.fs.FsOptions;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * The snapshot suite (single-shot timings, not JMH: each measured operation changes the image). Snapshot
+ * creation against subvolume size, diff against the amount of change, and the blocks a 4 KiB overwrite of
+ * shared data writes in its commit. Times include the commit that makes the snapshot durable. Images live on
+ * tmpfs ({@code cowfs.bench.memdir}, /dev/shm by default).
+ */
+final class SnapBench {
+    private static final int REPETITIONS = 5;
+    private static final long ROOT = CowFileSystem.ROOT_INO;
+
+    private SnapBench() {
+    }
+
+    static void run(boolean quick) throws IOException {
+        Path dir = Files.createTempDirectory(Path.of(System.getProperty("cowfs.bench.memdir", "/dev/shm")),
+                "cowfs-snap");
+        try {
+            int[] sizes = quick ? new int[] {10, 1_000, 100_000} : new int[] {10, 1_000, 100_000, 1_000_000};
+            for (int files : sizes) {
+                snapshotCreate(dir, files, quick);
+            }
+            diff(dir, quick ? 100_000 : 1_000_000, quick);
+            sharedOverwrite(quick);
+            System.err.println("snap: btrfs and XFS rows skipped: mkfs.btrfs / mkfs.xfs are not installed here");
+        } finally {
+            try (var paths = Files.walk(dir)) {
+                paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+            }
+        }
+    }
+
+    private static FsOptions options() {
+        return FsOptions.builder().commitIntervalMillis(0)
+                .store(StoreOptions.builder().checkAfterCommit(false).build()).build();
+    }
+
+    /** {@code files} small files, 1000 per directory. */
+    private static void fill(CowFileSystem fs, int files, int from) throws IOException {
+        byte[] contents = new byte[100];
+        long dir = 0;
+        for (int i = from; i < from + files; i++) {
+            if (i % 1000 == 0 || dir == 0) {
+                String name = "d" + (i / 1000);
+                try {
+                    dir = fs.lookup(ROOT, name);
+                } catch (dev.cowfs.fs.FsException e) {
+                    dir = fs.mkdir(ROOT, name, 0755, 0, 0);
+                }
+            }
+            long ino = fs.mknod(dir, "f" + i, 0644, 0, 0, 0);
+            contents[0] = (byte) i;
+            fs.write(ino, 0, contents, 0, contents.length);
+        }
+        fs.sync();
+    }
+
+    private static void snapshotCreate(Path dir, int files, boolean quick) throws IOException {
+        Path image = dir.resolve("snapshot-" + files + ".img");
+        try (CowFileSystem fs = CowFileSystem.create(image, options())) {
+            fill(fs, files, 0);
+            long[] micros = new long[REPETITIONS];
+            for (int r = 0; r < REPETITIONS; r++) {
+                long file = fs.resolve("/d0/f0", true);
+                fs.write(file, 0, new byte[] {(byte) r}, 0, 1); // the source changed since the last snapshot
+                long start = System.nanoTime();
+                fs.createSnapshot(0, "s" + r, false);
+                micros[r] = (System.nanoTime() - start) / 1000;
+            }
+            Arrays.sort(micros);
+            line("snapshotCreate", "\"files\":" + files + ",\"us\":" + micros[REPETITIONS / 2]
+                    + ",\"min_us\":" + micros[0] + ",\"max_us\":" + micros[REPETITIONS - 1], quick);
+        } finally {
+            Files.deleteIfExists(image);
+        }
+    }
+
+    private static void diff(Path dir, int files, boolean quick) throws IOException {
+        Path image = dir.resolve("diff.img");
+        try (CowFileSystem fs = CowFileSystem.create(image, options())) {
+            fill(fs, files, 0);
+            long base = fs.createSnapshot(0, "base", false);
+            int changed = 0;
+            for (int target : new int[] {10, 10_000}) {
+                for (; changed < target; changed++) {
+                    int i = (int) ((long) changed * files / target) ;
+                    long ino = fs.resolve("/d" + (i / 1000) + "/f" + i, true);
+                    fs.write(ino, 50, "changed".getBytes(StandardCharsets.UTF_8), 0, 7);
+                }
+                fs.sync();
+                long start = System.nanoTime();
+                int found = fs.diff(base, 0).size();
+                long micros = (System.nanoTime() - start) / 1000;
+                line("diff", "\"files\":" + files + ",\"changed\":" + target + ",\"found\":" + found + ",\"us\":"
+                        + micros, quick);
+            }
+        } finally {
+            Files.deleteIfExists(image);
+        }
+    }
+
+    /** Every block the commit after one 4 KiB overwrite writes: data, nodes, counts, free space, superblock. */
+    private static void sharedOverwrite(boolean quick) throws IOException {
+        SimulatedDevice device = new SimulatedDevice();
+        try (CowFileSystem fs = CowFileSystem.create(device, options())) {
+            long file = fs.mknod(ROOT, "big", 0644, 0, 0, 0);
+            byte[] chunk = new byte[1 << 20];
+            new java.util.Random(1).nextBytes(chunk);
+            for (int i = 0; i < 64; i++) {
+                fs.write(file, (long) i << 20, chunk, 0, chunk.length);
+            }
+            fill(fs, 20_000, 0); // a tree of some height around the file
+            fs.createSnapshot(0, "snap", false);
+            byte[] page = new byte[4096];
+            for (String kind : new String[] {"shared", "unshared"}) {
+                long offset = kind.equals("shared") ? 32L << 20 : (32L << 20) + 8192;
+                fs.write(file, offset, page, 0, page.length);
+                device.clearLog();
+                device.setRecording(true);
+                fs.sync();
+                device.setRecording(false);
+                long blocks = device.log().stream().filter(op -> op instanceof SimulatedDevice.Write)
+                        .mapToLong(op -> (((SimulatedDevice.Write) op).bytes().length + 4095) / 4096).sum();
+                line(kind.equals("shared") ? "sharedOverwrite" : "unsharedOverwrite",
+                        "\"blocks_written\":" + blocks, quick);
+            }
+        }
+    }
+
+    private static void line(String bench, String fields, boolean quick) {
+        System.out.println(String.format(Locale.ROOT, "{\"suite\":\"snap\",\"bench\":\"%s\",\"impl\":\"cowfs\",%s%s}",
+                bench, fields, quick ? ",\"quick\":true" : ""));
+    }
+}
