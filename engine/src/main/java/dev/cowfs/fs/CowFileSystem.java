@@ -1129,6 +1129,30 @@ public final class CowFileSystem implements Closeable {
         });
     }
 
+    /**
+     * Makes {@code dst} (an existing regular file) a copy of {@code src} that shares all of src's data: a reflink
+     * clone. No data is copied; writes to either file afterwards never show in the other (hard links, by
+     * contrast, are one inode). Works across subvolumes; dst must be writable. dst keeps its own attributes.
+     */
+    public void reflink(long src, long dst) throws IOException {
+        change(dst, () -> {
+            Inode source = loadInode(src);
+            Inode target = loadInode(dst);
+            if (source.isDirectory() || target.isDirectory()) {
+                throw new FsException(Errno.EISDIR, "reflink of directory " + (source.isDirectory() ? src : dst)
+                        + "; clone files one by one");
+            }
+            if (!source.isRegularFile() || !target.isRegularFile()) {
+                throw new FsException(Errno.EINVAL, "reflink needs two regular files (" + src + ", " + dst + ")");
+            }
+            if (src == dst) {
+                return;
+            }
+            data.cloneData(src, dst);
+            afterChange();
+        });
+    }
+
     // ------------------------------------------------------------------ extended attributes
 
     public byte[] getXattr(long ino, String name) throws IOException {

@@ -381,6 +381,33 @@ final class FileData {
         fs.storeInode(inode);
     }
 
+    /**
+     * Replaces {@code dst}'s data with {@code src}'s, sharing every data extent (one more reference each): no data
+     * is copied, and a later write to either file copies only what it touches. Sets dst's size.
+     */
+    void cloneData(long src, long dst) throws IOException {
+        Inode source = regularFile(src);
+        Inode target = regularFile(dst);
+        flush(src);
+        flush(dst);
+        WriteTransaction txn = txn();
+        long dstTree = CowFileSystem.treeOf(dst);
+        punch(dst, 0, Long.MAX_VALUE);
+        txn.delete(dstTree, FsKeys.of(dst, FsKeys.INLINE_DATA));
+        byte[] inline = fs.get(src, FsKeys.of(src, FsKeys.INLINE_DATA));
+        if (inline != null) {
+            txn.put(dstTree, FsKeys.of(dst, FsKeys.INLINE_DATA), inline);
+        }
+        for (Item item : items(src, 0, Long.MAX_VALUE)) {
+            txn.addDataExtentReference(item.extent());
+            txn.putDataExtent(dstTree, FsKeys.of(dst, FsKeys.EXTENT, item.offset()), item.encode());
+        }
+        target.size = source.size;
+        java.time.Instant now = fs.options().clock().instant();
+        target.setTimes(false, true, true, now.getEpochSecond(), now.getNano());
+        fs.storeInode(target);
+    }
+
     // ------------------------------------------------------------------ reading
 
     int read(long ino, long offset, byte[] dst, int dstOffset, int length) throws IOException {

@@ -100,13 +100,26 @@ final class CopyMove {
         }
     }
 
-    /** Copies the data regions of the source (holes stay holes) into the new, empty target file. */
+    /**
+     * Gives the new, empty target file the source's data: a reflink clone within one image, otherwise a copy of
+     * the data regions (holes stay holes).
+     */
     private static void copyData(CowPath source, Inode sourceInode, CowPath target, long targetIno)
             throws IOException {
         CowFileSystem from = source.getFileSystem().core();
         CowFileSystem to = target.getFileSystem().core();
         long ino = sourceInode.ino();
         long size = sourceInode.size();
+        if (from == to) {
+            // Within one image a copy is a reflink clone: no data is copied, whatever the file's size.
+            try {
+                NioErrors.run(target, () -> to.reflink(ino, targetIno));
+            } catch (IOException | RuntimeException e) {
+                deleteAfterFailure(target, e);
+                throw e;
+            }
+            return;
+        }
         NioErrors.run(source, () -> from.open(ino));
         try {
             byte[] buffer = new byte[(int) Math.min(COPY_CHUNK_BYTES, Math.max(size, 1))];

@@ -416,6 +416,29 @@ class CowNamespaceTest {
         }
     }
 
+    @Test
+    void copyWithinAnImageIsAReflinkCloneThatCopiesNoData() throws IOException {
+        Path big = path("/big");
+        byte[] data = new byte[8 << 20];
+        new java.util.Random(4).nextBytes(data);
+        Files.write(big, data);
+        FileStore store = Files.getFileStore(big);
+        try (FileChannel channel = FileChannel.open(big, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        long usedBefore = store.getTotalSpace() - store.getUsableSpace();
+        Path copy = Files.copy(big, path("/copy-of-big"));
+        try (FileChannel channel = FileChannel.open(copy, StandardOpenOption.WRITE)) {
+            channel.force(true);
+        }
+        long usedAfter = store.getTotalSpace() - store.getUsableSpace();
+        assertTrue(usedAfter - usedBefore < (256 << 10), "copying 8 MiB within the image used "
+                + (usedAfter - usedBefore) + " bytes more");
+        assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(copy)));
+        Files.write(copy, "changed".getBytes(), StandardOpenOption.WRITE);
+        assertTrue(java.util.Arrays.equals(data, Files.readAllBytes(big)), "a write to the copy changed the source");
+    }
+
     private static Set<String> names(DirectoryStream<Path> stream) throws IOException {
         Set<String> names = new TreeSet<>();
         try (stream) {
