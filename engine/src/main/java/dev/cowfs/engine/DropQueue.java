@@ -2,6 +2,7 @@ package dev.cowfs.engine;
 
 import dev.cowfs.engine.block.BlockRef;
 import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.block.EngineBugError;
 import dev.cowfs.engine.btree.BTree;
 import dev.cowfs.engine.btree.TreeContext;
 import dev.cowfs.engine.btree.TreeCursor;
@@ -26,12 +27,16 @@ final class DropQueue {
         this.ctx = ctx;
     }
 
-    /** Queues a tree whose root no catalog entry names any more; its blocks are released by later steps. */
+    /** Drops queued by this transaction so far: the sequence number of the next one's record. */
+    private int added;
+
+    /**
+     * Queues a tree nothing references any more (a dropped tree, or a nested tree whose last entry went); its
+     * blocks are released by later steps.
+     */
     void add(long treeId, BlockRef root) throws IOException {
-        byte[] key = DropRecordLayout.key(ctx.generation(), treeId);
-        while (catalog.get(key) != null) {
-            reclaimOne(key, Long.MAX_VALUE); // the same tree id dropped twice in one transaction: finish the first
-        }
+        byte[] key = DropRecordLayout.key(ctx.generation(), treeId, added++);
+        EngineBugError.check(catalog.get(key) == null, "drop record written twice");
         catalog.put(key, DropRecordLayout.value(root, TreeDrop.START));
     }
 

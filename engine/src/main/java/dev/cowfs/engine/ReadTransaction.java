@@ -111,6 +111,21 @@ public final class ReadTransaction implements AutoCloseable {
         TreeDiff.diff(store.reader(), afterTreeId, root(beforeTreeId), root(afterTreeId), visitor);
     }
 
+    /** A cursor over the nested tree stored under {@code key} in tree {@code treeId}, or null when none is. */
+    public Cursor nestedCursor(long treeId, byte[] key) throws IOException {
+        checkOpen();
+        TreeCursor parent = TreeCursor.overCommitted(store.reader(), treeId, root(treeId));
+        if (!parent.seek(key) || !java.util.Arrays.equals(parent.key(), key)) {
+            return null;
+        }
+        if (parent.storedFlags() != dev.cowfs.engine.format.NodeLayout.FLAG_SUBTREE_ROOT) {
+            throw new dev.cowfs.engine.block.CorruptionException(0, "tree " + treeId
+                    + ": the entry expected to hold a nested tree holds a value");
+        }
+        BlockRef nestedRoot = BlockRef.decode(parent.storedValue(), 0);
+        return new Cursor(TreeCursor.overCommitted(store.reader(), treeId, nestedRoot), this::checkCursorUsable);
+    }
+
     public boolean hasTree(long treeId) throws IOException {
         checkOpen();
         return treeRoots.containsKey(treeId) || TreeSearch.get(store.reader(), state.superblock().catalogRoot(),

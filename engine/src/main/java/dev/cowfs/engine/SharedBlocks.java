@@ -22,6 +22,7 @@ final class SharedBlocks implements TreeContext.BlockReferences {
     private final TreeContext ctx;
     private final Map<Long, BTree> trees;
     private BTree refs;
+    private DropQueue drops;
     /** True once the catalog was seen to have no reference-count tree (nothing shared yet). */
     private boolean knownAbsent;
 
@@ -54,6 +55,19 @@ final class SharedBlocks implements TreeContext.BlockReferences {
             Bytes.putLong(value, 0, ctx.generation());
             catalog.put(LAST_CLONE_KEY, value);
             lastCloneGeneration = ctx.generation();
+        }
+    }
+
+    void drops(DropQueue queue) {
+        this.drops = queue;
+    }
+
+    @Override
+    public void dropSubtree(BlockRef root, long treeId) throws IOException {
+        if (count(root.blockIndex()) > 1) {
+            drop(root, null); // another entry still holds the nested tree
+        } else {
+            drops.add(treeId, root);
         }
     }
 

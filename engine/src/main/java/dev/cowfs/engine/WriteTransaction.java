@@ -32,6 +32,8 @@ public final class WriteTransaction implements AutoCloseable {
     private final Map<Long, BTree> trees = new LinkedHashMap<>();
     private final long maxDirtyBytes;
     private final SharedBlocks shared;
+    /** Nested trees changed through handles in this transaction, by parent tree and entry key. */
+    private final Map<NestedKey, NestedTree> nestedTrees = new java.util.HashMap<>();
     private final DropQueue drops;
     private boolean usesDataExtents;
     private boolean usesSharedTrees;
@@ -55,6 +57,7 @@ public final class WriteTransaction implements AutoCloseable {
         this.usesSharedTrees = (superblock.incompatFeatures() & SuperblockLayout.INCOMPAT_SHARED_TREES) != 0;
         this.shared = new SharedBlocks(catalog, ctx, trees);
         this.drops = new DropQueue(catalog, ctx);
+        shared.drops(drops);
         ctx.references(shared);
     }
 
@@ -98,6 +101,7 @@ public final class WriteTransaction implements AutoCloseable {
         checkUsable();
         requireUserTree(treeId);
         try {
+            closeNested(treeId, key);
             tree(treeId).put(key, value);
             spillIfNeeded();
         } catch (IllegalArgumentException e) {
@@ -112,6 +116,7 @@ public final class WriteTransaction implements AutoCloseable {
         checkUsable();
         requireUserTree(treeId);
         try {
+            closeNested(treeId, key);
             boolean deleted = tree(treeId).delete(key);
             spillIfNeeded();
             return deleted;
@@ -160,6 +165,7 @@ public final class WriteTransaction implements AutoCloseable {
         }
         try {
             BTree tree = tree(treeId);
+            writeNested(treeId, true);
             BlockRef root = tree.flush();
             trees.remove(treeId);
             catalog.delete(TreeIds.catalogKey(treeId));
@@ -185,6 +191,7 @@ public final class WriteTransaction implements AutoCloseable {
             throw new IllegalArgumentException("tree " + newTreeId + " exists");
         }
         try {
+            writeNested(sourceTreeId, false);
             BlockRef root = tree(sourceTreeId).flush();
             catalog.putSubtreeRoot(TreeIds.catalogKey(sourceTreeId), root);
             shared.add(root.blockIndex());
@@ -233,11 +240,147 @@ public final class WriteTransaction implements AutoCloseable {
 
     private void spillIfNeeded() throws IOException {
         if (ctx.memory().bytes() > maxDirtyBytes) {
+            for (NestedTree handle : nestedTrees.values()) {
+                handle.tree.spill();
+            }
             for (BTree tree : trees.values()) {
                 tree.spill();
             }
             catalog.spill();
             space.spill();
+        }
+    }
+
+    // ------------------------------------------------------------------ nested trees
+
+    private record NestedKey(long treeId, String key) {
+        static NestedKey of(long treeId, byte[] key) {
+            return new NestedKey(treeId, java.util.HexFormat.of().formatHex(key));
+        }
+    }
+
+    /**
+     * The nested tree stored under {@code key} in user tree {@code treeId}, or a new empty one that the entry
+     * will hold from the next write-out; changes through the handle are visible at once. An entry holding
+     * anything else is a {@code CorruptionException}. Replacing or deleting the entry drops the nested tree
+     * (released over later commits once nothing else references it).
+     */
+    public NestedTree nestedTree(long treeId, byte[] key) throws IOException {
+        checkUsable();
+        requireUserTree(treeId);
+        NestedTree handle = nestedTrees.get(NestedKey.of(treeId, key));
+        if (handle != null) {
+            return handle;
+        }
+        try {
+            BTree parent = tree(treeId);
+            BlockRef root = parent.nestedRoot(key);
+            BTree tree = root == null ? BTree.create(treeId, ctx) : BTree.open(treeId, root, ctx);
+            handle = new NestedTree(this, treeId, key, tree, root != null);
+            nestedTrees.put(NestedKey.of(treeId, key), handle);
+            return handle;
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    /** True when {@code key} in tree {@code treeId} holds a nested tree (or a handle made one). */
+    public boolean hasNestedTree(long treeId, byte[] key) throws IOException {
+        checkUsable();
+        requireUserTree(treeId);
+        return nestedTrees.containsKey(NestedKey.of(treeId, key)) || tree(treeId).nestedRoot(key) != null;
+    }
+
+    /**
+     * Stores under {@code dstKey} of tree {@code dstTreeId} a nested tree sharing everything with the one under
+     * {@code srcKey} of {@code srcTreeId}: O(1) whatever its size (one more reference to its root). Whatever
+     * {@code dstKey} held before is released.
+     */
+    public void cloneNestedTree(long srcTreeId, byte[] srcKey, long dstTreeId, byte[] dstKey) throws IOException {
+        checkUsable();
+        requireUserTree(srcTreeId);
+        requireUserTree(dstTreeId);
+        try {
+            closeNested(srcTreeId, srcKey);
+            BlockRef root = tree(srcTreeId).nestedRoot(srcKey);
+            if (root == null) {
+                throw new java.util.NoSuchElementException("no nested tree under the key in tree " + srcTreeId);
+            }
+            closeNested(dstTreeId, dstKey);
+            tree(dstTreeId).delete(dstKey);
+            shared.add(root.blockIndex());
+            shared.recordClone();
+            tree(dstTreeId).putSubtreeRoot(dstKey, root);
+            usesSharedTrees = true;
+            spillIfNeeded();
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    byte[] nestedGet(NestedTree handle, byte[] key) throws IOException {
+        checkUsable();
+        try {
+            return handle.tree.get(key);
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    interface NestedChange {
+        void run() throws IOException;
+    }
+
+    void nestedChange(NestedTree handle, NestedChange change) throws IOException {
+        checkUsable();
+        requireOpenHandle(handle);
+        try {
+            handle.beforeChange(tree(handle.treeId()));
+            change.run();
+            spillIfNeeded();
+        } catch (IllegalArgumentException e) {
+            throw e;
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    Cursor nestedCursor(NestedTree handle) throws IOException {
+        checkUsable();
+        requireOpenHandle(handle);
+        return new Cursor(handle.tree.cursor(), this::checkCursorUsable);
+    }
+
+    private void requireOpenHandle(NestedTree handle) {
+        if (nestedTrees.get(NestedKey.of(handle.treeId(), handle.key())) != handle) {
+            throw new IllegalStateException("the nested tree handle was closed (its entry was changed or written)");
+        }
+    }
+
+    /** Writes the nested trees of {@code treeId} into their entries (and forgets the handles, if asked). */
+    private void writeNested(long treeId, boolean forget) throws IOException {
+        for (var it = nestedTrees.values().iterator(); it.hasNext(); ) {
+            NestedTree handle = it.next();
+            if (handle.treeId() == treeId) {
+                handle.writeInto(tree(treeId));
+                if (forget) {
+                    it.remove();
+                }
+            }
+        }
+    }
+
+    /** The entry is about to change: a handle on it writes its tree into it first and is closed. */
+    private void closeNested(long treeId, byte[] key) throws IOException {
+        if (!nestedTrees.isEmpty()) {
+            NestedTree handle = nestedTrees.remove(NestedKey.of(treeId, key));
+            if (handle != null) {
+                handle.writeInto(tree(treeId));
+            }
         }
     }
 
@@ -276,6 +419,7 @@ public final class WriteTransaction implements AutoCloseable {
         checkUsable();
         requireUserTree(treeId);
         try {
+            closeNested(treeId, key);
             tree(treeId).putDataExtent(key, value);
             spillIfNeeded();
         } catch (IllegalArgumentException e) {
@@ -376,6 +520,10 @@ public final class WriteTransaction implements AutoCloseable {
     }
 
     private BlockRef writeTrees() throws IOException {
+        for (NestedTree handle : nestedTrees.values()) {
+            handle.writeInto(tree(handle.treeId()));
+        }
+        nestedTrees.clear();
         for (Map.Entry<Long, BTree> entry : trees.entrySet()) {
             BTree tree = entry.getValue();
             if (tree.isDirty()) {

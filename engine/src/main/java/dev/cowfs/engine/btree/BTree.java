@@ -32,6 +32,7 @@ public final class BTree {
     private BlockRef rootRef;
     private DirtyNode root;
     private long modCount;
+    private long flushCount;
 
     private BTree(long treeId, TreeContext ctx, BlockRef rootRef) {
         this.treeId = treeId;
@@ -138,10 +139,52 @@ public final class BTree {
         }
     }
 
-    /** Stores a reference to the root of another tree (the catalog's entries). */
+    /**
+     * Stores a reference to the root of another tree: a catalog entry, or a nested tree inside a user tree (a
+     * file's extent tree). The caller owns the reference: replacing an earlier root of the same tree (its new
+     * root after changes) releases nothing, because shadowing that tree's root already released the old one.
+     */
     public void putSubtreeRoot(byte[] key, BlockRef subtreeRoot) throws IOException {
         checkKey(key);
         putStored(key, subtreeRoot.toBytes(), NodeLayout.FLAG_SUBTREE_ROOT);
+    }
+
+    /**
+     * Makes the path to the entry under {@code key} (a nested tree's root) dirty without changing it. Copying a
+     * shared leaf on the way adds a reference to the nested root, which must happen before the nested tree's
+     * own root is shadowed. False when there is no such entry.
+     */
+    public boolean touch(byte[] key) throws IOException {
+        if (!containsKey(key)) {
+            return false;
+        }
+        DirtyNode node = dirtyRoot();
+        while (!node.isLeaf()) {
+            node = dirtyChild(node, node.searchBranch(key));
+        }
+        modCount++;
+        return true;
+    }
+
+    /**
+     * The root of the nested tree stored under {@code key}, or null when there is no entry; a
+     * {@code CorruptionException} when the entry holds anything else.
+     */
+    public BlockRef nestedRoot(byte[] key) throws IOException {
+        TreeCursor cursor = cursor();
+        if (!cursor.seek(key) || !Arrays.equals(cursor.key(), key)) {
+            return null;
+        }
+        if (cursor.storedFlags() != NodeLayout.FLAG_SUBTREE_ROOT) {
+            throw new dev.cowfs.engine.block.CorruptionException(0, "tree " + treeId
+                    + ": the entry expected to hold a nested tree holds a value");
+        }
+        return BlockRef.decode(cursor.storedValue(), 0);
+    }
+
+    /** Flushes so far: a nested tree whose parent flushed must touch its entry again before its next change. */
+    public long flushCount() {
+        return flushCount;
     }
 
     private void checkKey(byte[] key) {
@@ -198,7 +241,10 @@ public final class BTree {
             int index = node.searchLeaf(key, prefix);
             boolean appended = false;
             if (index >= 0) {
-                releaseStored(node.storedValue(index), node.flags(index));
+                byte oldFlags = node.flags(index);
+                if (!(oldFlags == NodeLayout.FLAG_SUBTREE_ROOT && flags == NodeLayout.FLAG_SUBTREE_ROOT)) {
+                    releaseStored(node.storedValue(index), oldFlags); // a new root of the same tree releases nothing
+                }
                 node.replaceLeafValue(index, stored, flags);
             } else {
                 index = -index - 1;
@@ -332,18 +378,29 @@ public final class BTree {
     }
 
     private void releaseStored(byte[] stored, byte flags) throws IOException {
+        if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
+            if (shareable) {
+                ctx.references().dropSubtree(BlockRef.decode(stored, 0), treeId); // a nested tree goes whole
+            }
+            return; // catalog entries: the transaction manages tree roots itself
+        }
         BlockRef target = referencedBlock(stored, flags);
         if (target != null) {
             (shareable ? ctx.references() : TreeContext.BlockReferences.UNSHARED).drop(target, ctx.allocator());
         }
     }
 
-    /** The block a leaf entry references (out-of-line value, data extent), or null for a plain value. */
-    static BlockRef referencedBlock(byte[] stored, byte flags) {
+    /**
+     * The block a leaf entry of a user tree references (out-of-line value, data extent, nested tree root), or null
+     * for a plain value.
+     */
+    public static BlockRef referencedBlock(byte[] stored, byte flags) {
         if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
             return BlockRef.decode(stored, NodeLayout.OUT_OF_LINE_REF_OFFSET);
         } else if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0) {
             return BlockRef.decode(stored, NodeLayout.DATA_EXTENT_REF_OFFSET);
+        } else if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
+            return BlockRef.decode(stored, 0);
         }
         return null;
     }
@@ -444,6 +501,7 @@ public final class BTree {
             root = null;
             modCount++;
         }
+        flushCount++;
         return rootRef;
     }
 

@@ -42,6 +42,11 @@ public final class TreeContext {
                 allocator.free(ref.blockIndex(), ref.blockCount(), ref.birthGeneration());
                 return true;
             }
+
+            @Override
+            public void dropSubtree(BlockRef root, long treeId) {
+                throw new EngineBugError("a nested tree was dropped where none can exist");
+            }
         };
 
         /** References to the block starting at {@code blockIndex}: 1 unless recorded as shared. */
@@ -58,6 +63,12 @@ public final class TreeContext {
 
         /** Drops one reference; the last frees the blocks through {@code allocator}. True when they were freed. */
         boolean drop(BlockRef ref, BlockAllocator allocator) throws IOException;
+
+        /**
+         * Drops one reference to the root of a nested tree (an entry of tree {@code treeId} held it); with the
+         * last, the whole nested tree is queued for release over the following commits.
+         */
+        void dropSubtree(BlockRef root, long treeId) throws IOException;
     }
     private long dirtyNodes;
     private long blocksWritten;

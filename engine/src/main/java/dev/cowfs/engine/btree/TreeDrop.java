@@ -3,6 +3,7 @@ package dev.cowfs.engine.btree;
 import dev.cowfs.engine.block.BlockRef;
 import dev.cowfs.engine.block.CorruptionException;
 import dev.cowfs.engine.format.Limits;
+import dev.cowfs.engine.format.NodeLayout;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -57,7 +58,7 @@ public final class TreeDrop {
             while (true) {
                 ctx.reader().read(ref, treeId, level, view);
                 if (view.isLeaf()) {
-                    released += releaseLeaf(ctx, view, progress) + 1;
+                    released += releaseLeaf(ctx, treeId, view, progress) + 1;
                     references.drop(ref, ctx.allocator());
                     finishedHigh = high;
                     break;
@@ -113,17 +114,22 @@ public final class TreeDrop {
     }
 
     /** Drops the references a leaf's entries hold (those at or above the progress key). */
-    private static long releaseLeaf(TreeContext ctx, NodeView view, byte[] progress) throws IOException {
+    private static long releaseLeaf(TreeContext ctx, long treeId, NodeView view, byte[] progress)
+            throws IOException {
         List<BlockRef> targets = new ArrayList<>();
+        List<BlockRef> nestedRoots = new ArrayList<>();
         for (int i = 0; i < view.count(); i++) {
             BlockRef target = BTree.referencedBlock(view.storedValue(i), view.flags(i));
             if (target != null && view.compareKey(i, progress) >= 0) {
-                targets.add(target);
+                ((view.flags(i) & NodeLayout.FLAG_SUBTREE_ROOT) != 0 ? nestedRoots : targets).add(target);
             }
         }
         for (BlockRef target : targets) {
             ctx.references().drop(target, ctx.allocator());
         }
-        return targets.size();
+        for (BlockRef nestedRoot : nestedRoots) {
+            ctx.references().dropSubtree(nestedRoot, treeId);
+        }
+        return targets.size() + nestedRoots.size();
     }
 }

@@ -227,6 +227,10 @@ public final class Checker {
             if (reach(extent, walk, "out-of-line value", false) == Reach.FIRST) {
                 reader.readExtent(extent, Bytes.getInt(stored, NodeLayout.OUT_OF_LINE_LENGTH_OFFSET));
             }
+        } else if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0 && frame.treeId >= Limits.FIRST_USER_TREE_ID) {
+            // A nested tree (a file's extent tree): walked as part of the tree holding it.
+            stack.push(new Frame(BlockRef.decode(stored, 0), frame.treeId, -1, null, null,
+                    frame.ref.birthGeneration(), null));
         } else if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
             byte[] key = view.key(i);
             if (frame.treeId != TreeIds.CATALOG || key.length != 8) {

@@ -74,19 +74,20 @@ final class TreeSpaceCheck {
         }
     }
 
-    private record Frame(BlockRef ref, int level, byte[] high) {
+    /** {@code progress}: the drop progress that applies inside this node (null in live and nested trees). */
+    private record Frame(BlockRef ref, int level, byte[] high, byte[] progress) {
     }
 
     /** Every block the tree reaches; for a tree being dropped, what its drop has not released yet. */
     private static void reach(NodeReader reader, Holder holder, BitSet blocks) throws IOException {
-        byte[] progress = holder.dropProgress();
         Deque<Frame> stack = new ArrayDeque<>();
-        stack.push(new Frame(holder.root(), -1, null));
+        stack.push(new Frame(holder.root(), -1, null, holder.dropProgress()));
         NodeView view = new NodeView();
         long visited = 0;
         while (!stack.isEmpty()) {
             Frame frame = stack.pop();
             BlockRef ref = frame.ref();
+            byte[] progress = frame.progress();
             if (++visited > Limits.MAX_BLOCK_INDEX || blocks.get((int) ref.blockIndex())) {
                 continue;
             }
@@ -96,7 +97,7 @@ final class TreeSpaceCheck {
                 if (!view.isLeaf()) {
                     byte[] high = i + 1 < view.count() ? view.key(i + 1) : frame.high();
                     if (progress == null || high == null || Arrays.compareUnsigned(high, progress) > 0) {
-                        stack.push(new Frame(view.childRef(i), view.level() - 1, high));
+                        stack.push(new Frame(view.childRef(i), view.level() - 1, high, progress));
                     }
                     continue;
                 }
@@ -105,6 +106,10 @@ final class TreeSpaceCheck {
                 }
                 byte flags = view.flags(i);
                 byte[] stored = view.storedValue(i);
+                if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
+                    stack.push(new Frame(BlockRef.decode(stored, 0), -1, null, null)); // a nested tree: walked whole
+                    continue;
+                }
                 BlockRef target = (flags & NodeLayout.FLAG_OUT_OF_LINE) != 0
                         ? BlockRef.decode(stored, NodeLayout.OUT_OF_LINE_REF_OFFSET)
                         : (flags & NodeLayout.FLAG_DATA_EXTENT) != 0
