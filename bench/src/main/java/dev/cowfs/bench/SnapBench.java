@@ -30,9 +30,11 @@ final class SnapBench {
                 "cowfs-snap");
         try {
             int[] sizes = quick ? new int[] {10, 1_000, 100_000} : new int[] {10, 1_000, 100_000, 1_000_000};
+            snapshotCreate(dir, 1_000, quick); // warm-up: the JIT compiles the paths once, not in the first figure
             for (int files : sizes) {
                 snapshotCreate(dir, files, quick);
             }
+            clone(dir, quick);
             diff(dir, quick ? 100_000 : 1_000_000, quick);
             sharedOverwrite(quick);
             System.err.println("snap: btrfs and XFS rows skipped: mkfs.btrfs / mkfs.xfs are not installed here");
@@ -83,6 +85,51 @@ final class SnapBench {
             Arrays.sort(micros);
             line("snapshotCreate", "\"files\":" + files + ",\"us\":" + micros[REPETITIONS / 2]
                     + ",\"min_us\":" + micros[0] + ",\"max_us\":" + micros[REPETITIONS - 1], quick);
+        } finally {
+            Files.deleteIfExists(image);
+        }
+    }
+
+    /** Reflink clone time (with its commit) of a 1 MiB file, a large file and a file of many extents. */
+    private static void clone(Path dir, boolean quick) throws IOException {
+        Path image = dir.resolve("clone.img");
+        try (CowFileSystem fs = CowFileSystem.create(image, options())) {
+            byte[] chunk = new byte[1 << 20];
+            new java.util.Random(2).nextBytes(chunk);
+            long small = fs.mknod(ROOT, "one-mib", 0644, 0, 0, 0);
+            fs.write(small, 0, chunk, 0, chunk.length);
+            long largeBytes = quick ? 256L << 20 : 4L << 30;
+            long large = fs.mknod(ROOT, "large", 0644, 0, 0, 0);
+            for (long at = 0; at < largeBytes; at += chunk.length) {
+                fs.write(large, at, chunk, 0, chunk.length);
+            }
+            int extents = quick ? 10_000 : 100_000;
+            long fragmented = fs.mknod(ROOT, "fragmented", 0644, 0, 0, 0);
+            java.util.Random random = new java.util.Random(3);
+            byte[] page = new byte[4096];
+            long span = 4L * extents; // pages: writes land apart, each its own extent item
+            for (int i = 0; i < extents; i++) {
+                random.nextBytes(page);
+                fs.write(fragmented, (i * 4L % span) * 4096, page, 0, page.length);
+            }
+            fs.sync();
+            long[][] cases = {{small, 1, chunk.length}, {large, largeBytes >> 20, largeBytes},
+                    {fragmented, extents, fs.stat(fragmented).size()}};
+            int n = 0;
+            for (long[] c : cases) {
+                long[] micros = new long[REPETITIONS];
+                for (int r = 0; r < REPETITIONS; r++) {
+                    long dst = fs.mknod(ROOT, "clone-" + n++, 0644, 0, 0, 0);
+                    fs.sync();
+                    long start = System.nanoTime();
+                    fs.reflink(c[0], dst);
+                    fs.sync();
+                    micros[r] = (System.nanoTime() - start) / 1000;
+                }
+                Arrays.sort(micros);
+                line("clone", "\"extents\":" + c[1] + ",\"size_bytes\":" + c[2] + ",\"us\":" + micros[REPETITIONS / 2]
+                        + ",\"min_us\":" + micros[0] + ",\"max_us\":" + micros[REPETITIONS - 1], quick);
+            }
         } finally {
             Files.deleteIfExists(image);
         }

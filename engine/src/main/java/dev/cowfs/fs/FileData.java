@@ -124,8 +124,11 @@ final class FileData {
         }
     }
 
+    private final ExtentItems extents;
+
     FileData(CowFileSystem fs) {
         this.fs = fs;
+        this.extents = new ExtentItems(fs);
         // An inline item must fit in a node with its 9-byte key.
         this.inlineMax = Math.min(2048, dev.cowfs.engine.format.Limits.maxInlineEntryBytes(fs.blockSize()) - 64);
     }
@@ -266,6 +269,7 @@ final class FileData {
         }
         punch(ino, offset, end);
         putExtents(ino, inode, offset, bytes, at, length);
+        extents.nestIfLarge(ino);
     }
 
     private void putExtents(long ino, Inode inode, long offset, byte[] bytes, int at, int length)
@@ -288,79 +292,44 @@ final class FileData {
             if ((packedLength + blockSize - 1) / blockSize < (length + blockSize - 1) / blockSize) {
                 BlockRef extent = txn().writeDataExtent(packed, 0, packedLength);
                 extentBytesSinceCommit += packedLength;
-                Item item = new Item(offset, extent, packedLength, length, 0, length, COMPRESSION_LZ4);
-                txn().putDataExtent(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.EXTENT, offset), item.encode());
+                extents.put(ino, new Item(offset, extent, packedLength, length, 0, length, COMPRESSION_LZ4));
                 return;
             }
         }
         BlockRef extent = txn().writeDataExtent(bytes, at, length);
         extentBytesSinceCommit += length;
-        Item item = new Item(offset, extent, length, length, 0, length, COMPRESSION_NONE);
-        txn().putDataExtent(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.EXTENT, offset), item.encode());
+        extents.put(ino, new Item(offset, extent, length, length, 0, length, COMPRESSION_NONE));
     }
 
     private boolean hasExtents(long ino) throws IOException {
-        Cursor cursor = fs.cursor(ino);
-        return cursor.seek(FsKeys.of(ino, FsKeys.EXTENT, 0)) && FsKeys.is(cursor.key(), ino, FsKeys.EXTENT);
+        return extents.hasAny(ino);
     }
 
     /** The extent items overlapping [from, to), in file order. */
     private List<Item> items(long ino, long from, long to) throws IOException {
-        List<Item> items = new ArrayList<>();
-        Cursor cursor = fs.txn() != null ? fs.cursor(ino) : null;
-        if (cursor == null) {
-            try (var read = fs.store().beginRead()) {
-                collect(read.cursor(CowFileSystem.treeOf(ino)), ino, from, to, items);
-            }
-        } else {
-            collect(cursor, ino, from, to, items);
-        }
-        return items;
-    }
-
-    private static void collect(Cursor cursor, long ino, long from, long to, List<Item> items) throws IOException {
-        boolean ok = cursor.seekFloor(FsKeys.of(ino, FsKeys.EXTENT, from));
-        if (!ok || !FsKeys.is(cursor.key(), ino, FsKeys.EXTENT)) {
-            ok = cursor.seek(FsKeys.of(ino, FsKeys.EXTENT, from));
-        }
-        for (; ok; ok = cursor.next()) {
-            byte[] key = cursor.key();
-            if (!FsKeys.is(key, ino, FsKeys.EXTENT)) {
-                break;
-            }
-            long offset = FsKeys.number(key);
-            if (offset >= to) {
-                break;
-            }
-            Item item = Item.decode(ino, offset, cursor.value());
-            if (item.end() > from) {
-                items.add(item);
-            }
-        }
+        return extents.items(ino, from, to);
     }
 
     /** Removes the file's data in [from, to): items inside go, items across the edges are cut. */
     private void punch(long ino, long from, long to) throws IOException {
         WriteTransaction txn = txn();
-        long tree = CowFileSystem.treeOf(ino);
         for (Item item : items(ino, from, to)) {
             long start = item.offset();
             long end = item.end();
             if (start >= from && end <= to) {
-                txn.delete(tree, FsKeys.of(ino, FsKeys.EXTENT, start));
+                extents.delete(ino, start);
             } else if (start < from && end > to) {
-                Item right = item.slice(to, end);
                 txn.addDataExtentReference(item.extent());
-                txn.putDataExtent(tree, FsKeys.of(ino, FsKeys.EXTENT, to), right.encode());
+                extents.put(ino, item.slice(to, end));
                 txn.addDataExtentReference(item.extent());
-                txn.putDataExtent(tree, FsKeys.of(ino, FsKeys.EXTENT, start), item.slice(start, from).encode());
+                extents.put(ino, item.slice(start, from));
             } else if (start < from) {
                 txn.addDataExtentReference(item.extent());
-                txn.putDataExtent(tree, FsKeys.of(ino, FsKeys.EXTENT, start), item.slice(start, from).encode());
+                extents.put(ino, item.slice(start, from));
             } else {
                 txn.addDataExtentReference(item.extent());
-                txn.putDataExtent(tree, FsKeys.of(ino, FsKeys.EXTENT, to), item.slice(to, end).encode());
-                txn.delete(tree, FsKeys.of(ino, FsKeys.EXTENT, start));
+                extents.put(ino, item.slice(to, end));
+                extents.delete(ino, start);
             }
         }
     }
@@ -398,10 +367,7 @@ final class FileData {
         if (inline != null) {
             txn.put(dstTree, FsKeys.of(dst, FsKeys.INLINE_DATA), inline);
         }
-        for (Item item : items(src, 0, Long.MAX_VALUE)) {
-            txn.addDataExtentReference(item.extent());
-            txn.putDataExtent(dstTree, FsKeys.of(dst, FsKeys.EXTENT, item.offset()), item.encode());
-        }
+        extents.cloneInto(src, dst);
         target.size = source.size;
         java.time.Instant now = fs.options().clock().instant();
         target.setTimes(false, true, true, now.getEpochSecond(), now.getNano());

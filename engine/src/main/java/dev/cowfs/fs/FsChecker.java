@@ -51,6 +51,34 @@ public final class FsChecker {
         return checker.problems;
     }
 
+    /** Files of the subvolume being checked that have their own extent tree. */
+    private final Set<Long> nestedFiles = new HashSet<>();
+
+    /** One extent item: in a file, in order, not overlapping, describing its data extent like every other. */
+    private void checkItem(long ino, Inode inode, long offset, byte[] value, Map<Long, long[]> lastExtentEnd,
+                           List<long[]> extentEnds, Map<Long, FileData.Item> extentShapes) {
+        try {
+            FileData.Item item = FileData.Item.decode(ino, offset, value);
+            if (!inode.isRegularFile()) {
+                problem("inode " + ino + ": extent in a non-file");
+            }
+            long[] previous = lastExtentEnd.computeIfAbsent(ino, k -> new long[] {0});
+            if (offset < previous[0]) {
+                problem("inode " + ino + ": extent at " + offset + " overlaps the one before");
+            }
+            previous[0] = item.end();
+            extentEnds.add(new long[] {ino, item.end()});
+            FileData.Item other = extentShapes.putIfAbsent(item.extent().blockIndex(), item);
+            if (other != null && (other.storedBytes() != item.storedBytes()
+                    || other.logicalBytes() != item.logicalBytes() || other.compression() != item.compression())) {
+                problem("inode " + ino + ": extent item at " + offset + " describes data extent " + item.extent()
+                        + " differently from another item sharing it");
+            }
+        } catch (FsException e) {
+            problem(e.getMessage());
+        }
+    }
+
     /** Back references ("ino/dir/name") of the subvolume being checked not yet matched to an entry. */
     private final Set<String> backReferences = new HashSet<>();
 
@@ -178,27 +206,23 @@ public final class FsChecker {
                     }
                 }
                 case FsKeys.EXTENT -> {
-                    long offset = FsKeys.number(key);
-                    try {
-                        FileData.Item item = FileData.Item.decode(ino, offset, value);
-                        if (!inode.isRegularFile()) {
-                            problem("inode " + ino + ": extent in a non-file");
+                    checkItem(ino, inode, FsKeys.number(key), value, lastExtentEnd, extentEnds, extentShapes);
+                }
+                case FsKeys.EXTENT_TREE -> {
+                    if (lastExtentEnd.containsKey(ino)) {
+                        problem("inode " + ino + ": its own extent tree beside extent items");
+                    }
+                    nestedFiles.add(ino);
+                    Cursor items = read.nestedCursor(tree, key);
+                    long count = 0;
+                    for (boolean more = items.first(); more; more = items.next()) {
+                        byte[] itemKey = items.key();
+                        if (itemKey.length != 8 || ++count > Long.MAX_VALUE / 2) {
+                            problem("inode " + ino + ": malformed key in its extent tree");
+                            break;
                         }
-                        long[] previous = lastExtentEnd.computeIfAbsent(ino, k -> new long[] {0});
-                        if (offset < previous[0]) {
-                            problem("inode " + ino + ": extent at " + offset + " overlaps the one before");
-                        }
-                        previous[0] = item.end();
-                        extentEnds.add(new long[] {ino, item.end()});
-                        FileData.Item other = extentShapes.putIfAbsent(item.extent().blockIndex(), item);
-                        if (other != null && (other.storedBytes() != item.storedBytes()
-                                || other.logicalBytes() != item.logicalBytes()
-                                || other.compression() != item.compression())) {
-                            problem("inode " + ino + ": extent item at " + offset + " describes data extent "
-                                    + item.extent() + " differently from another item sharing it");
-                        }
-                    } catch (FsException e) {
-                        problem(e.getMessage());
+                        checkItem(ino, inode, Bytes.getLongBigEndian(itemKey, 0), items.value(), lastExtentEnd,
+                                extentEnds, extentShapes);
                     }
                 }
                 default -> problem("inode " + ino + ": unknown item type " + type);
@@ -222,6 +246,7 @@ public final class FsChecker {
         if (root == null || !root.isDirectory()) {
             problem("the root directory (inode " + CowFileSystem.ROOT_INO + ") is missing or not a directory");
         }
+        nestedFiles.clear();
         checkNamespace(inodes, byName, byIndex, orphans);
         for (String stray : backReferences) {
             problem("back reference " + stray + " (inode/directory/name) names no directory entry");

@@ -18,6 +18,8 @@ final class FsKeys {
     /** A name the inode has: the directory holding it (u64 BE) and the name; one per link (a back reference). */
     static final byte INODE_REF = 0x07;
     static final byte EXTENT = 0x08;
+    /** A file's own extent tree (nested; keys: file offset u64 BE), once it has many extent items. */
+    static final byte EXTENT_TREE = 0x09;
     /** Under inode 0: the subvolume's counters. */
     static final byte SUBVOLUME_STATE = 0x10;
     /** Under inode 0, then an inode number: an unlinked inode still open somewhere, reclaimed at next open. */

@@ -71,7 +71,7 @@ class NestedTreesTest {
         assertEquals(writes[0], writes[1], "blocks written by a nested clone's commit, 1 vs 100k entries");
     }
 
-    enum Kind { PUT, DELETE, CLONE_NESTED, DELETE_ENTRY, SNAPSHOT_PARENT, DROP_PARENT, COMMIT, REOPEN }
+    enum Kind { PUT, BULK_PUT, DELETE, CLONE_NESTED, DELETE_ENTRY, SNAPSHOT_PARENT, DROP_PARENT, COMMIT, REOPEN }
 
     record Op(Kind kind, int tree, int entry, int other, int key) {
     }
@@ -80,6 +80,7 @@ class NestedTreesTest {
     Arbitrary<List<Op>> operations() {
         Arbitrary<Kind> kinds = Arbitraries.frequencyOf(
                 Tuple.of(40, Arbitraries.just(Kind.PUT)),
+                Tuple.of(4, Arbitraries.just(Kind.BULK_PUT)),
                 Tuple.of(10, Arbitraries.just(Kind.DELETE)),
                 Tuple.of(6, Arbitraries.just(Kind.CLONE_NESTED)),
                 Tuple.of(4, Arbitraries.just(Kind.DELETE_ENTRY)),
@@ -116,6 +117,19 @@ class NestedTreesTest {
                         txn.nestedTree(tree, key(op.entry())).put(inner(op.key()), new byte[size]);
                         model.get(tree).computeIfAbsent(op.entry(), k -> new TreeMap<>())
                                 .put(new String(inner(op.key())), size);
+                    }
+                    case BULK_PUT -> { // enough keys for nested trees of two or three levels
+                        if (!model.containsKey(tree)) {
+                            txn.createTree(tree);
+                            model.put(tree, new TreeMap<>());
+                        }
+                        NestedTree nested = txn.nestedTree(tree, key(op.entry()));
+                        var contents = model.get(tree).computeIfAbsent(op.entry(), k -> new TreeMap<>());
+                        for (int i = 0; i < 400; i++) {
+                            int k = (op.key() * 7 + i * 13) % 2000;
+                            nested.put(inner(k), new byte[40]);
+                            contents.put(new String(inner(k)), 40);
+                        }
                     }
                     case DELETE -> {
                         var entries = model.get(tree);

@@ -73,6 +73,48 @@ class ReflinkTest {
         }
     }
 
+    /** A file of thousands of extents has its own extent tree: its clone writes what a one-extent clone does. */
+    @Test
+    void cloningAFileOfManyExtentsCostsWhatCloningOneExtentCosts() throws Exception {
+        SimulatedDevice device = new SimulatedDevice();
+        FsOptions options = FsOptions.builder().commitIntervalMillis(0)
+                .store(StoreOptions.builder().checkAfterCommit(false).build()).build();
+        long[] writes = new long[2];
+        try (CowFileSystem fs = CowFileSystem.create(device, options)) {
+            long one = fs.mknod(ROOT, "one", 0644, 0, 0, 0);
+            fs.write(one, 0, new byte[1 << 20], 0, 1 << 20);
+            long many = fs.mknod(ROOT, "many", 0644, 0, 0, 0);
+            fs.truncate(many, 64L << 20);
+            Random random = new Random(5);
+            byte[] page = new byte[4096];
+            for (int i = 0; i < 5000; i++) {
+                random.nextBytes(page);
+                fs.write(many, (long) random.nextInt(16384) * 4096, page, 0, page.length);
+                if (i % 500 == 0) {
+                    fs.sync();
+                }
+            }
+            fs.sync();
+            int k = 0;
+            for (long src : new long[] {one, many}) {
+                long dst = fs.mknod(ROOT, "clone-" + k, 0644, 0, 0, 0);
+                fs.sync();
+                fs.reflink(src, dst);
+                device.clearLog();
+                device.setRecording(true);
+                fs.sync();
+                device.setRecording(false);
+                writes[k++] = device.log().stream().filter(op -> op instanceof SimulatedDevice.Write).count();
+                assertArrayEquals(readAll(fs, src), readAll(fs, dst));
+            }
+            assertTrue(FsChecker.check(fs.store()).isEmpty(), FsChecker.check(fs.store()).toString());
+            assertTrue(fs.store().check().isClean(), fs.store().check().summary());
+        }
+        System.out.println("clone commit writes: 1 extent " + writes[0] + " blocks, ~5000 extents " + writes[1]);
+        assertTrue(writes[1] <= writes[0] + 3, "clone of ~5000 extents wrote " + writes[1] + " blocks, of one "
+                + writes[0]);
+    }
+
     /** Seed lesson: a 4 KiB write into a 1 GiB cloned file adds one data block plus the tree path. */
     @Test
     void aPageWrittenIntoAClonedGibibyteCostsOneBlockAndAPath(@TempDir Path dir) throws Exception {
@@ -98,8 +140,8 @@ class ReflinkTest {
             long added = fs.statfs().usedBlocks() - before;
             System.out.println("4 KiB write into a cloned 1 GiB file: " + added + " more blocks in use");
             assertTrue(added >= 1 && added <= 8, added + " blocks for one 4 KiB write");
-            assertTrue(FsChecker.check(fs.store()).isEmpty());
-            assertTrue(fs.store().check().isClean());
+            assertTrue(FsChecker.check(fs.store()).isEmpty(), FsChecker.check(fs.store()).toString());
+            assertTrue(fs.store().check().isClean(), fs.store().check().summary());
         }
     }
 }

@@ -70,6 +70,13 @@ class SnapshotCrashTest {
         byte[] data = new byte[400_000];
         random.nextBytes(data);
         fs.write(big, 0, data, 0, data.length);
+        long fragmented = fs.mknod(root, "fragmented", 0644, 0, 0, 0);
+        for (int i = 0; i < 40; i++) { // more items than a file keeps beside its inode: its own extent tree
+            fs.write(fragmented, i * 8192L, data, i * 100, 3000);
+            if (i % 8 == 7) {
+                record(fs, states); // separate write-outs: separate items
+            }
+        }
         record(fs, states);
 
         long snap = fs.createSnapshot(0, "s1", false);
@@ -80,6 +87,12 @@ class SnapshotCrashTest {
         fs.write(big, 123_457, patch, 0, patch.length); // shared data: only the touched part is copied
         fs.unlink(fs.lookup(root, "aged"), "f7");
         fs.mknod(root, "new-after-snapshot", 0644, 0, 0, 0);
+        fs.write(fragmented, 20_000, patch, 0, 5000); // the shared extent tree: only its path is copied
+        long fragmentedClone = fs.mknod(root, "fragmented-clone", 0644, 0, 0, 0);
+        fs.reflink(fragmented, fragmentedClone); // O(1): the extent tree is shared
+        record(fs, states);
+        fs.write(fragmentedClone, 100, patch, 0, 3000);
+        fs.unlink(root, "fragmented");
         record(fs, states);
 
         long clone = fs.createSnapshot(snap, "c1", true);

@@ -7,6 +7,8 @@ import dev.cowfs.engine.format.NodeLayout;
 
 import java.io.IOException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Deque;
@@ -14,11 +16,11 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * What one committed tree holds: the blocks it references (nodes, out-of-line values, data extents; each once)
- * and the blocks it holds exclusively, those dropping it alone would free. A node is exclusive when the path
- * from the root to it is unshared (every node on it has one reference); an extent when all its references come
- * from exclusive leaves of this tree. One walk of the tree, reading reference counts only for blocks that may
- * be shared.
+ * What one committed tree holds: the blocks it references (nodes, out-of-line values, data extents, nested
+ * trees; each once) and the blocks it holds exclusively, those dropping it alone would free. A block is
+ * exclusive when every one of its references (its reference count) comes from an exclusive node of this tree;
+ * the root is exclusive when nothing else references it. Two walks: one over everything reachable, one that
+ * grants references from exclusive nodes and descends into a block once all its references are granted.
  */
 public final class TreeSpaceWalk {
     /** Reference counts as of the walked generation. */
@@ -37,12 +39,10 @@ public final class TreeSpaceWalk {
     }
 
     /**
-     * A node to visit. {@code decided}: its exclusivity is {@code parentExclusive} as given (a nested tree's
-     * root, decided from all its references). {@code ranged}: the measured key range applies (not inside a
-     * nested tree, whose keys are its own).
+     * A node to visit. {@code ranged}: the measured key range applies (the tree itself, not a nested tree, whose
+     * keys are its own); {@code low}/{@code high}: the node's key bounds.
      */
-    private record Frame(BlockRef ref, int level, boolean parentExclusive, boolean decided, boolean ranged,
-                         byte[] low, byte[] high) {
+    private record Frame(BlockRef ref, int level, boolean ranged, byte[] low, byte[] high) {
     }
 
     private TreeSpaceWalk() {
@@ -54,43 +54,16 @@ public final class TreeSpaceWalk {
 
     /**
      * The same for the entries with keys in [{@code from}, {@code to}) only (a file's items): the extents and
-     * nested trees they reference, and what only they hold (every reference to it is one of them, in a leaf
-     * unshared with any other tree). Nodes of the tree itself are not counted: they hold other entries too. Null
-     * bounds measure the whole tree.
+     * nested trees they reference, and what only they hold. Nodes of the tree itself are not counted: they hold
+     * other entries too. Null bounds measure the whole tree.
      */
     public static TreeSpace measure(NodeReader reader, long treeId, BlockRef root, Counts counts, byte[] from,
                                     byte[] to) throws IOException {
-        Walk walk = new Walk(reader, treeId, counts, from, to);
-        walk.stack.push(new Frame(root, -1, true, false, true, null, null));
-        walk.run();
-        // Nested trees: exclusive when every reference to their root comes from an exclusive leaf.
-        while (!walk.nestedRoots.isEmpty()) {
-            Map<Long, Shared> batch = new HashMap<>(walk.nestedRoots);
-            walk.nestedRoots.clear();
-            for (Shared nested : batch.values()) {
-                walk.stack.push(new Frame(nested.ref, -1, nested.exclusiveReferences == nested.count, true, false,
-                        null, null));
-            }
-            walk.run();
-        }
-        for (Shared shared : walk.sharedExtents.values()) {
-            if (shared.exclusiveReferences == shared.count) {
-                walk.exclusive += shared.ref.blockCount();
-            }
-        }
-        return new TreeSpace(walk.referenced, walk.exclusive);
-    }
-
-    /** A block several entries may reference: its count and the references from exclusive leaves seen. */
-    private static final class Shared {
-        final BlockRef ref;
-        final long count;
-        long exclusiveReferences;
-
-        Shared(BlockRef ref, long count) {
-            this.ref = ref;
-            this.count = count;
-        }
+        Walk referenced = new Walk(reader, treeId, counts, from, to, false);
+        referenced.start(root);
+        Walk exclusive = new Walk(reader, treeId, counts, from, to, true);
+        exclusive.start(root);
+        return new TreeSpace(referenced.blocks, exclusive.blocks);
     }
 
     private static final class Walk {
@@ -100,49 +73,72 @@ public final class TreeSpaceWalk {
         final byte[] from;
         final byte[] to;
         final boolean whole;
+        /** True: descend only into blocks all of whose references were granted (the exclusive walk). */
+        final boolean exclusiveOnly;
         final BitSet reached = new BitSet();
-        final Map<Long, Shared> sharedExtents = new HashMap<>();
-        final Map<Long, Shared> nestedRoots = new HashMap<>();
+        /** Blocks with several references: references granted so far. */
+        final Map<Long, Long> granted = new HashMap<>();
         final Deque<Frame> stack = new ArrayDeque<>();
         final NodeView view = new NodeView();
-        long referenced;
-        long exclusive;
+        long blocks;
         long visited;
 
-        Walk(NodeReader reader, long treeId, Counts counts, byte[] from, byte[] to) {
+        Walk(NodeReader reader, long treeId, Counts counts, byte[] from, byte[] to, boolean exclusiveOnly) {
             this.reader = reader;
             this.treeId = treeId;
             this.counts = counts;
             this.from = from;
             this.to = to;
             this.whole = from == null && to == null;
+            this.exclusiveOnly = exclusiveOnly;
         }
 
-        void run() throws IOException {
+        void start(BlockRef root) throws IOException {
+            if (reference(root, true)) {
+                stack.push(new Frame(root, -1, true, null, null));
+            }
             while (!stack.isEmpty()) {
                 Frame frame = stack.pop();
-                BlockRef ref = frame.ref();
-                if (++visited > Limits.MAX_BLOCK_INDEX || ref.blockIndex() >= Integer.MAX_VALUE) {
-                    throw new CorruptionException(ref.blockIndex(), "tree " + treeId + ": walk out of bounds");
+                if (++visited > Limits.MAX_BLOCK_INDEX) {
+                    throw new CorruptionException(frame.ref().blockIndex(), "tree " + treeId + ": walk does not end");
                 }
-                if (reached.get((int) ref.blockIndex())) {
-                    continue;
-                }
-                reached.set((int) ref.blockIndex());
-                boolean nodeExclusive = frame.decided() ? frame.parentExclusive() : frame.parentExclusive()
-                        && (ref.birthGeneration() > counts.lastCloneGeneration() || counts.count(ref.blockIndex()) == 1);
                 if (whole || !frame.ranged()) {
-                    referenced++;
-                    exclusive += nodeExclusive ? 1 : 0;
+                    blocks++;
                 }
-                reader.read(ref, treeId, frame.level(), view);
-                visitEntries(frame, nodeExclusive);
+                reader.read(frame.ref(), treeId, frame.level(), view);
+                visitEntries(frame);
             }
         }
 
-        private void visitEntries(Frame frame, boolean nodeExclusive) throws IOException {
+        /**
+         * One reference to a block from a node being walked. True the first time the block is to be walked
+         * (the plain walk), or once all its references are granted (the exclusive walk).
+         */
+        private boolean reference(BlockRef ref, boolean node) throws IOException {
+            long first = ref.blockIndex();
+            if (first < 0 || first + ref.blockCount() > Integer.MAX_VALUE) {
+                throw new CorruptionException(first, "tree " + treeId + ": reference out of bounds");
+            }
+            if (!exclusiveOnly) {
+                if (reached.get((int) first)) {
+                    return false;
+                }
+                reached.set((int) first);
+                return true;
+            }
+            long count = node && ref.birthGeneration() > counts.lastCloneGeneration() ? 1 : counts.count(first);
+            if (count == 1) {
+                return true;
+            }
+            long now = granted.merge(first, 1L, Long::sum);
+            return now == count;
+        }
+
+        private void visitEntries(Frame frame) throws IOException {
             boolean ranged = frame.ranged() && !whole;
             int count = view.count();
+            List<Frame> children = new ArrayList<>();
+            List<BlockRef> extents = new ArrayList<>();
             for (int i = 0; i < count; i++) {
                 if (!view.isLeaf()) {
                     byte[] low = i == 0 ? frame.low() : view.key(i);
@@ -150,8 +146,7 @@ public final class TreeSpaceWalk {
                     boolean overlaps = !ranged || ((to == null || low == null || Arrays.compareUnsigned(low, to) < 0)
                             && (from == null || high == null || Arrays.compareUnsigned(high, from) > 0));
                     if (overlaps) {
-                        stack.push(new Frame(view.childRef(i), view.level() - 1, nodeExclusive, false, frame.ranged(),
-                                low, high));
+                        children.add(new Frame(view.childRef(i), view.level() - 1, frame.ranged(), low, high));
                     }
                     continue;
                 }
@@ -165,41 +160,21 @@ public final class TreeSpaceWalk {
                     continue;
                 }
                 if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
-                    Shared nested = nestedRoots.computeIfAbsent(target.blockIndex(),
-                            k -> new Shared(target, countOf(k)));
-                    nested.exclusiveReferences += nodeExclusive ? 1 : 0;
-                    continue;
+                    children.add(new Frame(target, -1, false, null, null)); // a nested tree: its keys are its own
+                } else {
+                    extents.add(target);
                 }
-                visitExtent(frame, target, nodeExclusive);
             }
-        }
-
-        private long countOf(long blockIndex) {
-            try {
-                return counts.count(blockIndex);
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        }
-
-        private void visitExtent(Frame frame, BlockRef target, boolean leafExclusive) throws IOException {
-            long first = target.blockIndex();
-            if (first < 0 || first + target.blockCount() > Integer.MAX_VALUE) {
-                throw new CorruptionException(frame.ref().blockIndex(), "tree " + treeId + ": extent out of bounds");
-            }
-            if (!reached.get((int) first)) {
-                reached.set((int) first);
-                referenced += target.blockCount();
-                long references = counts.count(first);
-                if (references == 1) {
-                    exclusive += leafExclusive ? target.blockCount() : 0;
-                    return;
+            // The node's view is reused by reads: decide on its children only after listing them.
+            for (Frame child : children) {
+                if (reference(child.ref(), true)) {
+                    stack.push(child);
                 }
-                sharedExtents.put(first, new Shared(target, references));
             }
-            Shared shared = sharedExtents.get(first);
-            if (shared != null && leafExclusive) {
-                shared.exclusiveReferences++;
+            for (BlockRef extent : extents) {
+                if (reference(extent, false)) {
+                    blocks += extent.blockCount();
+                }
             }
         }
     }
