@@ -21,7 +21,8 @@ final class Formatter {
     private Formatter() {
     }
 
-    static Superblock format(BlockDevice device, int blockSizeBytes, UUID uuid, LongSupplier clock)
+    static Superblock format(BlockDevice device, int blockSizeBytes, UUID uuid, LongSupplier clock,
+                             long capacityBlocks)
             throws IOException {
         device.ensureLength(Limits.HEADER_REGION_BYTES);
         SpaceAllocator allocator = new SpaceAllocator(device, blockSizeBytes, 1, new ReaderRegistry(), null);
@@ -46,7 +47,8 @@ final class Formatter {
         }
         device.barrier();
         Superblock first = new Superblock(1, uuid, blockSizeBytes, 0, 0, 0, 0, clock.getAsLong(),
-                allocator.highWaterBlock(), allocator.freeBlocks(), allocator.pendingBlocks(), catalogRoot, spaceRoot);
+                allocator.highWaterBlock(), allocator.freeBlocks(), allocator.pendingBlocks(), catalogRoot, spaceRoot,
+                capacityBlocks);
         SuperblockWriter.writeRingSlot(device, first);
         SuperblockWriter.writeFarCopy(device, first);
         device.barrier();

@@ -31,6 +31,10 @@ public final class ReadTransaction implements AutoCloseable {
         treeRoots.put(TreeIds.DEFAULT, state.defaultTreeRoot());
     }
 
+    BlockRef spaceRoot() {
+        return state.superblock().spaceRoot();
+    }
+
     /** The generation (commit sequence number) this view reads. */
     public long generation() {
         return state.generation();

@@ -118,7 +118,8 @@ public final class Store implements Closeable {
 
     private static Store create(BlockDevice device, StoreOptions options, ImageLock lock) throws IOException {
         UUID uuid = options.imageUuid() != null ? options.imageUuid() : UUID.randomUUID();
-        Superblock first = Formatter.format(device, options.blockSizeBytes(), uuid, options.clockMillis());
+        Superblock first = Formatter.format(device, options.blockSizeBytes(), uuid, options.clockMillis(),
+                options.capacityBytes() / options.blockSizeBytes());
         return new Store(device, options, lock, first, List.of());
     }
 
@@ -279,6 +280,47 @@ public final class Store implements Closeable {
     }
 
     /** The newest durable superblock. */
+    /**
+     * What keeps pending-free blocks from being reused: the superblock ring, or open readers (each extent
+     * counted for the oldest reader that can reach it). Reads the committed space tree once.
+     */
+    public SpacePins spacePins() throws IOException {
+        Map<Long, Integer> open = readers.snapshot();
+        long ring = 0;
+        long pending = 0;
+        Map<Long, Long> byReader = new java.util.TreeMap<>();
+        try (ReadTransaction pin = beginRead()) { // keeps the space tree's blocks from reuse while it is read
+            dev.cowfs.engine.btree.TreeCursor cursor = dev.cowfs.engine.btree.TreeCursor.overCommitted(reader,
+                    TreeIds.SPACE, pin.spaceRoot());
+            long releasableUpTo = pin.generation() + 2 - Limits.SUPERBLOCK_RING_SLOTS;
+            for (boolean ok = cursor.seek(new byte[] {dev.cowfs.engine.format.SpaceKeys.PENDING}); ok;
+                 ok = cursor.next()) {
+                byte[] key = cursor.key();
+                if (key.length != dev.cowfs.engine.format.SpaceKeys.PENDING_KEY_BYTES
+                        || key[0] != dev.cowfs.engine.format.SpaceKeys.PENDING) {
+                    break;
+                }
+                long freed = dev.cowfs.engine.format.Bytes.getLongBigEndian(key, 1);
+                byte[] value = cursor.value();
+                long count = dev.cowfs.engine.format.Bytes.getLong(value, 0);
+                long birth = dev.cowfs.engine.format.Bytes.getLong(value, 8);
+                pending += count;
+                Long oldest = null;
+                for (long generation : open.keySet()) {
+                    if (generation >= birth && generation < freed && (oldest == null || generation < oldest)) {
+                        oldest = generation;
+                    }
+                }
+                if (oldest != null && freed <= releasableUpTo) {
+                    byReader.merge(oldest, count, Long::sum);
+                } else {
+                    ring += count;
+                }
+            }
+            return new SpacePins(pin.generation(), pending, ring, byReader);
+        }
+    }
+
     public Superblock superblock() {
         return committed.superblock();
     }

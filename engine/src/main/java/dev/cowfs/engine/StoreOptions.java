@@ -14,6 +14,7 @@ public final class StoreOptions {
     private final long dirtyCacheBytes;
     private final boolean checkAfterCommit;
     private final long dropReferencesPerCommit;
+    private final long capacityBytes;
     private final UUID imageUuid;
     private final LongSupplier clockMillis;
 
@@ -25,6 +26,7 @@ public final class StoreOptions {
         this.dirtyCacheBytes = builder.dirtyCacheBytes;
         this.checkAfterCommit = builder.checkAfterCommit;
         this.dropReferencesPerCommit = builder.dropReferencesPerCommit;
+        this.capacityBytes = builder.capacityBytes;
         this.imageUuid = builder.imageUuid;
         this.clockMillis = builder.clockMillis;
     }
@@ -61,6 +63,11 @@ public final class StoreOptions {
         return checkAfterCommit;
     }
 
+    /** Capacity of a new image in bytes (0: none but the host filesystem's). */
+    public long capacityBytes() {
+        return capacityBytes;
+    }
+
     /** References of dropped trees each commit releases. */
     public long dropReferencesPerCommit() {
         return dropReferencesPerCommit;
@@ -83,6 +90,7 @@ public final class StoreOptions {
         builder.dirtyCacheBytes = dirtyCacheBytes;
         builder.checkAfterCommit = checkAfterCommit;
         builder.dropReferencesPerCommit = dropReferencesPerCommit;
+        builder.capacityBytes = capacityBytes;
         builder.imageUuid = imageUuid;
         builder.clockMillis = clockMillis;
         return builder;
@@ -98,6 +106,7 @@ public final class StoreOptions {
         private boolean checkAfterCommit = Boolean.getBoolean("cowfs.paranoid");
         /** About a leaf's worth of references per millisecond: a few milliseconds of work per commit. */
         private long dropReferencesPerCommit = 16_384;
+        private long capacityBytes;
         private UUID imageUuid;
         private LongSupplier clockMillis = System::currentTimeMillis;
 
@@ -155,6 +164,19 @@ public final class StoreOptions {
                 throw new IllegalArgumentException("a commit must release at least one reference of a dropped tree");
             }
             this.dropReferencesPerCommit = value;
+            return this;
+        }
+
+        /**
+         * The size a new image may grow to (recorded in it; 0, the default, bounds it only by the host
+         * filesystem). Ordinary writes get {@code OutOfSpaceException} while a reserved pool of 1/32 of it (64 to
+         * 32768 blocks) is left, so that deletes and commits always find room. At least 1 MiB. Ignored when opening.
+         */
+        public Builder capacityBytes(long value) {
+            if (value != 0 && value < (1 << 20)) {
+                throw new IllegalArgumentException("capacity must be 0 (none) or at least 1 MiB, not " + value);
+            }
+            this.capacityBytes = value;
             return this;
         }
 

@@ -219,6 +219,19 @@ public final class WriteTransaction implements AutoCloseable {
         }
     }
 
+    /**
+     * Lets the following operations use the reserved pool of a capacity-bounded image (true for deletes, which
+     * must succeed on a full image), or not (false, the default: ordinary writes stop while the pool is left).
+     */
+    public void useReservedSpace(boolean value) {
+        allocator.privileged(value);
+    }
+
+    /** Blocks ordinary writes may still take before the image is full (Long.MAX_VALUE without a capacity). */
+    public long availableBlocks() {
+        return allocator.availableBlocks();
+    }
+
     /** True while dropped trees still hold blocks that later commits will release. */
     public boolean hasDroppedTrees() throws IOException {
         checkUsable();
@@ -476,6 +489,7 @@ public final class WriteTransaction implements AutoCloseable {
         checkUsable();
         finished = true;
         try {
+            allocator.privileged(true); // a commit must always find room: the reserved pool is there for it
             drops.reclaim(store.options().dropReferencesPerCommit());
             if (!hasChanges()) {
                 return base.generation();
@@ -495,7 +509,7 @@ public final class WriteTransaction implements AutoCloseable {
                     store.blockSizeBytes(), previous.compatFeatures(), previous.roCompatFeatures(), incompat,
                     base.superblockChecksum(),
                     store.options().clockMillis().getAsLong(), allocator.highWaterBlock(), allocator.freeBlocks(),
-                    allocator.pendingBlocks(), catalogRoot, spaceRoot);
+                    allocator.pendingBlocks(), catalogRoot, spaceRoot, previous.capacityBlocks());
             int superblockChecksum = SuperblockWriter.writeRingSlot(device, superblock);
             device.barrier();
             device.marker("commit " + generation + " acknowledged");

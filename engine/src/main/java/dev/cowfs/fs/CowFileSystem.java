@@ -479,6 +479,41 @@ public final class CowFileSystem implements Closeable {
         });
     }
 
+    /**
+     * A change that frees space (delete, truncate, rename over a target): it may use the reserved pool of a
+     * full image, so that making room always works.
+     */
+    private void freeing(long ino, VoidWork work) throws IOException {
+        change(ino, () -> {
+            WriteTransaction running = txn;
+            running.useReservedSpace(true);
+            try {
+                work.run();
+            } finally {
+                if (!running.isBroken()) {
+                    running.useReservedSpace(false);
+                }
+            }
+        });
+    }
+
+    /**
+     * Refuses (ENOSPC, before anything changes) a change needing about {@code blocks} new blocks when the image's
+     * capacity, less its reserved pool and the data still buffered, cannot take them with some room for metadata.
+     */
+    private void requireSpace(long blocks) throws FsException {
+        long available = txn.availableBlocks();
+        if (available == Long.MAX_VALUE) {
+            return;
+        }
+        long buffered = (data.bufferedBytes() + blockSize() - 1) / blockSize();
+        long needed = blocks + buffered + 16 + blocks / 64;
+        if (needed > available) {
+            throw new FsException(Errno.ENOSPC, "no space left on the image (" + available + " blocks available to "
+                    + "writes, about " + needed + " needed); delete files or snapshots to make room");
+        }
+    }
+
     /** Links and renames stay inside one subvolume (EXDEV otherwise, as across mounts). */
     private static void requireSameSubvolume(long a, long b) throws FsException {
         if (subvolumeOf(a) != subvolumeOf(b)) {
@@ -737,6 +772,7 @@ public final class CowFileSystem implements Closeable {
             throws IOException {
         byte[] nameBytes = nameBytes(name);
         return update(dir, () -> {
+            requireSpace(1);
             Inode parent = directory(dir);
             if (txn.get(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
                 throw new FsException(Errno.EEXIST, "'" + name + "' exists in directory " + dir);
@@ -797,6 +833,7 @@ public final class CowFileSystem implements Closeable {
     public void link(long ino, long dir, String name) throws IOException {
         byte[] nameBytes = nameBytes(name);
         change(dir, () -> {
+            requireSpace(1);
             requireSameSubvolume(ino, dir);
             Inode inode = loadInode(ino);
             if (inode.isDirectory()) {
@@ -826,7 +863,7 @@ public final class CowFileSystem implements Closeable {
     /** Removes a non-directory name; the inode goes with its last link once no handle holds it open. */
     public void unlink(long dir, String name) throws IOException {
         byte[] nameBytes = nameBytes(name);
-        change(dir, () -> {
+        freeing(dir, () -> {
             Inode parent = directory(dir);
             long ino = lookupLocked(dir, name);
             Inode inode = loadInode(ino);
@@ -842,7 +879,7 @@ public final class CowFileSystem implements Closeable {
 
     public void rmdir(long dir, String name) throws IOException {
         byte[] nameBytes = nameBytes(name);
-        change(dir, () -> {
+        freeing(dir, () -> {
             Inode parent = directory(dir);
             long ino = lookupLocked(dir, name);
             Inode inode = loadInode(ino);
@@ -915,7 +952,7 @@ public final class CowFileSystem implements Closeable {
             throws IOException {
         byte[] from = nameBytes(fromName);
         byte[] to = nameBytes(toName);
-        change(toDir, () -> {
+        freeing(toDir, () -> {
             requireSameSubvolume(fromDir, toDir);
             Inode source = loadInode(lookupLocked(fromDir, fromName));
             directory(toDir);
@@ -1067,9 +1104,11 @@ public final class CowFileSystem implements Closeable {
             }
             Inode inode = loadInode(ino);
             if (inode.nlink == 0) {
+                txn.useReservedSpace(true); // freeing the last handle's file must work on a full image
                 data.discardBuffer(ino);
                 deleteAllItems(ino);
                 txn.delete(treeOf(ino), FsKeys.of(globalIno(ino, 0), FsKeys.ORPHAN, localIno(ino)));
+                txn.useReservedSpace(false);
             }
         } catch (IOException e) {
             throw failed(e);
@@ -1099,6 +1138,7 @@ public final class CowFileSystem implements Closeable {
             throw new FsException(Errno.EFBIG, "write past the maximum file size " + FileData.MAX_FILE_BYTES);
         }
         change(ino, () -> {
+            requireSpace((length + blockSize() - 1) / blockSize());
             data.write(ino, offset, src, srcOffset, length);
             afterChange();
         });
@@ -1109,7 +1149,7 @@ public final class CowFileSystem implements Closeable {
         if (size < 0 || size > FileData.MAX_FILE_BYTES) {
             throw new FsException(size < 0 ? Errno.EINVAL : Errno.EFBIG, "size " + size + " out of range");
         }
-        change(ino, () -> {
+        freeing(ino, () -> {
             data.truncate(ino, size);
             afterChange();
         });
@@ -1136,6 +1176,7 @@ public final class CowFileSystem implements Closeable {
      */
     public void reflink(long src, long dst) throws IOException {
         change(dst, () -> {
+            requireSpace(ExtentItems.NEST_ABOVE_ITEMS);
             Inode source = loadInode(src);
             Inode target = loadInode(dst);
             if (source.isDirectory() || target.isDirectory()) {
@@ -1175,6 +1216,7 @@ public final class CowFileSystem implements Closeable {
                     + XATTR_VALUE_MAX + ")");
         }
         change(ino, () -> {
+            requireSpace(1 + value.length / blockSize());
             Inode inode = loadInode(ino);
             boolean exists = txn.get(treeOf(ino), key) != null;
             if (create && exists) {
@@ -1191,7 +1233,7 @@ public final class CowFileSystem implements Closeable {
 
     public void removeXattr(long ino, String name) throws IOException {
         byte[] key = xattrKey(ino, name);
-        change(ino, () -> {
+        freeing(ino, () -> {
             Inode inode = loadInode(ino);
             if (!txn.delete(treeOf(ino), key)) {
                 throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
@@ -1360,6 +1402,7 @@ public final class CowFileSystem implements Closeable {
     public long createSubvolume(String name) throws IOException {
         byte[] nameBytes = Subvolumes.checkName(name);
         return update(() -> {
+            requireSpace(8);
             subvolumes.requireNameFree(nameBytes);
             long id = subvolumes.allocateId(txn);
             writeEmptySubvolume(txn, id, now());
@@ -1378,6 +1421,7 @@ public final class CowFileSystem implements Closeable {
     public long createSnapshot(long source, String name, boolean writable) throws IOException {
         byte[] nameBytes = Subvolumes.checkName(name);
         return update(() -> {
+            requireSpace(8);
             subvolumes.info(source);
             subvolumes.requireNameFree(nameBytes);
             data.flushAll();
@@ -1396,7 +1440,7 @@ public final class CowFileSystem implements Closeable {
      * commits (only what no other subvolume shares). EBUSY while a file in it is open.
      */
     public void deleteSubvolume(long id) throws IOException {
-        change(() -> {
+        freeing(0, () -> {
             if (id == 0) {
                 throw new FsException(Errno.EPERM, "the default subvolume cannot be deleted");
             }
@@ -1414,7 +1458,7 @@ public final class CowFileSystem implements Closeable {
      * Inode numbers go on past every number the subvolume handed out. EBUSY while a file in it is open.
      */
     public void rollback(long id, long snapshot) throws IOException {
-        change(() -> {
+        freeing(0, () -> {
             subvolumes.requireWritable(id);
             subvolumes.info(snapshot);
             if (id == snapshot) {
@@ -1444,6 +1488,28 @@ public final class CowFileSystem implements Closeable {
                 return new SpaceUsage(measured.referencedBlocks() * blockSize(),
                         measured.exclusiveBlocks() * blockSize(), read.generation());
             }
+        });
+    }
+
+    /**
+     * What holds the filesystem's space: every subvolume and snapshot with its exclusive and shared bytes, freed
+     * bytes not yet reusable (superblock ring, open readers), and whether deleted subvolumes are still being
+     * released. Commits first; walks every subvolume's tree once.
+     */
+    public SpaceExplanation explainSpace() throws IOException {
+        sync();
+        return query(() -> {
+            List<SpaceExplanation.Holder> holders = new ArrayList<>();
+            boolean releasing = txn != null && txn.hasDroppedTrees();
+            try (ReadTransaction read = store.beginRead()) {
+                for (SubvolumeInfo info : subvolumes.list()) {
+                    var measured = read.treeSpace(treeOf(inoOf(info.id(), 0)));
+                    holders.add(new SpaceExplanation.Holder(info, new SpaceUsage(
+                            measured.referencedBlocks() * blockSize(), measured.exclusiveBlocks() * blockSize(),
+                            read.generation())));
+                }
+            }
+            return SpaceExplanation.of(holders, store.spacePins(), blockSize(), releasing);
         });
     }
 
@@ -1494,7 +1560,8 @@ public final class CowFileSystem implements Closeable {
         begin();
         try {
             Superblock superblock = store.superblock();
-            long total = store.device().lengthBytes() / blockSize();
+            long total = superblock.capacityBlocks() != 0 ? superblock.capacityBlocks()
+                    : store.device().lengthBytes() / blockSize();
             long used = superblock.highWaterBlock() - superblock.freeBlocks() - superblock.pendingBlocks();
             return new FsStat(blockSize(), total, total - used, used, subvolumes.inodesHandedOut(),
                     superblock.generation());

@@ -20,7 +20,7 @@ class FeatureFlagsTest {
             Superblock newer = new Superblock(current.generation(), current.imageUuid(), current.blockSizeBytes(), 0,
                     roCompat, incompat, current.parentChecksum(), current.commitTimeMillis(),
                     current.highWaterBlock(), current.freeBlocks(), current.pendingBlocks(), current.catalogRoot(),
-                    current.spaceRoot());
+                    current.spaceRoot(), current.capacityBlocks());
             byte[] bytes = newer.encode();
             device.write(Limits.superblockSlotOffset(newer.ringSlot()), bytes, 0, bytes.length);
             device.write(Limits.FAR_SUPERBLOCK_OFFSET_BYTES, bytes, 0, bytes.length);

@@ -74,6 +74,42 @@ class SpaceAccountingTest {
         }
     }
 
+    @Test
+    void explainNamesTheSnapshotsAndReadersThatHoldSpace() throws Exception {
+        byte[] data = new byte[MIB];
+        new Random(3).nextBytes(data);
+        try (CowFileSystem fs = CowFileSystem.create(new SimulatedDevice(), SnapshotTest.options())) {
+            long file = fs.mknod(ROOT, "file", 0644, 0, 0, 0);
+            fs.write(file, 0, data, 0, data.length);
+            long snap = fs.createSnapshot(0, "snap", false);
+            fs.unlink(ROOT, "file");
+            long other = fs.mknod(ROOT, "other", 0644, 0, 0, 0);
+            fs.write(other, 0, data, 0, data.length);
+            fs.sync();
+            long readerGeneration;
+            try (var reader = fs.store().beginRead()) { // an open reader of the state holding "other"
+                readerGeneration = reader.generation();
+                fs.unlink(ROOT, "other");
+                for (int i = 0; i < 6; i++) {
+                    fs.setTimes(ROOT, null, java.time.Instant.ofEpochSecond(i));
+                    fs.sync();
+                }
+                SpaceExplanation explained = fs.explainSpace();
+                var snapshot = explained.holders().stream().filter(h -> h.subvolume().id() == snap).findFirst()
+                        .orElseThrow();
+                assertTrue(snapshot.usage().exclusiveBytes() >= MIB, "the snapshot alone holds the deleted file");
+                assertTrue(explained.readerBytes().getOrDefault(readerGeneration, 0L) >= MIB,
+                        "the open reader keeps the second deleted file: " + explained);
+                assertTrue(explained.pendingBytes() >= explained.ringBytes());
+            }
+            for (int i = 0; i < 6; i++) {
+                fs.setTimes(ROOT, null, java.time.Instant.ofEpochSecond(100 + i));
+                fs.sync();
+            }
+            assertTrue(fs.explainSpace().readerBytes().isEmpty(), "no reader pins anything once it closed");
+        }
+    }
+
     private static long generationNow(CowFileSystem fs) {
         return fs.store().generation();
     }

@@ -38,7 +38,9 @@ public final class SuperblockLayout {
     public static final int CATALOG_ROOT_SIZE = BlockRefLayout.BYTES;
     public static final int SPACE_ROOT_OFFSET = CATALOG_ROOT_OFFSET + CATALOG_ROOT_SIZE;
     public static final int SPACE_ROOT_SIZE = BlockRefLayout.BYTES;
-    public static final int RESERVED_B_OFFSET = SPACE_ROOT_OFFSET + SPACE_ROOT_SIZE;
+    public static final int CAPACITY_BLOCKS_OFFSET = SPACE_ROOT_OFFSET + SPACE_ROOT_SIZE;
+    public static final int CAPACITY_BLOCKS_SIZE = 8;
+    public static final int RESERVED_B_OFFSET = CAPACITY_BLOCKS_OFFSET + CAPACITY_BLOCKS_SIZE;
     public static final int CHECKSUM_OFFSET = Limits.SUPERBLOCK_SLOT_BYTES - 4;
     public static final int RESERVED_B_SIZE = CHECKSUM_OFFSET - RESERVED_B_OFFSET;
     public static final int CHECKSUM_SIZE = 4;

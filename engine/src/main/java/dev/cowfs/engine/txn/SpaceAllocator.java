@@ -52,6 +52,12 @@ public final class SpaceAllocator implements BlockAllocator {
     /** True while the space tree is being changed: allocations then come only from the reserve or the tail. */
     private boolean spaceTreeBusy;
     private long blocksAllocated;
+    /** Largest high-water mark the image may reach (0: no limit but the host's). */
+    private final long capacityBlocks;
+    /** Blocks ordinary allocations leave alone, so that deletes and commits always find room. */
+    private final long reservedPoolBlocks;
+    /** True while allocations may use the reserved pool (deletes, commits). */
+    private boolean privileged;
 
     public SpaceAllocator(BlockDevice device, int blockSizeBytes, long generation, ReaderRegistry readers,
                           Superblock committed) {
@@ -62,6 +68,39 @@ public final class SpaceAllocator implements BlockAllocator {
         this.highWaterBlock = committed == null ? Limits.firstDataBlock(blockSizeBytes) : committed.highWaterBlock();
         this.freeBlocks = committed == null ? 0 : committed.freeBlocks();
         this.pendingBlocks = committed == null ? 0 : committed.pendingBlocks();
+        this.capacityBlocks = committed == null ? 0 : committed.capacityBlocks();
+        this.reservedPoolBlocks = reservedPoolBlocks(capacityBlocks);
+    }
+
+    /** The pool kept for deletes: 1/32 of the capacity (as ZFS keeps slop space), from 64 to 32768 blocks. */
+    public static long reservedPoolBlocks(long capacityBlocks) {
+        return capacityBlocks == 0 ? 0 : Math.max(64, Math.min(32_768, capacityBlocks / 32));
+    }
+
+    /** Lets allocations use the reserved pool (deletes and commits) or not (everything else). */
+    public void privileged(boolean value) {
+        this.privileged = value;
+    }
+
+    /** Blocks in use now: neither free nor unused in this transaction's reserve (pending-free ones count). */
+    public long usedBlocks() {
+        long unused = 0;
+        for (long count : reserve.values()) {
+            unused += count;
+        }
+        return highWaterBlock - freeBlocks - unused;
+    }
+
+    /** Blocks ordinary allocations may still take (Long.MAX_VALUE without a capacity). */
+    public long availableBlocks() {
+        return capacityBlocks == 0 ? Long.MAX_VALUE : Math.max(0, capacityBlocks - reservedPoolBlocks - usedBlocks());
+    }
+
+    private void checkCapacity(int blockCount) throws OutOfSpaceException {
+        if (capacityBlocks != 0 && !privileged && usedBlocks() + blockCount > capacityBlocks - reservedPoolBlocks) {
+            throw new OutOfSpaceException("the image is full: " + usedBlocks() + " of " + capacityBlocks
+                    + " blocks in use, " + reservedPoolBlocks + " kept for deletes; delete files or snapshots");
+        }
     }
 
     public void attach(BTree spaceTree) {
@@ -88,6 +127,7 @@ public final class SpaceAllocator implements BlockAllocator {
     @Override
     public long allocate(int blockCount) throws IOException {
         EngineBugError.check(blockCount >= 1, "allocation of " + blockCount + " blocks");
+        checkCapacity(blockCount);
         blocksAllocated += blockCount;
         long start = takeFromReserve(blockCount);
         if (start >= 0) {
@@ -164,6 +204,10 @@ public final class SpaceAllocator implements BlockAllocator {
         }
         if (start + blockCount > Limits.MAX_BLOCK_INDEX) {
             throw new OutOfSpaceException("image reached its largest size (" + Limits.MAX_BLOCK_INDEX + " blocks)");
+        }
+        if (capacityBlocks != 0 && start + blockCount > capacityBlocks) {
+            throw new OutOfSpaceException("the image is full: its capacity of " + capacityBlocks + " blocks is used up"
+                    + " (" + usedBlocks() + " in use or waiting to be reused)");
         }
         device.ensureLength((start + blockCount) * blockSizeBytes);
         highWaterBlock = start + blockCount;

@@ -13,7 +13,7 @@ import java.util.UUID;
 public record Superblock(long generation, UUID imageUuid, int blockSizeBytes, long compatFeatures,
                          long roCompatFeatures, long incompatFeatures, int parentChecksum, long commitTimeMillis,
                          long highWaterBlock, long freeBlocks, long pendingBlocks, BlockRef catalogRoot,
-                         BlockRef spaceRoot) {
+                         BlockRef spaceRoot, long capacityBlocks) {
 
     public int ringSlot() {
         return (int) (generation % Limits.SUPERBLOCK_RING_SLOTS);
@@ -39,6 +39,7 @@ public record Superblock(long generation, UUID imageUuid, int blockSizeBytes, lo
         Bytes.putLong(slot, SuperblockLayout.PENDING_BLOCKS_OFFSET, pendingBlocks);
         catalogRoot.encode(slot, SuperblockLayout.CATALOG_ROOT_OFFSET);
         spaceRoot.encode(slot, SuperblockLayout.SPACE_ROOT_OFFSET);
+        Bytes.putLong(slot, SuperblockLayout.CAPACITY_BLOCKS_OFFSET, capacityBlocks);
         Bytes.putInt(slot, SuperblockLayout.CHECKSUM_OFFSET, Checksums.crc32c(slot, 0, SuperblockLayout.CHECKSUM_OFFSET));
         return slot;
     }
@@ -84,9 +85,11 @@ public record Superblock(long generation, UUID imageUuid, int blockSizeBytes, lo
                 Bytes.getLong(slot, SuperblockLayout.FREE_BLOCKS_OFFSET),
                 Bytes.getLong(slot, SuperblockLayout.PENDING_BLOCKS_OFFSET),
                 BlockRef.decode(slot, SuperblockLayout.CATALOG_ROOT_OFFSET),
-                BlockRef.decode(slot, SuperblockLayout.SPACE_ROOT_OFFSET));
+                BlockRef.decode(slot, SuperblockLayout.SPACE_ROOT_OFFSET),
+                Bytes.getLong(slot, SuperblockLayout.CAPACITY_BLOCKS_OFFSET));
         if (superblock.generation < 1 || superblock.highWaterBlock < Limits.firstDataBlock(blockSize)
-                || superblock.highWaterBlock > Limits.MAX_BLOCK_INDEX) {
+                || superblock.highWaterBlock > Limits.MAX_BLOCK_INDEX || superblock.capacityBlocks < 0
+                || superblock.capacityBlocks > Limits.MAX_BLOCK_INDEX) {
             throw new CorruptionException(-1, where + ": superblock fields out of range");
         }
         return superblock;
