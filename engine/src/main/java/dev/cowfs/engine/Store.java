@@ -86,7 +86,13 @@ public final class Store implements Closeable {
         try {
             MappedFileDevice device = MappedFileDevice.create(image, options.mappingChunkBytes(),
                     options.growthStepBytes());
-            return create(device, options, lock);
+            try {
+                device.keepHostReserve(options.hostReserveBytes());
+                return create(device, options, lock);
+            } catch (IOException | RuntimeException e) {
+                device.close();
+                throw e;
+            }
         } catch (IOException | RuntimeException e) {
             lock.close();
             throw e;
@@ -100,6 +106,9 @@ public final class Store implements Closeable {
             MappedFileDevice device = MappedFileDevice.open(image, options.readOnly(), options.mappingChunkBytes(),
                     options.growthStepBytes());
             try {
+                if (!options.readOnly()) {
+                    device.keepHostReserve(options.hostReserveBytes());
+                }
                 return open(device, options, lock);
             } catch (IOException | RuntimeException e) {
                 device.close();

@@ -15,6 +15,7 @@ public final class StoreOptions {
     private final boolean checkAfterCommit;
     private final long dropReferencesPerCommit;
     private final long capacityBytes;
+    private final long hostReserveBytes;
     private final UUID imageUuid;
     private final LongSupplier clockMillis;
 
@@ -27,6 +28,7 @@ public final class StoreOptions {
         this.checkAfterCommit = builder.checkAfterCommit;
         this.dropReferencesPerCommit = builder.dropReferencesPerCommit;
         this.capacityBytes = builder.capacityBytes;
+        this.hostReserveBytes = builder.hostReserveBytes;
         this.imageUuid = builder.imageUuid;
         this.clockMillis = builder.clockMillis;
     }
@@ -68,6 +70,11 @@ public final class StoreOptions {
         return capacityBytes;
     }
 
+    /** Host space kept beside an image file for commits and deletes on a full host (0: none). */
+    public long hostReserveBytes() {
+        return hostReserveBytes;
+    }
+
     /** References of dropped trees each commit releases. */
     public long dropReferencesPerCommit() {
         return dropReferencesPerCommit;
@@ -91,6 +98,7 @@ public final class StoreOptions {
         builder.checkAfterCommit = checkAfterCommit;
         builder.dropReferencesPerCommit = dropReferencesPerCommit;
         builder.capacityBytes = capacityBytes;
+        builder.hostReserveBytes = hostReserveBytes;
         builder.imageUuid = imageUuid;
         builder.clockMillis = clockMillis;
         return builder;
@@ -107,6 +115,7 @@ public final class StoreOptions {
         /** About a leaf's worth of references per millisecond: a few milliseconds of work per commit. */
         private long dropReferencesPerCommit = 16_384;
         private long capacityBytes;
+        private long hostReserveBytes = 4L << 20;
         private UUID imageUuid;
         private LongSupplier clockMillis = System::currentTimeMillis;
 
@@ -177,6 +186,19 @@ public final class StoreOptions {
                 throw new IllegalArgumentException("capacity must be 0 (none) or at least 1 MiB, not " + value);
             }
             this.capacityBytes = value;
+            return this;
+        }
+
+        /**
+         * Host space an image file keeps in a file beside it ({@code <image>.reserve}, 4 MiB by default; 0 for
+         * none): on a full host filesystem, commits and deletes give it up and go on, so that freeing space always
+         * works; it is taken back once the host has room again.
+         */
+        public Builder hostReserveBytes(long value) {
+            if (value < 0) {
+                throw new IllegalArgumentException("host reserve must not be negative");
+            }
+            this.hostReserveBytes = value;
             return this;
         }
 

@@ -225,6 +225,7 @@ public final class WriteTransaction implements AutoCloseable {
      */
     public void useReservedSpace(boolean value) {
         allocator.privileged(value);
+        store.device().allowHostReserve(value);
     }
 
     /** Blocks ordinary writes may still take before the image is full (Long.MAX_VALUE without a capacity). */
@@ -490,6 +491,7 @@ public final class WriteTransaction implements AutoCloseable {
         finished = true;
         try {
             allocator.privileged(true); // a commit must always find room: the reserved pool is there for it
+            store.device().allowHostReserve(true);
             drops.reclaim(store.options().dropReferencesPerCommit());
             if (!hasChanges()) {
                 return base.generation();
@@ -521,6 +523,7 @@ public final class WriteTransaction implements AutoCloseable {
             store.fail(e);
             throw e;
         } finally {
+            store.device().allowHostReserve(false);
             ctx.memory().releaseAll();
             store.endWrite();
         }

@@ -11,12 +11,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A real image file on a host filesystem that fills up (a 24 MiB tmpfs mounted for the test): the write that
+ * A real image file on a host filesystem that fills up (ordinary writes fail cleanly; commits and deletes draw on
+ * the host reserve beside the image) (a 24 MiB tmpfs mounted for the test): the write that
  * finds no space fails its commit with {@link OutOfSpaceException}, never a JVM crash; everything committed
  * before stays readable; once space is freed on the host the same open store commits again; the image
  * reopens clean.
@@ -86,6 +88,71 @@ class FullHostFilesystemTest {
             try (ReadTransaction read = store.beginRead()) {
                 assertArrayEquals("fits".getBytes(), read.get("small".getBytes()));
             }
+        }
+    }
+
+    /** Fills the host filesystem with another file, as another program would; returns it. */
+    private Path fillHost(String name) throws IOException {
+        Path filler = mountPoint.resolve(name);
+        byte[] chunk = new byte[1 << 20];
+        try (var out = java.nio.channels.FileChannel.open(filler, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            long at = 0;
+            while (true) {
+                at += out.write(java.nio.ByteBuffer.wrap(chunk), at);
+            }
+        } catch (IOException e) {
+            assertTrue(String.valueOf(e.getMessage()).contains("No space left"), e.toString());
+        }
+        return filler;
+    }
+
+    @Test
+    void onAFullHostOnlyAWriteAllowedToUsesTheReserveAndTheReserveComesBack() throws IOException {
+        Path image = mountPoint.resolve("device.img");
+        try (var device = dev.cowfs.engine.block.MappedFileDevice.create(image, 1 << 20, 1 << 20)) {
+            device.keepHostReserve(2 << 20);
+            Path reserve = device.reservePath();
+            assertTrue(Files.size(reserve) == 2 << 20, "the reserve file is made with the image");
+            device.ensureLength(8 << 20); // sparse: its pages take host space only when written
+            Path filler = fillHost("filler");
+            byte[] block = new byte[1 << 20];
+            assertThrows(OutOfSpaceException.class, () -> device.write(0, block, 0, block.length),
+                    "an ordinary write on a full host");
+            assertTrue(Files.exists(reserve), "an ordinary write leaves the reserve alone");
+            device.allowHostReserve(true);
+            device.write(0, block, 0, block.length); // a commit or a delete: the reserve makes room
+            device.allowHostReserve(false);
+            assertTrue(!Files.exists(reserve), "the reserve was given up for the write");
+            Files.delete(filler);
+            device.barrier();
+            assertTrue(Files.exists(reserve) && Files.size(reserve) == 2 << 20, "the reserve is back once there is room");
+        }
+    }
+
+    @Test
+    void deletingFilesOnAFullHostWorks() throws IOException {
+        Path image = mountPoint.resolve("fs.img");
+        dev.cowfs.fs.FsOptions options = dev.cowfs.fs.FsOptions.builder().commitIntervalMillis(0)
+                .store(MappedStoreTest.SMALL.toBuilder().checkAfterCommit(true).hostReserveBytes(2 << 20).build())
+                .build();
+        try (var fs = dev.cowfs.fs.CowFileSystem.create(image, options)) {
+            long root = dev.cowfs.fs.CowFileSystem.ROOT_INO;
+            byte[] data = new byte[1 << 20];
+            for (int i = 0; i < 3; i++) {
+                long ino = fs.mknod(root, "file" + i, 0644, 0, 0, 0);
+                fs.write(ino, 0, data, 0, data.length);
+                fs.sync();
+            }
+            fillHost("filler");
+            fs.unlink(root, "file0"); // must work on the full host (the reserve is there if it needs new space)
+            fs.unlink(root, "file1");
+            fs.sync();
+            System.out.println("delete on a full host: the reserve " + (Files.exists(image.resolveSibling(
+                    "fs.img.reserve")) ? "was not needed" : "was given up for it"));
+            assertTrue(fs.store().check().isClean(), fs.store().check().summary());
+            assertTrue(dev.cowfs.fs.FsChecker.check(fs.store()).isEmpty());
+            assertEquals(1, fs.readdir(root, 0, 10).size());
         }
     }
 }

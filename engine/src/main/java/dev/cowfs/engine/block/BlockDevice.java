@@ -38,6 +38,13 @@ public interface BlockDevice extends Closeable {
 
     boolean isReadOnly();
 
+    /**
+     * Lets writes draw on a host-side reserve once the host filesystem is full (true while the engine commits or
+     * frees space, so that those always find room), or not (false: ordinary writes). Devices without one ignore it.
+     */
+    default void allowHostReserve(boolean allowed) {
+    }
+
     /** Records a point of interest (such as "commit 12 acknowledged") where the device keeps a log; else nothing. */
     default void marker(String label) {
     }

@@ -44,6 +44,12 @@ public final class MappedFileDevice implements BlockDevice {
     /** Whether anything was written since the last barrier. Guarded by the single writer. */
     private boolean channelDirty;
     private boolean closed;
+    /** A file beside the image holding host space for commits and deletes on a full host (null: none). */
+    private Path reservePath;
+    private long reserveBytes;
+    /** True while the reserve file is gone (given up to a write, or not made yet for lack of room). */
+    private boolean reserveMissing;
+    private volatile boolean reserveAllowed;
 
     private MappedFileDevice(Path path, boolean readOnly, long chunkBytes, long growthStepBytes) throws IOException {
         if (Long.bitCount(chunkBytes) != 1 || chunkBytes < Limits.MAX_BLOCK_SIZE_BYTES) {
@@ -85,6 +91,66 @@ public final class MappedFileDevice implements BlockDevice {
 
     public Path path() {
         return path;
+    }
+
+    /**
+     * Keeps {@code bytes} of host space in a file beside the image ({@code <image>.reserve}): when the host
+     * filesystem is full, a write allowed to ({@link #allowHostReserve}) deletes that file and goes on, and the
+     * file is made again once the host has room. Without it, a delete on a full host could need new space too.
+     */
+    public void keepHostReserve(long bytes) throws IOException {
+        requireWritable();
+        if (bytes > 0) {
+            reservePath = path.resolveSibling(path.getFileName() + ".reserve");
+            reserveBytes = bytes;
+            fillReserve();
+        }
+    }
+
+    /** Where the host reserve lives (null when the device keeps none). */
+    public Path reservePath() {
+        return reservePath;
+    }
+
+    @Override
+    public void allowHostReserve(boolean allowed) {
+        reserveAllowed = allowed;
+    }
+
+    /** Makes the reserve file whole; with no room for it on the host, it stays missing and is tried again later. */
+    private void fillReserve() throws IOException {
+        if (Files.exists(reservePath) && Files.size(reservePath) >= reserveBytes) {
+            reserveMissing = false;
+            return;
+        }
+        ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
+        try (FileChannel file = FileChannel.open(reservePath, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            long at = 0;
+            while (at < reserveBytes) {
+                zeros.clear().limit((int) Math.min(zeros.capacity(), reserveBytes - at));
+                while (zeros.hasRemaining()) {
+                    at += file.write(zeros, at);
+                }
+            }
+            file.force(true);
+            reserveMissing = false;
+        } catch (IOException e) {
+            if (!String.valueOf(e.getMessage()).contains("No space left on device")) {
+                throw e;
+            }
+            Files.deleteIfExists(reservePath); // a partial reserve holds nothing useful; try again at a later barrier
+            reserveMissing = true;
+        }
+    }
+
+    /** Gives the reserve's space back to the host for the write that needs it; false when there is none. */
+    private boolean releaseReserve() throws IOException {
+        if (reservePath == null || reserveMissing || !reserveAllowed) {
+            return false;
+        }
+        Files.deleteIfExists(reservePath);
+        reserveMissing = true;
+        return true;
     }
 
     @Override
@@ -138,14 +204,19 @@ public final class MappedFileDevice implements BlockDevice {
         long start = offset - buffer.position();
         try {
             while (buffer.hasRemaining()) {
-                channel.write(buffer, start + buffer.position());
+                try {
+                    channel.write(buffer, start + buffer.position());
+                } catch (IOException e) {
+                    if (!String.valueOf(e.getMessage()).contains("No space left on device")) {
+                        throw e;
+                    }
+                    if (!releaseReserve()) {
+                        throw new OutOfSpaceException(path + ": no space left on the host filesystem to write bytes "
+                                + offset + ".." + (start + buffer.limit()) + " of the image; free space there or "
+                                + "delete data");
+                    }
+                }
             }
-        } catch (IOException e) {
-            if (String.valueOf(e.getMessage()).contains("No space left on device")) {
-                throw new OutOfSpaceException(path + ": no space left on the host filesystem to write bytes "
-                        + offset + ".." + (start + buffer.limit()) + " of the image; free space there or delete data");
-            }
-            throw e;
         } finally {
             channelDirty = true;
         }
@@ -205,6 +276,9 @@ public final class MappedFileDevice implements BlockDevice {
         if (channelDirty) {
             channel.force(false);
             channelDirty = false;
+        }
+        if (reserveMissing && Files.getFileStore(path).getUsableSpace() > 4 * reserveBytes) {
+            fillReserve(); // the host has room again: take the reserve back
         }
     }
 

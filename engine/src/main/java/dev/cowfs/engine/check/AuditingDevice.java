@@ -23,6 +23,11 @@ public final class AuditingDevice implements BlockDevice {
         this.inner = inner;
     }
 
+    @Override
+    public void allowHostReserve(boolean allowed) {
+        inner.allowHostReserve(allowed);
+    }
+
     public void protect(BitSet blocks, int newestSlot, int blockSize) {
         this.protectedBlocks = blocks;
         this.protectedSlot = newestSlot;
