@@ -544,10 +544,23 @@ public final class WriteTransaction implements AutoCloseable {
         for (Map.Entry<Long, BTree> entry : trees.entrySet()) {
             BTree tree = entry.getValue();
             if (tree.isDirty()) {
-                catalog.putSubtreeRoot(TreeIds.catalogKey(entry.getKey()), tree.flush());
+                BlockRef root = tree.flush();
+                if (entry.getKey() == TreeIds.REFS && isEmptyLeaf(root)) {
+                    // Nothing is shared any more: the reference-count tree goes until the next sharing.
+                    allocator.free(root.blockIndex(), 1, root.birthGeneration());
+                    catalog.delete(TreeIds.catalogKey(TreeIds.REFS));
+                    continue;
+                }
+                catalog.putSubtreeRoot(TreeIds.catalogKey(entry.getKey()), root);
             }
         }
         return catalog.flush();
+    }
+
+    private boolean isEmptyLeaf(BlockRef root) throws IOException {
+        dev.cowfs.engine.btree.NodeView view = new dev.cowfs.engine.btree.NodeView();
+        store.reader().read(root, TreeIds.REFS, -1, view);
+        return view.isLeaf() && view.count() == 0;
     }
 
     /** Discards every change. Blocks written so far were free in the last commit and stay free. */
