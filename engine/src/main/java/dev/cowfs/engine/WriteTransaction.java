@@ -140,8 +140,9 @@ public final class WriteTransaction implements AutoCloseable {
     /** Creates an empty tree under a new id (at least {@link Limits#FIRST_USER_TREE_ID}). */
     public void createTree(long treeId) throws IOException {
         checkUsable();
-        if (treeId <= TreeIds.DEFAULT) {
-            throw new IllegalArgumentException("tree ids up to " + TreeIds.DEFAULT + " are reserved");
+        if (treeId <= TreeIds.DEFAULT || treeId > Limits.MAX_TREE_ID) {
+            throw new IllegalArgumentException("tree ids up to " + TreeIds.DEFAULT + " are reserved, and ids stay below "
+                    + (Limits.MAX_TREE_ID + 1) + "; not " + treeId);
         }
         if (hasTree(treeId)) {
             throw new IllegalArgumentException("tree " + treeId + " exists");
@@ -289,8 +290,13 @@ public final class WriteTransaction implements AutoCloseable {
         try {
             BTree parent = tree(treeId);
             BlockRef root = parent.nestedRoot(key);
-            BTree tree = root == null ? BTree.create(treeId, ctx) : BTree.open(treeId, root, ctx);
-            handle = new NestedTree(this, treeId, key, tree, root != null);
+            if (root == null) {
+                // A new nested tree gets its entry at once (an empty leaf), so that the entry is there for whatever
+                // walks or deletes the parent's entries before the next write-out.
+                root = BTree.create(treeId, ctx).flush();
+                parent.putSubtreeRoot(key, root);
+            }
+            handle = new NestedTree(this, treeId, key, BTree.open(treeId, root, ctx), true);
             nestedTrees.put(NestedKey.of(treeId, key), handle);
             return handle;
         } catch (IOException | RuntimeException | Error e) {
@@ -336,6 +342,7 @@ public final class WriteTransaction implements AutoCloseable {
 
     byte[] nestedGet(NestedTree handle, byte[] key) throws IOException {
         checkUsable();
+        requireOpenHandle(handle);
         try {
             return handle.tree.get(key);
         } catch (IOException | RuntimeException | Error e) {

@@ -79,7 +79,8 @@ final class SnapshotDiff {
                 out.add(new DiffEntry(DiffEntry.Kind.REMOVED, path(read, beforeTree, change.namesRemoved.get(i)),
                         null));
             }
-            if (change.contentsChanged) {
+            if (change.contentsChanged && hasName(read, afterTree, ino)) {
+                // (An inode left without a name, unlinked but still open, shows only as its removed names.)
                 out.add(new DiffEntry(DiffEntry.Kind.MODIFIED, pathOf(read, afterTree, ino), null));
             }
         }
@@ -102,6 +103,14 @@ final class SnapshotDiff {
     private static String path(ReadTransaction read, long tree, String[] name) throws IOException {
         String dir = pathOf(read, tree, Long.parseLong(name[0]));
         return (dir.equals("/") ? "" : dir) + "/" + name[1];
+    }
+
+    private static boolean hasName(ReadTransaction read, long tree, long ino) throws IOException {
+        if (ino == CowFileSystem.ROOT_INO) {
+            return true; // the root has no name and needs none
+        }
+        Cursor cursor = read.cursor(tree);
+        return cursor.seek(FsKeys.of(ino, FsKeys.INODE_REF)) && FsKeys.is(cursor.key(), ino, FsKeys.INODE_REF);
     }
 
     /** A path of the inode in the tree, through its back references (its first name where it has several). */

@@ -55,6 +55,19 @@ class DiffTest {
     }
 
     @Test
+    void aFileUnlinkedWhileOpenShowsAsRemoved() throws Exception {
+        try (CowFileSystem fs = CowFileSystem.create(new SimulatedDevice(), SnapshotTest.options())) {
+            long held = file(fs, ROOT, "held", "contents");
+            long snap = fs.createSnapshot(0, "s", false);
+            fs.open(held);
+            fs.unlink(ROOT, "held");
+            fs.write(held, 0, "more".getBytes(), 0, 4);
+            assertEquals(List.of("M /", "- /held"), fs.diff(snap, 0).stream().map(DiffEntry::toString).toList());
+            fs.release(held);
+        }
+    }
+
+    @Test
     void tenChangesAmongTwentyThousandFilesReadAFewPaths() throws Exception {
         SimulatedDevice device = new SimulatedDevice();
         // No checker after commits here: it reads the whole image, and this test counts what the diff reads.

@@ -115,6 +115,28 @@ class ReflinkTest {
                 + writes[0]);
     }
 
+    /** A file whose items moved into its own extent tree and that is deleted before any commit leaves nothing. */
+    @Test
+    void aFragmentedFileDeletedBeforeItsCommitLeavesNothingBehind() throws Exception {
+        try (CowFileSystem fs = CowFileSystem.create(new SimulatedDevice(), SnapshotTest.options())) {
+            fs.sync();
+            long usedBefore = fs.statfs().usedBlocks();
+            long file = fs.mknod(ROOT, "fragmented", 0644, 0, 0, 0);
+            byte[] page = new byte[4096];
+            for (int i = 0; i < 40; i++) { // each write apart from the last: 40 items, so its own extent tree
+                fs.write(file, i * 16_384L, page, 0, page.length);
+            }
+            fs.read(file, 0, new byte[1], 0, 1); // the last buffer goes out too, all in this transaction
+            fs.unlink(ROOT, "fragmented"); // deleted before the extent tree was ever committed
+            for (int i = 0; i < 8; i++) {
+                fs.setTimes(ROOT, null, java.time.Instant.ofEpochSecond(i));
+                fs.sync();
+            }
+            assertTrue(fs.statfs().usedBlocks() - usedBefore <= 2, "blocks left behind: "
+                    + (fs.statfs().usedBlocks() - usedBefore));
+        }
+    }
+
     /** Seed lesson: a 4 KiB write into a 1 GiB cloned file adds one data block plus the tree path. */
     @Test
     void aPageWrittenIntoAClonedGibibyteCostsOneBlockAndAPath(@TempDir Path dir) throws Exception {

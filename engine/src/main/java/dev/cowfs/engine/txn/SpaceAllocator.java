@@ -321,6 +321,8 @@ public final class SpaceAllocator implements BlockAllocator {
                 releasable.add(new long[] {freeGeneration, Bytes.getLongBigEndian(key, 9), count});
             }
         }
+        // Free from the next commit on, not in this one: until this commit's superblock lands, the ring still
+        // holds the generation these blocks were last reachable from.
         for (long[] record : releasable) {
             space.delete(SpaceKeys.pending(record[0], record[1]));
             pendingBlocks -= record[2];
