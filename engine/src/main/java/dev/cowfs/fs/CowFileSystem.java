@@ -494,6 +494,11 @@ public final class CowFileSystem implements Closeable {
                     running.useReservedSpace(false);
                 }
             }
+            if (txn == running && running.availableBlocks() == 0) {
+                // Working inside the reserved pool: commit each delete, so that what it frees starts on its way
+                // back (freed blocks are reusable four commits later) before the next one takes more of the pool.
+                commitLocked();
+            }
         });
     }
 

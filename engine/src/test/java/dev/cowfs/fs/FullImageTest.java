@@ -92,4 +92,59 @@ class FullImageTest {
             assertEquals(100, fs.stat(file).size());
         }
     }
+
+    /**
+     * The hard case for the pool: a small image filled with many small files (many space records), a snapshot
+     * of them, then the snapshot and every file deleted on the full image, every other file first (fragmented
+     * free space): every commit must find room for its own records.
+     */
+    @Test
+    void deletingThousandsOfSmallFilesAndTheirSnapshotOnAFullSmallImage() throws Exception {
+        FsOptions options = FsOptions.builder().commitIntervalMillis(0)
+                .store(StoreOptions.builder().checkAfterCommit(false).capacityBytes(8L << 20).build()).build();
+        try (CowFileSystem fs = CowFileSystem.create(new SimulatedDevice(), options)) {
+            byte[] data = new byte[3000];
+            int created = 0;
+            try {
+                for (; created < 100_000; created++) {
+                    long ino = fs.mknod(ROOT, "f" + created, 0644, 0, 0, 0);
+                    fs.write(ino, 0, data, 0, 1000 + created % 2000);
+                    if (created % 100 == 99) {
+                        fs.sync();
+                    }
+                }
+            } catch (FsException e) {
+                assertEquals(Errno.ENOSPC, e.errno(), e.getMessage());
+            }
+            fs.sync();
+            long snap = fs.createSnapshot(0, "snap", false);
+            // While the snapshot holds every file, deleting live files frees nothing and copies shared metadata:
+            // the snapshot goes first (that always works), then the files, every other one first.
+            fs.deleteSubvolume(snap);
+            for (int i = 0; i < created; i += 2) {
+                fs.unlink(ROOT, "f" + i);
+                if (i % 200 == 0) {
+                    fs.sync();
+                }
+            }
+            for (int i = 1; i < created; i += 2) {
+                fs.unlink(ROOT, "f" + i);
+                if (i % 200 == 1) {
+                    fs.sync();
+                }
+            }
+            for (int i = 0; i < 400 && fs.isReleasingSpace(); i++) {
+                fs.sync();
+            }
+            for (int i = 0; i < 6; i++) {
+                fs.setTimes(ROOT, null, java.time.Instant.ofEpochSecond(i));
+                fs.sync();
+            }
+            assertEquals(0, fs.readdir(ROOT, 0, 10).size());
+            assertTrue(FsChecker.check(fs.store()).isEmpty());
+            assertTrue(fs.store().check().isClean(), fs.store().check().summary());
+            System.out.println("full small image: " + created + " files made, all deleted; used "
+                    + fs.statfs().usedBlocks() + " of " + fs.statfs().totalBlocks() + " blocks");
+        }
+    }
 }
