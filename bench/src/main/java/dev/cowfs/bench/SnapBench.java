@@ -107,10 +107,10 @@ final class SnapBench {
             long fragmented = fs.mknod(ROOT, "fragmented", 0644, 0, 0, 0);
             java.util.Random random = new java.util.Random(3);
             byte[] page = new byte[4096];
-            long span = 4L * extents; // pages: writes land apart, each its own extent item
+            int spanPages = 16 * extents; // random 4 KiB writes over a sparse span: about one extent item each
             for (int i = 0; i < extents; i++) {
                 random.nextBytes(page);
-                fs.write(fragmented, (i * 4L % span) * 4096, page, 0, page.length);
+                fs.write(fragmented, (long) random.nextInt(spanPages) * 4096, page, 0, page.length);
             }
             fs.sync();
             long[][] cases = {{small, 1, chunk.length}, {large, largeBytes >> 20, largeBytes},
