@@ -1,0 +1,398 @@
+package dev.cowfs.tools;
+
+import dev.cowfs.engine.StoreOptions;
+import dev.cowfs.engine.check.CheckReport;
+import dev.cowfs.fs.CowFileSystem;
+import dev.cowfs.fs.DirEntry;
+import dev.cowfs.fs.FsChecker;
+import dev.cowfs.fs.FsException;
+import dev.cowfs.fs.FsOptions;
+import dev.cowfs.fs.FsStat;
+import dev.cowfs.fs.Inode;
+import dev.cowfs.fs.SubvolumeInfo;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/** The commands on files and whole images. */
+final class Commands {
+    private Commands() {
+    }
+
+    @Command(name = "mkfs", mixinStandardHelpOptions = true, description = "Make a new, empty filesystem image.",
+            footer = {"", "Examples:", "  cowfs mkfs data.img", "  cowfs mkfs data.img --size 10G --compress lz4"})
+    static final class Mkfs implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file to make (must not exist)")
+        Path image;
+        @Option(names = "--size", paramLabel = "SIZE",
+                description = "capacity (e.g. 64M, 10G); 1/32 of it is kept so that deletes work when full. "
+                        + "Default: grows until the host filesystem is full")
+        String size;
+        @Option(names = "--block-size", paramLabel = "BYTES", defaultValue = "4096",
+                description = "block size: a power of two from 4096 to 65536 (default: ${DEFAULT-VALUE})")
+        int blockSize;
+        @Option(names = "--compress", paramLabel = "ALGORITHM", description = "compress new files' data: lz4")
+        String compress;
+
+        @Override
+        public Integer call() throws IOException {
+            if (compress != null && !compress.equals("lz4")) {
+                throw new Cowfs.UsageException("unknown compression '" + compress + "' (known: lz4)");
+            }
+            StoreOptions.Builder store = StoreOptions.builder();
+            try {
+                store.blockSizeBytes(blockSize);
+                if (size != null) {
+                    store.capacityBytes(Images.parseSize(size));
+                }
+            } catch (IllegalArgumentException e) {
+                throw new Cowfs.UsageException(e.getMessage());
+            }
+            FsOptions options = FsOptions.builder().commitIntervalMillis(0).compress(compress != null)
+                    .store(store.build()).build();
+            try (CowFileSystem fs = CowFileSystem.create(image, options)) {
+                FsStat stat = fs.statfs();
+                spec.commandLine().getOut().println("made " + image + ": " + (size == null ? "grows as needed"
+                        : Images.humanBytes(stat.totalBlocks() * stat.blockSize())) + ", blocks of "
+                        + stat.blockSize() + " bytes" + (compress != null ? ", LZ4 for new files" : ""));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "info", mixinStandardHelpOptions = true, description = "Show an image's size, use and contents.",
+            footer = {"", "Example:", "  cowfs info data.img --json"})
+    static final class Info implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "IMAGE")
+        Path image;
+        @Option(names = "--json", description = "print one JSON object")
+        boolean json;
+
+        @Override
+        public Integer call() throws IOException {
+            try (CowFileSystem fs = Images.open(image, false)) {
+                FsStat stat = fs.statfs();
+                List<SubvolumeInfo> subvolumes = fs.listSubvolumes();
+                long snapshots = subvolumes.stream().filter(SubvolumeInfo::snapshot).count();
+                long imageBytes = Files.size(image);
+                PrintWriter out = spec.commandLine().getOut();
+                if (json) {
+                    out.println("{\"image\":" + Images.json(image.toString()) + ",\"image_bytes\":" + imageBytes
+                            + ",\"block_size\":" + stat.blockSize() + ",\"total_blocks\":" + stat.totalBlocks()
+                            + ",\"used_blocks\":" + stat.usedBlocks() + ",\"free_blocks\":" + stat.freeBlocks()
+                            + ",\"generation\":" + stat.generation() + ",\"files\":" + stat.files()
+                            + ",\"subvolumes\":" + (subvolumes.size() - snapshots) + ",\"snapshots\":" + snapshots
+                            + "}");
+                } else {
+                    out.printf("image        %s (a sparse file of %s)%n", image, Images.humanBytes(imageBytes));
+                    out.printf("used         %s of %s%n", Images.humanBytes(stat.usedBlocks() * stat.blockSize()),
+                            Images.humanBytes(stat.totalBlocks() * stat.blockSize()));
+                    out.printf("blocks       %d bytes each%n", stat.blockSize());
+                    out.printf("generation   %d%n", stat.generation());
+                    out.printf("files        %d%n", stat.files());
+                    out.printf("subvolumes   %d, snapshots %d%n", subvolumes.size() - snapshots, snapshots);
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List directories (or show files).",
+            footer = {"", "Examples:", "  cowfs ls data.img /", "  cowfs ls -l data.img @monday:/docs"})
+    static final class Ls implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "IMAGE")
+        Path image;
+        @Parameters(index = "1..*", paramLabel = "PATH", defaultValue = "/",
+                description = "/path, or @SNAPSHOT:/path (default: /)")
+        List<String> paths;
+        @Option(names = "-l", description = "long listing: type and mode, links, size, name")
+        boolean longFormat;
+        @Option(names = "--json", description = "one JSON array of entries per path")
+        boolean json;
+
+        @Override
+        public Integer call() throws IOException {
+            PrintWriter out = spec.commandLine().getOut();
+            try (CowFileSystem fs = Images.open(image, false)) {
+                for (String path : paths) {
+                    long ino = Images.resolve(fs, path, true);
+                    Inode inode = fs.stat(ino);
+                    List<String[]> rows = new ArrayList<>();
+                    if (inode.isDirectory()) {
+                        long position = 0;
+                        while (true) {
+                            List<DirEntry> page = fs.readdir(ino, position, 1000);
+                            if (page.isEmpty()) {
+                                break;
+                            }
+                            for (DirEntry entry : page) {
+                                rows.add(row(fs, entry.name(), entry.ino()));
+                            }
+                            position = page.get(page.size() - 1).nextPosition();
+                        }
+                    } else {
+                        rows.add(row(fs, path, ino));
+                    }
+                    print(out, path, rows);
+                }
+            }
+            return 0;
+        }
+
+        private static String[] row(CowFileSystem fs, String name, long ino) throws IOException {
+            Inode inode = fs.stat(ino);
+            return new String[] {name, modeString(inode), Integer.toString(inode.nlink()), Long.toString(inode.size()),
+                    Long.toString(ino)};
+        }
+
+        private void print(PrintWriter out, String path, List<String[]> rows) {
+            if (json) {
+                StringBuilder line = new StringBuilder("[");
+                for (String[] row : rows) {
+                    line.append(line.length() > 1 ? "," : "").append("{\"name\":").append(Images.json(row[0]))
+                            .append(",\"mode\":").append(Images.json(row[1])).append(",\"links\":").append(row[2])
+                            .append(",\"size\":").append(row[3]).append(",\"ino\":").append(row[4]).append('}');
+                }
+                out.println(line.append(']'));
+                return;
+            }
+            if (paths.size() > 1) {
+                out.println(path + ":");
+            }
+            int sizeWidth = rows.stream().mapToInt(r -> r[3].length()).max().orElse(1);
+            for (String[] row : rows) {
+                out.println(longFormat ? String.format("%s %3s %" + sizeWidth + "s %s", row[1], row[2], row[3], row[0])
+                        : row[0]);
+            }
+        }
+
+        static String modeString(Inode inode) {
+            String type = inode.isDirectory() ? "d" : inode.isSymbolicLink() ? "l" : inode.isRegularFile() ? "-" : "?";
+            StringBuilder bits = new StringBuilder(type);
+            String letters = "rwxrwxrwx";
+            for (int i = 0; i < 9; i++) {
+                bits.append((inode.mode() & (1 << (8 - i))) != 0 ? letters.charAt(i) : '-');
+            }
+            return bits.toString();
+        }
+    }
+
+    @Command(name = "cat", mixinStandardHelpOptions = true, description = "Write files' contents to standard output.",
+            footer = {"", "Example:", "  cowfs cat data.img @monday:/etc/hosts"})
+    static final class Cat implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "IMAGE")
+        Path image;
+        @Parameters(index = "1..*", paramLabel = "PATH", arity = "1..*")
+        List<String> paths;
+        /** Where the bytes go (standard output; tests give a buffer). */
+        static OutputStream output = System.out;
+
+        @Override
+        public Integer call() throws IOException {
+            try (CowFileSystem fs = Images.open(image, false)) {
+                byte[] buffer = new byte[1 << 20];
+                for (String path : paths) {
+                    long ino = Images.resolve(fs, path, true);
+                    if (fs.stat(ino).isDirectory()) {
+                        throw new FsException(dev.cowfs.fs.Errno.EISDIR, path + " is a directory");
+                    }
+                    for (long at = 0; ; ) {
+                        int n = fs.read(ino, at, buffer, 0, buffer.length);
+                        if (n == 0) {
+                            break;
+                        }
+                        output.write(buffer, 0, n);
+                        at += n;
+                    }
+                }
+                output.flush();
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "mkdir", mixinStandardHelpOptions = true, description = "Make directories.",
+            footer = {"", "Example:", "  cowfs mkdir -p data.img /docs/2026"})
+    static final class Mkdir implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "IMAGE")
+        Path image;
+        @Parameters(index = "1..*", paramLabel = "PATH", arity = "1..*")
+        List<String> paths;
+        @Option(names = "-p", description = "make parents as needed; no error if it exists")
+        boolean parents;
+
+        @Override
+        public Integer call() throws IOException {
+            try (CowFileSystem fs = Images.open(image, true)) {
+                for (String path : paths) {
+                    if (parents) {
+                        makeParents(fs, path);
+                    } else {
+                        Images.Parent parent = Images.parentOf(fs, path);
+                        fs.mkdir(parent.dir(), parent.name(), 0755, 0, 0);
+                    }
+                }
+            }
+            return 0;
+        }
+
+        private static void makeParents(CowFileSystem fs, String path) throws IOException {
+            String prefix = path.startsWith("@") && path.indexOf(':') > 0 ? path.substring(0, path.indexOf(':') + 1) : "";
+            long dir = Images.resolve(fs, prefix + "/", true);
+            for (String part : path.substring(prefix.length()).split("/")) {
+                if (part.isEmpty()) {
+                    continue;
+                }
+                try {
+                    dir = fs.lookup(dir, part);
+                } catch (FsException e) {
+                    dir = fs.mkdir(dir, part, 0755, 0, 0);
+                }
+            }
+        }
+    }
+
+    @Command(name = "put", mixinStandardHelpOptions = true,
+            description = "Copy host files and directories (recursively) into the image, with modes and times.",
+            footer = {"", "Examples:", "  cowfs put data.img notes.txt /docs/", "  cowfs put data.img ./src /src"})
+    static final class Put implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "IMAGE")
+        Path image;
+        @Parameters(index = "1..*", paramLabel = "HOSTPATH... DEST", arity = "2..*",
+                description = "host files or directories, then the destination in the image")
+        List<String> arguments;
+
+        @Override
+        public Integer call() throws IOException {
+            List<String> sources = arguments.subList(0, arguments.size() - 1);
+            String dest = arguments.get(arguments.size() - 1);
+            try (CowFileSystem fs = Images.open(image, true)) {
+                Long destDir = existingDirectory(fs, dest);
+                if (destDir == null && sources.size() > 1) {
+                    throw new FsException(dev.cowfs.fs.Errno.ENOTDIR, dest + " is not a directory in the image");
+                }
+                for (String source : sources) {
+                    Path host = Path.of(source);
+                    if (!Files.exists(host, LinkOption.NOFOLLOW_LINKS)) {
+                        throw new java.nio.file.NoSuchFileException(source, null, "no such file on the host");
+                    }
+                    if (destDir != null) {
+                        copy(fs, host, destDir, host.getFileName().toString());
+                    } else {
+                        Images.Parent parent = Images.parentOf(fs, dest);
+                        copy(fs, host, parent.dir(), parent.name());
+                    }
+                }
+                fs.sync();
+            }
+            return 0;
+        }
+
+        private static Long existingDirectory(CowFileSystem fs, String dest) throws IOException {
+            try {
+                long ino = Images.resolve(fs, dest, true);
+                return fs.stat(ino).isDirectory() ? ino : null;
+            } catch (FsException e) {
+                return null;
+            }
+        }
+
+        private static void copy(CowFileSystem fs, Path host, long dir, String name) throws IOException {
+            int mode = permissions(host);
+            if (Files.isSymbolicLink(host)) {
+                fs.symlink(dir, name, Files.readSymbolicLink(host).toString(), 0, 0);
+                return;
+            }
+            if (Files.isDirectory(host)) {
+                long sub = fs.mkdir(dir, name, mode, 0, 0);
+                try (var children = Files.list(host)) {
+                    for (Path child : (Iterable<Path>) children.sorted()::iterator) {
+                        copy(fs, child, sub, child.getFileName().toString());
+                    }
+                }
+                fs.setTimes(sub, null, Files.getLastModifiedTime(host).toInstant());
+                return;
+            }
+            long ino = fs.mknod(dir, name, 0100000 | mode, 0, 0, 0);
+            byte[] buffer = new byte[1 << 20];
+            try (InputStream in = Files.newInputStream(host)) {
+                long at = 0;
+                for (int n; (n = in.readNBytes(buffer, 0, buffer.length)) > 0; at += n) {
+                    fs.write(ino, at, buffer, 0, n);
+                }
+            }
+            fs.setTimes(ino, null, Files.getLastModifiedTime(host).toInstant());
+        }
+
+        private static int permissions(Path host) throws IOException {
+            Set<PosixFilePermission> set = Files.getPosixFilePermissions(host, LinkOption.NOFOLLOW_LINKS);
+            int mode = 0;
+            for (PosixFilePermission permission : set) {
+                mode |= 1 << (8 - permission.ordinal());
+            }
+            return mode;
+        }
+    }
+
+    @Command(name = "fsck", mixinStandardHelpOptions = true,
+            description = "Check an image: every block, reference count and filesystem structure.",
+            footer = {"", "Exit status 0 when clean, 5 when anything is wrong (each problem on its own line)."})
+    static final class Fsck implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "IMAGE")
+        Path image;
+        @Option(names = "--json", description = "print one JSON object")
+        boolean json;
+
+        @Override
+        public Integer call() throws IOException {
+            try (CowFileSystem fs = Images.open(image, false)) {
+                CheckReport report = fs.store().check();
+                List<String> problems = new ArrayList<>(report.problems());
+                problems.addAll(FsChecker.check(fs.store()));
+                PrintWriter out = spec.commandLine().getOut();
+                if (json) {
+                    StringBuilder list = new StringBuilder("[");
+                    for (String problem : problems) {
+                        list.append(list.length() > 1 ? "," : "").append(Images.json(problem));
+                    }
+                    out.println("{\"clean\":" + problems.isEmpty() + ",\"generation\":" + report.generation()
+                            + ",\"reachable_blocks\":" + report.reachableBlocks() + ",\"free_blocks\":"
+                            + report.freeBlocks() + ",\"pending_blocks\":" + report.pendingBlocks()
+                            + ",\"problems\":" + list.append(']') + "}");
+                } else {
+                    for (String problem : problems) {
+                        out.println(problem);
+                    }
+                    out.println(image + ": " + (problems.isEmpty() ? "clean" : problems.size() + " problem(s)")
+                            + " (generation " + report.generation() + ", " + report.reachableBlocks()
+                            + " blocks in use, " + report.freeBlocks() + " free, " + report.pendingBlocks()
+                            + " waiting for reuse)");
+                }
+                return problems.isEmpty() ? 0 : Cowfs.ExitCode.DAMAGED.code;
+            }
+        }
+    }
+}
