@@ -17,8 +17,10 @@ import java.nio.file.NoSuchFileException;
  */
 @Command(name = "cowfs", mixinStandardHelpOptions = true, version = "cowfs 0.1.0",
         description = "Copy-on-write filesystem images: make, inspect, copy in and out, snapshot, check.",
-        subcommands = {Commands.Mkfs.class, Commands.Info.class, Commands.Ls.class, Commands.Cat.class,
-                Commands.Mkdir.class, Commands.Put.class, SnapshotCommands.class, Commands.Fsck.class,
+        subcommands = {Commands.Mkfs.class, Commands.Info.class, Commands.Ls.class, FileCommands.Stat.class,
+                Commands.Cat.class, Commands.Mkdir.class, FileCommands.Rm.class, FileCommands.Mv.class,
+                FileCommands.Ln.class, Commands.Put.class, FileCommands.Get.class, FileCommands.Clone.class,
+                FileCommands.Du.class, SubvolumeCommands.class, SnapshotCommands.class, Commands.Fsck.class,
                 CommandLine.HelpCommand.class})
 public final class Cowfs implements Runnable {
     @CommandLine.Spec

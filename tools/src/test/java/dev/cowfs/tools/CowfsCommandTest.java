@@ -135,6 +135,54 @@ class CowfsCommandTest {
         assertEquals(Cowfs.ExitCode.DAMAGED.code, fsck.code(), fsck.out() + fsck.err());
     }
 
+    @Test
+    void filesRoundTripAndChangeInPlace() throws Exception {
+        String image = dir.resolve("data.img").toString();
+        Path host = Files.createDirectories(dir.resolve("host/tree"));
+        Files.writeString(host.resolve("a.txt"), "alpha");
+        Files.createDirectories(host.resolve("sub"));
+        Files.write(host.resolve("sub/big.bin"), new byte[3 << 20]);
+        Files.setPosixFilePermissions(host.resolve("a.txt"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Files.createSymbolicLink(host.resolve("link"), Path.of("a.txt"));
+        assertEquals(0, run("mkfs", image).code());
+        assertEquals(0, run("put", image, host.toString(), "/").code());
+
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Result get = run("get", image, "/tree", out.toString());
+        assertEquals(0, get.code(), get.err());
+        assertEquals("alpha", Files.readString(out.resolve("tree/a.txt")));
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(out.resolve("tree/a.txt"))));
+        assertEquals(3 << 20, Files.size(out.resolve("tree/sub/big.bin")));
+        assertEquals(Path.of("a.txt"), Files.readSymbolicLink(out.resolve("tree/link")));
+        assertEquals(Files.getLastModifiedTime(host.resolve("a.txt")).toMillis(),
+                Files.getLastModifiedTime(out.resolve("tree/a.txt")).toMillis());
+
+        assertEquals(0, run("ln", image, "/tree/a.txt", "/hard").code());
+        assertEquals(0, run("ln", "-s", image, "tree/a.txt", "/soft").code());
+        assertTrue(run("stat", image, "/hard").out().contains("2 link(s)"), run("stat", image, "/hard").out());
+        assertEquals("alpha", cat(image, "/soft"));
+        assertEquals(0, run("mv", image, "/tree/sub", "/moved").code());
+        assertEquals("alpha", cat(image, "/hard"));
+
+        Result clone = run("clone", image, "/moved", "/moved-clone");
+        assertEquals(0, clone.code(), clone.err());
+        Result du = run("du", image, "/moved/big.bin", "--json");
+        assertTrue(du.out().contains("\"exclusive_bytes\":0"), "the clone shares all data: " + du.out());
+        assertEquals(Cowfs.ExitCode.USAGE.code, run("rm", image, "/moved").code(), "a directory needs -r");
+        assertEquals(0, run("rm", "-r", image, "/moved").code());
+        Result duAfter = run("du", image, "/moved-clone/big.bin", "--json");
+        assertTrue(duAfter.out().contains("\"exclusive_bytes\":" + (3 << 20)), duAfter.out());
+
+        assertEquals(0, run("subvolume", "create", image, "home").code());
+        assertEquals("0    default\n1    home\n", run("subvolume", "list", image).out());
+        assertEquals(0, run("mkdir", image, "@home:/user").code());
+        Result explain = run("du", image, "--explain");
+        assertTrue(explain.out().contains("@home") && explain.out().contains("freed, not reusable yet"),
+                explain.out());
+        assertEquals(0, run("fsck", image).code());
+    }
+
     private static void assertOneLine(String err) {
         assertTrue(!err.isBlank() && err.strip().lines().count() == 1, "expected one line, got: " + err);
     }
