@@ -183,6 +183,21 @@ class CowfsCommandTest {
         assertEquals(0, run("fsck", image).code());
     }
 
+    @Test
+    void theDemoWalksThroughAndLeavesACleanImage() throws Exception {
+        String image = dir.resolve("demo.img").toString();
+        Result demo = run("demo", "--image", image);
+        assertEquals(0, demo.code(), demo.err());
+        assertTrue(demo.out().contains("@monday: Monday") && demo.out().contains("live:    Tuesday"), demo.out());
+        assertTrue(demo.out().contains("M /docs/notes.txt") && demo.out().contains("+ /big-clone.bin"), demo.out());
+        assertTrue(demo.out().contains("clean."), demo.out());
+        assertEquals(Cowfs.ExitCode.EXISTS.code, run("demo", "--image", image).code(), "a second run asks first");
+        assertEquals(0, run("demo", "--image", image, "--replace").code());
+        Result scrub = run("scrub", image);
+        assertEquals(0, scrub.code(), scrub.out());
+        assertTrue(scrub.out().contains("no errors"), scrub.out());
+    }
+
     private static void assertOneLine(String err) {
         assertTrue(!err.isBlank() && err.strip().lines().count() == 1, "expected one line, got: " + err);
     }
