@@ -292,16 +292,17 @@ final class Commands {
                 if (destDir == null && sources.size() > 1) {
                     throw new FsException(dev.cowfs.fs.Errno.ENOTDIR, dest + " is not a directory in the image");
                 }
+                java.util.Map<Object, Long> copied = new java.util.HashMap<>(); // host file key -> inode
                 for (String source : sources) {
                     Path host = Path.of(source);
                     if (!Files.exists(host, LinkOption.NOFOLLOW_LINKS)) {
                         throw new java.nio.file.NoSuchFileException(source, null, "no such file on the host");
                     }
                     if (destDir != null) {
-                        copy(fs, host, destDir, host.getFileName().toString());
+                        copy(fs, host, destDir, host.getFileName().toString(), copied);
                     } else {
                         Images.Parent parent = Images.parentOf(fs, dest);
-                        copy(fs, host, parent.dir(), parent.name());
+                        copy(fs, host, parent.dir(), parent.name(), copied);
                     }
                 }
                 fs.sync();
@@ -318,7 +319,9 @@ final class Commands {
             }
         }
 
-        private static void copy(CowFileSystem fs, Path host, long dir, String name) throws IOException {
+        /** Copies one host file or tree; a file met again through another hard link becomes a link too. */
+        private static void copy(CowFileSystem fs, Path host, long dir, String name, java.util.Map<Object, Long> copied)
+                throws IOException {
             int mode = permissions(host);
             if (Files.isSymbolicLink(host)) {
                 fs.symlink(dir, name, Files.readSymbolicLink(host).toString(), 0, 0);
@@ -328,13 +331,23 @@ final class Commands {
                 long sub = fs.mkdir(dir, name, mode, 0, 0);
                 try (var children = Files.list(host)) {
                     for (Path child : (Iterable<Path>) children.sorted()::iterator) {
-                        copy(fs, child, sub, child.getFileName().toString());
+                        copy(fs, child, sub, child.getFileName().toString(), copied);
                     }
                 }
                 fs.setTimes(sub, null, Files.getLastModifiedTime(host).toInstant());
                 return;
             }
+            var attributes = Files.readAttributes(host, java.nio.file.attribute.BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            Object key = attributes.fileKey();
+            if (key != null && copied.containsKey(key)) {
+                fs.link(copied.get(key), dir, name);
+                return;
+            }
             long ino = fs.mknod(dir, name, 0100000 | mode, 0, 0, 0);
+            if (key != null) {
+                copied.put(key, ino);
+            }
             byte[] buffer = new byte[1 << 20];
             try (InputStream in = Files.newInputStream(host)) {
                 long at = 0;

@@ -192,6 +192,7 @@ final class FileCommands {
             List<String> sources = arguments.subList(0, arguments.size() - 1);
             Path dest = Path.of(arguments.get(arguments.size() - 1));
             try (CowFileSystem fs = Images.open(image, false)) {
+                java.util.Map<Long, Path> copied = new java.util.HashMap<>(); // inode with links -> its first copy
                 for (String source : sources) {
                     long ino = Images.resolve(fs, source, false);
                     String name = source.replaceAll("/+$", "");
@@ -200,13 +201,15 @@ final class FileCommands {
                         name = "root";
                     }
                     Path target = Files.isDirectory(dest) ? dest.resolve(name) : dest;
-                    copyOut(fs, ino, target);
+                    copyOut(fs, ino, target, copied);
                 }
             }
             return 0;
         }
 
-        private static void copyOut(CowFileSystem fs, long ino, Path target) throws IOException {
+        /** Copies one inode or tree out; an inode met again through another hard link becomes a link too. */
+        private static void copyOut(CowFileSystem fs, long ino, Path target, java.util.Map<Long, Path> copied)
+                throws IOException {
             Inode inode = fs.stat(ino);
             if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !inode.isDirectory()) {
                 throw new java.nio.file.FileAlreadyExistsException(target.toString(), null, "exists on the host");
@@ -218,9 +221,16 @@ final class FileCommands {
             if (inode.isDirectory()) {
                 Files.createDirectories(target);
                 for (DirEntry entry : entries(fs, ino)) {
-                    copyOut(fs, entry.ino(), target.resolve(entry.name()));
+                    copyOut(fs, entry.ino(), target.resolve(entry.name()), copied);
                 }
             } else if (inode.isRegularFile()) {
+                if (inode.nlink() > 1 && copied.containsKey(ino)) {
+                    Files.createLink(target, copied.get(ino));
+                    return;
+                }
+                if (inode.nlink() > 1) {
+                    copied.put(ino, target);
+                }
                 byte[] buffer = new byte[1 << 20];
                 try (OutputStream out = Files.newOutputStream(target)) {
                     for (long at = 0; ; ) {

@@ -144,6 +144,7 @@ class CowfsCommandTest {
         Files.write(host.resolve("sub/big.bin"), new byte[3 << 20]);
         Files.setPosixFilePermissions(host.resolve("a.txt"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         Files.createSymbolicLink(host.resolve("link"), Path.of("a.txt"));
+        Files.createLink(host.resolve("sub/hard-a.txt"), host.resolve("a.txt"));
         assertEquals(0, run("mkfs", image).code());
         assertEquals(0, run("put", image, host.toString(), "/").code());
 
@@ -155,12 +156,15 @@ class CowfsCommandTest {
                 Files.getPosixFilePermissions(out.resolve("tree/a.txt"))));
         assertEquals(3 << 20, Files.size(out.resolve("tree/sub/big.bin")));
         assertEquals(Path.of("a.txt"), Files.readSymbolicLink(out.resolve("tree/link")));
+        assertTrue(Files.isSameFile(out.resolve("tree/a.txt"), out.resolve("tree/sub/hard-a.txt")),
+                "a hard link stays a hard link, into the image and back out");
+        assertTrue(run("stat", image, "/tree/sub/hard-a.txt").out().contains("2 link(s)"));
         assertEquals(Files.getLastModifiedTime(host.resolve("a.txt")).toMillis(),
                 Files.getLastModifiedTime(out.resolve("tree/a.txt")).toMillis());
 
         assertEquals(0, run("ln", image, "/tree/a.txt", "/hard").code());
         assertEquals(0, run("ln", "-s", image, "tree/a.txt", "/soft").code());
-        assertTrue(run("stat", image, "/hard").out().contains("2 link(s)"), run("stat", image, "/hard").out());
+        assertTrue(run("stat", image, "/hard").out().contains("3 link(s)"), run("stat", image, "/hard").out());
         assertEquals("alpha", cat(image, "/soft"));
         assertEquals(0, run("mv", image, "/tree/sub", "/moved").code());
         assertEquals("alpha", cat(image, "/hard"));
