@@ -21,7 +21,8 @@ import java.nio.file.NoSuchFileException;
                 Commands.Cat.class, Commands.Mkdir.class, FileCommands.Rm.class, FileCommands.Mv.class,
                 FileCommands.Ln.class, Commands.Put.class, FileCommands.Get.class, FileCommands.Clone.class,
                 FileCommands.Du.class, SubvolumeCommands.class, SnapshotCommands.class, Commands.Fsck.class,
-                DemoCommands.Scrub.class, DemoCommands.Demo.class, CommandLine.HelpCommand.class})
+                DemoCommands.Scrub.class, DemoCommands.Demo.class, DemoCommands.Completion.class,
+                CommandLine.HelpCommand.class})
 public final class Cowfs implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -26,6 +26,22 @@ final class DemoCommands {
     private DemoCommands() {
     }
 
+    @Command(name = "completion", mixinStandardHelpOptions = true,
+            description = "Print a bash (and zsh) completion script for cowfs, generated from its commands.",
+            footer = {"", "Example:", "  source <(./cowfs completion)"})
+    static final class Completion implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            picocli.CommandLine top = spec.commandLine().getParent();
+            spec.commandLine().getOut().print(picocli.AutoComplete.bash("cowfs", top));
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+
     @Command(name = "scrub", mixinStandardHelpOptions = true,
             description = "Read every block in use and verify its checksum (exit 5 on any mismatch).")
     static final class Scrub implements Callable<Integer> {

@@ -202,6 +202,19 @@ class CowfsCommandTest {
         assertTrue(scrub.out().contains("no errors"), scrub.out());
     }
 
+    @Test
+    void everyCommandHasHelpAndTheCompletionScriptKnowsThem() {
+        Result completion = run("completion");
+        assertEquals(0, completion.code());
+        for (String command : new String[] {"mkfs", "info", "ls", "stat", "cat", "mkdir", "rm", "mv", "ln", "put",
+                "get", "clone", "du", "subvolume", "snapshot", "fsck", "scrub", "demo"}) {
+            assertTrue(completion.out().contains(command), "completion lacks " + command);
+            Result help = run(command, "--help");
+            assertEquals(0, help.code(), command);
+            assertTrue(help.out().startsWith("Usage: cowfs " + command), help.out());
+        }
+    }
+
     private static void assertOneLine(String err) {
         assertTrue(!err.isBlank() && err.strip().lines().count() == 1, "expected one line, got: " + err);
     }
