@@ -48,21 +48,39 @@ final class ExtentItems {
         return txn().nestedTree(CowFileSystem.treeOf(ino), treeKey(ino));
     }
 
-    /** Stores an item whose extent reference the caller holds (a new extent, or one whose count it raised). */
-    void put(long ino, FileData.Item item) throws IOException {
-        if (nested(ino)) {
-            tree(ino).putDataExtent(offsetKey(item.offset()), item.encode());
-        } else {
-            txn().putDataExtent(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.EXTENT, item.offset()),
-                    item.encode());
-        }
+    /**
+     * Where one file's items are (beside its inode, or in its own extent tree), looked up once for a series of
+     * changes: a write or a punch changes several items and need not ask again for each.
+     */
+    Target of(long ino) throws IOException {
+        return new Target(ino, nested(ino) ? tree(ino) : null);
     }
 
-    void delete(long ino, long offset) throws IOException {
-        if (nested(ino)) {
-            tree(ino).delete(offsetKey(offset));
-        } else {
-            txn().delete(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.EXTENT, offset));
+    final class Target {
+        private final long ino;
+        private final NestedTree nestedTree;
+
+        private Target(long ino, NestedTree nestedTree) {
+            this.ino = ino;
+            this.nestedTree = nestedTree;
+        }
+
+        /** Stores an item whose extent reference the caller holds (a new extent, or one whose count it raised). */
+        void put(FileData.Item item) throws IOException {
+            if (nestedTree != null) {
+                nestedTree.putDataExtent(offsetKey(item.offset()), item.encode());
+            } else {
+                txn().putDataExtent(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.EXTENT, item.offset()),
+                        item.encode());
+            }
+        }
+
+        void delete(long offset) throws IOException {
+            if (nestedTree != null) {
+                nestedTree.delete(offsetKey(offset));
+            } else {
+                txn().delete(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.EXTENT, offset));
+            }
         }
     }
 
@@ -136,9 +154,10 @@ final class ExtentItems {
             txn().cloneNestedTree(CowFileSystem.treeOf(src), treeKey(src), CowFileSystem.treeOf(dst), treeKey(dst));
             return;
         }
+        Target target = of(dst);
         for (FileData.Item item : items(src, 0, Long.MAX_VALUE)) {
             txn().addDataExtentReference(item.extent());
-            put(dst, item);
+            target.put(item);
         }
     }
 

@@ -276,13 +276,15 @@ final class FileData {
             throws IOException {
         boolean compress = (inode.flags & Inode.FLAG_COMPRESS) != 0;
         int piece = compress ? MAX_COMPRESSED_EXTENT_BYTES : MAX_EXTENT_BYTES;
+        ExtentItems.Target target = extents.of(ino);
         for (int done = 0; done < length; done += piece) {
             int n = Math.min(piece, length - done);
-            putExtent(ino, offset + done, bytes, at + done, n, compress);
+            putExtent(target, offset + done, bytes, at + done, n, compress);
         }
     }
 
-    private void putExtent(long ino, long offset, byte[] bytes, int at, int length, boolean compress)
+    private void putExtent(ExtentItems.Target target, long offset, byte[] bytes, int at, int length,
+                           boolean compress)
             throws IOException {
         int blockSize = fs.blockSize();
         if (compress && length > blockSize) {
@@ -292,13 +294,13 @@ final class FileData {
             if ((packedLength + blockSize - 1) / blockSize < (length + blockSize - 1) / blockSize) {
                 BlockRef extent = txn().writeDataExtent(packed, 0, packedLength);
                 extentBytesSinceCommit += packedLength;
-                extents.put(ino, new Item(offset, extent, packedLength, length, 0, length, COMPRESSION_LZ4));
+                target.put(new Item(offset, extent, packedLength, length, 0, length, COMPRESSION_LZ4));
                 return;
             }
         }
         BlockRef extent = txn().writeDataExtent(bytes, at, length);
         extentBytesSinceCommit += length;
-        extents.put(ino, new Item(offset, extent, length, length, 0, length, COMPRESSION_NONE));
+        target.put(new Item(offset, extent, length, length, 0, length, COMPRESSION_NONE));
     }
 
     private boolean hasExtents(long ino) throws IOException {
@@ -313,23 +315,24 @@ final class FileData {
     /** Removes the file's data in [from, to): items inside go, items across the edges are cut. */
     private void punch(long ino, long from, long to) throws IOException {
         WriteTransaction txn = txn();
+        ExtentItems.Target target = extents.of(ino);
         for (Item item : items(ino, from, to)) {
             long start = item.offset();
             long end = item.end();
             if (start >= from && end <= to) {
-                extents.delete(ino, start);
+                target.delete(start);
             } else if (start < from && end > to) {
                 txn.addDataExtentReference(item.extent());
-                extents.put(ino, item.slice(to, end));
+                target.put(item.slice(to, end));
                 txn.addDataExtentReference(item.extent());
-                extents.put(ino, item.slice(start, from));
+                target.put(item.slice(start, from));
             } else if (start < from) {
                 txn.addDataExtentReference(item.extent());
-                extents.put(ino, item.slice(start, from));
+                target.put(item.slice(start, from));
             } else {
                 txn.addDataExtentReference(item.extent());
-                extents.put(ino, item.slice(to, end));
-                extents.delete(ino, start);
+                target.put(item.slice(to, end));
+                target.delete(start);
             }
         }
     }

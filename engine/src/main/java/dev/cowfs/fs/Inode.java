@@ -91,8 +91,8 @@ public final class Inode {
         inode.atimeNanos = Bytes.getInt(bytes, 72);
         inode.mtimeSeconds = Bytes.getLong(bytes, 76);
         inode.mtimeNanos = Bytes.getInt(bytes, 84);
-        inode.ctimeSeconds = Bytes.getLong(bytes, 88);
-        inode.ctimeNanos = Bytes.getInt(bytes, 96);
+        inode.ctimeSeconds = Bytes.getLong(bytes, CTIME_OFFSET);
+        inode.ctimeNanos = Bytes.getInt(bytes, CTIME_OFFSET + 8);
         inode.btimeSeconds = Bytes.getLong(bytes, 100);
         inode.btimeNanos = Bytes.getInt(bytes, 108);
         if (inode.size < 0 || inode.nlink < 0) {

@@ -140,16 +140,8 @@ final class Commands {
                     Inode inode = fs.stat(ino);
                     List<String[]> rows = new ArrayList<>();
                     if (inode.isDirectory()) {
-                        long position = 0;
-                        while (true) {
-                            List<DirEntry> page = fs.readdir(ino, position, 1000);
-                            if (page.isEmpty()) {
-                                break;
-                            }
-                            for (DirEntry entry : page) {
-                                rows.add(row(fs, entry.name(), entry.ino()));
-                            }
-                            position = page.get(page.size() - 1).nextPosition();
+                        for (DirEntry entry : FileCommands.entries(fs, ino)) {
+                            rows.add(row(fs, entry.name(), entry.ino()));
                         }
                     } else {
                         rows.add(row(fs, path, ino));
