@@ -69,8 +69,8 @@ final class ImageLock implements AutoCloseable {
             }
             if (lock == null) {
                 channel.close();
-                throw new ImageLockedException(image + " is open " + (shared ? "for writing" : "")
-                        + " by another process; close it there first");
+                throw new ImageLockedException(image + " is open " + (shared ? "for writing " : "")
+                        + "by another process; close it there first", true);
             }
             Holder holder = new Holder(channel, lock, shared);
             HELD.put(lockFile, holder);

@@ -8,6 +8,7 @@ import dev.cowfs.engine.btree.TreeSearch;
 import dev.cowfs.engine.btree.TreeSpaceWalk;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.TreeIds;
+import dev.cowfs.engine.txn.Superblock;
 
 import java.io.IOException;
 import java.util.HashMap;
@@ -29,6 +30,10 @@ public final class ReadTransaction implements AutoCloseable {
         this.store = store;
         this.state = state;
         treeRoots.put(TreeIds.DEFAULT, state.defaultTreeRoot());
+    }
+
+    Superblock superblock() {
+        return state.superblock();
     }
 
     BlockRef spaceRoot() {

@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 
 /**
  * A cowfs image opened for use: one writer at a time ({@link #beginWrite()}), any number of concurrent readers
@@ -288,7 +289,6 @@ public final class Store implements Closeable {
         return committed;
     }
 
-    /** The newest durable superblock. */
     /**
      * What keeps pending-free blocks from being reused: the superblock ring, or open readers (each extent
      * counted for the oldest reader that can reach it). Reads the committed space tree once.
@@ -330,6 +330,7 @@ public final class Store implements Closeable {
         }
     }
 
+    /** The newest durable superblock. */
     public Superblock superblock() {
         return committed.superblock();
     }
@@ -342,6 +343,29 @@ public final class Store implements Closeable {
     /** Runs the full checker over the newest commit and every retained root. */
     public dev.cowfs.engine.check.CheckReport check() throws IOException {
         return StoreAudit.check(this);
+    }
+
+    /**
+     * Runs the full checker over the commit {@code pinned} reads, while this store may go on committing: the
+     * pin keeps that commit's blocks from reuse. Older roots are not checked (they may be reused meanwhile).
+     */
+    public dev.cowfs.engine.check.CheckReport check(ReadTransaction pinned, LongConsumer progress) {
+        return dev.cowfs.engine.check.Checker.check(device(), pinned.superblock(), List.of(), progress);
+    }
+
+    /** Runs the full checker over the newest commit and every retained root, reporting blocks reached. */
+    public dev.cowfs.engine.check.CheckReport check(LongConsumer progress) throws IOException {
+        return StoreAudit.check(this, progress);
+    }
+
+    /** The blocks a check reaches, about: those in use at the newest commit. */
+    public long blocksToCheck() {
+        return dev.cowfs.engine.check.Checker.blocksToCheck(superblock());
+    }
+
+    /** Throws {@link ImageLockedException} if any store, here or in another process, has the image open. */
+    public static void requireClosed(Path image) throws IOException {
+        ImageLock.acquire(image, false).close();
     }
 
     /** Open readers by generation. */

@@ -11,6 +11,7 @@ import dev.cowfs.engine.txn.Superblock;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongConsumer;
 
 /** Strict mode: the full checker after every commit, and a device that refuses writes to protected blocks. */
 final class StoreAudit {
@@ -40,6 +41,10 @@ final class StoreAudit {
      * generation (its overwrite by a newer commit did not land) is stale: its blocks may have been reused.
      */
     static CheckReport check(Store store) throws IOException {
+        return check(store, blocks -> { });
+    }
+
+    static CheckReport check(Store store, LongConsumer progress) throws IOException {
         Superblock newest = store.superblock();
         List<Superblock> retained = new ArrayList<>();
         for (Superblock copy : Recovery.readCopies(store.device(), new ArrayList<>())) {
@@ -53,6 +58,6 @@ final class StoreAudit {
                 retained.add(held);
             }
         }
-        return Checker.check(store.device(), newest, retained);
+        return Checker.check(store.device(), newest, retained, progress);
     }
 }

@@ -31,22 +31,27 @@ public final class FsChecker {
 
     /** Problems found in the newest committed state (empty when consistent). */
     public static List<String> check(Store store) throws IOException {
-        FsChecker checker = new FsChecker();
         try (ReadTransaction read = store.beginRead()) {
-            List<Long> ids = new ArrayList<>();
-            ids.add(0L);
-            if (read.hasTree(CowFileSystem.ROOT_TREE)) {
-                ids.addAll(Subvolumes.readRecords(read.cursor(CowFileSystem.ROOT_TREE)).keySet());
+            return check(read);
+        }
+    }
+
+    /** Problems found in the commit {@code read} reads (empty when consistent). */
+    public static List<String> check(ReadTransaction read) throws IOException {
+        FsChecker checker = new FsChecker();
+        List<Long> ids = new ArrayList<>();
+        ids.add(0L);
+        if (read.hasTree(CowFileSystem.ROOT_TREE)) {
+            ids.addAll(Subvolumes.readRecords(read.cursor(CowFileSystem.ROOT_TREE)).keySet());
+        }
+        for (long id : ids) {
+            long tree = CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0));
+            checker.prefix = id == 0 ? "" : "subvolume " + id + ": ";
+            if (!read.hasTree(tree)) {
+                checker.problem("its tree " + tree + " is missing");
+                continue;
             }
-            for (long id : ids) {
-                long tree = CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0));
-                checker.prefix = id == 0 ? "" : "subvolume " + id + ": ";
-                if (!read.hasTree(tree)) {
-                    checker.problem("its tree " + tree + " is missing");
-                    continue;
-                }
-                checker.run(read, tree);
-            }
+            checker.run(read, tree);
         }
         return checker.problems;
     }

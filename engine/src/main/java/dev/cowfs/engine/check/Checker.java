@@ -22,6 +22,7 @@ import java.util.BitSet;
 import java.util.Deque;
 import java.util.List;
 import java.util.TreeMap;
+import java.util.function.LongConsumer;
 
 /**
  * The offline checker of an image (the engine half of {@code cowfs fsck}). From the newest superblock it walks
@@ -37,15 +38,33 @@ public final class Checker {
     private final List<String> problems = new ArrayList<>();
     private static final int MAX_PROBLEMS = 1000;
 
-    private Checker(BlockDevice device, int blockSizeBytes) {
+    /** Told the number of blocks each newly reached node or extent covers. */
+    private final LongConsumer progress;
+
+    private Checker(BlockDevice device, int blockSizeBytes, LongConsumer progress) {
         this.device = device;
         this.blockSizeBytes = blockSizeBytes;
+        this.progress = progress;
         this.reader = new NodeReader(device, blockSizeBytes, new VerifiedBlocks());
     }
 
     /** Checks the image as of {@code newest}; {@code retained} are the other roots that must stay intact. */
     public static CheckReport check(BlockDevice device, Superblock newest, List<Superblock> retained) {
-        return new Checker(device, newest.blockSizeBytes()).run(newest, retained);
+        return check(device, newest, retained, blocks -> { });
+    }
+
+    /**
+     * As {@link #check(BlockDevice, Superblock, List)}, telling {@code progress} how many blocks each step reached:
+     * the total comes to about {@link #blocksToCheck} of the newest superblock.
+     */
+    public static CheckReport check(BlockDevice device, Superblock newest, List<Superblock> retained,
+                                    LongConsumer progress) {
+        return new Checker(device, newest.blockSizeBytes(), progress).run(newest, retained);
+    }
+
+    /** The blocks a check of {@code newest} reaches: those in use (an estimate for progress reports). */
+    public static long blocksToCheck(Superblock newest) {
+        return Math.max(0, newest.highWaterBlock() - newest.freeBlocks() - newest.pendingBlocks());
     }
 
     private void problem(String message) {
@@ -378,6 +397,7 @@ public final class Checker {
             }
         }
         walk.reached.set((int) start, (int) (start + count));
+        progress.accept(count);
         if (node) {
             walk.nodeStarts.set((int) start);
         } else {
