@@ -1,10 +1,10 @@
 package dev.cowfs.tools;
 
+import dev.cowfs.engine.SpacePins;
 import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.check.CheckReport;
 import dev.cowfs.fs.CowFileSystem;
 import dev.cowfs.fs.DirEntry;
-import dev.cowfs.fs.FsChecker;
 import dev.cowfs.fs.FsException;
 import dev.cowfs.fs.FsOptions;
 import dev.cowfs.fs.FsStat;
@@ -27,7 +27,6 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.Callable;
 
 /** The commands on files and whole images. */
 final class Commands {
@@ -36,9 +35,7 @@ final class Commands {
 
     @Command(name = "mkfs", mixinStandardHelpOptions = true, description = "Make a new, empty filesystem image.",
             footer = {"", "Examples:", "  cowfs mkfs data.img", "  cowfs mkfs data.img --size 10G --compress lz4"})
-    static final class Mkfs implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
+    static final class Mkfs extends ToolCommand {
         @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file to make (must not exist)")
         Path image;
         @Option(names = "--size", paramLabel = "SIZE",
@@ -79,21 +76,23 @@ final class Commands {
 
     @Command(name = "info", mixinStandardHelpOptions = true, description = "Show an image's size, use and contents.",
             footer = {"", "Example:", "  cowfs info data.img --json"})
-    static final class Info implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Info extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Option(names = "--json", description = "print one JSON object")
         boolean json;
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, false)) {
+            try (Images.Session session = open(image, false)) {
+                CowFileSystem fs = session.fs();
                 FsStat stat = fs.statfs();
                 List<SubvolumeInfo> subvolumes = fs.listSubvolumes();
                 long snapshots = subvolumes.stream().filter(SubvolumeInfo::snapshot).count();
                 long imageBytes = Files.size(image);
+                int readers = fs.store().openReaders().values().stream().mapToInt(Integer::intValue).sum();
+                SpacePins pins = fs.store().spacePins();
+                long pinnedBlocks = pins.readerBlocks().values().stream().mapToLong(Long::longValue).sum();
                 PrintWriter out = spec.commandLine().getOut();
                 if (json) {
                     out.println("{\"image\":" + Images.json(image.toString()) + ",\"image_bytes\":" + imageBytes
@@ -101,7 +100,8 @@ final class Commands {
                             + ",\"used_blocks\":" + stat.usedBlocks() + ",\"free_blocks\":" + stat.freeBlocks()
                             + ",\"generation\":" + stat.generation() + ",\"files\":" + stat.files()
                             + ",\"subvolumes\":" + (subvolumes.size() - snapshots) + ",\"snapshots\":" + snapshots
-                            + "}");
+                            + ",\"open_readers\":" + readers + ",\"reader_pinned_blocks\":" + pinnedBlocks
+                            + ",\"pending_blocks\":" + pins.pendingBlocks() + "}");
                 } else {
                     out.printf("image        %s (a sparse file of %s)%n", image, Images.humanBytes(imageBytes));
                     out.printf("used         %s of %s%n", Images.humanBytes(stat.usedBlocks() * stat.blockSize()),
@@ -110,6 +110,10 @@ final class Commands {
                     out.printf("generation   %d%n", stat.generation());
                     out.printf("files        %d%n", stat.files());
                     out.printf("subvolumes   %d, snapshots %d%n", subvolumes.size() - snapshots, snapshots);
+                    out.printf("readers      %d open, pinning %s%n", readers,
+                            Images.humanBytes(pinnedBlocks * stat.blockSize()));
+                    out.printf("pending      %s freed, kept for the superblock ring and readers%n",
+                            Images.humanBytes(pins.pendingBlocks() * stat.blockSize()));
                 }
             }
             return 0;
@@ -118,10 +122,8 @@ final class Commands {
 
     @Command(name = "ls", mixinStandardHelpOptions = true, description = "List directories (or show files).",
             footer = {"", "Examples:", "  cowfs ls data.img /", "  cowfs ls -l data.img @monday:/docs"})
-    static final class Ls implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Ls extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1..*", paramLabel = "PATH", defaultValue = "/",
                 description = "/path, or @SNAPSHOT:/path (default: /)")
@@ -134,7 +136,8 @@ final class Commands {
         @Override
         public Integer call() throws IOException {
             PrintWriter out = spec.commandLine().getOut();
-            try (CowFileSystem fs = Images.open(image, false)) {
+            try (Images.Session session = open(image, false)) {
+                CowFileSystem fs = session.fs();
                 for (String path : paths) {
                     long ino = Images.resolve(fs, path, true);
                     Inode inode = fs.stat(ino);
@@ -192,17 +195,16 @@ final class Commands {
 
     @Command(name = "cat", mixinStandardHelpOptions = true, description = "Write files' contents to standard output.",
             footer = {"", "Example:", "  cowfs cat data.img @monday:/etc/hosts"})
-    static final class Cat implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Cat extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1..*", paramLabel = "PATH", arity = "1..*")
         List<String> paths;
-        /** Where the bytes go (standard output; tests give a buffer). */
-        static OutputStream output = System.out;
-
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, false)) {
+            OutputStream output = invocation.binaryOut();
+            try (Images.Session session = open(image, false)) {
+                CowFileSystem fs = session.fs();
                 byte[] buffer = new byte[1 << 20];
                 for (String path : paths) {
                     long ino = Images.resolve(fs, path, true);
@@ -226,8 +228,8 @@ final class Commands {
 
     @Command(name = "mkdir", mixinStandardHelpOptions = true, description = "Make directories.",
             footer = {"", "Example:", "  cowfs mkdir -p data.img /docs/2026"})
-    static final class Mkdir implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Mkdir extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1..*", paramLabel = "PATH", arity = "1..*")
         List<String> paths;
@@ -236,7 +238,8 @@ final class Commands {
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, true)) {
+            try (Images.Session session = open(image, true)) {
+                CowFileSystem fs = session.fs();
                 for (String path : paths) {
                     if (parents) {
                         makeParents(fs, path);
@@ -268,8 +271,8 @@ final class Commands {
     @Command(name = "put", mixinStandardHelpOptions = true,
             description = "Copy host files and directories (recursively) into the image, with modes and times.",
             footer = {"", "Examples:", "  cowfs put data.img notes.txt /docs/", "  cowfs put data.img ./src /src"})
-    static final class Put implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Put extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1..*", paramLabel = "HOSTPATH... DEST", arity = "2..*",
                 description = "host files or directories, then the destination in the image")
@@ -279,27 +282,59 @@ final class Commands {
         public Integer call() throws IOException {
             List<String> sources = arguments.subList(0, arguments.size() - 1);
             String dest = arguments.get(arguments.size() - 1);
-            try (CowFileSystem fs = Images.open(image, true)) {
+            List<Path> hosts = new ArrayList<>();
+            for (String source : sources) {
+                Path host = hostPath(source);
+                if (!Files.exists(host, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new java.nio.file.NoSuchFileException(source, null, "no such file on the host");
+                }
+                hosts.add(host);
+            }
+            try (Images.Session session = open(image, true)) {
+                CowFileSystem fs = session.fs();
                 Long destDir = existingDirectory(fs, dest);
                 if (destDir == null && sources.size() > 1) {
                     throw new FsException(dev.cowfs.fs.Errno.ENOTDIR, dest + " is not a directory in the image");
                 }
-                java.util.Map<Object, Long> copied = new java.util.HashMap<>(); // host file key -> inode
-                for (String source : sources) {
-                    Path host = Path.of(source);
-                    if (!Files.exists(host, LinkOption.NOFOLLOW_LINKS)) {
-                        throw new java.nio.file.NoSuchFileException(source, null, "no such file on the host");
-                    }
-                    if (destDir != null) {
-                        copy(fs, host, destDir, host.getFileName().toString(), copied);
-                    } else {
-                        Images.Parent parent = Images.parentOf(fs, dest);
-                        copy(fs, host, parent.dir(), parent.name(), copied);
+                long total = invocation.terminalColumns() > 0 ? bytesUnder(hosts) : 0;
+                try (Progress bar = progress("put", total, "bytes")) {
+                    progress = bar;
+                    java.util.Map<Object, Long> copied = new java.util.HashMap<>(); // host file key -> inode
+                    for (Path host : hosts) {
+                        if (destDir != null) {
+                            copy(fs, host, destDir, hostName(host), copied);
+                        } else {
+                            Images.Parent parent = Images.parentOf(fs, dest);
+                            copy(fs, host, parent.dir(), parent.name(), copied);
+                        }
                     }
                 }
                 fs.sync();
             }
             return 0;
+        }
+
+        private Progress progress;
+
+        private static String hostName(Path host) {
+            Path name = host.toAbsolutePath().normalize().getFileName();
+            if (name == null) {
+                throw new Cowfs.UsageException("copy the host's root directory by naming a destination, not a "
+                        + "directory to copy it into");
+            }
+            return name.toString();
+        }
+
+        /** The bytes of the regular host files under the paths (for the progress bar). */
+        private static long bytesUnder(List<Path> hosts) throws IOException {
+            long bytes = 0;
+            for (Path host : hosts) {
+                try (var files = Files.walk(host)) {
+                    bytes += files.filter(file -> Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS))
+                            .mapToLong(file -> file.toFile().length()).sum();
+                }
+            }
+            return bytes;
         }
 
         private static Long existingDirectory(CowFileSystem fs, String dest) throws IOException {
@@ -312,7 +347,7 @@ final class Commands {
         }
 
         /** Copies one host file or tree; a file met again through another hard link becomes a link too. */
-        private static void copy(CowFileSystem fs, Path host, long dir, String name, java.util.Map<Object, Long> copied)
+        private void copy(CowFileSystem fs, Path host, long dir, String name, java.util.Map<Object, Long> copied)
                 throws IOException {
             int mode = permissions(host);
             if (Files.isSymbolicLink(host)) {
@@ -345,6 +380,7 @@ final class Commands {
                 long at = 0;
                 for (int n; (n = in.readNBytes(buffer, 0, buffer.length)) > 0; at += n) {
                     fs.write(ino, at, buffer, 0, n);
+                    progress.step(n);
                 }
             }
             fs.setTimes(ino, null, Files.getLastModifiedTime(host).toInstant());
@@ -363,20 +399,21 @@ final class Commands {
     @Command(name = "fsck", mixinStandardHelpOptions = true,
             description = "Check an image: every block, reference count and filesystem structure.",
             footer = {"", "Exit status 0 when clean, 5 when anything is wrong (each problem on its own line)."})
-    static final class Fsck implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Fsck extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Option(names = "--json", description = "print one JSON object")
         boolean json;
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, false)) {
-                CheckReport report = fs.store().check();
-                List<String> problems = new ArrayList<>(report.problems());
-                problems.addAll(FsChecker.check(fs.store()));
+            try (Images.Session session = open(image, false)) {
+                Images.Check check;
+                try (Progress bar = progress("fsck", session.fs().store().blocksToCheck(), "blocks")) {
+                    check = session.check(bar::step);
+                }
+                CheckReport report = check.engine();
+                List<String> problems = check.problems();
                 PrintWriter out = spec.commandLine().getOut();
                 if (json) {
                     StringBuilder list = new StringBuilder("[");

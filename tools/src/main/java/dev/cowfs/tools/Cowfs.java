@@ -8,6 +8,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 
@@ -21,16 +22,29 @@ import java.nio.file.NoSuchFileException;
                 Commands.Cat.class, Commands.Mkdir.class, FileCommands.Rm.class, FileCommands.Mv.class,
                 FileCommands.Ln.class, Commands.Put.class, FileCommands.Get.class, FileCommands.Clone.class,
                 FileCommands.Du.class, SubvolumeCommands.class, SnapshotCommands.class, Commands.Fsck.class,
-                DemoCommands.Scrub.class, DemoCommands.Demo.class, DemoCommands.Completion.class,
-                CommandLine.HelpCommand.class})
+                DemoCommands.Scrub.class, ServeCommand.class, DemoCommands.Demo.class, DemoCommands.Completion.class,
+                ManPages.Command.class, CommandLine.HelpCommand.class},
+        footer = {"", "An image another process holds open (cowfs serve, a mount) is reached through its control "
+                + "channel, IMAGE.sock: every command works on it as on an image of its own.", "",
+                "Exit status:", "  0  success", "  1  failed for another reason", "  2  usage: a bad option, "
+                + "argument or path", "  3  not found: no such image, file or snapshot", "  4  already exists",
+                "  5  damaged: corrupt image, or fsck/scrub found problems", "  6  no space left",
+                "  7  busy: held by another process, or in use", "  8  not permitted: read-only, or permission",
+                "  9  directory not empty", " 10  input/output error on the host", " 70  internal error (a bug: "
+                + "please report it with the output of --debug)"})
 public final class Cowfs implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Declared here for help; read from the arguments before picocli runs, in {@link #main}. */
+    @CommandLine.Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT,
+            description = "on failure, print the stack trace as well")
+    boolean debug;
+
     /** Exit codes: one per kind of failure, so that scripts can tell them apart. */
     public enum ExitCode {
         OK(0), FAILED(1), USAGE(2), NOT_FOUND(3), EXISTS(4), DAMAGED(5), NO_SPACE(6), BUSY(7), READ_ONLY(8),
-        NOT_EMPTY(9);
+        NOT_EMPTY(9), IO(10), BUG(70);
 
         public final int code;
 
@@ -51,23 +65,73 @@ public final class Cowfs implements Runnable {
                 System.setProperty(quiet, "true"); // as engine/jvm.args sets, for `java -jar` without the launcher
             }
         }
-        System.exit(execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+        boolean debug = java.util.Arrays.asList(args).contains("--debug");
+        Invocation invocation = new Invocation(System.out, System.err, Path.of(""), terminalColumns(), debug,
+                Images.LOCAL);
+        System.exit(execute(invocation, args));
     }
 
-    /** Runs the command line with the given streams; returns the exit code. */
-    public static int execute(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine commandLine = new CommandLine(new Cowfs());
-        commandLine.setOut(out);
-        commandLine.setErr(err);
-        commandLine.setExecutionExceptionHandler((e, line, parsed) -> {
-            ExitCode code = exitCodeOf(e);
-            if (code == ExitCode.FAILED && !(e instanceof java.io.IOException)) {
-                throw e; // not a user's mistake nor the environment's: a bug, with its stack trace
-            }
-            line.getErr().println("cowfs: " + line.getCommandName() + ": " + messageOf(e));
-            return code.code;
+    /** The width of the terminal standard error goes to, as the launcher found it; 0 when not a terminal. */
+    private static int terminalColumns() {
+        String columns = System.getenv("COWFS_TERMINAL_COLUMNS");
+        try {
+            return columns == null ? 0 : Math.max(0, Integer.parseInt(columns.trim()));
+        } catch (NumberFormatException e) {
+            return 0; // set by something other than the launcher: no progress bars rather than broken ones
+        }
+    }
+
+    /** Runs the command line in the given invocation; returns the exit code. */
+    static int execute(Invocation invocation, String... args) {
+        CommandLine commandLine = new CommandLine(new Cowfs(), invocation);
+        commandLine.setOut(invocation.out());
+        commandLine.setErr(invocation.err());
+        commandLine.registerConverter(Path.class, invocation::resolve);
+        commandLine.setParameterExceptionHandler((e, given) -> {
+            CommandLine line = e.getCommandLine();
+            String name = line.getCommandSpec().qualifiedName(" ");
+            invocation.err().println("cowfs: " + line.getCommandName() + ": " + messageOf(e).replaceAll("\\.$", "")
+                    + " (see '" + name + " --help')");
+            invocation.err().flush();
+            return ExitCode.USAGE.code;
         });
-        return commandLine.execute(args);
+        commandLine.setExecutionExceptionHandler((e, line, parsed) -> {
+            if (e instanceof Channel.HeldElsewhere held) {
+                return forward(invocation, held.socket, args);
+            }
+            return report(invocation, line.getCommandName(), e);
+        });
+        int code = commandLine.execute(args);
+        invocation.out().flush();
+        return code;
+    }
+
+    /** Runs the whole command line in the process holding the image, through its channel. */
+    private static int forward(Invocation invocation, Path socket, String[] args) {
+        try {
+            return ChannelClient.run(socket, java.util.List.of(args), Path.of("").toAbsolutePath(),
+                    invocation.terminalColumns(), invocation.debug(), invocation.binaryOut(),
+                    invocation.errStream());
+        } catch (Exception e) {
+            return report(invocation, "channel", e);
+        }
+    }
+
+    /** One line for the user, and the exit code that says what kind of failure it was. */
+    private static int report(Invocation invocation, String command, Exception e) {
+        ExitCode code = exitCodeOf(e);
+        PrintWriter err = invocation.err();
+        if (code == ExitCode.BUG) {
+            err.println("cowfs: " + command + ": internal error: " + messageOf(e) + " (" + e.getClass().getName()
+                    + "); nothing committed is lost. Please report it with the output of --debug");
+        } else {
+            err.println("cowfs: " + command + ": " + messageOf(e));
+        }
+        if (invocation.debug()) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return code.code;
     }
 
     static String messageOf(Throwable e) {
@@ -79,7 +143,7 @@ public final class Cowfs implements Runnable {
     }
 
     static ExitCode exitCodeOf(Throwable e) {
-        if (e instanceof UsageException) {
+        if (e instanceof UsageException || e instanceof CommandLine.ParameterException) {
             return ExitCode.USAGE;
         }
         if (e instanceof FsException fs) {
@@ -100,7 +164,19 @@ public final class Cowfs implements Runnable {
         if (e instanceof FileAlreadyExistsException) {
             return ExitCode.EXISTS;
         }
-        return ExitCode.FAILED;
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return ExitCode.READ_ONLY;
+        }
+        if (e instanceof java.nio.file.NotDirectoryException || e instanceof java.nio.file.InvalidPathException) {
+            return ExitCode.USAGE;
+        }
+        if (e instanceof java.nio.file.DirectoryNotEmptyException) {
+            return ExitCode.NOT_EMPTY;
+        }
+        if (e instanceof java.io.IOException || e instanceof java.io.UncheckedIOException) {
+            return ExitCode.IO;
+        }
+        return ExitCode.BUG;
     }
 
     private static ExitCode exitCodeOf(Errno errno) {

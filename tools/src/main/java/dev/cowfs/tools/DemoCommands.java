@@ -1,5 +1,6 @@
 package dev.cowfs.tools;
 
+import dev.cowfs.engine.Store;
 import dev.cowfs.engine.check.CheckReport;
 import dev.cowfs.fs.CowFileSystem;
 import dev.cowfs.fs.DiffEntry;
@@ -19,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.Callable;
 
 /** {@code cowfs demo} and {@code cowfs scrub}. */
 final class DemoCommands {
@@ -29,9 +29,7 @@ final class DemoCommands {
     @Command(name = "completion", mixinStandardHelpOptions = true,
             description = "Print a bash (and zsh) completion script for cowfs, generated from its commands.",
             footer = {"", "Example:", "  source <(./cowfs completion)"})
-    static final class Completion implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
+    static final class Completion extends ToolCommand {
 
         @Override
         public Integer call() {
@@ -44,16 +42,17 @@ final class DemoCommands {
 
     @Command(name = "scrub", mixinStandardHelpOptions = true,
             description = "Read every block in use and verify its checksum (exit 5 on any mismatch).")
-    static final class Scrub implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Scrub extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, false)) {
-                CheckReport report = fs.store().check();
+            try (Images.Session session = open(image, false)) {
+                CheckReport report;
+                try (Progress bar = progress("scrub", session.fs().store().blocksToCheck(), "blocks")) {
+                    report = session.check(bar::step).engine();
+                }
                 PrintWriter out = spec.commandLine().getOut();
                 report.problems().forEach(out::println);
                 out.println(image + ": " + report.reachableBlocks() + " blocks read and verified, "
@@ -66,9 +65,7 @@ final class DemoCommands {
     @Command(name = "demo", mixinStandardHelpOptions = true,
             description = "Copy-on-write in action, step by step, on a demo image: snapshots, shared and exclusive "
                     + "space, an instant clone, a diff and a check.")
-    static final class Demo implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
+    static final class Demo extends ToolCommand {
         @Option(names = "--image", paramLabel = "IMAGE", defaultValue = "cowfs-demo.img",
                 description = "the demo image to make (default: ${DEFAULT-VALUE})")
         Path image;
@@ -86,6 +83,7 @@ final class DemoCommands {
                     throw new java.nio.file.FileAlreadyExistsException(image.toString(), null,
                             "exists; use --replace to make it again, or --image for another name");
                 }
+                Store.requireClosed(image); // never replace an image another process holds
                 Files.delete(image);
             }
             long root = CowFileSystem.ROOT_INO;

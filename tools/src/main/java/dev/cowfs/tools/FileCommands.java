@@ -26,7 +26,6 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.Callable;
 
 /** More commands on files: stat, rm, mv, ln, get, clone, du. */
 final class FileCommands {
@@ -48,10 +47,8 @@ final class FileCommands {
     }
 
     @Command(name = "stat", mixinStandardHelpOptions = true, description = "Show files' attributes.")
-    static final class Stat implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Stat extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1..*", paramLabel = "PATH", arity = "1..*")
         List<String> paths;
@@ -61,7 +58,8 @@ final class FileCommands {
         @Override
         public Integer call() throws IOException {
             PrintWriter out = spec.commandLine().getOut();
-            try (CowFileSystem fs = Images.open(image, false)) {
+            try (Images.Session session = open(image, false)) {
+                CowFileSystem fs = session.fs();
                 for (String path : paths) {
                     long ino = Images.resolve(fs, path, false);
                     Inode inode = fs.stat(ino);
@@ -83,8 +81,8 @@ final class FileCommands {
     }
 
     @Command(name = "rm", mixinStandardHelpOptions = true, description = "Remove files (and directories with -r).")
-    static final class Rm implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Rm extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1..*", paramLabel = "PATH", arity = "1..*")
         List<String> paths;
@@ -93,7 +91,8 @@ final class FileCommands {
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, true)) {
+            try (Images.Session session = open(image, true)) {
+                CowFileSystem fs = session.fs();
                 for (String path : paths) {
                     Images.Parent parent = Images.parentOf(fs, path);
                     long ino = fs.lookup(parent.dir(), parent.name());
@@ -124,8 +123,8 @@ final class FileCommands {
     }
 
     @Command(name = "mv", mixinStandardHelpOptions = true, description = "Rename or move a file or directory.")
-    static final class Mv implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Mv extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1", paramLabel = "FROM")
         String from;
@@ -134,7 +133,8 @@ final class FileCommands {
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, true)) {
+            try (Images.Session session = open(image, true)) {
+                CowFileSystem fs = session.fs();
                 Images.Parent source = Images.parentOf(fs, from);
                 Images.Parent target = Images.parentOf(fs, to);
                 try {
@@ -154,8 +154,8 @@ final class FileCommands {
     }
 
     @Command(name = "ln", mixinStandardHelpOptions = true, description = "Make a hard link (or a symbolic one with -s).")
-    static final class Ln implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Ln extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1", paramLabel = "TARGET")
         String target;
@@ -166,7 +166,8 @@ final class FileCommands {
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, true)) {
+            try (Images.Session session = open(image, true)) {
+                CowFileSystem fs = session.fs();
                 Images.Parent parent = Images.parentOf(fs, link);
                 if (symbolic) {
                     fs.symlink(parent.dir(), parent.name(), target, 0, 0);
@@ -181,8 +182,8 @@ final class FileCommands {
     @Command(name = "get", mixinStandardHelpOptions = true,
             description = "Copy files and directories (recursively) out of the image, with modes, times and links.",
             footer = {"", "Example:", "  cowfs get data.img @monday:/docs ./restored"})
-    static final class Get implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Get extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1..*", paramLabel = "PATH... HOSTDEST", arity = "2..*")
         List<String> arguments;
@@ -190,25 +191,54 @@ final class FileCommands {
         @Override
         public Integer call() throws IOException {
             List<String> sources = arguments.subList(0, arguments.size() - 1);
-            Path dest = Path.of(arguments.get(arguments.size() - 1));
-            try (CowFileSystem fs = Images.open(image, false)) {
-                java.util.Map<Long, Path> copied = new java.util.HashMap<>(); // inode with links -> its first copy
+            Path dest = hostPath(arguments.get(arguments.size() - 1));
+            try (Images.Session session = open(image, false)) {
+                CowFileSystem fs = session.fs();
+                List<Long> inodes = new ArrayList<>();
                 for (String source : sources) {
-                    long ino = Images.resolve(fs, source, false);
-                    String name = source.replaceAll("/+$", "");
-                    name = name.substring(name.lastIndexOf('/') + 1);
-                    if (name.isEmpty() || name.contains(":")) {
-                        name = "root";
+                    inodes.add(Images.resolve(fs, source, false));
+                }
+                long total = invocation.terminalColumns() > 0 ? bytesUnder(fs, inodes) : 0;
+                try (Progress bar = progress("get", total, "bytes")) {
+                    progress = bar;
+                    java.util.Map<Long, Path> copied = new java.util.HashMap<>(); // inode with links -> first copy
+                    for (int i = 0; i < sources.size(); i++) {
+                        String name = sources.get(i).replaceAll("/+$", "");
+                        name = name.substring(name.lastIndexOf('/') + 1);
+                        if (name.isEmpty() || name.contains(":")) {
+                            name = "root";
+                        }
+                        Path target = Files.isDirectory(dest) ? dest.resolve(name) : dest;
+                        copyOut(fs, inodes.get(i), target, copied);
                     }
-                    Path target = Files.isDirectory(dest) ? dest.resolve(name) : dest;
-                    copyOut(fs, ino, target, copied);
                 }
             }
             return 0;
         }
 
+        private Progress progress;
+
+        /** The bytes of the regular files under the inodes, each inode counted once (for the progress bar). */
+        private static long bytesUnder(CowFileSystem fs, List<Long> inodes) throws IOException {
+            java.util.Deque<Long> work = new java.util.ArrayDeque<>(inodes);
+            Set<Long> seen = new java.util.HashSet<>();
+            long bytes = 0;
+            while (!work.isEmpty()) {
+                long ino = work.pop();
+                Inode inode = fs.stat(ino);
+                if (inode.isDirectory()) {
+                    for (DirEntry entry : entries(fs, ino)) {
+                        work.push(entry.ino());
+                    }
+                } else if (inode.isRegularFile() && seen.add(ino)) {
+                    bytes += inode.size();
+                }
+            }
+            return bytes;
+        }
+
         /** Copies one inode or tree out; an inode met again through another hard link becomes a link too. */
-        private static void copyOut(CowFileSystem fs, long ino, Path target, java.util.Map<Long, Path> copied)
+        private void copyOut(CowFileSystem fs, long ino, Path target, java.util.Map<Long, Path> copied)
                 throws IOException {
             Inode inode = fs.stat(ino);
             if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !inode.isDirectory()) {
@@ -239,6 +269,7 @@ final class FileCommands {
                             break;
                         }
                         out.write(buffer, 0, n);
+                        progress.step(n);
                         at += n;
                     }
                 }
@@ -265,8 +296,8 @@ final class FileCommands {
             description = "Reflink-clone a file (or a directory tree, recursively): the copy shares all data, and "
                     + "writes to either side stay apart. No data is copied.",
             footer = {"", "Example:", "  cowfs clone data.img /vm/base.qcow2 /vm/test.qcow2"})
-    static final class Clone implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Clone extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1", paramLabel = "SRC")
         String source;
@@ -275,7 +306,8 @@ final class FileCommands {
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, true)) {
+            try (Images.Session session = open(image, true)) {
+                CowFileSystem fs = session.fs();
                 Images.Parent parent = Images.parentOf(fs, destination);
                 cloneInto(fs, Images.resolve(fs, source, false), parent.dir(), parent.name());
             }
@@ -305,10 +337,8 @@ final class FileCommands {
                     + "(exclusive: what deleting it alone would free).",
             footer = {"", "Examples:", "  cowfs du data.img", "  cowfs du data.img /vm/base.qcow2",
                     "  cowfs du data.img --explain"})
-    static final class Du implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Du extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1..*", paramLabel = "PATH", description = "files to measure (default: every subvolume)")
         List<String> paths = new ArrayList<>();
@@ -320,7 +350,8 @@ final class FileCommands {
         @Override
         public Integer call() throws IOException {
             PrintWriter out = spec.commandLine().getOut();
-            try (CowFileSystem fs = Images.open(image, false)) {
+            try (Images.Session session = open(image, false)) {
+                CowFileSystem fs = session.fs();
                 List<String[]> rows = new ArrayList<>();
                 SpaceExplanation explained = null;
                 if (paths.isEmpty()) {

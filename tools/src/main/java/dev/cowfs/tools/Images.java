@@ -1,41 +1,110 @@
 package dev.cowfs.tools;
 
+import dev.cowfs.engine.ImageLockedException;
 import dev.cowfs.engine.StoreOptions;
+import dev.cowfs.engine.check.CheckReport;
 import dev.cowfs.fs.CowFileSystem;
+import dev.cowfs.fs.Errno;
+import dev.cowfs.fs.FsChecker;
+import dev.cowfs.fs.FsException;
 import dev.cowfs.fs.FsOptions;
 import dev.cowfs.fs.SubvolumeInfo;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.function.LongConsumer;
 
 /** Opening images and naming things in them from the command line. */
 final class Images {
     private Images() {
     }
 
-    /** Opens an image for the command; read-only commands take a shared lock and never write. */
-    static CowFileSystem open(Path image, boolean writable) throws IOException {
+    /** How a run opens images. */
+    interface Access {
+        Session open(Path image, boolean writable) throws IOException;
+    }
+
+    /** An image open for one command. Closing it makes what the command wrote durable. */
+    interface Session extends AutoCloseable {
+        CowFileSystem fs();
+
+        /** Checks the newest committed state: engine problems first, then filesystem problems. */
+        Check check(LongConsumer progress) throws IOException;
+
+        @Override
+        void close() throws IOException;
+    }
+
+    /** What {@link Session#check} found. */
+    record Check(CheckReport engine, List<String> problems) {
+    }
+
+    /** Opens images in this process; an image another process holds is reached through its channel. */
+    static final Access LOCAL = (image, writable) -> {
         FsOptions options = FsOptions.builder().commitIntervalMillis(0)
                 .store(StoreOptions.builder().readOnly(!writable).build()).build();
-        return CowFileSystem.open(image, options);
-    }
+        if (Files.isDirectory(image)) {
+            throw new Cowfs.UsageException(image + " is a directory, not an image file");
+        }
+        CowFileSystem fs;
+        try {
+            fs = CowFileSystem.open(image, options);
+        } catch (ImageLockedException e) {
+            Path socket = Channel.socketOf(image);
+            if (e.otherProcess() && Files.exists(socket)) {
+                throw new Channel.HeldElsewhere(socket);
+            }
+            throw e;
+        }
+        return new Session() {
+            @Override
+            public CowFileSystem fs() {
+                return fs;
+            }
+
+            @Override
+            public Check check(LongConsumer progress) throws IOException {
+                // this process holds the image, so nothing commits meanwhile: the retained roots are checked too
+                CheckReport report = fs.store().check(progress);
+                List<String> problems = new ArrayList<>(report.problems());
+                problems.addAll(FsChecker.check(fs.store()));
+                return new Check(report, problems);
+            }
+
+            @Override
+            public void close() throws IOException {
+                fs.close();
+            }
+        };
+    };
 
     /**
      * The inode a path names: {@code /a/b} in the default subvolume, {@code @NAME:/a/b} in subvolume or
      * snapshot NAME.
      */
     static long resolve(CowFileSystem fs, String spec, boolean followLast) throws IOException {
+        Long root = null;
+        String path = spec;
         if (spec.startsWith("@")) {
             int colon = spec.indexOf(':');
             if (colon < 0) {
                 return CowFileSystem.rootOf(subvolume(fs, spec.substring(1)));
             }
-            String path = spec.substring(colon + 1);
-            long root = CowFileSystem.rootOf(subvolume(fs, spec.substring(1, colon)));
-            return fs.resolve(root, path.isEmpty() ? "/" : path, followLast);
+            root = CowFileSystem.rootOf(subvolume(fs, spec.substring(1, colon)));
+            path = spec.substring(colon + 1).isEmpty() ? "/" : spec.substring(colon + 1);
         }
-        return fs.resolve(spec, followLast);
+        try {
+            return root == null ? fs.resolve(path, followLast) : fs.resolve(root, path, followLast);
+        } catch (FsException e) {
+            if (e.errno() == Errno.ENOENT || e.errno() == Errno.ENOTDIR || e.errno() == Errno.ELOOP) {
+                throw new FsException(e.errno(), spec, e); // name the path the user gave, not an inode
+            }
+            throw e;
+        }
     }
 
     /** The directory that will hold a new entry for {@code spec}, and the entry's name. */
@@ -70,6 +139,7 @@ final class Images {
         }
         return fs.subvolumeId(name);
     }
+
 
     static String nameOf(SubvolumeInfo info) {
         return info.id() == 0 ? "default" : info.name();

@@ -15,7 +15,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** {@code cowfs snapshot create|list|delete|rollback|diff}. */
 @Command(name = "snapshot", mixinStandardHelpOptions = true, description = "Make, list, delete and compare snapshots.",
@@ -34,10 +33,8 @@ final class SnapshotCommands implements Runnable {
             description = "Snapshot a subvolume as it is now (O(1); durable when this returns).",
             footer = {"", "Examples:", "  cowfs snapshot create data.img default monday",
                     "  cowfs snapshot create data.img monday experiment --writable"})
-    static final class Create implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Create extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1", paramLabel = "SUBVOL", description = "subvolume or snapshot to snapshot ('default')")
         String source;
@@ -48,7 +45,8 @@ final class SnapshotCommands implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, true)) {
+            try (Images.Session session = open(image, true)) {
+                CowFileSystem fs = session.fs();
                 long id = fs.createSnapshot(Images.subvolume(fs, source), name, writable);
                 spec.commandLine().getOut().println((writable ? "clone " : "snapshot ") + name + " (id " + id
                         + ") of " + source);
@@ -59,17 +57,16 @@ final class SnapshotCommands implements Runnable {
 
     @Command(name = "list", mixinStandardHelpOptions = true,
             description = "List subvolumes and snapshots with the space each holds (exclusive: freed by deleting it).")
-    static final class ListSnapshots implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class ListSnapshots extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Option(names = "--json", description = "one JSON array")
         boolean json;
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, false)) {
+            try (Images.Session session = open(image, false)) {
+                CowFileSystem fs = session.fs();
                 SpaceExplanation space = fs.explainSpace();
                 PrintWriter out = spec.commandLine().getOut();
                 if (json) {
@@ -105,15 +102,16 @@ final class SnapshotCommands implements Runnable {
 
     @Command(name = "delete", mixinStandardHelpOptions = true,
             description = "Delete snapshots or subvolumes: gone at once, their space comes back over the next commits.")
-    static final class Delete implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Delete extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1..*", paramLabel = "NAME", arity = "1..*")
         List<String> names;
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, true)) {
+            try (Images.Session session = open(image, true)) {
+                CowFileSystem fs = session.fs();
                 for (String name : names) {
                     fs.deleteSubvolume(Images.subvolume(fs, name));
                 }
@@ -127,8 +125,8 @@ final class SnapshotCommands implements Runnable {
 
     @Command(name = "rollback", mixinStandardHelpOptions = true,
             description = "Return a subvolume to a snapshot's contents (the snapshot stays).")
-    static final class Rollback implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Rollback extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1", paramLabel = "SUBVOL")
         String subvolume;
@@ -137,7 +135,8 @@ final class SnapshotCommands implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, true)) {
+            try (Images.Session session = open(image, true)) {
+                CowFileSystem fs = session.fs();
                 fs.rollback(Images.subvolume(fs, subvolume), Images.subvolume(fs, snapshot));
             }
             return 0;
@@ -148,10 +147,8 @@ final class SnapshotCommands implements Runnable {
             description = "What changed from one snapshot to another (or to a live subvolume): + added, - removed, "
                     + "M modified, R renamed.",
             footer = {"", "Example:", "  cowfs snapshot diff data.img monday default"})
-    static final class Diff implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Diff extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1", paramLabel = "FROM")
         String from;
@@ -162,7 +159,8 @@ final class SnapshotCommands implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, false)) {
+            try (Images.Session session = open(image, false)) {
+                CowFileSystem fs = session.fs();
                 List<DiffEntry> changes = fs.diff(Images.subvolume(fs, from), Images.subvolume(fs, to));
                 PrintWriter out = spec.commandLine().getOut();
                 if (json) {

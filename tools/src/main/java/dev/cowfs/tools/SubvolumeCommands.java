@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.Callable;
 
 /** {@code cowfs subvolume create|list|delete}. */
 @Command(name = "subvolume", mixinStandardHelpOptions = true, description = "Make, list and delete subvolumes.",
@@ -29,17 +28,16 @@ final class SubvolumeCommands implements Runnable {
 
     @Command(name = "create", mixinStandardHelpOptions = true,
             description = "Make an empty subvolume: a file tree of its own, reached as @NAME:/.")
-    static final class Create implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class Create extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1", paramLabel = "NAME")
         String name;
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, true)) {
+            try (Images.Session session = open(image, true)) {
+                CowFileSystem fs = session.fs();
                 long id = fs.createSubvolume(name);
                 spec.commandLine().getOut().println("subvolume " + name + " (id " + id + ")");
             }
@@ -48,17 +46,16 @@ final class SubvolumeCommands implements Runnable {
     }
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = "List subvolumes (not snapshots).")
-    static final class ListSubvolumes implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "IMAGE")
+    static final class ListSubvolumes extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Option(names = "--json", description = "one JSON array")
         boolean json;
 
         @Override
         public Integer call() throws IOException {
-            try (CowFileSystem fs = Images.open(image, false)) {
+            try (Images.Session session = open(image, false)) {
+                CowFileSystem fs = session.fs();
                 PrintWriter out = spec.commandLine().getOut();
                 List<SubvolumeInfo> subvolumes = fs.listSubvolumes().stream().filter(s -> !s.snapshot()).toList();
                 if (json) {

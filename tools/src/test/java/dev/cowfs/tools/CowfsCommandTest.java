@@ -4,10 +4,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.channels.FileChannel;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -25,22 +24,16 @@ class CowfsCommandTest {
     }
 
     static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Cowfs.execute(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(code, out.toString(), err.toString());
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = Cowfs.execute(new Invocation(out, err, Path.of(""), 0, false, Images.LOCAL), args);
+        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
     static String cat(String image, String path) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        Commands.Cat.output = bytes;
-        try {
-            Result result = run("cat", image, path);
-            assertEquals(0, result.code(), result.err());
-        } finally {
-            Commands.Cat.output = System.out;
-        }
-        return bytes.toString();
+        Result result = run("cat", image, path);
+        assertEquals(0, result.code(), result.err());
+        return result.out();
     }
 
     @Test

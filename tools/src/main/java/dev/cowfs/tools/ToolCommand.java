@@ -1,0 +1,36 @@
+package dev.cowfs.tools;
+
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** A subcommand: runs within one {@link Invocation}, which says where output goes and how images open. */
+abstract class ToolCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+    /** Set by {@link Invocation#create} when picocli makes the command. */
+    Invocation invocation;
+
+    PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
+    /** Opens the image for this command, here or through the channel of the process that holds it. */
+    Images.Session open(Path image, boolean writable) throws IOException {
+        return invocation.images().open(image, writable);
+    }
+
+    /** A path on the host, relative to the caller's working directory. */
+    Path hostPath(String text) {
+        return invocation.resolve(text);
+    }
+
+    /** A progress bar on the caller's terminal (silent when the output is not a terminal). */
+    Progress progress(String task, long total, String unit) {
+        return Progress.start(invocation, task, total, unit);
+    }
+}

@@ -1,0 +1,295 @@
+package dev.cowfs.tools;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The packaged tool end to end, each command a separate process as a user runs it: the control channel of a
+ * held image, the bad inputs of the CLI issue, the JSON shapes, progress bars, the demo and the launcher.
+ */
+class CowfsToolIT {
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void jar() {
+        ToolProcess.requireJar();
+    }
+
+    private ToolProcess.Result cowfs(String... args) {
+        return ToolProcess.run(dir, args);
+    }
+
+    private ToolProcess.Result ok(String... args) {
+        ToolProcess.Result result = cowfs(args);
+        assertEquals(0, result.code(), () -> String.join(" ", args) + ": " + result);
+        return result;
+    }
+
+    /** A failure is one line on standard error, never a stack trace, with the expected exit code. */
+    private ToolProcess.Result fails(int code, String... args) {
+        ToolProcess.Result result = cowfs(args);
+        assertEquals(code, result.code(), () -> String.join(" ", args) + ": " + result);
+        assertEquals(1, result.err().lines().count(), () -> "not one line: " + result);
+        assertTrue(result.err().startsWith("cowfs: "), result::toString);
+        assertFalse(result.err().contains("Exception") || result.err().contains("\tat "), result::toString);
+        return result;
+    }
+
+    /**
+     * A {@code cowfs serve} process, with the lines it logs. Its output goes to a file, read when asked: a pipe
+     * loses what a process writes just before it exits when the reader races the exit.
+     */
+    private final class Server implements AutoCloseable {
+        final Process process;
+        final Path output;
+
+        Server(String image) throws Exception {
+            output = Files.createTempFile(dir, "serve", ".log");
+            process = ToolProcess.builder(dir, Map.of(), List.of(), "serve", image)
+                    .redirectErrorStream(true).redirectOutput(output.toFile()).start();
+            process.getOutputStream().close();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!logged("serving ")) {
+                if (!process.isAlive() || System.nanoTime() > deadline) {
+                    throw new AssertionError("serve did not start serving: " + log());
+                }
+                Thread.sleep(20);
+            }
+        }
+
+        /** Stops the server with a signal; returns its exit code. */
+        int stop(boolean kill) throws Exception {
+            if (kill) {
+                process.destroyForcibly();
+            } else {
+                process.destroy(); // SIGTERM
+            }
+            assertTrue(process.waitFor(90, TimeUnit.SECONDS), "serve did not stop");
+            return process.exitValue();
+        }
+
+        String log() {
+            try {
+                return Files.readString(output);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+
+        boolean logged(String fragment) {
+            return log().contains(fragment);
+        }
+
+        @Override
+        public void close() {
+            process.destroyForcibly();
+        }
+    }
+
+    @Test
+    void everyCommandOnAHeldImageRunsInTheHolderThroughItsChannel() throws Exception {
+        ok("mkfs", "data.img", "--size", "512M");
+        Files.writeString(dir.resolve("hello.txt"), "hello, channel\n");
+        byte[] big = new byte[96 << 20];
+        new Random(7).nextBytes(big);
+        Files.write(dir.resolve("big.bin"), big);
+        try (Server server = new Server("data.img")) {
+            Path socket = dir.resolve("data.img.sock");
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
+
+            ok("mkdir", "-p", "data.img", "/docs/old");
+            ok("put", "data.img", "hello.txt", "/docs/");
+            assertEquals("hello, channel\n", ok("cat", "data.img", "/docs/hello.txt").out());
+            ok("snapshot", "create", "data.img", "default", "monday");
+            ok("rm", "-r", "data.img", "/docs/old");
+            assertEquals("M /docs\n- /docs/old\n", ok("snapshot", "diff", "data.img", "monday", "default").out());
+            assertTrue(server.logged("cowfs snapshot create data.img default monday: exit 0"), server::log);
+
+            ok("put", "data.img", "big.bin", "/big.bin");
+            ToolProcess.Result fsck = ok("fsck", "data.img", "--json");
+            assertEquals(Boolean.TRUE, Json.object(fsck.out()).get("clean"));
+            ok("get", "data.img", "/big.bin", "big.out");
+            assertArrayEquals(big, Files.readAllBytes(dir.resolve("big.out")));
+
+            fails(7, "serve", "data.img"); // never opened twice for writing
+            fails(3, "ls", "data.img", "@tuesday:/");
+            assertTrue(server.logged("ls data.img @tuesday:/: exit 3"), server::log);
+
+            assertEquals(0, server.stop(false), () -> "serve on SIGTERM: " + server.log());
+            assertTrue(server.logged("stopped serving data.img"), server::log);
+            assertFalse(Files.exists(socket), "the socket is removed on a clean stop");
+        }
+        assertTrue(ok("fsck", "data.img").out().contains("clean"));
+        assertEquals("hello.txt\n", ok("ls", "data.img", "@monday:/docs").out().replace("old\n", ""));
+        assertEquals("hello.txt\n", ok("ls", "data.img", "/docs").out());
+    }
+
+    @Test
+    void aChannelAnswersOnlyRootAndTheHoldersOwner() throws Exception {
+        ok("mkfs", "data.img");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (Server server = new Server("data.img")) {
+            // Let another user reach the channel past the file modes, so that the peer-credential check decides.
+            Files.setPosixFilePermissions(dir.resolve("data.img.sock"), PosixFilePermissions.fromString("rw-rw-rw-"));
+            Files.setPosixFilePermissions(dir.resolve("data.img.lock"), PosixFilePermissions.fromString("rw-rw-rw-"));
+            List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534",
+                    "--clear-groups", "--"));
+            command.addAll(ToolProcess.builder(dir, Map.of(), List.of(), "ls", "data.img").command());
+            ToolProcess.Result other = ToolProcess.run(new ProcessBuilder(command).directory(dir.toFile()));
+            assertEquals(Cowfs.ExitCode.READ_ONLY.code, other.code(), other::toString);
+            assertTrue(other.err().contains("may not use its channel"), other::toString);
+            assertTrue(server.logged("refused user"), server::log);
+            ok("ls", "data.img"); // root may
+            assertEquals(0, server.stop(false));
+        }
+    }
+
+    @Test
+    void aKilledHoldersSocketIsStaleAndNothingTrustsIt() throws Exception {
+        ok("mkfs", "data.img");
+        ok("mkdir", "data.img", "/kept");
+        try (Server server = new Server("data.img")) {
+            ok("mkdir", "data.img", "/made-through-the-channel");
+            server.stop(true);
+        }
+        assertTrue(Files.exists(dir.resolve("data.img.sock")), "SIGKILL leaves the socket behind");
+        assertEquals("kept\nmade-through-the-channel\n", ok("ls", "data.img", "/").out());
+        try (Server again = new Server("data.img")) { // replaces the stale socket
+            ok("mkdir", "data.img", "/again");
+            assertEquals(0, again.stop(false));
+        }
+        assertTrue(ok("fsck", "data.img").out().contains("clean"));
+    }
+
+    @Test
+    void badInputsEndWithOneLineAndADistinctExitCodeAndLoseNothing() throws Exception {
+        ok("mkfs", "data.img", "--size", "16M");
+        Files.writeString(dir.resolve("small.txt"), "committed before the failures");
+        ok("put", "data.img", "small.txt", "/small.txt");
+
+        fails(2, "ls", "data.img", "--no-such-option");
+        fails(2, "mkfs", "other.img", "--size", "lots");
+        fails(2, "ls", dir.toString(), "/");            // a directory given as the image
+        fails(3, "ls", "missing.img", "/");
+        fails(3, "ls", "data.img", "@nosuch:/");        // a missing snapshot name
+        fails(3, "cat", "data.img", "/nosuch");
+        fails(4, "mkfs", "data.img");
+        fails(3, "put", "data.img", "no-such-host-file", "/x");
+
+        byte[] large = new byte[32 << 20];
+        new Random(1).nextBytes(large);                 // incompressible, twice the image's capacity
+        Files.write(dir.resolve("large.bin"), large);
+        ToolProcess.Result full = fails(6, "put", "data.img", "large.bin", "/large.bin");
+        assertTrue(full.err().toLowerCase().contains("space"), full::toString);
+        assertEquals("committed before the failures", ok("cat", "data.img", "/small.txt").out());
+        ok("rm", "data.img", "/large.bin");             // a full image still lets files be deleted
+        assertTrue(ok("fsck", "data.img").out().contains("clean"));
+
+        Path truncated = dir.resolve("truncated.img");
+        Files.copy(dir.resolve("data.img"), truncated);
+        try (RandomAccessFile file = new RandomAccessFile(truncated.toFile(), "rw")) {
+            file.setLength(3000);
+        }
+        fails(5, "ls", "truncated.img", "/");
+        fails(5, "fsck", "truncated.img");
+
+        Path garbage = dir.resolve("garbage.img");
+        byte[] noise = new byte[1 << 20];
+        new Random(2).nextBytes(noise);
+        Files.write(garbage, noise);
+        fails(5, "info", "garbage.img");
+        assertEquals("committed before the failures", ok("cat", "data.img", "/small.txt").out());
+    }
+
+    @Test
+    void jsonOutputsHaveTheDocumentedShapes() throws Exception {
+        ok("mkfs", "data.img");
+        Files.writeString(dir.resolve("a.txt"), "alpha");
+        ok("put", "data.img", "a.txt", "/a.txt");
+        ok("snapshot", "create", "data.img", "default", "s1");
+        ok("mkdir", "data.img", "/new");
+        assertTrue(Json.object(ok("info", "data.img", "--json").out()).keySet().containsAll(List.of("image",
+                "image_bytes", "block_size", "total_blocks", "used_blocks", "free_blocks", "generation", "files",
+                "subvolumes", "snapshots", "open_readers", "reader_pinned_blocks", "pending_blocks")));
+        List<?> entries = (List<?>) Json.parse(ok("ls", "data.img", "/", "--json").out());
+        assertEquals(List.of("name", "mode", "links", "size", "ino"),
+                new ArrayList<>(((Map<?, ?>) entries.get(0)).keySet()));
+        assertEquals(List.of("path", "ino", "mode", "links", "size", "uid", "gid", "modified"),
+                new ArrayList<>(Json.object(ok("stat", "data.img", "/a.txt", "--json").out()).keySet()));
+        Map<String, Object> du = Json.object(ok("du", "data.img", "--json").out());
+        assertTrue(du.keySet().containsAll(List.of("items", "pending_bytes", "ring_bytes", "reader_bytes",
+                "releasing")), du::toString);
+        List<?> snapshots = (List<?>) Json.parse(ok("snapshot", "list", "data.img", "--json").out());
+        assertEquals(List.of("id", "name", "parent", "created_ms", "read_only", "snapshot", "referenced_bytes",
+                "exclusive_bytes"), new ArrayList<>(((Map<?, ?>) snapshots.get(0)).keySet()));
+        assertEquals(List.of(Map.of("id", 0L, "name", "default")),
+                Json.parse(ok("subvolume", "list", "data.img", "--json").out()));
+        assertEquals(List.of(Map.of("change", "modified", "path", "/"), Map.of("change", "added", "path", "/new")),
+                Json.parse(ok("snapshot", "diff", "data.img", "s1", "default", "--json").out()));
+        assertTrue(Json.object(ok("fsck", "data.img", "--json").out()).keySet().containsAll(List.of("clean",
+                "generation", "reachable_blocks", "free_blocks", "pending_blocks", "problems")));
+    }
+
+    @Test
+    void progressBarsAppearOnlyWhenStandardErrorIsATerminal() throws Exception {
+        ok("mkfs", "data.img");
+        byte[] data = new byte[8 << 20];
+        new Random(3).nextBytes(data);
+        Files.write(dir.resolve("data.bin"), data);
+        List<String> immediately = List.of("-Dcowfs.progress.delay.millis=0");
+        ToolProcess.Result quiet = ToolProcess.run(ToolProcess.builder(dir, Map.of(), immediately,
+                "put", "data.img", "data.bin", "/quiet.bin"));
+        assertEquals(0, quiet.code(), quiet::toString);
+        assertEquals("", quiet.err(), "no bar when standard error is not a terminal");
+        ToolProcess.Result shown = ToolProcess.run(ToolProcess.builder(dir,
+                Map.of("COWFS_TERMINAL_COLUMNS", "100"), immediately, "put", "data.img", "data.bin", "/shown.bin"));
+        assertEquals(0, shown.code(), shown::toString);
+        assertTrue(shown.err().contains("put") && shown.err().contains("%") && shown.err().contains("\r"),
+                shown::toString);
+        ToolProcess.Result fsck = ToolProcess.run(ToolProcess.builder(dir,
+                Map.of("COWFS_TERMINAL_COLUMNS", "100"), immediately, "fsck", "data.img"));
+        assertEquals(0, fsck.code(), fsck::toString);
+        assertTrue(fsck.err().contains("fsck"), fsck::toString);
+    }
+
+    @Test
+    void theDemoWalksThroughCopyOnWriteAndEndsWithTheMountCommand() {
+        ToolProcess.Result demo = ok("demo", "--image", "demo.img");
+        assertTrue(demo.out().contains("snapshot") && demo.out().contains("cowfs mount demo.img"), demo::toString);
+        assertEquals("", demo.err());
+        assertTrue(ok("fsck", "demo.img").out().contains("clean"));
+    }
+
+    @Test
+    void theLauncherOnJava25PrintsNoJdkWarnings() throws Exception {
+        Path java25 = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64");
+        Assumptions.assumeTrue(Files.isDirectory(java25), "no JDK 25 at " + java25 + " on this machine");
+        ok("mkfs", "data.img");
+        ProcessBuilder launcher = new ProcessBuilder(ToolProcess.ROOT.resolve("cowfs").toString(), "info",
+                "data.img").directory(dir.toFile());
+        launcher.environment().put("JAVA_HOME", java25.toString());
+        ToolProcess.Result info = ToolProcess.run(launcher);
+        assertEquals(0, info.code(), info::toString);
+        assertEquals("", info.err(), "warnings reached the terminal");
+        assertTrue(info.out().contains("generation"), info::toString);
+    }
+}
