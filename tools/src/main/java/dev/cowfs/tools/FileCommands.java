@@ -91,7 +91,8 @@ final class FileCommands {
 
         @Override
         public Integer call() throws IOException {
-            try (Images.Session session = open(image, true)) {
+            try (Images.Session session = open(image, true); Progress bar = progress("rm", -1, "entries")) {
+                progress = bar;
                 CowFileSystem fs = session.fs();
                 for (String path : paths) {
                     Images.Parent parent = Images.parentOf(fs, path);
@@ -110,8 +111,11 @@ final class FileCommands {
             return 0;
         }
 
-        private static void removeTree(CowFileSystem fs, long dir) throws IOException {
+        private Progress progress;
+
+        private void removeTree(CowFileSystem fs, long dir) throws IOException {
             for (DirEntry entry : entries(fs, dir)) {
+                progress.step(1);
                 if (fs.stat(entry.ino()).isDirectory()) {
                     removeTree(fs, entry.ino());
                     fs.rmdir(dir, entry.name());
@@ -306,7 +310,8 @@ final class FileCommands {
 
         @Override
         public Integer call() throws IOException {
-            try (Images.Session session = open(image, true)) {
+            try (Images.Session session = open(image, true); Progress bar = progress("clone", -1, "entries")) {
+                progress = bar;
                 CowFileSystem fs = session.fs();
                 Images.Parent parent = Images.parentOf(fs, destination);
                 cloneInto(fs, Images.resolve(fs, source, false), parent.dir(), parent.name());
@@ -314,7 +319,10 @@ final class FileCommands {
             return 0;
         }
 
-        private static void cloneInto(CowFileSystem fs, long src, long dir, String name) throws IOException {
+        private Progress progress;
+
+        private void cloneInto(CowFileSystem fs, long src, long dir, String name) throws IOException {
+            progress.step(1);
             Inode inode = fs.stat(src);
             if (inode.isDirectory()) {
                 long copy = fs.mkdir(dir, name, inode.mode() & 07777, inode.uid(), inode.gid());

@@ -15,29 +15,34 @@ import java.time.Duration;
  */
 final class Progress implements AutoCloseable {
     static final long DELAY_NANOS = Long.getLong("cowfs.progress.delay.millis", 1000) * 1_000_000L;
-    private static final Progress SILENT = new Progress(null, "", 0, false);
+    private static final Progress SILENT = new Progress(null, "", 0, "");
 
     private final Invocation invocation;
     private final String task;
     private final long total;
     private final boolean bytes;
+    private final String unit;
     private final long startNanos = System.nanoTime();
     private long done;
     private ProgressBar bar;
 
-    private Progress(Invocation invocation, String task, long total, boolean bytes) {
+    private Progress(Invocation invocation, String task, long total, String unit) {
         this.invocation = invocation;
         this.task = task;
         this.total = total;
-        this.bytes = bytes;
+        this.unit = unit;
+        this.bytes = unit.equals("bytes");
     }
 
-    /** @param unit "bytes" (shown in MiB with a rate) or a word for the items counted */
+    /**
+     * @param total the units the work comes to, or -1 when unknown (the bar then counts without an end)
+     * @param unit "bytes" (shown in MiB with a rate) or a word for the items counted
+     */
     static Progress start(Invocation invocation, String task, long total, String unit) {
         if (invocation.terminalColumns() <= 0) {
             return SILENT;
         }
-        return new Progress(invocation, task, total, unit.equals("bytes"));
+        return new Progress(invocation, task, total, unit);
     }
 
     /** Counts {@code amount} more units done. Called by one thread at a time. */
@@ -53,17 +58,19 @@ final class Progress implements AutoCloseable {
             }
             show(elapsed);
         }
-        bar.stepTo(Math.min(done, total));
+        bar.stepTo(total < 0 ? done : Math.min(done, total));
     }
 
     private void show(long elapsedNanos) {
         PrintStream err = invocation.errStream();
-        ProgressBarBuilder builder = new ProgressBarBuilder().setTaskName(task).setInitialMax(Math.max(total, 1))
+        ProgressBarBuilder builder = new ProgressBarBuilder().setTaskName(task).setInitialMax(total < 0 ? -1 : Math.max(total, 1))
                 .setStyle(ProgressBarStyle.ASCII).clearDisplayOnFinish().setUpdateIntervalMillis(200)
                 .setConsumer(new ConsoleProgressBarConsumer(err, invocation.terminalColumns()))
                 .startsFrom(0, Duration.ofNanos(elapsedNanos));
         if (bytes) {
             builder.setUnit(" MiB", 1 << 20).showSpeed();
+        } else {
+            builder.setUnit(" " + unit, 1);
         }
         bar = builder.build();
     }
