@@ -18,6 +18,19 @@ public final class StoreOptions {
     private final long hostReserveBytes;
     private final UUID imageUuid;
     private final LongSupplier clockMillis;
+    private final InjectedBug injectedBug;
+
+    /**
+     * Deliberate bugs for the crash harness's self-test: an engine broken on purpose must be caught. Never set
+     * outside tests; {@link #NONE} by default.
+     */
+    public enum InjectedBug {
+        NONE,
+        /** Commit writes its superblock without the barrier that makes the new blocks durable first. */
+        NO_BARRIER_BEFORE_SUPERBLOCK,
+        /** Freed blocks are reused from the next commit on, while older ring roots still reach them. */
+        REUSE_FREED_BLOCKS_EARLY
+    }
 
     private StoreOptions(Builder builder) {
         this.blockSizeBytes = builder.blockSizeBytes;
@@ -31,6 +44,7 @@ public final class StoreOptions {
         this.hostReserveBytes = builder.hostReserveBytes;
         this.imageUuid = builder.imageUuid;
         this.clockMillis = builder.clockMillis;
+        this.injectedBug = builder.injectedBug;
     }
 
     public static Builder builder() {
@@ -88,6 +102,10 @@ public final class StoreOptions {
         return clockMillis;
     }
 
+    public InjectedBug injectedBug() {
+        return injectedBug;
+    }
+
     public Builder toBuilder() {
         Builder builder = new Builder();
         builder.blockSizeBytes = blockSizeBytes;
@@ -101,6 +119,7 @@ public final class StoreOptions {
         builder.hostReserveBytes = hostReserveBytes;
         builder.imageUuid = imageUuid;
         builder.clockMillis = clockMillis;
+        builder.injectedBug = injectedBug;
         return builder;
     }
 
@@ -118,6 +137,13 @@ public final class StoreOptions {
         private long hostReserveBytes = 4L << 20;
         private UUID imageUuid;
         private LongSupplier clockMillis = System::currentTimeMillis;
+        private InjectedBug injectedBug = InjectedBug.NONE;
+
+        /** Breaks the engine on purpose, for the crash harness's self-test only. */
+        public Builder injectBugForTesting(InjectedBug value) {
+            this.injectedBug = java.util.Objects.requireNonNull(value);
+            return this;
+        }
 
         /** Block size of a new image: a power of two from 4 KiB to 64 KiB. Ignored when opening. */
         public Builder blockSizeBytes(int value) {

@@ -47,6 +47,9 @@ public final class WriteTransaction implements AutoCloseable {
         Superblock superblock = base.superblock();
         this.allocator = new SpaceAllocator(store.device(), store.blockSizeBytes(), generation, store.readers(),
                 superblock);
+        if (store.options().injectedBug() == StoreOptions.InjectedBug.REUSE_FREED_BLOCKS_EARLY) {
+            allocator.reuseFreedBlocksEarlyForTesting();
+        }
         this.ctx = new TreeContext(generation, allocator, store.reader());
         this.catalog = BTree.open(TreeIds.CATALOG, superblock.catalogRoot(), ctx);
         this.space = BTree.open(TreeIds.SPACE, superblock.spaceRoot(), ctx);
@@ -509,7 +512,9 @@ public final class WriteTransaction implements AutoCloseable {
             BlockRef spaceRoot = space.flush();
             BlockDevice device = store.device();
             SuperblockWriter.writeFarCopy(device, base.superblock());
-            device.barrier();
+            if (store.options().injectedBug() != StoreOptions.InjectedBug.NO_BARRIER_BEFORE_SUPERBLOCK) {
+                device.barrier();
+            }
             Superblock previous = base.superblock();
             long incompat = previous.incompatFeatures()
                     | (usesDataExtents ? SuperblockLayout.INCOMPAT_DATA_EXTENTS : 0)

@@ -22,13 +22,15 @@ import java.nio.file.NoSuchFileException;
                 Commands.Cat.class, Commands.Mkdir.class, FileCommands.Rm.class, FileCommands.Mv.class,
                 FileCommands.Ln.class, Commands.Put.class, FileCommands.Get.class, FileCommands.Clone.class,
                 FileCommands.Du.class, SubvolumeCommands.class, SnapshotCommands.class, Commands.Fsck.class,
-                DemoCommands.Scrub.class, ServeCommand.class, DemoCommands.Demo.class, DemoCommands.Completion.class,
+                DemoCommands.Scrub.class, ServeCommand.class, CrashtestCommand.class, DemoCommands.Demo.class,
+                DemoCommands.Completion.class,
                 ManPages.Command.class, CommandLine.HelpCommand.class},
         footer = {"", "An image another process holds open (cowfs serve, a mount) is reached through its control "
                 + "channel, IMAGE.sock: every command works on it as on an image of its own.", "",
                 "Exit status:", "  0  success", "  1  failed for another reason", "  2  usage: a bad option, "
                 + "argument or path", "  3  not found: no such image, file or snapshot", "  4  already exists",
-                "  5  damaged: corrupt image, or fsck/scrub found problems", "  6  no space left",
+                "  5  damaged: corrupt image, fsck/scrub found problems, or crashtest a violation",
+                "  6  no space left",
                 "  7  busy: held by another process, or in use", "  8  not permitted: read-only, or permission",
                 "  9  directory not empty", " 10  input/output error on the host", " 70  internal error (a bug: "
                 + "please report it with the output of --debug)"})

@@ -63,7 +63,8 @@ final class Progress implements AutoCloseable {
 
     private void show(long elapsedNanos) {
         PrintStream err = invocation.errStream();
-        ProgressBarBuilder builder = new ProgressBarBuilder().setTaskName(task).setInitialMax(total < 0 ? -1 : Math.max(total, 1))
+        ProgressBarBuilder builder = new ProgressBarBuilder().setTaskName(task)
+                .setInitialMax(total < 0 ? -1 : Math.max(total, 1))
                 .setStyle(ProgressBarStyle.ASCII).clearDisplayOnFinish().setUpdateIntervalMillis(200)
                 .setConsumer(new ConsoleProgressBarConsumer(err, invocation.terminalColumns()))
                 .startsFrom(0, Duration.ofNanos(elapsedNanos));

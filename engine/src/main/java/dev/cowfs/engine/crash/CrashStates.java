@@ -14,7 +14,7 @@ import java.util.Random;
  * <p>For each epoch: the state with none of its writes; every subset when the epoch has at most
  * {@link #EXHAUSTIVE_LIMIT} writes, otherwise all, each drop-one, each keep-one and seeded random subsets; and
  * torn versions of the superblock writes and the last data write (first-k sectors, last-k sectors, a random
- * sector mask), with the old bytes in the sectors that did not land.
+ * sector mask), with the old bytes in the sectors that did not land, and once with noise in them.
  */
 public final class CrashStates {
     public static final int SECTOR_BYTES = 512;
@@ -31,6 +31,7 @@ public final class CrashStates {
     public CrashStates(SimulatedDevice.Image initial, List<SimulatedDevice.Op> log) {
         this.initial = initial;
         this.log = List.copyOf(log);
+        this.replay = SimulatedDevice.ofImage(initial);
     }
 
     /** Indexes into the log of each barrier, plus the end of the log. */
@@ -58,14 +59,37 @@ public final class CrashStates {
 
     /** The image with every write before log index {@code end} applied. */
     public SimulatedDevice.Image durableImage(int end) {
-        SimulatedDevice device = SimulatedDevice.ofImage(initial);
-        for (int i = 0; i < end; i++) {
+        return durable(end).image();
+    }
+
+    /** An image a crash state is built on, with its {@link SimulatedDevice#contentHash}. */
+    public record Durable(SimulatedDevice.Image image, long hash) {
+    }
+
+    /** The durable image before log index {@code end}, with its hash; cheap for ends visited in order. */
+    public Durable durable(int end) {
+        if (lastDurable != null && lastDurableEnd == end) {
+            return lastDurable;
+        }
+        if (replayEnd > end) {
+            replay = SimulatedDevice.ofImage(initial);
+            replayEnd = 0;
+        }
+        for (int i = replayEnd; i < end; i++) {
             if (log.get(i) instanceof SimulatedDevice.Write write) {
-                device.apply(write.offset(), write.bytes(), 0, write.bytes().length);
+                replay.apply(write.offset(), write.bytes(), 0, write.bytes().length);
             }
         }
-        return device.image();
+        replayEnd = end;
+        lastDurableEnd = end;
+        lastDurable = new Durable(replay.image(), replay.contentHash());
+        return lastDurable;
     }
+
+    private SimulatedDevice replay;
+    private int replayEnd;
+    private Durable lastDurable;
+    private int lastDurableEnd = -1;
 
     /**
      * The newest generation whose superblock write was made durable by a barrier before log index {@code end}
@@ -109,7 +133,7 @@ public final class CrashStates {
 
     /** All crash states for a crash during the epoch starting at log index {@code start}. */
     public List<State> statesInEpoch(int start, Random random, int randomSubsets) {
-        SimulatedDevice.Image base = durableImage(start);
+        SimulatedDevice.Image base = durable(start).image();
         List<SimulatedDevice.Write> writes = epochWrites(start);
         List<State> states = new ArrayList<>();
         int n = writes.size();
@@ -180,6 +204,16 @@ public final class CrashStates {
                 mask[s] = random.nextBoolean();
             }
             states.add(torn(base, writes, write, mask, "random", start));
+            State garbage = torn(base, writes, write, mask, "random, garbage in the rest", start);
+            for (int s = 0; s < sectors; s++) { // sectors that did not land hold noise, as a dying drive may leave
+                if (!mask[s]) {
+                    byte[] noise = new byte[SECTOR_BYTES];
+                    random.nextBytes(noise);
+                    int length = Math.min(SECTOR_BYTES, write.bytes().length - s * SECTOR_BYTES);
+                    garbage.device().apply(write.offset() + (long) s * SECTOR_BYTES, noise, 0, length);
+                }
+            }
+            states.add(garbage);
         }
     }
 

@@ -72,6 +72,54 @@ public final class SimulatedDevice implements BlockDevice {
         return new Image(Collections.unmodifiableMap(pages), lengthBytes);
     }
 
+    /**
+     * A 64-bit hash of the contents (length and every page; an all-zero page counts as absent), equal for equal
+     * contents however the device was built: lets the crash harness check each distinct state once.
+     */
+    public long contentHash() {
+        long hash = lengthBytes * LENGTH_FACTOR;
+        java.util.Set<Long> pages = new java.util.HashSet<>(sharedPages.keySet());
+        pages.addAll(ownPages.keySet());
+        for (long index : pages) {
+            hash += pageHash(index, page(index)); // a sum: independent of the order pages are visited in
+        }
+        return hash;
+    }
+
+    /**
+     * {@link #contentHash} of a device made by {@link #ofImage}, from the image's hash and length: only the
+     * pages this device wrote are hashed.
+     */
+    public long contentHashFrom(long imageHash, long imageLengthBytes) {
+        long hash = imageHash - imageLengthBytes * LENGTH_FACTOR + lengthBytes * LENGTH_FACTOR;
+        for (Map.Entry<Long, byte[]> own : ownPages.entrySet()) {
+            hash += pageHash(own.getKey(), own.getValue()) - pageHash(own.getKey(), sharedPages.get(own.getKey()));
+        }
+        return hash;
+    }
+
+    private static final long LENGTH_FACTOR = 0x9E3779B97F4A7C15L;
+
+    private static long pageHash(long index, byte[] bytes) {
+        if (bytes == null || isZero(bytes)) {
+            return 0;
+        }
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(bytes);
+        long mixed = (index + 1) * 0xBF58476D1CE4E5B9L ^ crc.getValue() * 0x94D049BB133111EBL;
+        mixed ^= mixed >>> 31;
+        return mixed * LENGTH_FACTOR;
+    }
+
+    private static boolean isZero(byte[] bytes) {
+        for (byte b : bytes) {
+            if (b != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Bytes read so far (copies and windows): lets tests bound what an operation reads. */
     public long bytesRead() {
         return bytesRead;
@@ -134,10 +182,23 @@ public final class SimulatedDevice implements BlockDevice {
 
     @Override
     public void window(long offset, int length, BlockWindow window) throws IOException {
+        int inPage = (int) (offset % PAGE_BYTES);
+        if (inPage + length <= PAGE_BYTES && offset >= 0 && length >= 0) {
+            checkRange(offset, length);
+            bytesRead += length;
+            byte[] bytes = page(offset / PAGE_BYTES);
+            // Like the mapped device, a window looks at the stored bytes themselves; pages shared with other
+            // devices are never written (apply copies them first).
+            window.set(bytes == null ? ZERO_PAGE : bytes, RawMemory.BYTE_ARRAY_BASE + inPage);
+            return;
+        }
         byte[] copy = new byte[length];
         read(offset, copy, 0, length);
         window.set(copy, RawMemory.BYTE_ARRAY_BASE);
     }
+
+    /** What an unwritten page reads as; never written. */
+    private static final byte[] ZERO_PAGE = new byte[PAGE_BYTES];
 
     @Override
     public void read(long offset, byte[] dst, int dstOffset, int length) throws IOException {

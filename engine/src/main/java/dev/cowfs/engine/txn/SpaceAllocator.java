@@ -58,6 +58,8 @@ public final class SpaceAllocator implements BlockAllocator {
     private final long reservedPoolBlocks;
     /** True while allocations may use the reserved pool (deletes, commits). */
     private boolean privileged;
+    /** A deliberate bug for the crash harness's self-test: freed blocks skip the superblock ring's wait. */
+    private boolean reuseFreedEarly;
 
     public SpaceAllocator(BlockDevice device, int blockSizeBytes, long generation, ReaderRegistry readers,
                           Superblock committed) {
@@ -75,6 +77,11 @@ public final class SpaceAllocator implements BlockAllocator {
     /** The pool kept for deletes: 1/32 of the capacity (as ZFS keeps slop space), from 64 to 32768 blocks. */
     public static long reservedPoolBlocks(long capacityBlocks) {
         return capacityBlocks == 0 ? 0 : Math.max(64, Math.min(32_768, capacityBlocks / 32));
+    }
+
+    /** Breaks deferred reuse on purpose (crash harness self-test only). */
+    public void reuseFreedBlocksEarlyForTesting() {
+        this.reuseFreedEarly = true;
     }
 
     /** Lets allocations use the reserved pool (deletes and commits) or not (everything else). */
@@ -299,7 +306,8 @@ public final class SpaceAllocator implements BlockAllocator {
 
     /** Pending extents freed at least a ring's length of commits ago, and pinned by no reader, become free. */
     private void releaseReusable() throws IOException {
-        long lastReusableFreeGeneration = generation + 1 - Limits.SUPERBLOCK_RING_SLOTS;
+        long lastReusableFreeGeneration = reuseFreedEarly ? generation - 1
+                : generation + 1 - Limits.SUPERBLOCK_RING_SLOTS;
         if (lastReusableFreeGeneration < 1) {
             return;
         }

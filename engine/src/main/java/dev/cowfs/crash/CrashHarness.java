@@ -1,0 +1,457 @@
+package dev.cowfs.crash;
+
+import dev.cowfs.engine.StoreOptions;
+import dev.cowfs.engine.block.EngineBugError;
+import dev.cowfs.engine.check.CheckReport;
+import dev.cowfs.engine.crash.CrashStates;
+import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.fs.CowFileSystem;
+import dev.cowfs.fs.FsChecker;
+import dev.cowfs.fs.FsOptions;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The crash harness: runs workloads on the simulated device from an aged image, recording every write,
+ * barrier and acknowledgement; builds the images a power loss could leave ({@link CrashStates}); recovers
+ * each distinct one and judges it against the {@link FsModel}: exactly the state of the last durable commit
+ * (or of the one in flight, when its superblock landed), never below the last acknowledged commit, both
+ * checkers clean, and work possible afterwards. While the workload runs it also checks the write order
+ * (a superblock only after a barrier covering its blocks, an acknowledgement only after the barrier that
+ * follows its superblock) and, through the auditing device, that no write touches a block a recoverable
+ * root reaches. The engine is deterministic here (fixed clock and image id), so equal states are checked
+ * once, across workloads too.
+ */
+public final class CrashHarness {
+    /** How a run explores. */
+    /**
+     * @param randomSubsets random subsets of each epoch too large to enumerate
+     * @param moreWorkEvery every so many unique states, work goes on after recovery and is checked again
+     * @param recoveryCrashEvery every so many unique states, power is lost again during recovery and the work
+     *     after it, and that is recovered and checked too
+     * @param onlineChecks the checker after every commit and audited writes while the workload runs (off:
+     *     only the crash states judge)
+     */
+    public record Config(long seed, int randomSubsets, int moreWorkEvery, int recoveryCrashEvery,
+                         StoreOptions.InjectedBug bug, int agedFiles, boolean onlineChecks) {
+        public static Config defaults() {
+            return new Config(1, 4, 16, 64, StoreOptions.InjectedBug.NONE, 120, true);
+        }
+
+        public Config withBug(StoreOptions.InjectedBug value) {
+            return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, value, agedFiles,
+                    onlineChecks);
+        }
+
+        public Config withSeed(long value) {
+            return new Config(value, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
+                    onlineChecks);
+        }
+
+        public Config withOnlineChecks(boolean value) {
+            return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles, value);
+        }
+    }
+
+    private static final long FIXED_TIME_MILLIS = 1_767_225_600_000L; // 2026-01-01T00:00:00Z
+    private static final UUID IMAGE_ID = new UUID(0x636f7766735f6372L, 0x6173685f74657374L);
+    /** Verdicts of states checked already: state key -> problem, or "" when the state was right. */
+    private static final int MAX_REMEMBERED_STATES = 2_000_000;
+    /** Crash states drawn (at random) from each recovery-and-work log that is cut again. */
+    private static final int RECOVERY_CRASH_STATES = 16;
+
+    private final Config config;
+    private final SimulatedDevice.Image base;
+    private final long baseGeneration;
+    private final FsModel baseModel;
+    private final Map<Long, String> verdicts = new HashMap<>();
+    /** Hashes of the expected states, by identity (each is hashed once per workload). */
+    private final Map<List<Map<String, String>>, Integer> expectedHashes = new java.util.IdentityHashMap<>();
+    private final CrashReport report = new CrashReport();
+    private final Random random;
+
+    private CrashHarness(Config config, SimulatedDevice.Image base, long baseGeneration, FsModel baseModel) {
+        this.config = config;
+        this.base = base;
+        this.baseGeneration = baseGeneration;
+        this.baseModel = baseModel;
+        this.random = new Random(config.seed());
+    }
+
+    /** Options of the engine under test; strict (the checker after every commit, audited writes) when asked. */
+    FsOptions options(boolean strict) {
+        return FsOptions.builder().commitIntervalMillis(0)
+                .clock(Clock.fixed(Instant.ofEpochMilli(FIXED_TIME_MILLIS), ZoneOffset.UTC))
+                .store(StoreOptions.builder().checkAfterCommit(strict).dirtyCacheBytes(64 * 1024)
+                        .dropReferencesPerCommit(16).imageUuid(IMAGE_ID).clockMillis(() -> FIXED_TIME_MILLIS)
+                        .injectBugForTesting(config.bug()).build())
+                .build();
+    }
+
+    /**
+     * A harness over an aged image: a directory of files of assorted sizes, a third of them deleted again, so
+     * that trees have height two or more and free space is fragmented before any workload starts.
+     */
+    public static CrashHarness create(Config config) throws IOException {
+        CrashHarness probe = new CrashHarness(config, null, 0, null);
+        SimulatedDevice device = new SimulatedDevice();
+        FsModel model = new FsModel();
+        try (CowFileSystem fs = CowFileSystem.create(device, probe.options(false))) {
+            Random random = new Random(config.seed() ^ 0x5DEECE66DL);
+            List<CrashOp> aging = new ArrayList<>();
+            aging.add(new CrashOp.Mkdir("/aged"));
+            for (int i = 0; i < config.agedFiles(); i++) {
+                String path = "/aged/f" + i;
+                aging.add(new CrashOp.Create(path));
+                aging.add(new CrashOp.Write(path, 0, random.nextInt(6000), 60_000 + i, "aging"));
+            }
+            for (int i = 0; i < config.agedFiles(); i += 3) {
+                aging.add(new CrashOp.Unlink("/aged/f" + i));
+            }
+            for (CrashOp op : aging) {
+                OpRunner.apply(fs, op);
+                model.apply(op);
+            }
+            fs.sync();
+            return new CrashHarness(config, device.image(), fs.store().generation(), model);
+        }
+    }
+
+    public CrashReport report() {
+        return report;
+    }
+
+    /** The model of the aged image workloads start from. */
+    public FsModel startModel() {
+        return baseModel.copy();
+    }
+
+    /** A workload by the name a report gives ({@code seq2 #123}, {@code random seed 7 length 300}). */
+    public AceWorkloads.Workload workloadNamed(String name) {
+        Matcher seq = Pattern.compile("seq(\\d) #(\\d+)").matcher(name.trim());
+        if (seq.matches()) {
+            int length = Integer.parseInt(seq.group(1));
+            long index = Long.parseLong(seq.group(2));
+            if (length < 1 || length > 3 || index >= AceWorkloads.count(length)) {
+                throw new IllegalArgumentException("no workload " + name + " (seq1..seq3, index below "
+                        + "the sequence count)");
+            }
+            return AceWorkloads.sequence(length, index, baseModel);
+        }
+        Matcher random = Pattern.compile("random seed (-?\\d+) length (\\d+)").matcher(name.trim());
+        if (random.matches()) {
+            return AceWorkloads.random(Long.parseLong(random.group(1)), Integer.parseInt(random.group(2)), baseModel);
+        }
+        throw new IllegalArgumentException("'" + name + "' names no workload (seqN #INDEX or random seed S length L)");
+    }
+
+    /** Runs one workload and judges every crash state it yields; returns the violations it found. */
+    public List<CrashReport.Violation> run(AceWorkloads.Workload workload) {
+        long start = System.nanoTime();
+        List<CrashReport.Violation> found = new ArrayList<>();
+        try {
+            long recordStart = System.nanoTime();
+            Recording recording = record(workload, found);
+            report.recordNanos += System.nanoTime() - recordStart;
+            if (recording != null) {
+                checkWriteOrder(workload, recording.log(), found);
+                judgeStates(workload, recording, found);
+            }
+        } catch (IOException | RuntimeException | EngineBugError e) {
+            found.add(violation(workload, "(harness)", "the harness failed: " + describe(e)));
+        }
+        found.forEach(report::violation);
+        expectedHashes.clear();
+        report.workloads++;
+        report.operations += workload.ops().size();
+        report.elapsedNanos += System.nanoTime() - start;
+        return found;
+    }
+
+    private CrashReport.Violation violation(AceWorkloads.Workload workload, String state, String problem) {
+        return new CrashReport.Violation(workload.name(), workload.text(), state, problem);
+    }
+
+    /** The log of one run, and the states of the model a recovery may land on, by generation. */
+    private record Recording(List<SimulatedDevice.Op> log, Map<Long, List<Map<String, String>>> expected) {
+    }
+
+    private Recording record(AceWorkloads.Workload workload, List<CrashReport.Violation> found) throws IOException {
+        SimulatedDevice device = SimulatedDevice.ofImage(base);
+        FsModel model = baseModel.copy();
+        Map<Long, List<Map<String, String>>> expected = new HashMap<>();
+        Map<String, String> current = model.dump();
+        expected.put(baseGeneration, List.of(current));
+        CowFileSystem fs = CowFileSystem.open(device, options(config.onlineChecks()));
+        try {
+            device.clearLog();
+            long generation = fs.store().generation();
+            for (CrashOp op : workload.ops()) {
+                try {
+                    OpRunner.apply(fs, op);
+                } catch (IOException | RuntimeException | EngineBugError e) {
+                    found.add(violation(workload, "(while running)", op + " failed: " + describe(e)));
+                    return null;
+                }
+                model.apply(op);
+                Map<String, String> after = model.dump();
+                List<String> live = FsDump.differences(after, FsDump.of(fs), 3);
+                if (!live.isEmpty()) {
+                    found.add(violation(workload, "(while running)", "after " + op + " the live filesystem "
+                            + "differs from the model: " + live));
+                    return null;
+                }
+                long now = fs.store().generation();
+                for (long between = generation + 1; between < now; between++) {
+                    expected.put(between, List.of(current, after)); // inside one operation: before or after it
+                }
+                if (now != generation) {
+                    expected.put(now, List.of(after));
+                }
+                generation = now;
+                current = after;
+            }
+        } finally {
+            device.setRecording(false);
+            fs.close();
+        }
+        return new Recording(device.log(), expected);
+    }
+
+    /**
+     * Write order, checked on the log: a ring superblock is written only right after a barrier (no block it
+     * could reference written since), and "commit N acknowledged" comes only after a barrier that follows the
+     * superblock of N.
+     */
+    private void checkWriteOrder(AceWorkloads.Workload workload, List<SimulatedDevice.Op> log,
+                                 List<CrashReport.Violation> found) {
+        boolean dataSinceBarrier = false;
+        boolean superblockSinceBarrier = false;
+        boolean barrierSinceSuperblock = true;
+        for (SimulatedDevice.Op op : log) {
+            if (op instanceof SimulatedDevice.Barrier) {
+                dataSinceBarrier = false;
+                superblockSinceBarrier = false;
+                barrierSinceSuperblock = true;
+            } else if (op instanceof SimulatedDevice.Write write) {
+                if (isRingSuperblock(write)) {
+                    if (dataSinceBarrier) {
+                        found.add(violation(workload, "(write order)", "superblock write " + write.sequence()
+                                + " follows block writes with no barrier between: a crash can leave it pointing "
+                                + "at blocks that never landed"));
+                        return;
+                    }
+                    superblockSinceBarrier = true;
+                    barrierSinceSuperblock = false;
+                } else if (!CrashStates.isSuperblockWrite(write)) {
+                    dataSinceBarrier = true;
+                }
+            } else if (op instanceof SimulatedDevice.Marker marker && marker.label().endsWith(" acknowledged")
+                    && (!barrierSinceSuperblock || superblockSinceBarrier)) {
+                found.add(violation(workload, "(write order)", marker.label() + " before the barrier after its "
+                        + "superblock"));
+                return;
+            }
+        }
+    }
+
+    private static boolean isRingSuperblock(SimulatedDevice.Write write) {
+        return write.offset() < dev.cowfs.engine.format.Limits.HEADER_REGION_BYTES;
+    }
+
+    private void judgeStates(AceWorkloads.Workload workload, Recording recording, List<CrashReport.Violation> found)
+            throws IOException {
+        CrashStates states = new CrashStates(base, recording.log());
+        List<Integer> starts = states.epochStarts();
+        for (int e = 0; e < starts.size(); e++) {
+            int start = starts.get(e);
+            int end = e + 1 < starts.size() ? starts.get(e + 1) : recording.log().size();
+            long durable = states.durableGeneration(start, baseGeneration);
+            long acknowledged = acknowledgedBefore(recording.log(), end);
+            report.epochs++;
+            if (states.epochWrites(start).size() <= CrashStates.EXHAUSTIVE_LIMIT) {
+                report.exhaustiveEpochs++;
+            }
+            CrashStates.Durable durableImage = states.durable(start);
+            for (CrashStates.State state : states.statesInEpoch(start, random, config.randomSubsets())) {
+                report.statesGenerated++;
+                long stateHash = state.device().contentHashFrom(durableImage.hash(),
+                        durableImage.image().lengthBytes());
+                long expectedGeneration = CrashStates.expectedGeneration(state, durable);
+                List<Map<String, String>> expected = recording.expected().get(expectedGeneration);
+                String problem;
+                if (expectedGeneration < acknowledged) {
+                    problem = "only generation " + expectedGeneration + " can be recovered, but " + acknowledged
+                            + " was acknowledged";
+                } else if (expected == null) {
+                    problem = "no model state for generation " + expectedGeneration;
+                } else {
+                    problem = judgeOnce(state, stateHash, expectedGeneration, expected);
+                }
+                if (!problem.isEmpty()) {
+                    found.add(violation(workload, state.description(), problem));
+                    if (found.size() >= 3) {
+                        return; // one workload's first failures say enough; the run goes on with others
+                    }
+                }
+            }
+        }
+    }
+
+    private static long acknowledgedBefore(List<SimulatedDevice.Op> log, int end) {
+        long acknowledged = 0;
+        for (int i = 0; i < end; i++) {
+            if (log.get(i) instanceof SimulatedDevice.Marker marker && marker.label().startsWith("commit ")
+                    && marker.label().endsWith(" acknowledged")) {
+                acknowledged = Math.max(acknowledged, Long.parseLong(marker.label().split(" ")[1]));
+            }
+        }
+        return acknowledged;
+    }
+
+    /** Judges a state unless an identical state with the same expectation was judged already. */
+    private String judgeOnce(CrashStates.State state, long stateHash, long expectedGeneration,
+                             List<Map<String, String>> expected) {
+        long key = stateHash * 31 + expectedHashes.computeIfAbsent(expected, List::hashCode) * 17L
+                + expectedGeneration;
+        String known = verdicts.get(key);
+        if (known != null) {
+            return known;
+        }
+        report.statesUnique++;
+        boolean sample = config.moreWorkEvery() > 0 && report.statesUnique % config.moreWorkEvery() == 0;
+        boolean crashRecovery = config.recoveryCrashEvery() > 0
+                && report.statesUnique % config.recoveryCrashEvery() == 0;
+        SimulatedDevice.Image image = crashRecovery ? state.device().image() : null;
+        String problem = judge(state.device(), expectedGeneration, expected, sample);
+        if (problem.isEmpty() && crashRecovery) {
+            problem = judgeCrashDuringRecovery(image, expectedGeneration, expected);
+        }
+        if (verdicts.size() < MAX_REMEMBERED_STATES) {
+            verdicts.put(key, problem);
+        }
+        return problem;
+    }
+
+    /** Recovers the device and compares; empty when right. */
+    private String judge(SimulatedDevice device, long expectedGeneration, List<Map<String, String>> expected,
+                         boolean moreWork) {
+        report.statesChecked++;
+        long start = System.nanoTime();
+        try (CowFileSystem recovered = CowFileSystem.open(device, options(false))) {
+            report.recoveryTime(System.nanoTime() - start);
+            try {
+                return judgeRecovered(recovered, expectedGeneration, expected, moreWork);
+            } finally {
+                report.judgeNanos += System.nanoTime() - start;
+            }
+        } catch (IOException | RuntimeException | EngineBugError e) {
+            return "recovery failed: " + describe(e);
+        }
+    }
+
+    private String judgeRecovered(CowFileSystem recovered, long expectedGeneration,
+                                  List<Map<String, String>> expected, boolean moreWork) throws IOException {
+        {
+            long generation = recovered.store().generation();
+            if (generation != expectedGeneration && generation != expectedGeneration + 1) {
+                return "recovered generation " + generation + ", expected " + expectedGeneration;
+            }
+            Map<String, String> dump = FsDump.of(recovered);
+            if (!expected.contains(dump)) {
+                return "recovered state differs from the model of generation " + expectedGeneration + ": "
+                        + FsDump.differences(expected.get(expected.size() - 1), dump, 3);
+            }
+            String checked = check(recovered);
+            if (!checked.isEmpty() || !moreWork) {
+                return checked;
+            }
+            OpRunner.apply(recovered, new CrashOp.Mkdir("/after-crash"));
+            OpRunner.apply(recovered, new CrashOp.Create("/after-crash/f"));
+            OpRunner.apply(recovered, new CrashOp.Write("/after-crash/f", 0, 10_000, 99, "after"));
+            recovered.sync();
+            String after = check(recovered);
+            return after.isEmpty() ? "" : "after more work: " + after;
+        }
+    }
+
+    private static String check(CowFileSystem fs) throws IOException {
+        CheckReport engine = fs.store().check();
+        if (!engine.isClean()) {
+            return "checker: " + engine.summary();
+        }
+        List<String> problems = FsChecker.check(fs.store());
+        return problems.isEmpty() ? "" : "filesystem checker: " + problems.subList(0, Math.min(3, problems.size()));
+    }
+
+    /**
+     * Power lost again while recovering and during the first work after it (a commit): each such state must
+     * recover to the state judged right, or to it with that work done, never to anything else.
+     */
+    private String judgeCrashDuringRecovery(SimulatedDevice.Image image, long expectedGeneration,
+                                            List<Map<String, String>> expected) {
+        SimulatedDevice device = SimulatedDevice.ofImage(image);
+        Map<String, String> afterWork;
+        long afterGeneration;
+        try (CowFileSystem recovering = CowFileSystem.open(device, options(false))) {
+            OpRunner.apply(recovering, new CrashOp.Mkdir("/after-crash"));
+            OpRunner.apply(recovering, new CrashOp.Create("/after-crash/f"));
+            OpRunner.apply(recovering, new CrashOp.Write("/after-crash/f", 0, 10_000, 98, "after"));
+            recovering.sync();
+            afterWork = FsDump.of(recovering);
+            afterGeneration = recovering.store().generation();
+        } catch (IOException | RuntimeException | EngineBugError e) {
+            return "first recovery failed: " + describe(e);
+        }
+        CrashStates again = new CrashStates(image, device.log());
+        List<Map<String, String>> either = new ArrayList<>(expected);
+        either.add(afterWork);
+        List<CrashStates.State> all = new ArrayList<>();
+        for (int start : again.epochStarts()) {
+            all.addAll(again.statesInEpoch(start, random, 1));
+        }
+        java.util.Collections.shuffle(all, random);
+        for (CrashStates.State state : all.subList(0, Math.min(all.size(), RECOVERY_CRASH_STATES))) {
+            report.recoveryCrashStates++;
+            String problem = judgeAny(state.device(), expectedGeneration, afterGeneration, either);
+            if (!problem.isEmpty()) {
+                return "crash during recovery and the work after it (" + state.description() + "): " + problem;
+            }
+        }
+        return "";
+    }
+
+    /** Recovery lands on one of the states, in a generation from {@code lowest} to {@code highest}. */
+    private String judgeAny(SimulatedDevice device, long lowest, long highest, List<Map<String, String>> states) {
+        try (CowFileSystem recovered = CowFileSystem.open(device, options(false))) {
+            long generation = recovered.store().generation();
+            if (generation < lowest || generation > highest + 1) {
+                return "recovered generation " + generation + ", expected " + lowest + " to " + highest;
+            }
+            Map<String, String> dump = FsDump.of(recovered);
+            if (!states.contains(dump)) {
+                return "recovered state is none of the expected ones: "
+                        + FsDump.differences(states.get(0), dump, 3);
+            }
+            return check(recovered);
+        } catch (IOException | RuntimeException | EngineBugError e) {
+            return "recovery failed: " + describe(e);
+        }
+    }
+
+    static String describe(Throwable e) {
+        String message = e.getMessage() == null ? "" : ": " + e.getMessage();
+        return e.getClass().getSimpleName() + message.replace('\n', ' ');
+    }
+}
