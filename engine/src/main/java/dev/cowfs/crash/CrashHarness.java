@@ -44,25 +44,34 @@ public final class CrashHarness {
      *     only the crash states judge)
      */
     public record Config(long seed, int randomSubsets, int moreWorkEvery, int recoveryCrashEvery,
-                         StoreOptions.InjectedBug bug, int agedFiles, boolean onlineChecks) {
+                         StoreOptions.InjectedBug bug, int agedFiles, boolean onlineChecks,
+                         java.util.Set<Fault> faults, int faultTrials) {
         public static Config defaults() {
-            return new Config(1, 4, 16, 64, StoreOptions.InjectedBug.NONE, 120, true);
+            return new Config(1, 4, 16, 64, StoreOptions.InjectedBug.NONE, 120, true, java.util.Set.of(), 0);
         }
 
         public Config withBug(StoreOptions.InjectedBug value) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, value, agedFiles,
-                    onlineChecks);
+                    onlineChecks, faults, faultTrials);
         }
 
         public Config withSeed(long value) {
             return new Config(value, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
-                    onlineChecks);
+                    onlineChecks, faults, faultTrials);
         }
 
         public Config withOnlineChecks(boolean value) {
-            return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles, value);
+            return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles, value,
+                    faults, faultTrials);
+        }
+
+        /** After each workload, {@code trials} injections of each fault class into its final image. */
+        public Config withFaults(java.util.Set<Fault> value, int trials) {
+            return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
+                    onlineChecks, java.util.Set.copyOf(value), trials);
         }
     }
+
 
     private static final long FIXED_TIME_MILLIS = 1_767_225_600_000L; // 2026-01-01T00:00:00Z
     private static final UUID IMAGE_ID = new UUID(0x636f7766735f6372L, 0x6173685f74657374L);
@@ -72,14 +81,14 @@ public final class CrashHarness {
     private static final int RECOVERY_CRASH_STATES = 16;
 
     private final Config config;
-    private final SimulatedDevice.Image base;
+    final SimulatedDevice.Image base;
     private final long baseGeneration;
     private final FsModel baseModel;
     private final Map<Long, String> verdicts = new HashMap<>();
     /** Hashes of the expected states, by identity (each is hashed once per workload). */
     private final Map<List<Map<String, String>>, Integer> expectedHashes = new java.util.IdentityHashMap<>();
     private final CrashReport report = new CrashReport();
-    private final Random random;
+    final Random random;
 
     private CrashHarness(Config config, SimulatedDevice.Image base, long baseGeneration, FsModel baseModel) {
         this.config = config;
@@ -128,6 +137,10 @@ public final class CrashHarness {
         }
     }
 
+    Config config() {
+        return config;
+    }
+
     public CrashReport report() {
         return report;
     }
@@ -167,6 +180,9 @@ public final class CrashHarness {
             if (recording != null) {
                 checkWriteOrder(workload, recording.log(), found);
                 judgeStates(workload, recording, found);
+                if (!config.faults().isEmpty() && config.faultTrials() > 0) {
+                    new FaultInjection(this).judge(workload, recording.log(), recording.expected(), found);
+                }
             }
         } catch (IOException | RuntimeException | EngineBugError e) {
             found.add(violation(workload, "(harness)", "the harness failed: " + describe(e)));
@@ -179,7 +195,7 @@ public final class CrashHarness {
         return found;
     }
 
-    private CrashReport.Violation violation(AceWorkloads.Workload workload, String state, String problem) {
+    CrashReport.Violation violation(AceWorkloads.Workload workload, String state, String problem) {
         return new CrashReport.Violation(workload.name(), workload.text(), state, problem);
     }
 
@@ -386,7 +402,7 @@ public final class CrashHarness {
         }
     }
 
-    private static String check(CowFileSystem fs) throws IOException {
+    static String check(CowFileSystem fs) throws IOException {
         CheckReport engine = fs.store().check();
         if (!engine.isClean()) {
             return "checker: " + engine.summary();

@@ -56,6 +56,9 @@ public final class Recovery {
         return copies;
     }
 
+    /** How the warning of a fall-back to an older commit begins (its newer commit landed but did not verify). */
+    static final String FELL_BACK = "opened generation ";
+
     static Superblock chooseSuperblock(BlockDevice device, boolean readOnly, List<String> warnings)
             throws IOException {
         List<String> problems = new ArrayList<>();
@@ -86,7 +89,7 @@ public final class Recovery {
                             + "copy; rewrote ring slot " + candidate.ringSlot());
                 }
                 if (candidate != copies.get(0)) {
-                    warnings.add("opened generation " + candidate.generation() + ": newer generation "
+                    warnings.add(FELL_BACK + candidate.generation() + ": newer generation "
                             + copies.get(0).generation() + " did not verify (" + String.join("; ", problems) + ")");
                 }
                 return candidate;

@@ -269,6 +269,14 @@ public final class Store implements Closeable {
         return openWarnings;
     }
 
+    /**
+     * Whether opening passed over a newer commit whose superblock landed whole but whose trees do not verify:
+     * damage, not a crash (a torn superblock, which a crash can leave, is passed over without this).
+     */
+    public boolean openedOlderCommit() {
+        return openWarnings.stream().anyMatch(warning -> warning.startsWith(Recovery.FELL_BACK));
+    }
+
     public StoreOptions options() {
         return options;
     }

@@ -70,6 +70,23 @@ class CrashHarnessTest {
     }
 
     @Test
+    void faultsOutsideThePowerLossModelAreExactOrDetectedNeverSilent() throws Exception {
+        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults()
+                .withFaults(java.util.EnumSet.allOf(Fault.class), 6));
+        for (long i = 0; i < AceWorkloads.count(1); i += 7) {
+            harness.run(AceWorkloads.sequence(1, i, harness.startModel()));
+        }
+        CrashReport report = harness.report();
+        System.out.println("faults:\n" + report.text());
+        assertEquals(0, report.violationCount(), report::text);
+        for (Fault fault : Fault.values()) {
+            long[] tally = report.faultOutcomes.get(fault.label);
+            assertTrue(tally != null && tally[0] + tally[1] > 50 && tally[2] == 0, fault.label);
+            assertTrue(tally[1] > 0, fault.label + " never detected: the trials did not reach data in use");
+        }
+    }
+
+    @Test
     void workloadsAreReplayableByTheNameAReportGives() throws Exception {
         CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults());
         AceWorkloads.Workload workload = AceWorkloads.sequence(2, 12_345, harness.startModel());

@@ -3,12 +3,14 @@ package dev.cowfs.tools;
 import dev.cowfs.crash.AceWorkloads;
 import dev.cowfs.crash.CrashHarness;
 import dev.cowfs.crash.CrashReport;
+import dev.cowfs.crash.Fault;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.math.BigInteger;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 
 /** {@code cowfs crashtest}: power loss at every write of generated workloads, judged against a model. */
@@ -20,7 +22,8 @@ import java.util.Locale;
                 "  seq2    sequences of two, in a seeded order covering all of them given time",
                 "  seq3    sequences of three, likewise", "  random  seeded long random runs (--length operations)",
                 "", "Examples:", "  cowfs crashtest", "  cowfs crashtest --workloads seq2 --time 10m --json",
-                "  cowfs crashtest --replay \"seq2 #1234\""})
+                "  cowfs crashtest --replay \"seq2 #1234\"",
+                "  cowfs crashtest --faults all --fault-trials 8"})
 final class CrashtestCommand extends ToolCommand {
     @Option(names = "--workloads", paramLabel = "KIND", defaultValue = "seq1",
             description = "seq1, seq2, seq3 or random (default: ${DEFAULT-VALUE})")
@@ -38,12 +41,35 @@ final class CrashtestCommand extends ToolCommand {
     @Option(names = "--replay", paramLabel = "WORKLOAD",
             description = "run one workload by the name a report gives, e.g. \"seq2 #1234\"")
     String replay;
+    @Option(names = "--faults", paramLabel = "LIST", split = ",",
+            description = "also inject faults outside the power-loss model into each workload's final image: "
+                    + "lost-write, misdirected, read-error, bit-flip, or all")
+    List<String> faults = List.of();
+    @Option(names = "--fault-trials", paramLabel = "N", defaultValue = "4",
+            description = "injections of each fault class per workload (default: ${DEFAULT-VALUE})")
+    int faultTrials;
     @Option(names = "--json", description = "print the report as one JSON object")
     boolean json;
 
     @Override
     public Integer call() throws IOException {
-        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults().withSeed(seed));
+        java.util.Set<Fault> chosen = java.util.EnumSet.noneOf(Fault.class);
+        for (String fault : faults) {
+            if (fault.equals("all")) {
+                chosen.addAll(java.util.EnumSet.allOf(Fault.class));
+            } else {
+                try {
+                    chosen.add(Fault.named(fault));
+                } catch (IllegalArgumentException e) {
+                    throw new Cowfs.UsageException(e.getMessage());
+                }
+            }
+        }
+        if (faultTrials < 0 || faultTrials > 10_000) {
+            throw new Cowfs.UsageException("--fault-trials must be from 0 to 10000");
+        }
+        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults().withSeed(seed)
+                .withFaults(chosen, faultTrials));
         if (replay != null) {
             try {
                 harness.run(harness.workloadNamed(replay));

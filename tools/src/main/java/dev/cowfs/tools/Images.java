@@ -32,6 +32,11 @@ final class Images {
     interface Session extends AutoCloseable {
         CowFileSystem fs();
 
+        /** What opening the image reported (a newer commit passed over, a superblock copy rewritten). */
+        default List<String> warnings() {
+            return fs().store().openWarnings();
+        }
+
         /** Checks the newest committed state: engine problems first, then filesystem problems. */
         Check check(LongConsumer progress) throws IOException;
 
@@ -70,7 +75,11 @@ final class Images {
             public Check check(LongConsumer progress) throws IOException {
                 // this process holds the image, so nothing commits meanwhile: the retained roots are checked too
                 CheckReport report = fs.store().check(progress);
-                List<String> problems = new ArrayList<>(report.problems());
+                List<String> problems = new ArrayList<>();
+                if (fs.store().openedOlderCommit()) {
+                    problems.addAll(fs.store().openWarnings()); // a newer commit landed but does not verify
+                }
+                problems.addAll(report.problems());
                 problems.addAll(FsChecker.check(fs.store()));
                 return new Check(report, problems);
             }

@@ -62,6 +62,9 @@ final class ServeCommand extends ToolCommand {
             };
             Signal.handle(new Signal("TERM"), signal -> stop.run());
             Signal.handle(new Signal("INT"), signal -> stop.run());
+            for (String warning : fs.store().openWarnings()) {
+                invocation.err().println("cowfs: warning: " + image + ": " + warning);
+            }
             long pid = ProcessHandle.current().pid();
             out().println("serving " + image + " on " + server.socket() + " (pid " + pid + "); stop with Ctrl-C or "
                     + "kill " + pid);

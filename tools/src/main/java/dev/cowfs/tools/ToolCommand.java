@@ -21,7 +21,13 @@ abstract class ToolCommand implements Callable<Integer> {
 
     /** Opens the image for this command, here or through the channel of the process that holds it. */
     Images.Session open(Path image, boolean writable) throws IOException {
-        return invocation.images().open(image, writable);
+        Images.Session session = invocation.images().open(image, writable);
+        if (invocation.images() == Images.LOCAL) { // a holder reports its own warnings when it opens
+            for (String warning : session.warnings()) {
+                invocation.err().println("cowfs: warning: " + image + ": " + warning);
+            }
+        }
+        return session;
     }
 
     /** A path on the host, relative to the caller's working directory. */

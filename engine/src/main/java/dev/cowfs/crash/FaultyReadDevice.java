@@ -1,0 +1,103 @@
+package dev.cowfs.crash;
+
+import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.block.BlockWindow;
+import dev.cowfs.engine.block.RawMemory;
+import dev.cowfs.engine.crash.SimulatedDevice;
+
+import java.io.IOException;
+
+/**
+ * A device whose reads of one byte range fail: with an I/O error (a bad sector), or with one bit flipped in
+ * what comes back (the media or the bus flipped it). Writes go through untouched.
+ */
+final class FaultyReadDevice implements BlockDevice {
+    private final SimulatedDevice inner;
+    private final long faultStart;
+    private final long faultEnd;
+    private final boolean flip;
+    private final long flipOffset;
+    private final int flipBit;
+
+    /** Reads touching {@code [start, end)} fail with an I/O error. */
+    static FaultyReadDevice readError(SimulatedDevice inner, long start, long end) {
+        return new FaultyReadDevice(inner, start, end, false, 0, 0);
+    }
+
+    /** Reads covering byte {@code offset} come back with bit {@code bit} of it flipped. */
+    static FaultyReadDevice bitFlip(SimulatedDevice inner, long offset, int bit) {
+        return new FaultyReadDevice(inner, offset, offset + 1, true, offset, bit);
+    }
+
+    private FaultyReadDevice(SimulatedDevice inner, long faultStart, long faultEnd, boolean flip, long flipOffset,
+                             int flipBit) {
+        this.inner = inner;
+        this.faultStart = faultStart;
+        this.faultEnd = faultEnd;
+        this.flip = flip;
+        this.flipOffset = flipOffset;
+        this.flipBit = flipBit;
+    }
+
+    private boolean touches(long offset, int length) {
+        return offset < faultEnd && offset + length > faultStart;
+    }
+
+    @Override
+    public long lengthBytes() {
+        return inner.lengthBytes();
+    }
+
+    @Override
+    public void ensureLength(long lengthBytes) throws IOException {
+        inner.ensureLength(lengthBytes);
+    }
+
+    @Override
+    public void window(long offset, int length, BlockWindow window) throws IOException {
+        if (!touches(offset, length)) {
+            inner.window(offset, length, window);
+            return;
+        }
+        byte[] copy = new byte[length];
+        read(offset, copy, 0, length);
+        window.set(copy, RawMemory.BYTE_ARRAY_BASE);
+    }
+
+    @Override
+    public long windowAlignmentBytes() {
+        return inner.windowAlignmentBytes();
+    }
+
+    @Override
+    public void read(long offset, byte[] dst, int dstOffset, int length) throws IOException {
+        inner.read(offset, dst, dstOffset, length);
+        if (!touches(offset, length)) {
+            return;
+        }
+        if (!flip) {
+            throw new IOException("simulated read error in bytes " + faultStart + ".." + faultEnd);
+        }
+        dst[dstOffset + (int) (flipOffset - offset)] ^= (byte) (1 << flipBit);
+    }
+
+    @Override
+    public void write(long offset, byte[] src, int srcOffset, int length) throws IOException {
+        inner.write(offset, src, srcOffset, length);
+    }
+
+    @Override
+    public void barrier() throws IOException {
+        inner.barrier();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return inner.isReadOnly();
+    }
+
+    @Override
+    public void close() throws IOException {
+        inner.close();
+    }
+}
