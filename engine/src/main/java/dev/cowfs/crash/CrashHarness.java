@@ -45,30 +45,36 @@ public final class CrashHarness {
      */
     public record Config(long seed, int randomSubsets, int moreWorkEvery, int recoveryCrashEvery,
                          StoreOptions.InjectedBug bug, int agedFiles, boolean onlineChecks,
-                         java.util.Set<Fault> faults, int faultTrials) {
+                         java.util.Set<Fault> faults, int faultTrials, int ioFailurePoints) {
         public static Config defaults() {
-            return new Config(1, 4, 16, 64, StoreOptions.InjectedBug.NONE, 120, true, java.util.Set.of(), 0);
+            return new Config(1, 4, 16, 64, StoreOptions.InjectedBug.NONE, 120, true, java.util.Set.of(), 0, 0);
         }
 
         public Config withBug(StoreOptions.InjectedBug value) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, value, agedFiles,
-                    onlineChecks, faults, faultTrials);
+                    onlineChecks, faults, faultTrials, ioFailurePoints);
         }
 
         public Config withSeed(long value) {
             return new Config(value, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
-                    onlineChecks, faults, faultTrials);
+                    onlineChecks, faults, faultTrials, ioFailurePoints);
         }
 
         public Config withOnlineChecks(boolean value) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles, value,
-                    faults, faultTrials);
+                    faults, faultTrials, ioFailurePoints);
         }
 
         /** After each workload, {@code trials} injections of each fault class into its final image. */
         public Config withFaults(java.util.Set<Fault> value, int trials) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
-                    onlineChecks, java.util.Set.copyOf(value), trials);
+                    onlineChecks, java.util.Set.copyOf(value), trials, ioFailurePoints);
+        }
+
+        /** After each workload, runs it again with an I/O error at this many of its device operations. */
+        public Config withIoFailures(int points) {
+            return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
+                    onlineChecks, faults, faultTrials, points);
         }
     }
 
@@ -100,11 +106,16 @@ public final class CrashHarness {
 
     /** Options of the engine under test; strict (the checker after every commit, audited writes) when asked. */
     FsOptions options(boolean strict) {
+        return options(strict, config.bug());
+    }
+
+    /** The deterministic engine options of the harness (a process it starts uses them too). */
+    static FsOptions options(boolean strict, StoreOptions.InjectedBug bug) {
         return FsOptions.builder().commitIntervalMillis(0)
                 .clock(Clock.fixed(Instant.ofEpochMilli(FIXED_TIME_MILLIS), ZoneOffset.UTC))
                 .store(StoreOptions.builder().checkAfterCommit(strict).dirtyCacheBytes(64 * 1024)
                         .dropReferencesPerCommit(16).imageUuid(IMAGE_ID).clockMillis(() -> FIXED_TIME_MILLIS)
-                        .injectBugForTesting(config.bug()).build())
+                        .injectBugForTesting(bug).build())
                 .build();
     }
 
@@ -182,6 +193,9 @@ public final class CrashHarness {
                 judgeStates(workload, recording, found);
                 if (!config.faults().isEmpty() && config.faultTrials() > 0) {
                     new FaultInjection(this).judge(workload, recording.log(), recording.expected(), found);
+                }
+                if (config.ioFailurePoints() > 0) {
+                    new IoFailureSweep(this).judge(workload, recording.log(), recording.expected(), found);
                 }
             }
         } catch (IOException | RuntimeException | EngineBugError e) {

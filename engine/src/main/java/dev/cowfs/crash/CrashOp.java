@@ -143,4 +143,41 @@ public sealed interface CrashOp {
             };
         }
     }
+
+    /** Reads back what {@link #toString} wrote (paths and names hold no spaces). */
+    static CrashOp parse(String text) {
+        String[] w = text.trim().split(" ");
+        try {
+            return switch (w[0]) {
+                case "create" -> new Create(w[1]);
+                case "mkdir" -> new Mkdir(w[1]);
+                case "write" -> {
+                    String[] range = w[3].split("\\+");
+                    yield new Write(w[1], Long.parseLong(range[0]), Integer.parseInt(range[1]),
+                            Integer.parseInt(w[4].substring(1)), w[2]);
+                }
+                case "truncate" -> new Truncate(w[1], Long.parseLong(w[2]));
+                case "unlink" -> new Unlink(w[1]);
+                case "rmdir" -> new Rmdir(w[1]);
+                case "rename" -> new Rename(w[1], w[2]);
+                case "link" -> new Link(w[1], w[2]);
+                case "symlink" -> new Symlink(w[1], w[2]);
+                case "setxattr" -> new SetXattr(w[1], w[2], Integer.parseInt(w[3]),
+                        Integer.parseInt(w[4].substring(1)));
+                case "removexattr" -> new RemoveXattr(w[1], w[2]);
+                case "reflink" -> new Reflink(w[1], w[2]);
+                case "snapshot-create" -> new SnapshotCreate(w[1]);
+                case "snapshot-delete" -> new SnapshotDelete(w[1]);
+                case "rollback" -> new Rollback(w[1]);
+                case "clone" -> new CloneSnapshot(w[1], w[2]);
+                case "fsync" -> new Persist(Persist.Kind.FSYNC_FILE, w[1]);
+                case "fsync-dir" -> new Persist(Persist.Kind.FSYNC_DIR, w[1]);
+                case "commit" -> new Persist(Persist.Kind.COMMIT, null);
+                case "no-persist" -> new Persist(Persist.Kind.NONE, null);
+                default -> throw new IllegalArgumentException("unknown operation");
+            };
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("'" + text + "' is not an operation: " + e.getMessage(), e);
+        }
+    }
 }

@@ -37,6 +37,8 @@ public final class CrashReport {
     long violationCount;
     long elapsedNanos;
     long recordNanos;
+    long kills;
+    long killedAcknowledged;
     long judgeNanos;
     final List<Violation> violations = new ArrayList<>();
     private long[] recoveryMicros = new long[1024];
@@ -118,6 +120,10 @@ public final class CrashReport {
                 recoveryMicrosPercentile(50), recoveryMicrosPercentile(99)));
         faultOutcomes.forEach((fault, counts) -> out.append(String.format(Locale.ROOT,
                 "fault %-12s %d exact, %d detected, %d silent%n", fault, counts[0], counts[1], counts[2])));
+        if (kills > 0) {
+            out.append(String.format(Locale.ROOT, "kill -9            %d processes killed and reopened (%d after "
+                    + "acknowledged commits)%n", kills, killedAcknowledged));
+        }
         out.append(String.format(Locale.ROOT, "violations         %d%n", violationCount));
         for (Violation violation : violations) {
             out.append("  ").append(violation.workload()).append('\n')
@@ -140,7 +146,9 @@ public final class CrashReport {
                 .append(",\"epochs\":").append(epochs).append(",\"exhaustive_epoch_percent\":")
                 .append(String.format(Locale.ROOT, "%.1f", exhaustiveEpochPercent()))
                 .append(",\"recovery_us_p50\":").append(recoveryMicrosPercentile(50))
-                .append(",\"recovery_us_p99\":").append(recoveryMicrosPercentile(99)).append(",\"faults\":{");
+                .append(",\"recovery_us_p99\":").append(recoveryMicrosPercentile(99))
+                .append(",\"kills\":").append(kills).append(",\"kills_after_acknowledged_commits\":")
+                .append(killedAcknowledged).append(",\"faults\":{");
         boolean first = true;
         for (Map.Entry<String, long[]> fault : faultOutcomes.entrySet()) {
             out.append(first ? "" : ",").append(quote(fault.getKey())).append(":{\"exact\":")

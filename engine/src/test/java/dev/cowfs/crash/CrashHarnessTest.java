@@ -2,7 +2,9 @@ package dev.cowfs.crash;
 
 import dev.cowfs.engine.StoreOptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 
@@ -83,6 +85,40 @@ class CrashHarnessTest {
             long[] tally = report.faultOutcomes.get(fault.label);
             assertTrue(tally != null && tally[0] + tally[1] > 50 && tally[2] == 0, fault.label);
             assertTrue(tally[1] > 0, fault.label + " never detected: the trials did not reach data in use");
+        }
+    }
+
+    @Test
+    void anIoErrorAtAnyWriteOrBarrierFailsCleanlyAndLosesNoCommit() throws Exception {
+        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults().withIoFailures(24));
+        for (long i = 0; i < AceWorkloads.count(1); i += 5) {
+            harness.run(AceWorkloads.sequence(1, i, harness.startModel()));
+        }
+        harness.run(AceWorkloads.random(3, 40, harness.startModel()));
+        CrashReport report = harness.report();
+        System.out.println("I/O errors:\n" + report.text());
+        assertEquals(0, report.violationCount(), report::text);
+        assertTrue(report.faultOutcomes.get("io-error")[1] > 200, report::text);
+    }
+
+    @Test
+    void aProcessKilledWhileCommittingReopensAtAnAcknowledgedCommit(@TempDir Path dir) throws Exception {
+        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults());
+        KillHarness kills = new KillHarness(harness, dir, 4);
+        List<CrashReport.Violation> found = kills.run(Integer.getInteger("cowfs.crash.kills", 6), 60, 1500);
+        System.out.println("kill -9:\n" + harness.report().text());
+        assertTrue(found.isEmpty(), harness.report()::text);
+        assertEquals((long) Integer.getInteger("cowfs.crash.kills", 6), harness.report().kills);
+        assertTrue(harness.report().killedAcknowledged > 0, "no child got as far as a commit before it was killed");
+    }
+
+    @Test
+    void operationsReadBackFromTheirText() throws Exception {
+        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults());
+        for (long seed = 0; seed < 20; seed++) {
+            for (CrashOp op : AceWorkloads.random(seed, 30, harness.startModel()).ops()) {
+                assertEquals(op, CrashOp.parse(op.toString()));
+            }
         }
     }
 

@@ -4,11 +4,14 @@ import dev.cowfs.crash.AceWorkloads;
 import dev.cowfs.crash.CrashHarness;
 import dev.cowfs.crash.CrashReport;
 import dev.cowfs.crash.Fault;
+import dev.cowfs.crash.KillHarness;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -48,6 +51,16 @@ final class CrashtestCommand extends ToolCommand {
     @Option(names = "--fault-trials", paramLabel = "N", defaultValue = "4",
             description = "injections of each fault class per workload (default: ${DEFAULT-VALUE})")
     int faultTrials;
+    @Option(names = "--io-errors", paramLabel = "N", defaultValue = "0",
+            description = "also run each workload again with an I/O error at N of its writes and barriers")
+    int ioErrors;
+    @Option(names = "--kill", paramLabel = "N", defaultValue = "0",
+            description = "also run N rounds of a child process writing an image file, killed with SIGKILL "
+                    + "at a random moment and reopened")
+    int kills;
+    @Option(names = "--fuzz", paramLabel = "N", defaultValue = "0",
+            description = "also damage a real image N times and run fsck, info, ls and cat on each")
+    int fuzz;
     @Option(names = "--json", description = "print the report as one JSON object")
     boolean json;
 
@@ -68,15 +81,18 @@ final class CrashtestCommand extends ToolCommand {
         if (faultTrials < 0 || faultTrials > 10_000) {
             throw new Cowfs.UsageException("--fault-trials must be from 0 to 10000");
         }
+        if (ioErrors < 0 || kills < 0 || fuzz < 0) {
+            throw new Cowfs.UsageException("--io-errors, --kill and --fuzz take a count of 0 or more");
+        }
         CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults().withSeed(seed)
-                .withFaults(chosen, faultTrials));
+                .withFaults(chosen, faultTrials).withIoFailures(ioErrors));
         if (replay != null) {
             try {
                 harness.run(harness.workloadNamed(replay));
             } catch (IllegalArgumentException e) {
                 throw new Cowfs.UsageException(e.getMessage());
             }
-            return finish(harness.report(), replay);
+            return finish(harness.report(), replay, null);
         }
         int sequenceLength = switch (workloads) {
             case "seq1" -> 1;
@@ -111,7 +127,27 @@ final class CrashtestCommand extends ToolCommand {
         String coverage = sequenceLength == 0 ? ran + " random workloads of " + length + " operations"
                 : String.format(Locale.ROOT, "%d of %d %s workloads (%.1f%%)", ran, total, workloads,
                 100.0 * ran / total);
-        return finish(harness.report(), coverage);
+        Path scratch = Files.createTempDirectory("cowfs-crashtest");
+        try {
+            if (kills > 0) {
+                try (Progress bar = progress("kill -9", kills, "rounds")) {
+                    new KillHarness(harness, scratch, seed).run(kills, 60, 1500);
+                    bar.step(kills);
+                }
+            }
+            ImageFuzzer fuzzer = fuzz > 0 ? new ImageFuzzer(scratch, seed) : null;
+            if (fuzzer != null) {
+                try (Progress bar = progress("fuzz", fuzz, "images")) {
+                    for (int i = 0; i < fuzz; i++) {
+                        fuzzer.runCase();
+                        bar.step(1);
+                    }
+                }
+            }
+            return finish(harness.report(), coverage, fuzzer);
+        } finally {
+            deleteTree(scratch);
+        }
     }
 
     /** A step through all indexes in a scattered order: coprime with the count, so every index comes once. */
@@ -126,15 +162,46 @@ final class CrashtestCommand extends ToolCommand {
         return stride;
     }
 
-    private int finish(CrashReport report, String coverage) {
+    private int finish(CrashReport report, String coverage, ImageFuzzer fuzzer) {
+        long fuzzViolations = fuzzer == null ? 0 : fuzzer.violations.size();
         if (json) {
             String body = report.json();
-            out().println("{\"coverage\":" + Images.json(coverage) + "," + body.substring(1));
+            StringBuilder fuzzJson = new StringBuilder();
+            if (fuzzer != null) {
+                fuzzJson.append(",\"fuzz\":{\"cases\":").append(fuzzer.cases).append(",\"clean_errors\":")
+                        .append(fuzzer.cleanErrors).append(",\"correct\":").append(fuzzer.correct)
+                        .append(",\"violations\":[");
+                for (int i = 0; i < fuzzer.violations.size(); i++) {
+                    ImageFuzzer.Violation violation = fuzzer.violations.get(i);
+                    fuzzJson.append(i > 0 ? "," : "").append("{\"damage\":").append(Images.json(violation.damage()))
+                            .append(",\"command\":").append(Images.json(violation.command()))
+                            .append(",\"problem\":").append(Images.json(violation.problem())).append('}');
+                }
+                fuzzJson.append("]}");
+            }
+            out().println("{\"coverage\":" + Images.json(coverage) + "," + body.substring(1, body.length() - 1)
+                    + fuzzJson + "}");
         } else {
             out().println("coverage           " + coverage);
             out().print(report.text());
+            if (fuzzer != null) {
+                out().printf(Locale.ROOT, "fuzzed images      %d: %d clean errors, %d read back correct, %d violations%n",
+                        fuzzer.cases, fuzzer.cleanErrors, fuzzer.correct, fuzzViolations);
+                for (ImageFuzzer.Violation violation : fuzzer.violations) {
+                    out().println("  " + violation.damage() + ": cowfs " + violation.command() + ": "
+                            + violation.problem());
+                }
+            }
         }
-        return report.violationCount() == 0 ? 0 : Cowfs.ExitCode.DAMAGED.code;
+        return report.violationCount() == 0 && fuzzViolations == 0 ? 0 : Cowfs.ExitCode.DAMAGED.code;
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (var paths = Files.walk(root)) {
+            for (Path path : (Iterable<Path>) paths.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(path);
+            }
+        }
     }
 
     static Duration parseDuration(String text) {

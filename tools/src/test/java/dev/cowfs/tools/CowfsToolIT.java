@@ -272,6 +272,19 @@ class CowfsToolIT {
     }
 
     @Test
+    void crashtestKillsRealProcessesAndFuzzesRealImagesWithoutAViolation() {
+        ToolProcess.Result run = ok("crashtest", "--count", "12", "--kill", "3", "--fuzz", "40", "--json");
+        Map<String, Object> report = Json.object(run.out());
+        assertEquals(0L, report.get("violations"), run::toString);
+        assertEquals(12L, report.get("workloads"));
+        assertEquals(3L, report.get("kills"));
+        Map<?, ?> fuzz = (Map<?, ?>) report.get("fuzz");
+        assertEquals(40L, fuzz.get("cases"));
+        assertEquals(List.of(), fuzz.get("violations"));
+        assertTrue((Long) fuzz.get("clean_errors") > 0 && (Long) fuzz.get("correct") > 0, fuzz::toString);
+    }
+
+    @Test
     void theDemoWalksThroughCopyOnWriteAndEndsWithTheMountCommand() {
         ToolProcess.Result demo = ok("demo", "--image", "demo.img");
         assertTrue(demo.out().contains("snapshot") && demo.out().contains("cowfs mount demo.img"), demo::toString);
