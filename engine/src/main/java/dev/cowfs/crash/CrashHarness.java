@@ -180,6 +180,31 @@ public final class CrashHarness {
         throw new IllegalArgumentException("'" + name + "' names no workload (seqN #INDEX or random seed S length L)");
     }
 
+    /**
+     * The shortest prefix of a failing random workload that still fails (a random workload of length L' is
+     * the first L' operations of the longer one, ending in a commit), found by bisection on a fresh harness;
+     * the workload itself when it is not a random one or no shorter prefix fails.
+     */
+    public String minimize(String workloadName) throws IOException {
+        Matcher random = Pattern.compile("random seed (-?\\d+) length (\\d+)").matcher(workloadName.trim());
+        if (!random.matches()) {
+            return workloadName;
+        }
+        long seed = Long.parseLong(random.group(1));
+        int failing = Integer.parseInt(random.group(2));
+        CrashHarness scratch = create(config);
+        int passing = 0;
+        while (failing - passing > 1) {
+            int middle = (passing + failing) >>> 1;
+            if (scratch.run(AceWorkloads.random(seed, middle, baseModel)).isEmpty()) {
+                passing = middle;
+            } else {
+                failing = middle;
+            }
+        }
+        return "random seed " + seed + " length " + failing;
+    }
+
     /** Runs one workload and judges every crash state it yields; returns the violations it found. */
     public List<CrashReport.Violation> run(AceWorkloads.Workload workload) {
         long start = System.nanoTime();
@@ -314,11 +339,20 @@ public final class CrashHarness {
                 report.exhaustiveEpochs++;
             }
             CrashStates.Durable durableImage = states.durable(start);
-            for (CrashStates.State state : states.statesInEpoch(start, random, config.randomSubsets())) {
+            List<Pending> epochStates = new ArrayList<>();
+            for (CrashStates.Candidate candidate : states.candidatesInEpoch(start, random, config.randomSubsets(),
+                    durable)) {
+                epochStates.add(new Pending(candidate::description, candidate.hash(), candidate.expectedGeneration(),
+                        () -> states.build(candidate)));
+            }
+            for (CrashStates.State torn : states.tornStatesInEpoch(start, random)) {
+                long hash = torn.device().contentHashFrom(durableImage.hash(), durableImage.image().lengthBytes());
+                epochStates.add(new Pending(torn::description, hash, CrashStates.expectedGeneration(torn, durable),
+                        () -> torn));
+            }
+            for (Pending next : epochStates) {
                 report.statesGenerated++;
-                long stateHash = state.device().contentHashFrom(durableImage.hash(),
-                        durableImage.image().lengthBytes());
-                long expectedGeneration = CrashStates.expectedGeneration(state, durable);
+                long expectedGeneration = next.expectedGeneration();
                 List<Map<String, String>> expected = recording.expected().get(expectedGeneration);
                 String problem;
                 if (expectedGeneration < acknowledged) {
@@ -327,16 +361,21 @@ public final class CrashHarness {
                 } else if (expected == null) {
                     problem = "no model state for generation " + expectedGeneration;
                 } else {
-                    problem = judgeOnce(state, stateHash, expectedGeneration, expected);
+                    problem = judgeOnce(next.build(), next.hash(), expectedGeneration, expected);
                 }
                 if (!problem.isEmpty()) {
-                    found.add(violation(workload, state.description(), problem));
+                    found.add(violation(workload, next.description().get(), problem));
                     if (found.size() >= 3) {
                         return; // one workload's first failures say enough; the run goes on with others
                     }
                 }
             }
         }
+    }
+
+    /** A crash state to judge: described, hashed and expected before it is built (only if new). */
+    private record Pending(java.util.function.Supplier<String> description, long hash, long expectedGeneration,
+                           java.util.function.Supplier<CrashStates.State> build) {
     }
 
     private static long acknowledgedBefore(List<SimulatedDevice.Op> log, int end) {
@@ -351,8 +390,8 @@ public final class CrashHarness {
     }
 
     /** Judges a state unless an identical state with the same expectation was judged already. */
-    private String judgeOnce(CrashStates.State state, long stateHash, long expectedGeneration,
-                             List<Map<String, String>> expected) {
+    private String judgeOnce(java.util.function.Supplier<CrashStates.State> build, long stateHash,
+                             long expectedGeneration, List<Map<String, String>> expected) {
         long key = stateHash * 31 + expectedHashes.computeIfAbsent(expected, List::hashCode) * 17L
                 + expectedGeneration;
         String known = verdicts.get(key);
@@ -363,6 +402,7 @@ public final class CrashHarness {
         boolean sample = config.moreWorkEvery() > 0 && report.statesUnique % config.moreWorkEvery() == 0;
         boolean crashRecovery = config.recoveryCrashEvery() > 0
                 && report.statesUnique % config.recoveryCrashEvery() == 0;
+        CrashStates.State state = build.get();
         SimulatedDevice.Image image = crashRecovery ? state.device().image() : null;
         String problem = judge(state.device(), expectedGeneration, expected, sample);
         if (problem.isEmpty() && crashRecovery) {

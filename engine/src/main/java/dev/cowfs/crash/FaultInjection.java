@@ -64,7 +64,8 @@ final class FaultInjection {
                     }
                     int victim = acknowledgedWrites.get(harness.random.nextInt(acknowledgedWrites.size()));
                     SimulatedDevice.Write write = (SimulatedDevice.Write) log.get(victim);
-                    long elsewhere = pagesInUse.get(harness.random.nextInt(pagesInUse.size())) * SimulatedDevice.PAGE_BYTES;
+                    long elsewhere = pagesInUse.get(harness.random.nextInt(pagesInUse.size()))
+                            * SimulatedDevice.PAGE_BYTES;
                     SimulatedDevice replayed = SimulatedDevice.ofImage(harness.base);
                     replayed.setRecording(false);
                     for (int i = 0; i < log.size(); i++) {

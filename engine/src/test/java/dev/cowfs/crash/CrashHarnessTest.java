@@ -113,6 +113,34 @@ class CrashHarnessTest {
     }
 
     @Test
+    void candidatesAreHashedAndExpectedExactlyAsTheStatesTheyBuild() throws Exception {
+        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults());
+        dev.cowfs.engine.crash.SimulatedDevice device = dev.cowfs.engine.crash.SimulatedDevice.ofImage(harness.base);
+        long baseGeneration;
+        try (dev.cowfs.fs.CowFileSystem fs = dev.cowfs.fs.CowFileSystem.open(device, harness.options(false))) {
+            baseGeneration = fs.store().generation();
+            device.clearLog();
+            for (CrashOp op : AceWorkloads.random(5, 25, harness.startModel()).ops()) {
+                OpRunner.apply(fs, op);
+            }
+        }
+        dev.cowfs.engine.crash.CrashStates states = new dev.cowfs.engine.crash.CrashStates(harness.base, device.log());
+        int compared = 0;
+        for (int start : states.epochStarts()) {
+            long durable = states.durableGeneration(start, baseGeneration);
+            for (dev.cowfs.engine.crash.CrashStates.Candidate candidate
+                    : states.candidatesInEpoch(start, new Random(1), 3, durable)) {
+                dev.cowfs.engine.crash.CrashStates.State built = states.build(candidate);
+                assertEquals(built.device().contentHash(), candidate.hash(), candidate.description());
+                assertEquals(dev.cowfs.engine.crash.CrashStates.expectedGeneration(built, durable),
+                        candidate.expectedGeneration(), candidate.description());
+                compared++;
+            }
+        }
+        assertTrue(compared > 500, "only " + compared + " candidates");
+    }
+
+    @Test
     void operationsReadBackFromTheirText() throws Exception {
         CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults());
         for (long seed = 0; seed < 20; seed++) {

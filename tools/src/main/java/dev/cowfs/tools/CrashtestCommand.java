@@ -144,7 +144,9 @@ final class CrashtestCommand extends ToolCommand {
                     }
                 }
             }
-            return finish(harness.report(), coverage, fuzzer);
+            int code = finish(harness.report(), coverage, fuzzer);
+            printSmallestFailures(harness);
+            return code;
         } finally {
             deleteTree(scratch);
         }
@@ -185,8 +187,8 @@ final class CrashtestCommand extends ToolCommand {
             out().println("coverage           " + coverage);
             out().print(report.text());
             if (fuzzer != null) {
-                out().printf(Locale.ROOT, "fuzzed images      %d: %d clean errors, %d read back correct, %d violations%n",
-                        fuzzer.cases, fuzzer.cleanErrors, fuzzer.correct, fuzzViolations);
+                out().printf(Locale.ROOT, "fuzzed images      %d: %d clean errors, %d read back correct, "
+                        + "%d violations%n", fuzzer.cases, fuzzer.cleanErrors, fuzzer.correct, fuzzViolations);
                 for (ImageFuzzer.Violation violation : fuzzer.violations) {
                     out().println("  " + violation.damage() + ": cowfs " + violation.command() + ": "
                             + violation.problem());
@@ -194,6 +196,19 @@ final class CrashtestCommand extends ToolCommand {
             }
         }
         return report.violationCount() == 0 && fuzzViolations == 0 ? 0 : Cowfs.ExitCode.DAMAGED.code;
+    }
+
+    /** For failing random workloads, the shortest failing prefix: the reproducer to start from. */
+    private void printSmallestFailures(CrashHarness harness) throws IOException {
+        java.util.Set<String> done = new java.util.HashSet<>();
+        for (CrashReport.Violation violation : harness.report().violations()) {
+            String name = violation.workloadKey();
+            if (name.startsWith("random") && done.add(name) && done.size() <= 3) {
+                String smallest = harness.minimize(name);
+                invocation.err().println("cowfs: crashtest: " + name + " fails; its shortest failing prefix: "
+                        + "cowfs crashtest --seed " + seed + " --replay \"" + smallest + "\"");
+            }
+        }
     }
 
     private static void deleteTree(Path root) throws IOException {

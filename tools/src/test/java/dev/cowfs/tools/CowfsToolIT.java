@@ -300,6 +300,7 @@ class CowfsToolIT {
         ProcessBuilder launcher = new ProcessBuilder(ToolProcess.ROOT.resolve("cowfs").toString(), "info",
                 "data.img").directory(dir.toFile());
         launcher.environment().put("JAVA_HOME", java25.toString());
+        launcher.environment().put("COWFS_JAR", ToolProcess.JAR.toString()); // the jar this build made, as it is
         ToolProcess.Result info = ToolProcess.run(launcher);
         assertEquals(0, info.code(), info::toString);
         assertEquals("", info.err(), "warnings reached the terminal");

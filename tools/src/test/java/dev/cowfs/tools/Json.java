@@ -50,7 +50,8 @@ final class Json {
             }
             default -> {
                 if (text.startsWith("true", at) || text.startsWith("false", at) || text.startsWith("null", at)) {
-                    String word = text.startsWith("true", at) ? "true" : text.startsWith("false", at) ? "false" : "null";
+                    String word = text.startsWith("true", at) ? "true"
+                            : text.startsWith("false", at) ? "false" : "null";
                     at += word.length();
                     return word.equals("null") ? null : Boolean.valueOf(word);
                 }

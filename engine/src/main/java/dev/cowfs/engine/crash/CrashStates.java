@@ -179,6 +179,185 @@ public final class CrashStates {
         return states;
     }
 
+    /**
+     * A crash state described but not built: which of the epoch's writes landed whole, its content hash (as
+     * {@link SimulatedDevice#contentHash} of the built state would be) and the generation it must recover.
+     * Equal states can be recognised, and skipped, before any page is copied.
+     */
+    public record Candidate(int start, long[] mask, int writes, long hash, long expectedGeneration) {
+        public String description() {
+            return "epoch@" + start + " subset " + describe(mask, writes);
+        }
+    }
+
+    /**
+     * The subset states of the epoch starting at {@code start} (the same masks as {@link #statesInEpoch}), as
+     * candidates; the torn states, fewer and each different, come built from {@link #tornStatesInEpoch}.
+     */
+    public List<Candidate> candidatesInEpoch(int start, Random random, int randomSubsets, long durableGeneration)
+            throws java.io.IOException {
+        Durable base = durable(start);
+        List<SimulatedDevice.Write> writes = epochWrites(start);
+        EpochPages pages = new EpochPages(base, writes);
+        long[] superblockGeneration = new long[writes.size()];
+        for (int i = 0; i < writes.size(); i++) {
+            superblockGeneration[i] = -1;
+            if (isSuperblockWrite(writes.get(i))) {
+                try {
+                    superblockGeneration[i] = dev.cowfs.engine.txn.Superblock.decode(writes.get(i).bytes(), "log")
+                            .generation();
+                } catch (java.io.IOException e) {
+                    // zeroed slots written at format time hold no superblock
+                }
+            }
+        }
+        List<Candidate> candidates = new ArrayList<>();
+        for (long[] mask : masks(writes.size(), random, randomSubsets)) {
+            long expected = durableGeneration;
+            for (int i = 0; i < writes.size(); i++) {
+                if ((mask[i >>> 6] & (1L << i)) != 0 && superblockGeneration[i] == durableGeneration + 1) {
+                    expected = durableGeneration + 1;
+                }
+            }
+            candidates.add(new Candidate(start, mask, writes.size(), pages.hash(mask), expected));
+        }
+        return candidates;
+    }
+
+    /** Builds a candidate's state. */
+    public State build(Candidate candidate) {
+        SimulatedDevice device = SimulatedDevice.ofImage(durable(candidate.start()).image());
+        List<SimulatedDevice.Write> writes = epochWrites(candidate.start());
+        List<SimulatedDevice.Write> landed = new ArrayList<>();
+        for (int i = 0; i < writes.size(); i++) {
+            if ((candidate.mask()[i >>> 6] & (1L << i)) != 0) {
+                SimulatedDevice.Write write = writes.get(i);
+                device.apply(write.offset(), write.bytes(), 0, write.bytes().length);
+                landed.add(write);
+            }
+        }
+        return new State(candidate.description(), device, candidate.start(), landed, List.of());
+    }
+
+    /** The torn states of the epoch starting at {@code start}, built. */
+    public List<State> tornStatesInEpoch(int start, Random random) {
+        List<State> states = new ArrayList<>();
+        addTornStates(durable(start).image(), epochWrites(start), random, start, states);
+        return states;
+    }
+
+    private static List<long[]> masks(int n, Random random, int randomSubsets) {
+        List<long[]> masks = new ArrayList<>();
+        if (n <= EXHAUSTIVE_LIMIT) {
+            for (long mask = 0; mask < (1L << n); mask++) {
+                masks.add(new long[] {mask});
+            }
+            return masks;
+        }
+        masks.add(new long[Math.max(1, (n + 63) / 64)]);
+        masks.add(bitsAll(n));
+        for (int i = 0; i < n; i++) {
+            long[] dropOne = bitsAll(n);
+            dropOne[i >>> 6] &= ~(1L << i);
+            masks.add(dropOne);
+            long[] keepOne = new long[Math.max(1, (n + 63) / 64)];
+            keepOne[i >>> 6] |= 1L << i;
+            masks.add(keepOne);
+        }
+        for (int r = 0; r < randomSubsets; r++) {
+            long[] mask = new long[Math.max(1, (n + 63) / 64)];
+            for (int i = 0; i < n; i++) {
+                if (random.nextBoolean()) {
+                    mask[i >>> 6] |= 1L << i;
+                }
+            }
+            masks.add(mask);
+        }
+        return masks;
+    }
+
+    /**
+     * Content hashes of an epoch's subset states without building them: each page's contribution depends only
+     * on which of the writes touching it landed, and is computed once per such combination.
+     */
+    private static final class EpochPages {
+        private final Durable base;
+        private final List<SimulatedDevice.Write> writes;
+        /** Page -> the indexes (in order) of the writes touching it. */
+        private final java.util.Map<Long, int[]> writersByPage = new java.util.HashMap<>();
+        /** (page, combination of its writers) -> hash contribution beyond the base page's. */
+        private final java.util.Map<Long, Long> deltas = new java.util.HashMap<>();
+        private static final int MAX_CACHED_WRITERS = 20;
+        private final SimulatedDevice baseDevice;
+
+        EpochPages(Durable base, List<SimulatedDevice.Write> writes) {
+            this.base = base;
+            this.writes = writes;
+            this.baseDevice = SimulatedDevice.ofImage(base.image());
+            java.util.Map<Long, List<Integer>> byPage = new java.util.HashMap<>();
+            for (int i = 0; i < writes.size(); i++) {
+                SimulatedDevice.Write write = writes.get(i);
+                long first = write.offset() / SimulatedDevice.PAGE_BYTES;
+                long last = (write.offset() + write.bytes().length - 1) / SimulatedDevice.PAGE_BYTES;
+                for (long page = first; page <= last && write.bytes().length > 0; page++) {
+                    byPage.computeIfAbsent(page, key -> new ArrayList<>()).add(i);
+                }
+            }
+            byPage.forEach((page, indexes) -> writersByPage.put(page,
+                    indexes.stream().mapToInt(Integer::intValue).toArray()));
+        }
+
+        long hash(long[] mask) {
+            long length = base.image().lengthBytes();
+            java.util.Set<Long> touched = new java.util.HashSet<>();
+            for (int i = 0; i < writes.size(); i++) {
+                if ((mask[i >>> 6] & (1L << i)) != 0) {
+                    SimulatedDevice.Write write = writes.get(i);
+                    length = Math.max(length, write.offset() + write.bytes().length);
+                    long first = write.offset() / SimulatedDevice.PAGE_BYTES;
+                    long last = (write.offset() + write.bytes().length - 1) / SimulatedDevice.PAGE_BYTES;
+                    for (long page = first; page <= last && write.bytes().length > 0; page++) {
+                        touched.add(page);
+                    }
+                }
+            }
+            long hash = SimulatedDevice.withLength(base.hash(), base.image().lengthBytes(), length);
+            for (long page : touched) {
+                int[] writers = writersByPage.get(page);
+                if (writers.length > MAX_CACHED_WRITERS) {
+                    hash += delta(page, writers, mask);
+                    continue;
+                }
+                long combination = 0;
+                for (int w = 0; w < writers.length; w++) {
+                    if ((mask[writers[w] >>> 6] & (1L << writers[w])) != 0) {
+                        combination |= 1L << w;
+                    }
+                }
+                hash += deltas.computeIfAbsent((page << MAX_CACHED_WRITERS) | combination,
+                        key -> delta(page, writers, mask));
+            }
+            return hash;
+        }
+
+        private long delta(long page, int[] writers, long[] mask) {
+            byte[] before = baseDevice.pageCopy(page);
+            byte[] after = before.clone();
+            long pageStart = page * SimulatedDevice.PAGE_BYTES;
+            for (int writer : writers) {
+                if ((mask[writer >>> 6] & (1L << writer)) == 0) {
+                    continue;
+                }
+                SimulatedDevice.Write write = writes.get(writer);
+                long from = Math.max(pageStart, write.offset());
+                long to = Math.min(pageStart + SimulatedDevice.PAGE_BYTES, write.offset() + write.bytes().length);
+                System.arraycopy(write.bytes(), (int) (from - write.offset()), after, (int) (from - pageStart),
+                        (int) (to - from));
+            }
+            return SimulatedDevice.pageHash(page, after) - SimulatedDevice.pageHash(page, before);
+        }
+    }
+
     private void addTornStates(SimulatedDevice.Image base, List<SimulatedDevice.Write> writes, Random random,
                                int start, List<State> states) {
         List<SimulatedDevice.Write> tearable = new ArrayList<>();

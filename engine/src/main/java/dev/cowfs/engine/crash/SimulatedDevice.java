@@ -100,7 +100,18 @@ public final class SimulatedDevice implements BlockDevice {
 
     private static final long LENGTH_FACTOR = 0x9E3779B97F4A7C15L;
 
-    private static long pageHash(long index, byte[] bytes) {
+    /** A {@link #contentHash} with the device length changed from {@code before} to {@code after}. */
+    public static long withLength(long hash, long before, long after) {
+        return hash - before * LENGTH_FACTOR + after * LENGTH_FACTOR;
+    }
+
+    /** A copy of a page's bytes (zeros when unwritten). */
+    byte[] pageCopy(long index) {
+        byte[] bytes = page(index);
+        return bytes == null ? new byte[PAGE_BYTES] : bytes.clone();
+    }
+
+    static long pageHash(long index, byte[] bytes) {
         if (bytes == null || isZero(bytes)) {
             return 0;
         }
