@@ -90,7 +90,7 @@ public final class CrashHarness {
     final SimulatedDevice.Image base;
     private final long baseGeneration;
     private final FsModel baseModel;
-    private final Map<Long, String> verdicts = new HashMap<>();
+    private final Map<StateKey, String> verdicts = new HashMap<>();
     /** Hashes of the expected states, by identity (each is hashed once per workload). */
     private final Map<List<Map<String, String>>, Integer> expectedHashes = new java.util.IdentityHashMap<>();
     private final CrashReport report = new CrashReport();
@@ -274,6 +274,15 @@ public final class CrashHarness {
                 if (now != generation) {
                     expected.put(now, List.of(after));
                 }
+                if (makesDurable(op)) {
+                    // Checked here, not taken from the engine: when this returns, what is visible is committed.
+                    if (!expected.get(now).equals(List.of(after))) {
+                        found.add(violation(workload, "(while running)", op + " returned, but the committed "
+                                + "generation " + now + " does not hold what was visible"));
+                        return null;
+                    }
+                    device.marker(PERSISTED + now);
+                }
                 generation = now;
                 current = after;
             }
@@ -285,44 +294,56 @@ public final class CrashHarness {
     }
 
     /**
-     * Write order, checked on the log: a ring superblock is written only right after a barrier (no block it
-     * could reference written since), and "commit N acknowledged" comes only after a barrier that follows the
-     * superblock of N.
+     * Write order, checked on the log: a superblock (ring slot or far copy) of a generation not yet durable is
+     * written only right after a barrier (no block it could reference written since), and "commit N
+     * acknowledged" comes only after a superblock of N was written and a barrier followed it.
      */
     private void checkWriteOrder(AceWorkloads.Workload workload, List<SimulatedDevice.Op> log,
                                  List<CrashReport.Violation> found) {
         boolean dataSinceBarrier = false;
-        boolean superblockSinceBarrier = false;
-        boolean barrierSinceSuperblock = true;
+        long durable = baseGeneration;
+        java.util.Set<Long> sinceBarrier = new java.util.HashSet<>();
+        java.util.Set<Long> madeDurable = new java.util.HashSet<>();
         for (SimulatedDevice.Op op : log) {
             if (op instanceof SimulatedDevice.Barrier) {
                 dataSinceBarrier = false;
-                superblockSinceBarrier = false;
-                barrierSinceSuperblock = true;
-            } else if (op instanceof SimulatedDevice.Write write) {
-                if (isRingSuperblock(write)) {
-                    if (dataSinceBarrier) {
-                        found.add(violation(workload, "(write order)", "superblock write " + write.sequence()
-                                + " follows block writes with no barrier between: a crash can leave it pointing "
-                                + "at blocks that never landed"));
-                        return;
-                    }
-                    superblockSinceBarrier = true;
-                    barrierSinceSuperblock = false;
-                } else if (!CrashStates.isSuperblockWrite(write)) {
-                    dataSinceBarrier = true;
+                madeDurable.addAll(sinceBarrier);
+                for (long generation : sinceBarrier) {
+                    durable = Math.max(durable, generation);
                 }
-            } else if (op instanceof SimulatedDevice.Marker marker && marker.label().endsWith(" acknowledged")
-                    && (!barrierSinceSuperblock || superblockSinceBarrier)) {
-                found.add(violation(workload, "(write order)", marker.label() + " before the barrier after its "
-                        + "superblock"));
+                sinceBarrier.clear();
+            } else if (op instanceof SimulatedDevice.Write write) {
+                if (!CrashStates.isSuperblockWrite(write)) {
+                    dataSinceBarrier = true;
+                    continue;
+                }
+                long generation = CrashStates.superblockGeneration(write);
+                if (generation > durable && dataSinceBarrier) {
+                    found.add(violation(workload, "(write order)", "superblock of generation " + generation
+                            + " (write " + write.sequence() + ") follows block writes with no barrier between: a "
+                            + "crash can leave it pointing at blocks that never landed"));
+                    return;
+                }
+                if (generation > 0) {
+                    sinceBarrier.add(generation);
+                }
+            } else if (op instanceof SimulatedDevice.Marker marker && marker.label().startsWith("commit ")
+                    && marker.label().endsWith(" acknowledged")
+                    && !madeDurable.contains(Long.parseLong(marker.label().split(" ")[1]))) {
+                found.add(violation(workload, "(write order)", marker.label() + " with no superblock of it made "
+                        + "durable by a barrier before"));
                 return;
             }
         }
     }
 
-    private static boolean isRingSuperblock(SimulatedDevice.Write write) {
-        return write.offset() < dev.cowfs.engine.format.Limits.HEADER_REGION_BYTES;
+    /** The harness's own acknowledgement, logged when an operation that promises durability returns. */
+    private static final String PERSISTED = "persisted ";
+
+    private static boolean makesDurable(CrashOp op) {
+        return op instanceof CrashOp.Persist persist ? persist.kind() != CrashOp.Persist.Kind.NONE
+                : op instanceof CrashOp.SnapshotCreate || op instanceof CrashOp.SnapshotDelete
+                || op instanceof CrashOp.Rollback || op instanceof CrashOp.CloneSnapshot;
     }
 
     private void judgeStates(AceWorkloads.Workload workload, Recording recording, List<CrashReport.Violation> found)
@@ -342,12 +363,13 @@ public final class CrashHarness {
             List<Pending> epochStates = new ArrayList<>();
             for (CrashStates.Candidate candidate : states.candidatesInEpoch(start, random, config.randomSubsets(),
                     durable)) {
-                epochStates.add(new Pending(candidate::description, candidate.hash(), candidate.expectedGeneration(),
-                        () -> states.build(candidate)));
+                epochStates.add(new Pending(candidate::description, candidate.digest(),
+                        candidate.expectedGeneration(), () -> states.build(candidate)));
             }
             for (CrashStates.State torn : states.tornStatesInEpoch(start, random)) {
-                long hash = torn.device().contentHashFrom(durableImage.hash(), durableImage.image().lengthBytes());
-                epochStates.add(new Pending(torn::description, hash, CrashStates.expectedGeneration(torn, durable),
+                SimulatedDevice.Digest digest = torn.device().contentDigestFrom(durableImage.digest(),
+                        durableImage.image().lengthBytes());
+                epochStates.add(new Pending(torn::description, digest, CrashStates.expectedGeneration(torn, durable),
                         () -> torn));
             }
             for (Pending next : epochStates) {
@@ -361,7 +383,7 @@ public final class CrashHarness {
                 } else if (expected == null) {
                     problem = "no model state for generation " + expectedGeneration;
                 } else {
-                    problem = judgeOnce(next.build(), next.hash(), expectedGeneration, expected);
+                    problem = judgeOnce(next.build(), next.digest(), expectedGeneration, expected);
                 }
                 if (!problem.isEmpty()) {
                     found.add(violation(workload, next.description().get(), problem));
@@ -373,27 +395,61 @@ public final class CrashHarness {
         }
     }
 
+    /**
+     * What a verdict depends on: the crash image (a 128-bit digest of its contents), the generation it must
+     * recover and the model states it may hold there (compared in full, not by hash).
+     */
+    private static final class StateKey {
+        private final SimulatedDevice.Digest digest;
+        private final long generation;
+        private final List<Map<String, String>> expected;
+        private final int hash;
+
+        StateKey(SimulatedDevice.Digest digest, long generation, List<Map<String, String>> expected,
+                 int expectedHash) {
+            this.digest = digest;
+            this.generation = generation;
+            this.expected = expected;
+            this.hash = java.util.Objects.hash(digest, generation, expectedHash);
+        }
+
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof StateKey key && key.digest.equals(digest) && key.generation == generation
+                    && (key.expected == expected || key.expected.equals(expected));
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+
     /** A crash state to judge: described, hashed and expected before it is built (only if new). */
-    private record Pending(java.util.function.Supplier<String> description, long hash, long expectedGeneration,
-                           java.util.function.Supplier<CrashStates.State> build) {
+    private record Pending(java.util.function.Supplier<String> description, SimulatedDevice.Digest digest,
+                           long expectedGeneration, java.util.function.Supplier<CrashStates.State> build) {
     }
 
     private static long acknowledgedBefore(List<SimulatedDevice.Op> log, int end) {
         long acknowledged = 0;
         for (int i = 0; i < end; i++) {
-            if (log.get(i) instanceof SimulatedDevice.Marker marker && marker.label().startsWith("commit ")
-                    && marker.label().endsWith(" acknowledged")) {
-                acknowledged = Math.max(acknowledged, Long.parseLong(marker.label().split(" ")[1]));
+            if (log.get(i) instanceof SimulatedDevice.Marker marker) {
+                String label = marker.label();
+                if (label.startsWith("commit ") && label.endsWith(" acknowledged")) {
+                    acknowledged = Math.max(acknowledged, Long.parseLong(label.split(" ")[1]));
+                } else if (label.startsWith(PERSISTED)) {
+                    acknowledged = Math.max(acknowledged, Long.parseLong(label.substring(PERSISTED.length())));
+                }
             }
         }
         return acknowledged;
     }
 
     /** Judges a state unless an identical state with the same expectation was judged already. */
-    private String judgeOnce(java.util.function.Supplier<CrashStates.State> build, long stateHash,
+    private String judgeOnce(java.util.function.Supplier<CrashStates.State> build, SimulatedDevice.Digest digest,
                              long expectedGeneration, List<Map<String, String>> expected) {
-        long key = stateHash * 31 + expectedHashes.computeIfAbsent(expected, List::hashCode) * 17L
-                + expectedGeneration;
+        StateKey key = new StateKey(digest, expectedGeneration, expected,
+                expectedHashes.computeIfAbsent(expected, List::hashCode));
         String known = verdicts.get(key);
         if (known != null) {
             return known;
@@ -435,7 +491,7 @@ public final class CrashHarness {
                                   List<Map<String, String>> expected, boolean moreWork) throws IOException {
         {
             long generation = recovered.store().generation();
-            if (generation != expectedGeneration && generation != expectedGeneration + 1) {
+            if (generation != expectedGeneration) { // opening never commits
                 return "recovered generation " + generation + ", expected " + expectedGeneration;
             }
             Map<String, String> dump = FsDump.of(recovered);
@@ -466,35 +522,50 @@ public final class CrashHarness {
     }
 
     /**
-     * Power lost again while recovering and during the first work after it (a commit): each such state must
-     * recover to the state judged right, or to it with that work done, never to anything else.
+     * Power lost again while recovering and during the first work after it (a commit): each such state is
+     * judged as the workload's are: the durable generation or the in-flight one exactly when its superblock
+     * landed, never below an acknowledged one, holding exactly the state of that generation.
      */
     private String judgeCrashDuringRecovery(SimulatedDevice.Image image, long expectedGeneration,
                                             List<Map<String, String>> expected) {
         SimulatedDevice device = SimulatedDevice.ofImage(image);
-        Map<String, String> afterWork;
-        long afterGeneration;
+        Map<Long, List<Map<String, String>>> states = new HashMap<>();
+        states.put(expectedGeneration, expected);
         try (CowFileSystem recovering = CowFileSystem.open(device, options(false))) {
             OpRunner.apply(recovering, new CrashOp.Mkdir("/after-crash"));
             OpRunner.apply(recovering, new CrashOp.Create("/after-crash/f"));
             OpRunner.apply(recovering, new CrashOp.Write("/after-crash/f", 0, 10_000, 98, "after"));
             recovering.sync();
-            afterWork = FsDump.of(recovering);
-            afterGeneration = recovering.store().generation();
+            states.put(recovering.store().generation(), List.of(FsDump.of(recovering)));
         } catch (IOException | RuntimeException | EngineBugError e) {
             return "first recovery failed: " + describe(e);
         }
         CrashStates again = new CrashStates(image, device.log());
-        List<Map<String, String>> either = new ArrayList<>(expected);
-        either.add(afterWork);
-        List<CrashStates.State> all = new ArrayList<>();
-        for (int start : again.epochStarts()) {
-            all.addAll(again.statesInEpoch(start, random, 1));
+        List<Integer> starts = again.epochStarts();
+        List<RecoveryCrash> all = new ArrayList<>();
+        for (int e = 0; e < starts.size(); e++) {
+            int end = e + 1 < starts.size() ? starts.get(e + 1) : device.log().size();
+            long durable = again.durableGeneration(starts.get(e), expectedGeneration);
+            long acknowledged = acknowledgedBefore(device.log(), end);
+            for (CrashStates.State state : again.statesInEpoch(starts.get(e), random, 1)) {
+                all.add(new RecoveryCrash(state, durable, acknowledged));
+            }
         }
         java.util.Collections.shuffle(all, random);
-        for (CrashStates.State state : all.subList(0, Math.min(all.size(), RECOVERY_CRASH_STATES))) {
+        for (RecoveryCrash entry : all.subList(0, Math.min(all.size(), RECOVERY_CRASH_STATES))) {
             report.recoveryCrashStates++;
-            String problem = judgeAny(state.device(), expectedGeneration, afterGeneration, either);
+            CrashStates.State state = entry.state();
+            String problem;
+            try {
+                long generation = CrashStates.expectedGeneration(state, entry.durable());
+                List<Map<String, String>> wanted = states.get(generation);
+                problem = generation < entry.acknowledged() ? "only generation " + generation + " can be "
+                        + "recovered, but " + entry.acknowledged() + " was acknowledged"
+                        : wanted == null ? "no state known for generation " + generation
+                        : judge(state.device(), generation, wanted, false);
+            } catch (IOException e) {
+                problem = "reading the crash state failed: " + describe(e);
+            }
             if (!problem.isEmpty()) {
                 return "crash during recovery and the work after it (" + state.description() + "): " + problem;
             }
@@ -502,22 +573,7 @@ public final class CrashHarness {
         return "";
     }
 
-    /** Recovery lands on one of the states, in a generation from {@code lowest} to {@code highest}. */
-    private String judgeAny(SimulatedDevice device, long lowest, long highest, List<Map<String, String>> states) {
-        try (CowFileSystem recovered = CowFileSystem.open(device, options(false))) {
-            long generation = recovered.store().generation();
-            if (generation < lowest || generation > highest + 1) {
-                return "recovered generation " + generation + ", expected " + lowest + " to " + highest;
-            }
-            Map<String, String> dump = FsDump.of(recovered);
-            if (!states.contains(dump)) {
-                return "recovered state is none of the expected ones: "
-                        + FsDump.differences(states.get(0), dump, 3);
-            }
-            return check(recovered);
-        } catch (IOException | RuntimeException | EngineBugError e) {
-            return "recovery failed: " + describe(e);
-        }
+    private record RecoveryCrash(CrashStates.State state, long durable, long acknowledged) {
     }
 
     static String describe(Throwable e) {

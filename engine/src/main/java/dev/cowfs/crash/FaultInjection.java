@@ -112,31 +112,33 @@ final class FaultInjection {
         }
     }
 
-    /** "E" exact, "D" detected, "S:why" silently wrong, "U:why" an unclean failure (a bug). */
+    /**
+     * "E" exact (the final commit, as the model has it), "D" detected (an I/O or corruption error reached the
+     * reader, or opening fell back to an older commit, said so, and holds that commit exactly; damage the
+     * checker finds beside exact data counts here too), "S:why" silently wrong (a reader got data that is not
+     * the model's, with no error), "U:why" an unclean failure (a bug).
+     */
     private String classify(BlockDevice device, Map<Long, List<Map<String, String>>> expected,
-                                 long finalGeneration) {
+                            long finalGeneration) {
         try (CowFileSystem fs = CowFileSystem.open(device, harness.options(false))) {
-            boolean warned = fs.store().openedOlderCommit();
-            Map<String, String> dump = FsDump.of(fs);
-            if (!CrashHarness.check(fs).isEmpty()) {
-                return "D";
-            }
-            if (expected.get(finalGeneration).contains(dump)) {
-                return "E";
-            }
+            boolean fellBack = fs.store().openedOlderCommit();
             long generation = fs.store().generation();
-            for (long opened : new long[] {generation, generation - 1}) { // opening may commit once
-                List<Map<String, String>> older = expected.get(opened);
-                if (warned && older != null && older.contains(dump)) {
-                    return "D"; // fell back to an older commit, and said so
-                }
+            Map<String, String> dump = FsDump.of(fs);
+            if (generation == finalGeneration && expected.get(finalGeneration).contains(dump)) {
+                return CrashHarness.check(fs).isEmpty() ? "E" : "D";
             }
-            if (warned && generation < java.util.Collections.min(expected.keySet())) {
-                return "D"; // fell back, and said so, to a commit older than the workload (no model to compare)
+            List<Map<String, String>> older = expected.get(generation);
+            if (fellBack && generation < finalGeneration
+                    && (older != null ? older.contains(dump) : generation < java.util.Collections.min(
+                    expected.keySet()))) {
+                return "D"; // fell back, and said so, to an older commit it holds exactly (or one before the run)
             }
-            return "S:silently wrong: recovered generation " + generation + (warned ? " (with warnings)" : "")
+            return "S:silently wrong: opened generation " + generation + (fellBack ? " (reported as a fall-back)" : "")
                     + ", differences from the final state: "
                     + FsDump.differences(expected.get(finalGeneration).get(0), dump, 3);
+        } catch (dev.cowfs.fs.FsException e) {
+            return e.errno() == dev.cowfs.fs.Errno.EIO ? "D"
+                    : "S:a read failed with " + e.errno() + " instead of an I/O error: " + CrashHarness.describe(e);
         } catch (IOException e) {
             return "D";
         } catch (RuntimeException | EngineBugError e) {

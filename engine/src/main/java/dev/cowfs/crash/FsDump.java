@@ -46,7 +46,8 @@ public final class FsDump {
                     }
                     read += n;
                 }
-                out.put(file[0], file(inode.nlink(), bytes, names.get(ino), xattrs(fs, ino)));
+                String entry = file(inode.nlink(), bytes, names.get(ino), xattrs(fs, ino));
+                out.put(file[0], read == bytes.length ? entry : entry + " short-read=" + read); // never equals a model
             }
         }
         return out;

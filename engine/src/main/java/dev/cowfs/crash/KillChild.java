@@ -17,13 +17,13 @@ public final class KillChild {
     }
 
     public static void main(String[] args) throws IOException {
-        if (args.length != 2) {
-            System.err.println("usage: KillChild IMAGE OPERATIONS-FILE");
+        if (args.length != 3) {
+            System.err.println("usage: KillChild IMAGE OPERATIONS-FILE INJECTED-BUG");
             System.exit(2);
         }
         PrintStream out = System.out;
         try (CowFileSystem fs = CowFileSystem.open(Path.of(args[0]),
-                CrashHarness.options(false, StoreOptions.InjectedBug.NONE))) {
+                CrashHarness.options(false, StoreOptions.InjectedBug.valueOf(args[2])))) {
             long generation = fs.store().generation();
             out.println("opened " + generation);
             out.flush();

@@ -35,6 +35,8 @@ public final class KillHarness {
     private final CrashHarness harness;
     private final Path image;
     private final Random random;
+    /** Set when the child ended on its own with an error (not by the kill): what it printed on stderr. */
+    private String childFailure;
 
     public KillHarness(CrashHarness harness, Path directory, long seed) throws IOException {
         this.harness = harness;
@@ -57,6 +59,10 @@ public final class KillHarness {
                     workload.ops());
             Expected expected = expect(workload, model);
             long acknowledged = runAndKill(workload, maxMillis);
+            if (childFailure != null) {
+                found.add(harness.violation(named, "(child process)", childFailure));
+                break;
+            }
             FsModel recovered = judge(named, expected, acknowledged, found);
             if (recovered == null) {
                 break; // the image is not a known state: later rounds would judge against the wrong model
@@ -69,26 +75,40 @@ public final class KillHarness {
     }
 
     /** The model's state and dump at every generation the workload commits, from this image. */
-    private record Expected(Map<Long, FsModel> models, Map<Long, Map<String, String>> dumps) {
+    /** By generation, the states a recovery may hold there: models and their dumps, alike in order. */
+    private record Expected(Map<Long, List<FsModel>> models, Map<Long, List<Map<String, String>>> dumps) {
     }
 
     private Expected expect(AceWorkloads.Workload workload, FsModel start) throws IOException {
-        Map<Long, FsModel> models = new HashMap<>();
-        Map<Long, Map<String, String>> dumps = new HashMap<>();
+        Map<Long, List<FsModel>> models = new HashMap<>();
+        Map<Long, List<Map<String, String>>> dumps = new HashMap<>();
         FsModel model = start.copy();
         try (CowFileSystem fs = CowFileSystem.open(SimulatedDevice.ofImage(readImage(image)),
                 harness.options(false))) {
             long generation = fs.store().generation();
-            models.put(generation, model.copy());
-            dumps.put(generation, model.dump());
+            Map<String, String> current = model.dump();
+            FsModel currentModel = model.copy();
+            models.put(generation, List.of(currentModel));
+            dumps.put(generation, List.of(current));
             for (CrashOp op : workload.ops()) {
                 OpRunner.apply(fs, op);
                 model.apply(op);
                 long now = fs.store().generation();
                 if (now != generation) {
-                    models.put(now, model.copy());
-                    dumps.put(now, model.dump());
+                    Map<String, String> after = model.dump();
+                    FsModel afterModel = model.copy();
+                    for (long between = generation + 1; between < now; between++) {
+                        dumps.put(between, List.of(current, after)); // inside one operation: before or after it
+                        models.put(between, List.of(currentModel, afterModel));
+                    }
+                    models.put(now, List.of(afterModel));
+                    dumps.put(now, List.of(after));
                     generation = now;
+                    current = after;
+                    currentModel = afterModel;
+                } else {
+                    current = model.dump();
+                    currentModel = model.copy();
                 }
             }
         }
@@ -110,8 +130,9 @@ public final class KillHarness {
             }
         }
         command.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"), KillChild.class.getName(),
-                image.toString(), operations.toString()));
-        Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                image.toString(), operations.toString(), harness.config().bug().name()));
+        Path errors = image.resolveSibling("kill.err");
+        Process child = new ProcessBuilder(command).redirectError(errors.toFile()).start();
         List<String> printed = Collections.synchronizedList(new ArrayList<>());
         Thread reader = new Thread(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(),
@@ -129,10 +150,12 @@ public final class KillHarness {
             while (printed.isEmpty() && child.isAlive() && System.nanoTime() < opened) {
                 Thread.sleep(5); // the kill clock starts once the child has the image open
             }
-            child.waitFor(random.nextInt(Math.max(1, maxMillis)), TimeUnit.MILLISECONDS);
+            boolean endedAlone = child.waitFor(random.nextInt(Math.max(1, maxMillis)), TimeUnit.MILLISECONDS);
             child.destroyForcibly();
             child.waitFor(60, TimeUnit.SECONDS);
             reader.join(10_000);
+            childFailure = endedAlone && child.exitValue() != 0 ? "the child ended with status " + child.exitValue()
+                    + " before it was killed: " + Files.readString(errors).strip() : null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             child.destroyForcibly();
@@ -161,15 +184,14 @@ public final class KillHarness {
                 problem = "reopened at generation " + generation + ", but " + acknowledged + " was acknowledged";
             } else {
                 Map<String, String> dump = FsDump.of(fs);
-                for (long candidate : new long[] {generation, generation - 1}) { // opening may commit once
-                    if (dump.equals(expected.dumps().get(candidate))) {
-                        model = expected.models().get(candidate);
-                    }
+                List<Map<String, String>> wanted = expected.dumps().get(generation);
+                int match = wanted == null ? -1 : wanted.indexOf(dump);
+                if (match >= 0) {
+                    model = expected.models().get(generation).get(match);
                 }
                 if (model == null) {
-                    Map<String, String> nearest = expected.dumps().get(generation);
                     problem = "reopened state (generation " + generation + ") is not the model's: "
-                            + (nearest == null ? "no model state" : FsDump.differences(nearest, dump, 3));
+                            + (wanted == null ? "no model state" : FsDump.differences(wanted.get(0), dump, 3));
                 } else {
                     String checked = CrashHarness.check(fs);
                     problem = checked.isEmpty() ? null : checked;
@@ -208,6 +230,7 @@ public final class KillHarness {
             ByteBuffer buffer = ByteBuffer.allocate(SimulatedDevice.PAGE_BYTES);
             for (long page = 0; page * SimulatedDevice.PAGE_BYTES < length; page++) {
                 buffer.clear();
+                java.util.Arrays.fill(buffer.array(), (byte) 0); // a short last page reads as zeros past the end
                 while (buffer.hasRemaining() && channel.read(buffer, page * SimulatedDevice.PAGE_BYTES
                         + buffer.position()) > 0) {
                     // read the whole page

@@ -131,7 +131,7 @@ class CrashHarnessTest {
             for (dev.cowfs.engine.crash.CrashStates.Candidate candidate
                     : states.candidatesInEpoch(start, new Random(1), 3, durable)) {
                 dev.cowfs.engine.crash.CrashStates.State built = states.build(candidate);
-                assertEquals(built.device().contentHash(), candidate.hash(), candidate.description());
+                assertEquals(built.device().contentDigest(), candidate.digest(), candidate.description());
                 assertEquals(dev.cowfs.engine.crash.CrashStates.expectedGeneration(built, durable),
                         candidate.expectedGeneration(), candidate.description());
                 compared++;

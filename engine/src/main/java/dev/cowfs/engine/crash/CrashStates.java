@@ -62,8 +62,8 @@ public final class CrashStates {
         return durable(end).image();
     }
 
-    /** An image a crash state is built on, with its {@link SimulatedDevice#contentHash}. */
-    public record Durable(SimulatedDevice.Image image, long hash) {
+    /** An image a crash state is built on, with its {@link SimulatedDevice#contentDigest}. */
+    public record Durable(SimulatedDevice.Image image, SimulatedDevice.Digest digest) {
     }
 
     /** The durable image before log index {@code end}, with its hash; cheap for ends visited in order. */
@@ -82,7 +82,7 @@ public final class CrashStates {
         }
         replayEnd = end;
         lastDurableEnd = end;
-        lastDurable = new Durable(replay.image(), replay.contentHash());
+        lastDurable = new Durable(replay.image(), replay.contentDigest());
         return lastDurable;
     }
 
@@ -118,17 +118,35 @@ public final class CrashStates {
 
     /**
      * The oracle: the generation a crash state must recover. That is the last durable one, or the in-flight one
-     * exactly when a copy of its superblock is intact in the crash image (a torn write can still leave one
-     * intact, when the sectors that did not land held the same bytes).
+     * exactly when one of the writes of its superblock is intact in the crash image: byte for byte what the
+     * log says was written (a torn write can still leave one intact, when the sectors that did not land held
+     * the same bytes). It does not use the engine's own reading of superblocks, which it judges.
      */
     public static long expectedGeneration(State state, long durableGeneration) throws java.io.IOException {
-        for (dev.cowfs.engine.txn.Superblock copy : dev.cowfs.engine.Recovery.readCopies(state.device(),
-                new ArrayList<>())) {
-            if (copy.generation() == durableGeneration + 1) {
+        List<SimulatedDevice.Write> written = new ArrayList<>(state.landed());
+        written.addAll(state.torn());
+        int bytes = dev.cowfs.engine.format.SuperblockLayout.BYTES;
+        for (SimulatedDevice.Write write : written) {
+            if (!isSuperblockWrite(write) || write.bytes().length < bytes
+                    || superblockGeneration(write) != durableGeneration + 1) {
+                continue;
+            }
+            byte[] found = new byte[bytes];
+            state.device().read(write.offset(), found, 0, bytes);
+            if (java.util.Arrays.equals(found, 0, bytes, write.bytes(), 0, bytes)) {
                 return durableGeneration + 1;
             }
         }
         return durableGeneration;
+    }
+
+    /** The generation a logged superblock write carries, or -1 (a zeroed slot written at format time). */
+    public static long superblockGeneration(SimulatedDevice.Write write) {
+        try {
+            return dev.cowfs.engine.txn.Superblock.decode(write.bytes(), "log").generation();
+        } catch (java.io.IOException e) {
+            return -1;
+        }
     }
 
     /** All crash states for a crash during the epoch starting at log index {@code start}. */
@@ -181,10 +199,11 @@ public final class CrashStates {
 
     /**
      * A crash state described but not built: which of the epoch's writes landed whole, its content hash (as
-     * {@link SimulatedDevice#contentHash} of the built state would be) and the generation it must recover.
+     * {@link SimulatedDevice#contentDigest} of the built state would be) and the generation it must recover.
      * Equal states can be recognised, and skipped, before any page is copied.
      */
-    public record Candidate(int start, long[] mask, int writes, long hash, long expectedGeneration) {
+    public record Candidate(int start, long[] mask, int writes, SimulatedDevice.Digest digest,
+                            long expectedGeneration) {
         public String description() {
             return "epoch@" + start + " subset " + describe(mask, writes);
         }
@@ -201,15 +220,7 @@ public final class CrashStates {
         EpochPages pages = new EpochPages(base, writes);
         long[] superblockGeneration = new long[writes.size()];
         for (int i = 0; i < writes.size(); i++) {
-            superblockGeneration[i] = -1;
-            if (isSuperblockWrite(writes.get(i))) {
-                try {
-                    superblockGeneration[i] = dev.cowfs.engine.txn.Superblock.decode(writes.get(i).bytes(), "log")
-                            .generation();
-                } catch (java.io.IOException e) {
-                    // zeroed slots written at format time hold no superblock
-                }
-            }
+            superblockGeneration[i] = isSuperblockWrite(writes.get(i)) ? superblockGeneration(writes.get(i)) : -1;
         }
         List<Candidate> candidates = new ArrayList<>();
         for (long[] mask : masks(writes.size(), random, randomSubsets)) {
@@ -219,7 +230,7 @@ public final class CrashStates {
                     expected = durableGeneration + 1;
                 }
             }
-            candidates.add(new Candidate(start, mask, writes.size(), pages.hash(mask), expected));
+            candidates.add(new Candidate(start, mask, writes.size(), pages.digest(mask), expected));
         }
         return candidates;
     }
@@ -286,7 +297,7 @@ public final class CrashStates {
         /** Page -> the indexes (in order) of the writes touching it. */
         private final java.util.Map<Long, int[]> writersByPage = new java.util.HashMap<>();
         /** (page, combination of its writers) -> hash contribution beyond the base page's. */
-        private final java.util.Map<Long, Long> deltas = new java.util.HashMap<>();
+        private final java.util.Map<Long, SimulatedDevice.Digest> deltas = new java.util.HashMap<>();
         private static final int MAX_CACHED_WRITERS = 20;
         private final SimulatedDevice baseDevice;
 
@@ -307,7 +318,7 @@ public final class CrashStates {
                     indexes.stream().mapToInt(Integer::intValue).toArray()));
         }
 
-        long hash(long[] mask) {
+        SimulatedDevice.Digest digest(long[] mask) {
             long length = base.image().lengthBytes();
             java.util.Set<Long> touched = new java.util.HashSet<>();
             for (int i = 0; i < writes.size(); i++) {
@@ -321,11 +332,12 @@ public final class CrashStates {
                     }
                 }
             }
-            long hash = SimulatedDevice.withLength(base.hash(), base.image().lengthBytes(), length);
+            SimulatedDevice.Digest digest = SimulatedDevice.withLength(base.digest(), base.image().lengthBytes(),
+                    length);
             for (long page : touched) {
                 int[] writers = writersByPage.get(page);
                 if (writers.length > MAX_CACHED_WRITERS) {
-                    hash += delta(page, writers, mask);
+                    digest = digest.plus(delta(page, writers, mask));
                     continue;
                 }
                 long combination = 0;
@@ -334,13 +346,13 @@ public final class CrashStates {
                         combination |= 1L << w;
                     }
                 }
-                hash += deltas.computeIfAbsent((page << MAX_CACHED_WRITERS) | combination,
-                        key -> delta(page, writers, mask));
+                digest = digest.plus(deltas.computeIfAbsent((page << MAX_CACHED_WRITERS) | combination,
+                        key -> delta(page, writers, mask)));
             }
-            return hash;
+            return digest;
         }
 
-        private long delta(long page, int[] writers, long[] mask) {
+        private SimulatedDevice.Digest delta(long page, int[] writers, long[] mask) {
             byte[] before = baseDevice.pageCopy(page);
             byte[] after = before.clone();
             long pageStart = page * SimulatedDevice.PAGE_BYTES;
@@ -354,7 +366,7 @@ public final class CrashStates {
                 System.arraycopy(write.bytes(), (int) (from - write.offset()), after, (int) (from - pageStart),
                         (int) (to - from));
             }
-            return SimulatedDevice.pageHash(page, after) - SimulatedDevice.pageHash(page, before);
+            return SimulatedDevice.pageDigest(page, after).minus(SimulatedDevice.pageDigest(page, before));
         }
     }
 

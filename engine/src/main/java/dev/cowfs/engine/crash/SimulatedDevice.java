@@ -73,36 +73,60 @@ public final class SimulatedDevice implements BlockDevice {
     }
 
     /**
-     * A 64-bit hash of the contents (length and every page; an all-zero page counts as absent), equal for equal
+     * A 128-bit digest of contents: two independent 64-bit sums over pages. Sums, so that a state's digest can be
+     * computed from the digest of the image it was made from and the pages it changed, in any order.
+     */
+    public record Digest(long first, long second) {
+        public static final Digest ZERO = new Digest(0, 0);
+
+        public Digest plus(Digest other) {
+            return new Digest(first + other.first, second + other.second);
+        }
+
+        public Digest minus(Digest other) {
+            return new Digest(first - other.first, second - other.second);
+        }
+    }
+
+    private static final net.jpountz.xxhash.XXHash64 XXHASH =
+            net.jpountz.xxhash.XXHashFactory.safeInstance().hash64();
+    private static final long SEED_FIRST = 0x636f7766735f3131L;
+    private static final long SEED_SECOND = 0x1d8e4e27c47d124fL;
+
+    /**
+     * The digest of the contents (length and every page; an all-zero page counts as absent), equal for equal
      * contents however the device was built: lets the crash harness check each distinct state once.
      */
-    public long contentHash() {
-        long hash = lengthBytes * LENGTH_FACTOR;
+    public Digest contentDigest() {
+        Digest digest = lengthDigest(lengthBytes);
         java.util.Set<Long> pages = new java.util.HashSet<>(sharedPages.keySet());
         pages.addAll(ownPages.keySet());
         for (long index : pages) {
-            hash += pageHash(index, page(index)); // a sum: independent of the order pages are visited in
+            digest = digest.plus(pageDigest(index, page(index)));
         }
-        return hash;
+        return digest;
     }
 
     /**
-     * {@link #contentHash} of a device made by {@link #ofImage}, from the image's hash and length: only the
+     * {@link #contentDigest} of a device made by {@link #ofImage}, from the image's digest and length: only the
      * pages this device wrote are hashed.
      */
-    public long contentHashFrom(long imageHash, long imageLengthBytes) {
-        long hash = imageHash - imageLengthBytes * LENGTH_FACTOR + lengthBytes * LENGTH_FACTOR;
+    public Digest contentDigestFrom(Digest image, long imageLengthBytes) {
+        Digest digest = withLength(image, imageLengthBytes, lengthBytes);
         for (Map.Entry<Long, byte[]> own : ownPages.entrySet()) {
-            hash += pageHash(own.getKey(), own.getValue()) - pageHash(own.getKey(), sharedPages.get(own.getKey()));
+            digest = digest.plus(pageDigest(own.getKey(), own.getValue()))
+                    .minus(pageDigest(own.getKey(), sharedPages.get(own.getKey())));
         }
-        return hash;
+        return digest;
     }
 
-    private static final long LENGTH_FACTOR = 0x9E3779B97F4A7C15L;
+    /** A {@link #contentDigest} with the device length changed from {@code before} to {@code after}. */
+    public static Digest withLength(Digest digest, long before, long after) {
+        return digest.minus(lengthDigest(before)).plus(lengthDigest(after));
+    }
 
-    /** A {@link #contentHash} with the device length changed from {@code before} to {@code after}. */
-    public static long withLength(long hash, long before, long after) {
-        return hash - before * LENGTH_FACTOR + after * LENGTH_FACTOR;
+    private static Digest lengthDigest(long lengthBytes) {
+        return new Digest(lengthBytes * 0x9E3779B97F4A7C15L, lengthBytes * 0xC2B2AE3D27D4EB4FL);
     }
 
     /** A copy of a page's bytes (zeros when unwritten). */
@@ -111,15 +135,13 @@ public final class SimulatedDevice implements BlockDevice {
         return bytes == null ? new byte[PAGE_BYTES] : bytes.clone();
     }
 
-    static long pageHash(long index, byte[] bytes) {
+    static Digest pageDigest(long index, byte[] bytes) {
         if (bytes == null || isZero(bytes)) {
-            return 0;
+            return Digest.ZERO;
         }
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        crc.update(bytes);
-        long mixed = (index + 1) * 0xBF58476D1CE4E5B9L ^ crc.getValue() * 0x94D049BB133111EBL;
-        mixed ^= mixed >>> 31;
-        return mixed * LENGTH_FACTOR;
+        long first = XXHASH.hash(bytes, 0, bytes.length, SEED_FIRST ^ index * 0xBF58476D1CE4E5B9L);
+        long second = XXHASH.hash(bytes, 0, bytes.length, SEED_SECOND + index * 0x94D049BB133111EBL);
+        return new Digest(first, second);
     }
 
     private static boolean isZero(byte[] bytes) {
@@ -171,6 +193,13 @@ public final class SimulatedDevice implements BlockDevice {
         this.capacityBytes = bytes;
     }
 
+    /** Whether the I/O error armed by {@link #failAfter} has been thrown. */
+    public boolean failureInjected() {
+        return failureInjected;
+    }
+
+    private boolean failureInjected;
+
     /** The write or barrier after {@code operations} more of them fails with an I/O error, as a dying disk would. */
     public void failAfter(long operations) {
         this.operationsBeforeFailure = operations;
@@ -179,6 +208,7 @@ public final class SimulatedDevice implements BlockDevice {
     private void maybeFail(String what) throws IOException {
         if (operationsBeforeFailure == 0) {
             operationsBeforeFailure = -1;
+            failureInjected = true;
             throw new IOException("simulated I/O error on " + what);
         }
         if (operationsBeforeFailure > 0) {
