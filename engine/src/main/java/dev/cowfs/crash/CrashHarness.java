@@ -144,6 +144,13 @@ public final class CrashHarness {
                 model.apply(op);
             }
             fs.sync();
+            try (dev.cowfs.engine.ReadTransaction read = fs.store().beginRead()) {
+                int height = read.treeHeight(CowFileSystem.treeOfSubvolume(0));
+                if (height < 2 && config.agedFiles() >= 100) {
+                    throw new IllegalStateException("the aged image's tree has height " + height + "; it must "
+                            + "have two levels or more so that splits, merges and path copies run");
+                }
+            }
             return new CrashHarness(config, device.image(), fs.store().generation(), model);
         }
     }

@@ -135,6 +135,14 @@ public final class ReadTransaction implements AutoCloseable {
         return new Cursor(TreeCursor.overCommitted(store.reader(), treeId, nestedRoot), this::checkCursorUsable);
     }
 
+    /** The levels of tree {@code treeId} in this generation: 1 when its root is a leaf. */
+    public int treeHeight(long treeId) throws IOException {
+        checkOpen();
+        NodeView root = new NodeView();
+        store.reader().read(root(treeId), treeId, -1, root);
+        return root.level() + 1;
+    }
+
     public boolean hasTree(long treeId) throws IOException {
         checkOpen();
         return treeRoots.containsKey(treeId) || TreeSearch.get(store.reader(), state.superblock().catalogRoot(),

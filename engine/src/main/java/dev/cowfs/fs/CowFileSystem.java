@@ -250,6 +250,11 @@ public final class CowFileSystem implements Closeable {
         return inoOf(subvolume, ROOT_INO);
     }
 
+    /** The engine tree that holds subvolume {@code subvolume} (its inodes, entries and extents). */
+    public static long treeOfSubvolume(long subvolume) {
+        return DEFAULT_SUBVOLUME_TREE + subvolume;
+    }
+
     /** The tree holding the inode's subvolume. */
     static long treeOf(long ino) {
         return DEFAULT_SUBVOLUME_TREE + subvolumeOf(ino);

@@ -141,6 +141,18 @@ class CrashHarnessTest {
     }
 
     @Test
+    void workloadsStartFromAnAgedImageWhoseTreeHasTwoLevelsOrMore() throws Exception {
+        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults());
+        try (dev.cowfs.fs.CowFileSystem fs = dev.cowfs.fs.CowFileSystem.open(
+                dev.cowfs.engine.crash.SimulatedDevice.ofImage(harness.base), harness.options(false));
+             dev.cowfs.engine.ReadTransaction read = fs.store().beginRead()) {
+            int height = read.treeHeight(dev.cowfs.fs.CowFileSystem.treeOfSubvolume(0));
+            assertTrue(height >= 2, "height " + height);
+            assertTrue(fs.statfs().freeBlocks() > 0, "deleted files left free space between blocks in use");
+        }
+    }
+
+    @Test
     void operationsReadBackFromTheirText() throws Exception {
         CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults());
         for (long seed = 0; seed < 20; seed++) {
