@@ -83,8 +83,6 @@ public final class CrashHarness {
     private static final UUID IMAGE_ID = new UUID(0x636f7766735f6372L, 0x6173685f74657374L);
     /** Verdicts of states checked already: state key -> problem, or "" when the state was right. */
     private static final int MAX_REMEMBERED_STATES = 2_000_000;
-    /** Crash states drawn (at random) from each recovery-and-work log that is cut again. */
-    private static final int RECOVERY_CRASH_STATES = 16;
 
     private final Config config;
     final SimulatedDevice.Image base;
@@ -221,7 +219,10 @@ public final class CrashHarness {
             Recording recording = record(workload, found);
             report.recordNanos += System.nanoTime() - recordStart;
             if (recording != null) {
-                checkWriteOrder(workload, recording.log(), found);
+                String order = WriteOrderCheck.check(recording.log(), baseGeneration);
+                if (!order.isEmpty()) {
+                    found.add(violation(workload, "(write order)", order));
+                }
                 judgeStates(workload, recording, found);
                 if (!config.faults().isEmpty() && config.faultTrials() > 0) {
                     new FaultInjection(this).judge(workload, recording.log(), recording.expected(), found);
@@ -298,50 +299,6 @@ public final class CrashHarness {
             fs.close();
         }
         return new Recording(device.log(), expected);
-    }
-
-    /**
-     * Write order, checked on the log: a superblock (ring slot or far copy) of a generation not yet durable is
-     * written only right after a barrier (no block it could reference written since), and "commit N
-     * acknowledged" comes only after a superblock of N was written and a barrier followed it.
-     */
-    private void checkWriteOrder(AceWorkloads.Workload workload, List<SimulatedDevice.Op> log,
-                                 List<CrashReport.Violation> found) {
-        boolean dataSinceBarrier = false;
-        long durable = baseGeneration;
-        java.util.Set<Long> sinceBarrier = new java.util.HashSet<>();
-        java.util.Set<Long> madeDurable = new java.util.HashSet<>();
-        for (SimulatedDevice.Op op : log) {
-            if (op instanceof SimulatedDevice.Barrier) {
-                dataSinceBarrier = false;
-                madeDurable.addAll(sinceBarrier);
-                for (long generation : sinceBarrier) {
-                    durable = Math.max(durable, generation);
-                }
-                sinceBarrier.clear();
-            } else if (op instanceof SimulatedDevice.Write write) {
-                if (!CrashStates.isSuperblockWrite(write)) {
-                    dataSinceBarrier = true;
-                    continue;
-                }
-                long generation = CrashStates.superblockGeneration(write);
-                if (generation > durable && dataSinceBarrier) {
-                    found.add(violation(workload, "(write order)", "superblock of generation " + generation
-                            + " (write " + write.sequence() + ") follows block writes with no barrier between: a "
-                            + "crash can leave it pointing at blocks that never landed"));
-                    return;
-                }
-                if (generation > 0) {
-                    sinceBarrier.add(generation);
-                }
-            } else if (op instanceof SimulatedDevice.Marker marker && marker.label().startsWith("commit ")
-                    && marker.label().endsWith(" acknowledged")
-                    && !madeDurable.contains(Long.parseLong(marker.label().split(" ")[1]))) {
-                found.add(violation(workload, "(write order)", marker.label() + " with no superblock of it made "
-                        + "durable by a barrier before"));
-                return;
-            }
-        }
     }
 
     /** The harness's own acknowledgement, logged when an operation that promises durability returns. */
@@ -437,7 +394,7 @@ public final class CrashHarness {
                            long expectedGeneration, java.util.function.Supplier<CrashStates.State> build) {
     }
 
-    private static long acknowledgedBefore(List<SimulatedDevice.Op> log, int end) {
+    static long acknowledgedBefore(List<SimulatedDevice.Op> log, int end) {
         long acknowledged = 0;
         for (int i = 0; i < end; i++) {
             if (log.get(i) instanceof SimulatedDevice.Marker marker) {
@@ -469,7 +426,7 @@ public final class CrashHarness {
         SimulatedDevice.Image image = crashRecovery ? state.device().image() : null;
         String problem = judge(state.device(), expectedGeneration, expected, sample);
         if (problem.isEmpty() && crashRecovery) {
-            problem = judgeCrashDuringRecovery(image, expectedGeneration, expected);
+            problem = new RecoveryCrashes(this).judge(image, expectedGeneration, expected);
         }
         if (verdicts.size() < MAX_REMEMBERED_STATES) {
             verdicts.put(key, problem);
@@ -478,7 +435,7 @@ public final class CrashHarness {
     }
 
     /** Recovers the device and compares; empty when right. */
-    private String judge(SimulatedDevice device, long expectedGeneration, List<Map<String, String>> expected,
+    String judge(SimulatedDevice device, long expectedGeneration, List<Map<String, String>> expected,
                          boolean moreWork) {
         report.statesChecked++;
         long start = System.nanoTime();
@@ -526,61 +483,6 @@ public final class CrashHarness {
         }
         List<String> problems = FsChecker.check(fs.store());
         return problems.isEmpty() ? "" : "filesystem checker: " + problems.subList(0, Math.min(3, problems.size()));
-    }
-
-    /**
-     * Power lost again while recovering and during the first work after it (a commit): each such state is
-     * judged as the workload's are: the durable generation or the in-flight one exactly when its superblock
-     * landed, never below an acknowledged one, holding exactly the state of that generation.
-     */
-    private String judgeCrashDuringRecovery(SimulatedDevice.Image image, long expectedGeneration,
-                                            List<Map<String, String>> expected) {
-        SimulatedDevice device = SimulatedDevice.ofImage(image);
-        Map<Long, List<Map<String, String>>> states = new HashMap<>();
-        states.put(expectedGeneration, expected);
-        try (CowFileSystem recovering = CowFileSystem.open(device, options(false))) {
-            OpRunner.apply(recovering, new CrashOp.Mkdir("/after-crash"));
-            OpRunner.apply(recovering, new CrashOp.Create("/after-crash/f"));
-            OpRunner.apply(recovering, new CrashOp.Write("/after-crash/f", 0, 10_000, 98, "after"));
-            recovering.sync();
-            states.put(recovering.store().generation(), List.of(FsDump.of(recovering)));
-        } catch (IOException | RuntimeException | EngineBugError e) {
-            return "first recovery failed: " + describe(e);
-        }
-        CrashStates again = new CrashStates(image, device.log());
-        List<Integer> starts = again.epochStarts();
-        List<RecoveryCrash> all = new ArrayList<>();
-        for (int e = 0; e < starts.size(); e++) {
-            int end = e + 1 < starts.size() ? starts.get(e + 1) : device.log().size();
-            long durable = again.durableGeneration(starts.get(e), expectedGeneration);
-            long acknowledged = acknowledgedBefore(device.log(), end);
-            for (CrashStates.State state : again.statesInEpoch(starts.get(e), random, 1)) {
-                all.add(new RecoveryCrash(state, durable, acknowledged));
-            }
-        }
-        java.util.Collections.shuffle(all, random);
-        for (RecoveryCrash entry : all.subList(0, Math.min(all.size(), RECOVERY_CRASH_STATES))) {
-            report.recoveryCrashStates++;
-            CrashStates.State state = entry.state();
-            String problem;
-            try {
-                long generation = CrashStates.expectedGeneration(state, entry.durable());
-                List<Map<String, String>> wanted = states.get(generation);
-                problem = generation < entry.acknowledged() ? "only generation " + generation + " can be "
-                        + "recovered, but " + entry.acknowledged() + " was acknowledged"
-                        : wanted == null ? "no state known for generation " + generation
-                        : judge(state.device(), generation, wanted, false);
-            } catch (IOException e) {
-                problem = "reading the crash state failed: " + describe(e);
-            }
-            if (!problem.isEmpty()) {
-                return "crash during recovery and the work after it (" + state.description() + "): " + problem;
-            }
-        }
-        return "";
-    }
-
-    private record RecoveryCrash(CrashStates.State state, long durable, long acknowledged) {
     }
 
     static String describe(Throwable e) {
