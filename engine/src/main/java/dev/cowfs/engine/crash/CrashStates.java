@@ -155,32 +155,7 @@ public final class CrashStates {
         List<SimulatedDevice.Write> writes = epochWrites(start);
         List<State> states = new ArrayList<>();
         int n = writes.size();
-        List<long[]> masks = new ArrayList<>();
-        if (n <= EXHAUSTIVE_LIMIT) {
-            for (long mask = 0; mask < (1L << n); mask++) {
-                masks.add(new long[] {mask});
-            }
-        } else {
-            masks.add(new long[Math.max(1, (n + 63) / 64)]);
-            masks.add(bitsAll(n));
-            for (int i = 0; i < n; i++) {
-                long[] dropOne = bitsAll(n);
-                dropOne[i >>> 6] &= ~(1L << i);
-                masks.add(dropOne);
-                long[] keepOne = new long[Math.max(1, (n + 63) / 64)];
-                keepOne[i >>> 6] |= 1L << i;
-                masks.add(keepOne);
-            }
-            for (int r = 0; r < randomSubsets; r++) {
-                long[] mask = new long[Math.max(1, (n + 63) / 64)];
-                for (int i = 0; i < n; i++) {
-                    if (random.nextBoolean()) {
-                        mask[i >>> 6] |= 1L << i;
-                    }
-                }
-                masks.add(mask);
-            }
-        }
+        List<long[]> masks = masks(n, random, randomSubsets);
         for (long[] mask : masks) {
             SimulatedDevice device = SimulatedDevice.ofImage(base);
             List<SimulatedDevice.Write> landed = new ArrayList<>();
