@@ -45,6 +45,21 @@ public interface BlockDevice extends Closeable {
     default void allowHostReserve(boolean allowed) {
     }
 
+    /**
+     * Whether the bytes [offset, offset + length) are exactly bytes this device (or one sharing its storage)
+     * already verified for the same claim (what was checked about them: which checksum, over how many bytes,
+     * as a node or as an extent), so that verifying them again would only repeat the same computation.
+     * Only a device that can prove the bytes unchanged may say yes: the simulated device does, for pages of the
+     * immutable images its crash states share. Every other device says no, and every read is verified.
+     */
+    default boolean verifiedBefore(long offset, int length, long claim) {
+        return false;
+    }
+
+    /** Tells the device that [offset, offset + length) verified for {@code claim} (see {@link #verifiedBefore}). */
+    default void rememberVerified(long offset, int length, long claim) {
+    }
+
     /** Records a point of interest (such as "commit 12 acknowledged") where the device keeps a log; else nothing. */
     default void marker(String label) {
     }

@@ -75,7 +75,11 @@ public final class NodeReader {
                     + " was expected");
         }
         if (!verified.isVerified(blockIndex)) {
-            verifyWhole(blockIndex, checksum, memory, base);
+            if (device.verifiedBefore(blockIndex * blockSizeBytes, blockSizeBytes, nodeClaim(checksum))) {
+                verified.markVerified(blockIndex);
+            } else {
+                verifyWhole(blockIndex, checksum, memory, base);
+            }
         }
         into.position(memory, base, blockIndex);
     }
@@ -102,6 +106,7 @@ public final class NodeReader {
         }
         NodeValidator.validate(copy, blockSizeBytes, blockIndex);
         verified.markVerified(blockIndex);
+        device.rememberVerified(blockIndex * blockSizeBytes, blockSizeBytes, nodeClaim(checksum));
     }
 
     /** Reads and checks an out-of-line extent holding exactly {@code lengthBytes} bytes. */
@@ -132,6 +137,8 @@ public final class NodeReader {
                 }
             }
         }
+        device.rememberVerified(ref.blockIndex() * blockSizeBytes, (int) (expectedBlocks * blockSizeBytes),
+                extentClaim(ref.checksum(), lengthBytes));
         return bytes;
     }
 
@@ -147,10 +154,34 @@ public final class NodeReader {
                     + storedBytes + " bytes");
         }
         if (!verified.isVerified(ref.blockIndex())) {
-            readExtent(ref, storedBytes);
+            verifyExtent(ref, storedBytes);
             verified.markVerified(ref.blockIndex());
         }
         device.read(ref.blockIndex() * blockSizeBytes + from, dst, dstOffset, length);
+    }
+
+    /**
+     * Checks an out-of-line extent as {@link #readExtent} does, without returning it: skipped when the device
+     * proves these very bytes verified before ({@link BlockDevice#verifiedBefore}).
+     */
+    public void verifyExtent(BlockRef ref, int lengthBytes) throws IOException {
+        long extentBytes = ref.blockCount() * (long) blockSizeBytes;
+        if (extentBytes <= Integer.MAX_VALUE && device.verifiedBefore(ref.blockIndex() * blockSizeBytes,
+                (int) extentBytes, extentClaim(ref.checksum(), lengthBytes))) {
+            checkExtentAddress(ref.blockIndex(), ref.blockCount());
+            return;
+        }
+        readExtent(ref, lengthBytes);
+    }
+
+    /** What verifying a node proves: its checksum, over the block after the checksum field. */
+    private static long nodeClaim(int checksum) {
+        return 1L << 62 | (checksum & 0xFFFF_FFFFL);
+    }
+
+    /** What verifying an extent proves: its checksum over its first {@code lengthBytes}, the rest zeros. */
+    private static long extentClaim(int checksum, int lengthBytes) {
+        return (long) lengthBytes << 32 | (checksum & 0xFFFF_FFFFL);
     }
 
     /** A reference must name blocks inside the image and outside the superblock regions. */

@@ -89,6 +89,16 @@ public final class AuditingDevice implements BlockDevice {
     }
 
     @Override
+    public boolean verifiedBefore(long offset, int length, long claim) {
+        return inner.verifiedBefore(offset, length, claim); // reads pass through unchanged
+    }
+
+    @Override
+    public void rememberVerified(long offset, int length, long claim) {
+        inner.rememberVerified(offset, length, claim);
+    }
+
+    @Override
     public void marker(String label) {
         inner.marker(label);
     }

@@ -244,7 +244,7 @@ public final class Checker {
         if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
             BlockRef extent = BlockRef.decode(stored, NodeLayout.OUT_OF_LINE_REF_OFFSET);
             if (reach(extent, walk, "out-of-line value", false) == Reach.FIRST) {
-                reader.readExtent(extent, Bytes.getInt(stored, NodeLayout.OUT_OF_LINE_LENGTH_OFFSET));
+                reader.verifyExtent(extent, Bytes.getInt(stored, NodeLayout.OUT_OF_LINE_LENGTH_OFFSET));
             }
         } else if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0 && frame.treeId >= Limits.FIRST_USER_TREE_ID) {
             // A nested tree (a file's extent tree): walked as part of the tree holding it.
@@ -260,7 +260,7 @@ public final class Checker {
         } else if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0) {
             BlockRef extent = BlockRef.decode(stored, NodeLayout.DATA_EXTENT_REF_OFFSET);
             if (reach(extent, walk, "data extent", false) == Reach.FIRST) {
-                reader.readExtent(extent, Bytes.getInt(stored, NodeLayout.DATA_EXTENT_STORED_BYTES_OFFSET));
+                reader.verifyExtent(extent, Bytes.getInt(stored, NodeLayout.DATA_EXTENT_STORED_BYTES_OFFSET));
             }
         } else if (frame.treeId == TreeIds.CATALOG && view.keyLength(i) == 1) {
             byte[] key = view.key(i);

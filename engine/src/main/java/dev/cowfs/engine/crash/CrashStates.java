@@ -74,6 +74,7 @@ public final class CrashStates {
         if (replayEnd > end) {
             replay = SimulatedDevice.ofImage(initial);
             replayEnd = 0;
+            reset = true;
         }
         for (int i = replayEnd; i < end; i++) {
             if (log.get(i) instanceof SimulatedDevice.Write write) {
@@ -82,12 +83,18 @@ public final class CrashStates {
         }
         replayEnd = end;
         lastDurableEnd = end;
-        lastDurable = new Durable(replay.image(), replay.contentDigest());
+        // The digest follows from the last one and the pages changed since (the replay's own pages until
+        // frozen); the image takes those pages over without copying them.
+        SimulatedDevice.Digest digest = lastDurable == null || reset ? replay.contentDigest()
+                : replay.contentDigestFrom(lastDurable.digest(), lastDurable.image().lengthBytes());
+        reset = false;
+        lastDurable = new Durable(replay.freeze(), digest);
         return lastDurable;
     }
 
     private SimulatedDevice replay;
     private int replayEnd;
+    private boolean reset;
     private Durable lastDurable;
     private int lastDurableEnd = -1;
 

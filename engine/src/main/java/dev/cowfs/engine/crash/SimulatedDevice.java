@@ -35,7 +35,8 @@ public final class SimulatedDevice implements BlockDevice {
     public record Marker(long sequence, String label) implements Op {
     }
 
-    private final Map<Long, byte[]> sharedPages;
+    /** Pages of immutable images: never written (a write copies the page into {@link #ownPages} first). */
+    private Map<Long, byte[]> sharedPages;
     private final Map<Long, byte[]> ownPages = new HashMap<>();
     private long lengthBytes;
     private final List<Op> log = new ArrayList<>();
@@ -63,6 +64,75 @@ public final class SimulatedDevice implements BlockDevice {
 
     /** An immutable image: sparse pages plus a length. */
     public record Image(Map<Long, byte[]> pages, long lengthBytes) {
+    }
+
+    /**
+     * The device's current contents as an immutable image, without copying: the pages this device wrote become
+     * shared pages of the image (a later write copies them again). Pages that did not change keep their identity
+     * from image to image, which lets {@link #verifiedBefore} recognise them.
+     */
+    public Image freeze() {
+        if (!ownPages.isEmpty()) {
+            Map<Long, byte[]> pages = new HashMap<>(sharedPages);
+            pages.putAll(ownPages);
+            ownPages.clear();
+            sharedPages = Collections.unmodifiableMap(pages);
+        }
+        return new Image(sharedPages, lengthBytes);
+    }
+
+    /**
+     * Verifications already made, by range and claim: the pages the bytes lay in, by identity. Pages of an
+     * {@link Image} are never modified, so the same page objects at the same offsets are the same bytes, and the
+     * verification holds again. Shared by all simulated devices; bounded, and emptied when full.
+     */
+    private static final Map<VerifiedRange, byte[][]> VERIFIED = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final int MAX_VERIFIED = 16_384;
+
+    private record VerifiedRange(long offset, int length, long claim) {
+    }
+
+    @Override
+    public boolean verifiedBefore(long offset, int length, long claim) {
+        byte[][] pages = VERIFIED.get(new VerifiedRange(offset, length, claim));
+        if (pages == null || offset < 0 || length <= 0 || offset + length > lengthBytes) {
+            return false;
+        }
+        long first = offset / PAGE_BYTES;
+        for (int i = 0; i < pages.length; i++) {
+            if (immutablePage(first + i) != pages[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public void rememberVerified(long offset, int length, long claim) {
+        if (offset < 0 || length <= 0) {
+            return;
+        }
+        long first = offset / PAGE_BYTES;
+        byte[][] pages = new byte[(int) ((offset + length - 1) / PAGE_BYTES - first + 1)][];
+        for (int i = 0; i < pages.length; i++) {
+            pages[i] = immutablePage(first + i);
+            if (pages[i] == null) {
+                return; // a page this device wrote may change again: nothing to remember
+            }
+        }
+        if (VERIFIED.size() >= MAX_VERIFIED) {
+            VERIFIED.clear();
+        }
+        VERIFIED.put(new VerifiedRange(offset, length, claim), pages);
+    }
+
+    /** The page as an immutable object (a shared page, or the zero page), or null when this device wrote it. */
+    private byte[] immutablePage(long index) {
+        if (ownPages.containsKey(index)) {
+            return null;
+        }
+        byte[] shared = sharedPages.get(index);
+        return shared == null ? ZERO_PAGE : shared;
     }
 
     /** The device's current contents as an immutable image (pages copied). */

@@ -74,6 +74,64 @@ class CorruptionTest {
         assertTrue(corrupted > 50, "only " + corrupted + " blocks");
     }
 
+    /**
+     * Crash states share the pages of immutable images, and the device skips verifying bytes it proves unchanged
+     * since they were verified ({@code verifiedBefore}). A corrupted page in a later image, even one whose pages
+     * are all shared, must still be verified and reported: every block of a fully verified image, corrupted in
+     * an image frozen from it.
+     */
+    @Test
+    void verificationsRememberedFromAnIntactImageNeverHideCorruptionInALaterOne() throws IOException {
+        SimulatedDevice.Image image = buildImage();
+        BitSet reachable;
+        long newest;
+        try (Store store = Store.open(SimulatedDevice.ofImage(image), OPTIONS.toBuilder().readOnly(true).build())) {
+            CheckReport report = store.check(); // verifies, and so remembers, every reachable block
+            assertTrue(report.isClean(), report.summary());
+            reachable = report.protectedBlocks();
+            newest = store.generation();
+        }
+        Random random = new Random(13);
+        int corrupted = 0;
+        for (int block = reachable.nextSetBit(0); block >= 0; block = reachable.nextSetBit(block + 1)) {
+            SimulatedDevice scratch = SimulatedDevice.ofImage(image);
+            scratch.corrupt((long) block * Limits.DEFAULT_BLOCK_SIZE_BYTES + random.nextInt(4096), random.nextInt(8));
+            SimulatedDevice device = SimulatedDevice.ofImage(scratch.freeze()); // the corrupted page is shared now
+            device.setReadOnly(true);
+            assertDetectedNeverWrong(device, block, newest);
+            corrupted++;
+        }
+        assertTrue(corrupted > 50, "only " + corrupted + " blocks");
+    }
+
+    @Test
+    void aDeviceRemembersVerifiedBytesOnlyWhileTheyAreTheSamePages() throws IOException {
+        SimulatedDevice.Image image = buildImage();
+        long offset = 40L * Limits.DEFAULT_BLOCK_SIZE_BYTES;
+        SimulatedDevice first = SimulatedDevice.ofImage(image);
+        first.rememberVerified(offset, 8192, 77);
+        assertTrue(SimulatedDevice.ofImage(image).verifiedBefore(offset, 8192, 77), "same pages, same claim");
+        assertFalse(SimulatedDevice.ofImage(image).verifiedBefore(offset, 8192, 78), "another claim");
+        assertFalse(SimulatedDevice.ofImage(image).verifiedBefore(offset, 4096, 77), "another range");
+        SimulatedDevice written = SimulatedDevice.ofImage(image);
+        written.write(offset + 5000, new byte[] {1}, 0, 1);
+        assertFalse(written.verifiedBefore(offset, 8192, 77), "a page this device wrote");
+        assertFalse(SimulatedDevice.ofImage(written.freeze()).verifiedBefore(offset, 8192, 77),
+                "an image holding a changed page");
+        byte[] range = new byte[8192];
+        first.read(offset, range, 0, range.length);
+        SimulatedDevice copy = new SimulatedDevice();
+        copy.ensureLength(image.lengthBytes());
+        copy.write(offset, range, 0, range.length);
+        assertFalse(SimulatedDevice.ofImage(copy.freeze()).verifiedBefore(offset, 8192, 77),
+                "equal bytes in other page objects: not proven");
+        SimulatedDevice rewrittenSame = SimulatedDevice.ofImage(image);
+        byte[] page = new byte[4096];
+        rewrittenSame.read(offset, page, 0, 4096);
+        rewrittenSame.write(offset, page, 0, 4096);
+        assertFalse(rewrittenSame.verifiedBefore(offset, 8192, 77), "a rewritten page, even with the same bytes");
+    }
+
     private void assertDetectedNeverWrong(SimulatedDevice device, int block, long newest) throws IOException {
         Store store;
         try {
