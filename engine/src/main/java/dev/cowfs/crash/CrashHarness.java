@@ -42,39 +42,57 @@ public final class CrashHarness {
      *     after it, and that is recovered and checked too
      * @param onlineChecks the checker after every commit and audited writes while the workload runs (off:
      *     only the crash states judge)
+     * @param hostReserveBytes the host reserve in runs whose host filesystem runs full
      */
     public record Config(long seed, int randomSubsets, int moreWorkEvery, int recoveryCrashEvery,
                          StoreOptions.InjectedBug bug, int agedFiles, boolean onlineChecks,
-                         java.util.Set<Fault> faults, int faultTrials, int ioFailurePoints) {
+                         java.util.Set<Fault> faults, int faultTrials, int ioFailurePoints, int noSpacePoints,
+                         long hostReserveBytes) {
         public static Config defaults() {
-            return new Config(1, 4, 16, 64, StoreOptions.InjectedBug.NONE, 120, true, java.util.Set.of(), 0, 0);
+            return new Config(1, 4, 16, 64, StoreOptions.InjectedBug.NONE, 120, true, java.util.Set.of(), 0, 0, 0,
+                    WorkloadRun.HOST_RESERVE_BYTES);
         }
 
         public Config withBug(StoreOptions.InjectedBug value) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, value, agedFiles,
-                    onlineChecks, faults, faultTrials, ioFailurePoints);
+                    onlineChecks, faults, faultTrials, ioFailurePoints, noSpacePoints, hostReserveBytes);
         }
 
         public Config withSeed(long value) {
             return new Config(value, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
-                    onlineChecks, faults, faultTrials, ioFailurePoints);
+                    onlineChecks, faults, faultTrials, ioFailurePoints, noSpacePoints, hostReserveBytes);
         }
 
         public Config withOnlineChecks(boolean value) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles, value,
-                    faults, faultTrials, ioFailurePoints);
+                    faults, faultTrials, ioFailurePoints, noSpacePoints, hostReserveBytes);
         }
 
         /** After each workload, {@code trials} injections of each fault class into its final image. */
         public Config withFaults(java.util.Set<Fault> value, int trials) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
-                    onlineChecks, java.util.Set.copyOf(value), trials, ioFailurePoints);
+                    onlineChecks, java.util.Set.copyOf(value), trials, ioFailurePoints, noSpacePoints, hostReserveBytes);
         }
 
         /** After each workload, runs it again with an I/O error at this many of its device operations. */
         public Config withIoFailures(int points) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
-                    onlineChecks, faults, faultTrials, points);
+                    onlineChecks, faults, faultTrials, points, noSpacePoints, hostReserveBytes);
+        }
+
+        /**
+         * After each workload, runs it again with one write refused for lack of space, and again with the host
+         * filesystem running full, each at this many of its device operations.
+         */
+        public Config withNoSpace(int points) {
+            return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
+                    onlineChecks, faults, faultTrials, ioFailurePoints, points, hostReserveBytes);
+        }
+
+        /** The host space kept aside for the engine in runs whose host runs full. */
+        public Config withHostReserve(long bytes) {
+            return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
+                    onlineChecks, faults, faultTrials, ioFailurePoints, noSpacePoints, bytes);
         }
     }
 
@@ -216,7 +234,7 @@ public final class CrashHarness {
         List<CrashReport.Violation> found = new ArrayList<>();
         try {
             long recordStart = System.nanoTime();
-            Recording recording = record(workload, found);
+            WorkloadRun.Recording recording = WorkloadRun.record(this, workload, null, found);
             report.recordNanos += System.nanoTime() - recordStart;
             if (recording != null) {
                 String order = WriteOrderCheck.check(recording.log(), baseGeneration);
@@ -228,7 +246,14 @@ public final class CrashHarness {
                     new FaultInjection(this).judge(workload, recording.log(), recording.expected(), found);
                 }
                 if (config.ioFailurePoints() > 0) {
-                    new IoFailureSweep(this).judge(workload, recording.log(), recording.expected(), found);
+                    new IoFailureSweep(this).judge(workload, recording.log(), SimulatedDevice.Failure.IO_ERROR,
+                            config.ioFailurePoints(), found);
+                }
+                if (config.noSpacePoints() > 0) {
+                    new IoFailureSweep(this).judge(workload, recording.log(), SimulatedDevice.Failure.NO_SPACE,
+                            config.noSpacePoints(), found);
+                    new IoFailureSweep(this).judge(workload, recording.log(), SimulatedDevice.Failure.HOST_FULL,
+                            config.noSpacePoints(), found);
                 }
             }
         } catch (IOException | RuntimeException | EngineBugError e) {
@@ -246,72 +271,9 @@ public final class CrashHarness {
         return new CrashReport.Violation(workload.name(), workload.text(), state, problem);
     }
 
-    /** The log of one run, and the states of the model a recovery may land on, by generation. */
-    private record Recording(List<SimulatedDevice.Op> log, Map<Long, List<Map<String, String>>> expected) {
-    }
-
-    private Recording record(AceWorkloads.Workload workload, List<CrashReport.Violation> found) throws IOException {
-        SimulatedDevice device = SimulatedDevice.ofImage(base);
-        FsModel model = baseModel.copy();
-        Map<Long, List<Map<String, String>>> expected = new HashMap<>();
-        Map<String, String> current = model.dump();
-        expected.put(baseGeneration, List.of(current));
-        CowFileSystem fs = CowFileSystem.open(device, options(config.onlineChecks()));
-        try {
-            device.clearLog();
-            long generation = fs.store().generation();
-            for (CrashOp op : workload.ops()) {
-                try {
-                    OpRunner.apply(fs, op);
-                } catch (IOException | RuntimeException | EngineBugError e) {
-                    found.add(violation(workload, "(while running)", op + " failed: " + describe(e)));
-                    return null;
-                }
-                model.apply(op);
-                Map<String, String> after = model.dump();
-                List<String> live = FsDump.differences(after, FsDump.of(fs), 3);
-                if (!live.isEmpty()) {
-                    found.add(violation(workload, "(while running)", "after " + op + " the live filesystem "
-                            + "differs from the model: " + live));
-                    return null;
-                }
-                long now = fs.store().generation();
-                for (long between = generation + 1; between < now; between++) {
-                    expected.put(between, List.of(current, after)); // inside one operation: before or after it
-                }
-                if (now != generation) {
-                    expected.put(now, List.of(after));
-                }
-                if (makesDurable(op)) {
-                    // Checked here, not taken from the engine: when this returns, what is visible is committed.
-                    if (!expected.get(now).equals(List.of(after))) {
-                        found.add(violation(workload, "(while running)", op + " returned, but the committed "
-                                + "generation " + now + " does not hold what was visible"));
-                        return null;
-                    }
-                    device.marker(PERSISTED + now);
-                }
-                generation = now;
-                current = after;
-            }
-        } finally {
-            device.setRecording(false);
-            fs.close();
-        }
-        return new Recording(device.log(), expected);
-    }
-
-    /** The harness's own acknowledgement, logged when an operation that promises durability returns. */
-    private static final String PERSISTED = "persisted ";
-
-    private static boolean makesDurable(CrashOp op) {
-        return op instanceof CrashOp.Persist persist ? persist.kind() != CrashOp.Persist.Kind.NONE
-                : op instanceof CrashOp.SnapshotCreate || op instanceof CrashOp.SnapshotDelete
-                || op instanceof CrashOp.Rollback || op instanceof CrashOp.CloneSnapshot;
-    }
-
-    private void judgeStates(AceWorkloads.Workload workload, Recording recording, List<CrashReport.Violation> found)
-            throws IOException {
+    /** Builds the crash states of a recorded run and judges each distinct one. */
+    void judgeStates(AceWorkloads.Workload workload, WorkloadRun.Recording recording,
+                     List<CrashReport.Violation> found) throws IOException {
         CrashStates states = new CrashStates(base, recording.log());
         List<Integer> starts = states.epochStarts();
         for (int e = 0; e < starts.size(); e++) {
@@ -401,8 +363,9 @@ public final class CrashHarness {
                 String label = marker.label();
                 if (label.startsWith("commit ") && label.endsWith(" acknowledged")) {
                     acknowledged = Math.max(acknowledged, Long.parseLong(label.split(" ")[1]));
-                } else if (label.startsWith(PERSISTED)) {
-                    acknowledged = Math.max(acknowledged, Long.parseLong(label.substring(PERSISTED.length())));
+                } else if (label.startsWith(WorkloadRun.PERSISTED)) {
+                    acknowledged = Math.max(acknowledged,
+                            Long.parseLong(label.substring(WorkloadRun.PERSISTED.length())));
                 }
             }
         }

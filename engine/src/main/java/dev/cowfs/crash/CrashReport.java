@@ -45,6 +45,8 @@ public final class CrashReport {
     private int timings;
     /** Outcomes per fault class: exact, detected, silent. */
     final Map<String, long[]> faultOutcomes = new LinkedHashMap<>();
+    /** Runs whose host filesystem ran full and where deleting snapshots, clones and files then succeeded. */
+    long hostFullDeleteRuns;
 
     void recoveryTime(long nanos) {
         if (timings == recoveryMicros.length && timings < MAX_TIMINGS) {
@@ -120,6 +122,10 @@ public final class CrashReport {
                 recoveryMicrosPercentile(50), recoveryMicrosPercentile(99)));
         faultOutcomes.forEach((fault, counts) -> out.append(String.format(Locale.ROOT,
                 "fault %-12s %d exact, %d detected, %d silent%n", fault, counts[0], counts[1], counts[2])));
+        if (hostFullDeleteRuns > 0) {
+            out.append(String.format(Locale.ROOT, "full host          %d runs deleted snapshots, clones and files "
+                    + "after the host ran full%n", hostFullDeleteRuns));
+        }
         if (kills > 0) {
             out.append(String.format(Locale.ROOT, "kill -9            %d processes killed and reopened (%d after "
                     + "acknowledged commits)%n", kills, killedAcknowledged));
@@ -148,7 +154,8 @@ public final class CrashReport {
                 .append(",\"recovery_us_p50\":").append(recoveryMicrosPercentile(50))
                 .append(",\"recovery_us_p99\":").append(recoveryMicrosPercentile(99))
                 .append(",\"kills\":").append(kills).append(",\"kills_after_acknowledged_commits\":")
-                .append(killedAcknowledged).append(",\"faults\":{");
+                .append(killedAcknowledged).append(",\"host_full_delete_runs\":").append(hostFullDeleteRuns)
+                .append(",\"faults\":{");
         boolean first = true;
         for (Map.Entry<String, long[]> fault : faultOutcomes.entrySet()) {
             out.append(first ? "" : ",").append(quote(fault.getKey())).append(":{\"exact\":")

@@ -40,7 +40,8 @@ final class FaultInjection {
             }
         }
         for (int i = 0; i < lastAcknowledgement; i++) {
-            if (log.get(i) instanceof SimulatedDevice.Write write && !CrashStates.isSuperblockWrite(write)) {
+            if (log.get(i) instanceof SimulatedDevice.Write write && !write.isGrowth()
+                    && !CrashStates.isSuperblockWrite(write)) {
                 acknowledgedWrites.add(i);
             }
         }
@@ -70,7 +71,9 @@ final class FaultInjection {
                     replayed.setRecording(false);
                     for (int i = 0; i < log.size(); i++) {
                         if (log.get(i) instanceof SimulatedDevice.Write other) {
-                            if (i != victim) {
+                            if (other.isGrowth()) {
+                                replayed.ensureLength(other.offset());
+                            } else if (i != victim) {
                                 replayed.write(other.offset(), other.bytes(), 0, other.bytes().length);
                             } else if (fault == Fault.MISDIRECTED_WRITE && elsewhere != other.offset()) {
                                 replayed.write(elsewhere, other.bytes(), 0, other.bytes().length);

@@ -11,12 +11,11 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.zip.CRC32C;
 
 /**
  * The visible state of a filesystem as a sorted map, the shape the harness compares: one entry per
  * subvolume ({@code @NAME:#}), directory ({@code /a/}), file and symbolic link, with link counts, sizes,
- * contents (CRC32C), extended attributes and, for files with several names, all of their names. Times and
+ * contents (a 64-bit xxHash), extended attributes and, for files with several names, all of their names. Times and
  * inode numbers are left out: the model does not predict them.
  */
 public final class FsDump {
@@ -101,8 +100,8 @@ public final class FsDump {
     /** A file: size and contents, its names when it has several, extended attributes. */
     static String file(long nlink, byte[] data, List<String> names, Map<String, byte[]> xattrs) {
         StringBuilder text = new StringBuilder("file nlink=").append(nlink).append(" size=").append(data.length)
-                .append(" crc=")
-                .append(Long.toHexString(crc(data)));
+                .append(" xxh64=")
+                .append(Long.toHexString(hash(data)));
         if (names != null && names.size() > 1) {
             List<String> sorted = new ArrayList<>(names);
             sorted.sort(null);
@@ -114,15 +113,20 @@ public final class FsDump {
     private static String xattrText(Map<String, byte[]> xattrs) {
         StringBuilder text = new StringBuilder();
         xattrs.forEach((name, value) -> text.append(' ').append(name).append('=').append(value.length).append(':')
-                .append(Long.toHexString(crc(value))));
+                .append(Long.toHexString(hash(value))));
         return text.toString();
     }
 
-    static long crc(byte[] bytes) {
-        CRC32C crc = new CRC32C();
-        crc.update(bytes);
-        return crc.getValue();
+    /**
+     * Contents are compared by a 64-bit hash, not by the engine's own CRC32C: a wrong block that happens to carry
+     * a matching CRC (stale, misdirected) must not pass the oracle too.
+     */
+    static long hash(byte[] bytes) {
+        return XXHASH.hash(bytes, 0, bytes.length, 0x6f7261636c65L);
     }
+
+    private static final net.jpountz.xxhash.XXHash64 XXHASH =
+            net.jpountz.xxhash.XXHashFactory.safeInstance().hash64();
 
     /** The first differences between two dumps, at most {@code max}, one line each. */
     public static List<String> differences(Map<String, String> expected, Map<String, String> actual, int max) {

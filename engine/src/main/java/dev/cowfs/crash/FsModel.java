@@ -109,6 +109,13 @@ public final class FsModel {
         return subvolumes.containsKey(name);
     }
 
+    /** The names of the subvolumes besides the default one (snapshots and clones). */
+    public List<String> subvolumeNames() {
+        List<String> names = new ArrayList<>(subvolumes.keySet());
+        names.remove("");
+        return names;
+    }
+
     public boolean isReadOnly(String name) {
         return subvolumes.get(name).readOnly;
     }

@@ -10,11 +10,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The device fails: a workload is run again with its N-th write or barrier failing with an I/O error, for
- * failure points spread over the whole run. The failing operation must end in a clean I/O error (never
- * another exception), what follows must either work or fail cleanly too (the engine turns read-only after a
- * failed commit), and the image must then open to a committed state of the model no older than the last
- * acknowledged commit, with both checkers clean.
+ * The device fails: a workload is run again with a failure armed at one of its device operations (writes and
+ * barriers), for failure points spread over the whole run: an I/O error ({@code --io-errors}), one write
+ * refused for lack of space, or the host filesystem running full ({@code --no-space}). {@link WorkloadRun}
+ * checks each operation's outcome; then the image must open to a committed state of the model no older than the
+ * last acknowledged commit, with both checkers clean, and every crash state of the failing run's log is
+ * judged like those of any run.
  */
 final class IoFailureSweep {
     private final CrashHarness harness;
@@ -23,11 +24,12 @@ final class IoFailureSweep {
         this.harness = harness;
     }
 
-    void judge(AceWorkloads.Workload workload, List<SimulatedDevice.Op> log,
-               Map<Long, List<Map<String, String>>> expected, List<CrashReport.Violation> found) {
-        long deviceOperations = log.stream().filter(op -> !(op instanceof SimulatedDevice.Marker)).count();
+    /** Sweeps one failure kind over {@code wanted} points of the workload's run. */
+    void judge(AceWorkloads.Workload workload, List<SimulatedDevice.Op> log, SimulatedDevice.Failure kind, int wanted,
+               List<CrashReport.Violation> found) {
+        long deviceOperations = log.stream().filter(op -> !(op instanceof SimulatedDevice.Marker)
+                && !(op instanceof SimulatedDevice.Write write && write.isGrowth())).count();
         List<Long> points = new ArrayList<>();
-        int wanted = harness.config().ioFailurePoints();
         if (deviceOperations <= wanted) {
             for (long point = 0; point < deviceOperations; point++) {
                 points.add(point);
@@ -37,79 +39,83 @@ final class IoFailureSweep {
                 points.add((long) harness.random.nextInt((int) Math.min(Integer.MAX_VALUE, deviceOperations)));
             }
         }
+        String label = switch (kind) {
+            case IO_ERROR -> "io-error";
+            case NO_SPACE -> "no-space";
+            case HOST_FULL -> "host-full";
+        };
         for (long point : points) {
-            String problem = failAt(workload, point, expected);
-            long[] tally = harness.report().faultOutcomes.computeIfAbsent("io-error", key -> new long[3]);
-            if (problem.isEmpty()) {
-                tally[1]++;
-            } else {
+            WorkloadRun.DeviceFailure failure = new WorkloadRun.DeviceFailure(kind, point);
+            List<CrashReport.Violation> problems = new ArrayList<>();
+            boolean failed = failAt(workload, failure, problems);
+            long[] tally = harness.report().faultOutcomes.computeIfAbsent(label, key -> new long[3]);
+            if (!problems.isEmpty()) {
                 tally[2]++;
-                found.add(harness.violation(workload, "(I/O error at device operation " + point + ")", problem));
+                found.addAll(problems);
                 return;
             }
+            tally[failed ? 1 : 0]++;
         }
     }
 
-    private String failAt(AceWorkloads.Workload workload, long point, Map<Long, List<Map<String, String>>> expected) {
-        SimulatedDevice device = SimulatedDevice.ofImage(harness.base);
+    /** One run with the failure armed; true when an operation failed (cleanly). */
+    private boolean failAt(AceWorkloads.Workload workload, WorkloadRun.DeviceFailure failure,
+                           List<CrashReport.Violation> found) {
+        String where = "(" + failure.describe() + ")";
         try {
-            CowFileSystem fs = CowFileSystem.open(device, harness.options(false));
-            device.clearLog();
-            device.failAfter(point);
-            boolean failed = false;
-            for (CrashOp op : workload.ops()) {
-                try {
-                    OpRunner.apply(fs, op);
-                } catch (dev.cowfs.fs.FsException e) {
-                    if (e.errno() != dev.cowfs.fs.Errno.EIO && e.errno() != dev.cowfs.fs.Errno.EROFS) {
-                        return op + " failed with " + e.errno() + " instead of an I/O error: "
-                                + CrashHarness.describe(e);
-                    }
-                    failed = true;
-                    break;
-                } catch (IOException e) {
-                    failed = true; // the clean outcome: an I/O error for the caller
-                    break;
-                }
+            WorkloadRun.Recording recording = WorkloadRun.record(harness, workload, failure, found);
+            if (recording == null) {
+                return true;
             }
-            if (device.failureInjected() && !failed) {
-                return "the I/O error at device operation " + point + " reached no caller: it was swallowed";
+            if (recording.hostFullDeletes()) {
+                harness.report().hostFullDeleteRuns++;
             }
-            if (failed) {
-                try {
-                    fs.sync(); // after a failed commit the engine is read-only: this fails cleanly or does nothing
-                } catch (IOException e) {
-                    // a clean refusal
-                }
+            String reopened = reopen(recording);
+            if (!reopened.isEmpty()) {
+                found.add(harness.violation(workload, where, reopened));
+                return true;
             }
-            long acknowledged = 0;
-            for (SimulatedDevice.Op op : device.log()) {
-                if (op instanceof SimulatedDevice.Marker marker && marker.label().endsWith(" acknowledged")) {
-                    acknowledged = Long.parseLong(marker.label().split(" ")[1]);
-                }
+            List<CrashReport.Violation> states = new ArrayList<>();
+            harness.judgeStates(workload, recording, states);
+            for (CrashReport.Violation violation : states) {
+                found.add(new CrashReport.Violation(violation.workload(), violation.operations(),
+                        where + " " + violation.state(), violation.problem()));
             }
-            device.setRecording(false);
-            try {
-                fs.close();
-            } catch (IOException e) {
-                // closing a filesystem the failure turned read-only may refuse to commit: a clean refusal
-            }
-            try (CowFileSystem reopened = CowFileSystem.open(SimulatedDevice.ofImage(device.image()),
-                    harness.options(false))) {
-                long generation = reopened.store().generation();
-                if (generation < acknowledged) {
-                    return "reopened at generation " + generation + " below the acknowledged " + acknowledged;
-                }
-                Map<String, String> dump = FsDump.of(reopened);
-                List<Map<String, String>> states = expected.get(generation);
-                if (states == null || !states.contains(dump)) {
-                    return "reopened state is not the model's of generation " + generation + ": "
-                            + (states == null ? "no model state" : FsDump.differences(states.get(0), dump, 3));
-                }
-                return CrashHarness.check(reopened);
-            }
+            return recording.failed();
         } catch (IOException | RuntimeException | EngineBugError e) {
-            return "not a clean I/O error: " + CrashHarness.describe(e);
+            found.add(harness.violation(workload, where, "not a clean failure: " + CrashHarness.describe(e)));
+            return true;
+        }
+    }
+
+    /** The image as the run left it must open to a committed, acknowledged state of the model. */
+    private String reopen(WorkloadRun.Recording recording) throws IOException {
+        SimulatedDevice device = SimulatedDevice.ofImage(harness.base);
+        device.setRecording(false);
+        for (SimulatedDevice.Op op : recording.log()) {
+            if (op instanceof SimulatedDevice.Write write) {
+                if (write.isGrowth()) {
+                    device.ensureLength(write.offset());
+                } else {
+                    device.write(write.offset(), write.bytes(), 0, write.bytes().length);
+                }
+            }
+        }
+        long acknowledged = CrashHarness.acknowledgedBefore(recording.log(), recording.log().size());
+        try (CowFileSystem reopened = CowFileSystem.open(device, harness.options(false))) {
+            long generation = reopened.store().generation();
+            if (generation < acknowledged) {
+                return "reopened at generation " + generation + " below the acknowledged " + acknowledged;
+            }
+            Map<String, String> dump = FsDump.of(reopened);
+            List<Map<String, String>> states = recording.expected().get(generation);
+            if (states == null || !states.contains(dump)) {
+                return "reopened state is not the model's of generation " + generation + ": "
+                        + (states == null ? "no model state" : FsDump.differences(states.get(0), dump, 3));
+            }
+            return CrashHarness.check(reopened);
+        } catch (IOException | RuntimeException | EngineBugError e) {
+            return "reopening after the failure: " + CrashHarness.describe(e);
         }
     }
 }

@@ -340,6 +340,13 @@ public final class CowFileSystem implements Closeable {
                 txn = null;
             }
         }
+        if (txn == null) { // read-only from now on: what it shows is the last commit, subvolumes included
+            try (ReadTransaction read = store.beginRead()) {
+                subvolumes.load(read, null);
+            } catch (IOException unreadable) {
+                // the next operation that reads reports it
+            }
+        }
         return error;
     }
 

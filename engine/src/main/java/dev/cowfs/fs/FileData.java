@@ -379,10 +379,11 @@ final class FileData {
 
     // ------------------------------------------------------------------ reading
 
+    /**
+     * Reads what is stored and lays the file's unwritten buffer over it: a read never writes (a read that had to
+     * write the buffer out first could fail for lack of space, which read(2) never does).
+     */
     int read(long ino, long offset, byte[] dst, int dstOffset, int length) throws IOException {
-        if (fs.txn() != null) {
-            flush(ino);
-        }
         Inode inode = regularFile(ino);
         if (offset >= inode.size || length == 0) {
             return 0;
@@ -400,6 +401,15 @@ final class FileData {
             long to = Math.min(end, item.end());
             int inExtent = (int) (item.from() + (from - item.offset()));
             copyFromExtent(ino, item, inExtent, dst, dstOffset + (int) (from - offset), (int) (to - from));
+        }
+        Buffer buffer = fs.txn() != null ? buffers.get(ino) : null;
+        if (buffer != null) { // newer than everything stored: every other change to the file writes it out first
+            long from = Math.max(offset, buffer.start);
+            long to = Math.min(end, buffer.start + buffer.length);
+            if (from < to) {
+                System.arraycopy(buffer.bytes, (int) (from - buffer.start), dst, dstOffset + (int) (from - offset),
+                        (int) (to - from));
+            }
         }
         return n;
     }

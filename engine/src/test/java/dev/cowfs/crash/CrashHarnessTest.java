@@ -102,6 +102,30 @@ class CrashHarnessTest {
     }
 
     @Test
+    void outOfSpaceFailsCleanlyLosesNoCommitAndLeavesDeletesWorkingOnAFullHost() throws Exception {
+        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults().withNoSpace(12));
+        for (long i = 0; i < AceWorkloads.count(1); i += 5) {
+            harness.run(AceWorkloads.sequence(1, i, harness.startModel()));
+        }
+        harness.run(AceWorkloads.random(4, 40, harness.startModel()));
+        CrashReport report = harness.report();
+        System.out.println("Out of space:\n" + report.text());
+        assertEquals(0, report.violationCount(), report::text);
+        assertTrue(report.faultOutcomes.get("no-space")[1] > 200, report::text);
+        assertTrue(report.faultOutcomes.get("host-full")[1] > 0, report::text);
+        assertTrue(report.hostFullDeleteRuns > 100, report::text);
+    }
+
+    /** The full-host check bites: with no host reserve at all, deletes on a full host cannot work. */
+    @Test
+    void withoutAHostReserveDeletesOnAFullHostAreReportedAsFailing() throws Exception {
+        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults().withNoSpace(4).withHostReserve(0));
+        List<CrashReport.Violation> found = harness.run(AceWorkloads.sequence(1, 82, harness.startModel()));
+        assertTrue(found.stream().anyMatch(v -> v.state().contains("host full")
+                && v.problem().contains("where it must succeed")), found::toString);
+    }
+
+    @Test
     void aProcessKilledWhileCommittingReopensAtAnAcknowledgedCommit(@TempDir Path dir) throws Exception {
         CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults());
         KillHarness kills = new KillHarness(harness, dir, 4);
@@ -138,6 +162,45 @@ class CrashHarnessTest {
             }
         }
         assertTrue(compared > 500, "only " + compared + " candidates");
+    }
+
+    /** Growing the image file is logged as a write of no bytes, which a crash before the next barrier can lose. */
+    @Test
+    void growthOfTheImageIsAWriteACrashCanLose() throws Exception {
+        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults());
+        // A new image grows as it is made (past 64 MiB, where the far superblock lives, an image grows by steps).
+        dev.cowfs.engine.crash.SimulatedDevice device = new dev.cowfs.engine.crash.SimulatedDevice();
+        try (dev.cowfs.fs.CowFileSystem fs = dev.cowfs.fs.CowFileSystem.create(device, harness.options(false))) {
+            long ino = fs.mknod(dev.cowfs.fs.CowFileSystem.ROOT_INO, "big", 0100644, 0, 0, 0);
+            byte[] data = new byte[300_000];
+            new Random(9).nextBytes(data);
+            fs.write(ino, 0, data, 0, data.length);
+            fs.sync();
+        }
+        List<dev.cowfs.engine.crash.SimulatedDevice.Op> log = device.log();
+        dev.cowfs.engine.crash.CrashStates states = new dev.cowfs.engine.crash.CrashStates(
+                new dev.cowfs.engine.crash.SimulatedDevice().image(), log);
+        int growths = 0;
+        for (int start : states.epochStarts()) {
+            List<dev.cowfs.engine.crash.SimulatedDevice.Write> writes = states.epochWrites(start);
+            for (dev.cowfs.engine.crash.SimulatedDevice.Write write : writes) {
+                if (!write.isGrowth() || write.offset() <= states.durableImage(start).lengthBytes()) {
+                    continue;
+                }
+                growths++;
+                boolean shorter = false;
+                boolean grown = false;
+                for (dev.cowfs.engine.crash.CrashStates.Candidate candidate
+                        : states.candidatesInEpoch(start, new Random(2), 3, 0)) {
+                    long length = states.build(candidate).device().lengthBytes();
+                    shorter |= length < write.offset();
+                    grown |= length >= write.offset();
+                }
+                assertTrue(shorter && grown, "growth to " + write.offset() + ": lost " + shorter + ", kept " + grown);
+            }
+        }
+        assertTrue(growths > 0, "making an image grew it with no logged growth");
+        assertTrue(harness.run(AceWorkloads.random(6, 30, harness.startModel())).isEmpty(), harness.report()::text);
     }
 
     @Test

@@ -54,6 +54,10 @@ final class CrashtestCommand extends ToolCommand {
     @Option(names = "--io-errors", paramLabel = "N", defaultValue = "0",
             description = "also run each workload again with an I/O error at N of its writes and barriers")
     int ioErrors;
+    @Option(names = "--no-space", paramLabel = "N", defaultValue = "0",
+            description = "also run each workload again with one write refused for lack of space, and again with "
+                    + "the host filesystem running full, each at N of its writes and barriers")
+    int noSpace;
     @Option(names = "--kill", paramLabel = "N", defaultValue = "0",
             description = "also run N rounds of a child process writing an image file, killed with SIGKILL "
                     + "at a random moment and reopened")
@@ -81,11 +85,11 @@ final class CrashtestCommand extends ToolCommand {
         if (faultTrials < 0 || faultTrials > 10_000) {
             throw new Cowfs.UsageException("--fault-trials must be from 0 to 10000");
         }
-        if (ioErrors < 0 || kills < 0 || fuzz < 0) {
-            throw new Cowfs.UsageException("--io-errors, --kill and --fuzz take a count of 0 or more");
+        if (ioErrors < 0 || noSpace < 0 || kills < 0 || fuzz < 0) {
+            throw new Cowfs.UsageException("--io-errors, --no-space, --kill and --fuzz take a count of 0 or more");
         }
         CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults().withSeed(seed)
-                .withFaults(chosen, faultTrials).withIoFailures(ioErrors));
+                .withFaults(chosen, faultTrials).withIoFailures(ioErrors).withNoSpace(noSpace));
         if (replay != null) {
             try {
                 harness.run(harness.workloadNamed(replay));

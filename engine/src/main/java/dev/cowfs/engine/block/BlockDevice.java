@@ -46,6 +46,15 @@ public interface BlockDevice extends Closeable {
     }
 
     /**
+     * True while the host reserve is given up (the host filesystem ran full and a commit or delete took the
+     * reserve's space) and not yet made again: the image may then grow only for commits and deletes, so that what
+     * is left stays for them. Devices without a reserve say false.
+     */
+    default boolean hostReserveGivenUp() {
+        return false;
+    }
+
+    /**
      * Whether the bytes [offset, offset + length) are exactly bytes this device (or one sharing its storage)
      * already verified for the same claim (what was checked about them: which checksum, over how many bytes,
      * as a node or as an extent), so that verifying them again would only repeat the same computation.

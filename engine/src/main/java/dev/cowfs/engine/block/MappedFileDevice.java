@@ -143,6 +143,11 @@ public final class MappedFileDevice implements BlockDevice {
         }
     }
 
+    @Override
+    public boolean hostReserveGivenUp() {
+        return reservePath != null && reserveMissing;
+    }
+
     /** Gives the reserve's space back to the host for the write that needs it; false when there is none. */
     private boolean releaseReserve() throws IOException {
         if (reservePath == null || reserveMissing || !reserveAllowed) {

@@ -89,6 +89,11 @@ public final class AuditingDevice implements BlockDevice {
     }
 
     @Override
+    public boolean hostReserveGivenUp() {
+        return inner.hostReserveGivenUp();
+    }
+
+    @Override
     public boolean verifiedBefore(long offset, int length, long claim) {
         return inner.verifiedBefore(offset, length, claim); // reads pass through unchanged
     }

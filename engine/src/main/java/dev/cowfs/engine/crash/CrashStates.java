@@ -359,7 +359,7 @@ public final class CrashStates {
         for (SimulatedDevice.Write write : writes) {
             if (isSuperblockWrite(write)) {
                 tearable.add(write);
-            } else {
+            } else if (!write.isGrowth()) {
                 lastData = write;
             }
         }
@@ -414,6 +414,9 @@ public final class CrashStates {
     }
 
     public static boolean isSuperblockWrite(SimulatedDevice.Write write) {
+        if (write.isGrowth()) {
+            return false;
+        }
         long offset = write.offset();
         return offset < Limits.HEADER_REGION_BYTES || offset == Limits.FAR_SUPERBLOCK_OFFSET_BYTES;
     }

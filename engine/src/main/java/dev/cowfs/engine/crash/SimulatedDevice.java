@@ -26,7 +26,14 @@ public final class SimulatedDevice implements BlockDevice {
         long sequence();
     }
 
+    /**
+     * A write. One of no bytes is the growth of the image to {@code offset} bytes, which a power loss before the
+     * next barrier can undo like any write (a host filesystem makes a file's new size durable at a sync).
+     */
     public record Write(long sequence, long offset, byte[] bytes) implements Op {
+        public boolean isGrowth() {
+            return bytes.length == 0;
+        }
     }
 
     public record Barrier(long sequence) implements Op {
@@ -255,7 +262,12 @@ public final class SimulatedDevice implements BlockDevice {
             throw new OutOfSpaceException("simulated device is full: " + wanted + " bytes wanted, capacity "
                     + capacityBytes);
         }
-        lengthBytes = Math.max(lengthBytes, wanted);
+        if (wanted > lengthBytes) {
+            if (recording) {
+                log.add(new Write(log.size(), wanted, new byte[0])); // growth: sparse, it takes no host space
+            }
+            lengthBytes = wanted;
+        }
     }
 
     /** Makes growth beyond {@code bytes} fail with {@link OutOfSpaceException}, as a full disk would. */
@@ -263,27 +275,102 @@ public final class SimulatedDevice implements BlockDevice {
         this.capacityBytes = bytes;
     }
 
-    /** Whether the I/O error armed by {@link #failAfter} has been thrown. */
+    /** Whether the failure armed by {@link #failAfter} has reached a caller (an exception was thrown). */
     public boolean failureInjected() {
         return failureInjected;
     }
 
     private boolean failureInjected;
 
-    /** The write or barrier after {@code operations} more of them fails with an I/O error, as a dying disk would. */
-    public void failAfter(long operations) {
-        this.operationsBeforeFailure = operations;
+    /** How the device fails, from the operation {@link #failAfter} names. */
+    public enum Failure {
+        /** That write or barrier fails with an I/O error, as a dying disk would. */
+        IO_ERROR,
+        /**
+         * The first write from there on fails for lack of space (as a thin-provisioned or copy-on-write host may
+         * refuse any write), after half of its whole pages landed; later writes work again.
+         */
+        NO_SPACE,
+        /**
+         * From there on the host filesystem is full: a write into a page the image never held (a hole of the
+         * sparse file) fails for lack of space, after the pages before it landed, unless the host reserve
+         * ({@link #setHostReserveBytes}) is allowed ({@link #allowHostReserve}): the first such write releases it
+         * for every later one. Pages the image holds can be written again.
+         */
+        HOST_FULL
     }
 
-    private void maybeFail(String what) throws IOException {
+    private Failure failureKind = Failure.IO_ERROR;
+    private boolean hostFull;
+    private long hostFreePages;
+    private long hostReservePages;
+    private boolean hostReserveAllowed;
+    private boolean hostReserveReleased;
+
+    /** The write or barrier after {@code operations} more of them fails with an I/O error, as a dying disk would. */
+    public void failAfter(long operations) {
+        failAfter(operations, Failure.IO_ERROR);
+    }
+
+    /** Arms a failure of this kind at the device operation (write or barrier) after {@code operations} more. */
+    public void failAfter(long operations, Failure kind) {
+        this.operationsBeforeFailure = operations;
+        this.failureKind = kind;
+    }
+
+    /** Host space kept aside for the engine's commits and deletes once the host is full ({@link Failure#HOST_FULL}). */
+    public void setHostReserveBytes(long bytes) {
+        this.hostReservePages = (bytes + PAGE_BYTES - 1) / PAGE_BYTES;
+    }
+
+    /** Whether the host filesystem has run full ({@link Failure#HOST_FULL}). */
+    public boolean hostFull() {
+        return hostFull;
+    }
+
+    @Override
+    public void allowHostReserve(boolean allowed) {
+        hostReserveAllowed = allowed;
+    }
+
+    @Override
+    public boolean hostReserveGivenUp() {
+        return hostReserveReleased; // the host never frees space here, so the reserve is never made again
+    }
+
+    /** Counts one device operation; true when the armed failure is due at this one. */
+    private boolean failureDue() {
         if (operationsBeforeFailure == 0) {
             operationsBeforeFailure = -1;
-            failureInjected = true;
-            throw new IOException("simulated I/O error on " + what);
+            return true;
         }
         if (operationsBeforeFailure > 0) {
             operationsBeforeFailure--;
         }
+        return false;
+    }
+
+    /**
+     * How many bytes of a write of {@code length} at {@code offset} find room once the host is full: up to the
+     * first page that is a hole and for which no free host page is left.
+     */
+    private int bytesWithRoom(long offset, int length) {
+        long firstPage = offset / PAGE_BYTES;
+        long lastPage = (offset + length - 1) / PAGE_BYTES;
+        for (long index = firstPage; index <= lastPage && length > 0; index++) {
+            if (page(index) != null) {
+                continue;
+            }
+            if (hostFreePages == 0 && hostReserveAllowed && !hostReserveReleased) {
+                hostReserveReleased = true;
+                hostFreePages += hostReservePages;
+            }
+            if (hostFreePages == 0) {
+                return (int) Math.max(0, index * PAGE_BYTES - offset);
+            }
+            hostFreePages--;
+        }
+        return length;
     }
 
     @Override
@@ -336,12 +423,42 @@ public final class SimulatedDevice implements BlockDevice {
         if (readOnly) {
             throw new IOException("simulated device is read-only");
         }
-        maybeFail("write at " + offset);
-        lengthBytes = Math.max(lengthBytes, offset + length);
-        if (recording) {
-            log.add(new Write(log.size(), offset, java.util.Arrays.copyOfRange(src, srcOffset, srcOffset + length)));
+        int landing = length;
+        IOException failure = null;
+        if (failureDue()) {
+            switch (failureKind) {
+                case IO_ERROR -> {
+                    failureInjected = true;
+                    throw new IOException("simulated I/O error on write at " + offset);
+                }
+                case NO_SPACE -> {
+                    operationsBeforeFailure = -1;
+                    landing = (length / PAGE_BYTES / 2) * PAGE_BYTES;
+                    failure = new OutOfSpaceException("simulated device: no space left for bytes " + offset + ".."
+                            + (offset + length));
+                }
+                case HOST_FULL -> hostFull = true;
+            }
         }
-        apply(offset, src, srcOffset, length);
+        if (hostFull && failure == null) {
+            landing = bytesWithRoom(offset, length);
+            if (landing < length) {
+                failure = new OutOfSpaceException("simulated host filesystem is full: no room for bytes "
+                        + (offset + landing) + ".." + (offset + length));
+            }
+        }
+        if (landing > 0) {
+            lengthBytes = Math.max(lengthBytes, offset + landing);
+            if (recording) {
+                log.add(new Write(log.size(), offset,
+                        java.util.Arrays.copyOfRange(src, srcOffset, srcOffset + landing)));
+            }
+            apply(offset, src, srcOffset, landing);
+        }
+        if (failure != null) {
+            failureInjected = true;
+            throw failure;
+        }
     }
 
     /** Writes bytes without recording them: how crash states are built. */
@@ -381,7 +498,16 @@ public final class SimulatedDevice implements BlockDevice {
         if (closed) {
             throw new IOException("device closed");
         }
-        maybeFail("barrier");
+        if (failureDue()) {
+            switch (failureKind) {
+                case IO_ERROR -> {
+                    failureInjected = true;
+                    throw new IOException("simulated I/O error on barrier");
+                }
+                case NO_SPACE -> operationsBeforeFailure = 0; // a barrier asks for no space: the next write fails
+                case HOST_FULL -> hostFull = true;
+            }
+        }
         if (recording) {
             log.add(new Barrier(log.size()));
         }

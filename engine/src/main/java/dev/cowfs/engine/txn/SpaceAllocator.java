@@ -216,6 +216,12 @@ public final class SpaceAllocator implements BlockAllocator {
             throw new OutOfSpaceException("the image is full: its capacity of " + capacityBlocks + " blocks is used up"
                     + " (" + usedBlocks() + " in use or waiting to be reused)");
         }
+        if (!privileged && device.hostReserveGivenUp()) {
+            // What the reserve gave back to the host is kept for commits and deletes, or a stream of writes
+            // would take it and leave a full host where nothing can be deleted.
+            throw new OutOfSpaceException("the host filesystem is full and the space kept for deletes is in use; "
+                    + "delete files or snapshots, or free space on the host");
+        }
         device.ensureLength((start + blockCount) * blockSizeBytes);
         highWaterBlock = start + blockCount;
         return start;
