@@ -375,6 +375,16 @@ public final class CrashHarness {
     /** Judges a state unless an identical state with the same expectation was judged already. */
     private String judgeOnce(java.util.function.Supplier<CrashStates.State> build, SimulatedDevice.Digest digest,
                              long expectedGeneration, List<Map<String, String>> expected) {
+        return judgeOnce(build, digest, expectedGeneration, expected, true);
+    }
+
+    /**
+     * Judges a state unless an identical state with the same expectation was judged already (a crash state of
+     * a workload, or one of a recovery cut short: {@link RecoveryCrashes}); {@code samples} lets it be one of
+     * those that go on with more work or lose power again during recovery.
+     */
+    String judgeOnce(java.util.function.Supplier<CrashStates.State> build, SimulatedDevice.Digest digest,
+                     long expectedGeneration, List<Map<String, String>> expected, boolean samples) {
         StateKey key = new StateKey(digest, expectedGeneration, expected,
                 expectedHashes.computeIfAbsent(expected, List::hashCode));
         String known = verdicts.get(key);
@@ -382,8 +392,11 @@ public final class CrashHarness {
             return known;
         }
         report.statesUnique++;
-        boolean sample = config.moreWorkEvery() > 0 && report.statesUnique % config.moreWorkEvery() == 0;
-        boolean crashRecovery = config.recoveryCrashEvery() > 0
+        if (!samples) {
+            report.recoveryCrashUnique++;
+        }
+        boolean sample = samples && config.moreWorkEvery() > 0 && report.statesUnique % config.moreWorkEvery() == 0;
+        boolean crashRecovery = samples && config.recoveryCrashEvery() > 0
                 && report.statesUnique % config.recoveryCrashEvery() == 0;
         CrashStates.State state = build.get();
         SimulatedDevice.Image image = crashRecovery ? state.device().image() : null;

@@ -33,7 +33,9 @@ public final class CrashReport {
     long statesChecked;
     long epochs;
     long exhaustiveEpochs;
+    /** States drawn from recoveries cut short, and how many of them were distinct (judged). */
     long recoveryCrashStates;
+    long recoveryCrashUnique;
     long violationCount;
     long elapsedNanos;
     long recordNanos;
@@ -109,8 +111,9 @@ public final class CrashReport {
     public String text() {
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "workloads          %d (%d operations)%n", workloads, operations));
-        out.append(String.format(Locale.ROOT, "crash states       %d generated, %d unique, %d checked "
-                + "(%d during recovery)%n", statesGenerated, statesUnique, statesChecked, recoveryCrashStates));
+        out.append(String.format(Locale.ROOT, "crash states       %d generated, %d unique, %d checked (of them "
+                + "during recovery: %d generated, %d unique)%n", statesGenerated, statesUnique, statesChecked,
+                recoveryCrashStates, recoveryCrashUnique));
         out.append(String.format(Locale.ROOT, "rate               %.0f unique states/s over %.1f s%n",
                 statesPerSecond(), elapsedNanos / 1e9));
         out.append(String.format(Locale.ROOT, "time               %.1f s running workloads, %.1f s recovering and "
@@ -147,6 +150,7 @@ public final class CrashReport {
                 .append(",\"states_generated\":").append(statesGenerated).append(",\"states_unique\":")
                 .append(statesUnique).append(",\"states_checked\":").append(statesChecked)
                 .append(",\"recovery_crash_states\":").append(recoveryCrashStates)
+                .append(",\"recovery_crash_states_unique\":").append(recoveryCrashUnique)
                 .append(",\"states_per_second\":").append(String.format(Locale.ROOT, "%.1f", statesPerSecond()))
                 .append(",\"elapsed_seconds\":").append(String.format(Locale.ROOT, "%.3f", elapsedNanos / 1e9))
                 .append(",\"epochs\":").append(epochs).append(",\"exhaustive_epoch_percent\":")

@@ -15,8 +15,8 @@ import java.util.TreeMap;
 /**
  * The visible state of a filesystem as a sorted map, the shape the harness compares: one entry per
  * subvolume ({@code @NAME:#}), directory ({@code /a/}), file and symbolic link, with link counts, sizes,
- * contents (a 64-bit xxHash), extended attributes and, for files with several names, all of their names. Times and
- * inode numbers are left out: the model does not predict them.
+ * contents (CRC32 and CRC32C together), extended attributes and, for files with several names, all of their
+ * names. Times and inode numbers are left out: the model does not predict them.
  */
 public final class FsDump {
     /** Entries past this many are not listed (the harness's trees are small; a runaway tree still ends). */
@@ -31,11 +31,11 @@ public final class FsDump {
             String prefix = info.id() == 0 ? "" : "@" + info.name() + ":";
             out.put(prefix + "#", "read-only=" + info.readOnly());
             Map<Long, List<String>> names = new HashMap<>();
-            List<String[]> files = new ArrayList<>();
+            List<FileEntry> files = new ArrayList<>();
             walk(fs, info.rootIno(), "", prefix, out, names, files);
-            for (String[] file : files) {
-                long ino = Long.parseLong(file[1]);
-                Inode inode = fs.stat(ino);
+            for (FileEntry file : files) {
+                long ino = file.inode().ino();
+                Inode inode = file.inode();
                 byte[] bytes = new byte[(int) Math.min(inode.size(), Integer.MAX_VALUE - 8)];
                 int read = 0;
                 while (read < bytes.length) {
@@ -46,14 +46,18 @@ public final class FsDump {
                     read += n;
                 }
                 String entry = file(inode.nlink(), bytes, names.get(ino), xattrs(fs, ino));
-                out.put(file[0], read == bytes.length ? entry : entry + " short-read=" + read); // never equals a model
+                out.put(file.path(), read == bytes.length ? entry : entry + " short-read=" + read); // never a model's
             }
         }
         return out;
     }
 
+    /** A regular file met in the walk: its path and its inode as read then. */
+    private record FileEntry(String path, Inode inode) {
+    }
+
     private static void walk(CowFileSystem fs, long dir, String path, String prefix, Map<String, String> out,
-                             Map<Long, List<String>> names, List<String[]> files) throws IOException {
+                             Map<Long, List<String>> names, List<FileEntry> files) throws IOException {
         List<DirEntry> entries = new ArrayList<>();
         for (long position = 0; out.size() < MAX_ENTRIES; ) {
             List<DirEntry> page = fs.readdir(dir, position, 256);
@@ -73,7 +77,7 @@ public final class FsDump {
                 out.put(prefix + child, symlink(fs.readlink(entry.ino()), xattrs(fs, entry.ino())));
             } else {
                 names.computeIfAbsent(entry.ino(), key -> new ArrayList<>()).add(child);
-                files.add(new String[] {prefix + child, Long.toString(entry.ino())});
+                files.add(new FileEntry(prefix + child, inode));
             }
         }
     }
@@ -100,7 +104,7 @@ public final class FsDump {
     /** A file: size and contents, its names when it has several, extended attributes. */
     static String file(long nlink, byte[] data, List<String> names, Map<String, byte[]> xattrs) {
         StringBuilder text = new StringBuilder("file nlink=").append(nlink).append(" size=").append(data.length)
-                .append(" xxh64=")
+                .append(" crc64=")
                 .append(Long.toHexString(hash(data)));
         if (names != null && names.size() > 1) {
             List<String> sorted = new ArrayList<>(names);
@@ -118,15 +122,17 @@ public final class FsDump {
     }
 
     /**
-     * Contents are compared by a 64-bit hash, not by the engine's own CRC32C: a wrong block that happens to carry
-     * a matching CRC (stale, misdirected) must not pass the oracle too.
+     * Contents are compared by 64 bits: CRC32 (IEEE) and CRC32C of the bytes, both computed by the processor.
+     * Not the engine's CRC32C alone: an error pattern its extent checksum misses (one divisible by the CRC32C
+     * polynomial) would pass a whole-file CRC32C too, but not, in general, a CRC32 over another polynomial.
      */
     static long hash(byte[] bytes) {
-        return XXHASH.hash(bytes, 0, bytes.length, 0x6f7261636c65L);
+        java.util.zip.CRC32 ieee = new java.util.zip.CRC32();
+        ieee.update(bytes);
+        java.util.zip.CRC32C castagnoli = new java.util.zip.CRC32C();
+        castagnoli.update(bytes);
+        return ieee.getValue() << 32 | castagnoli.getValue();
     }
-
-    private static final net.jpountz.xxhash.XXHash64 XXHASH =
-            net.jpountz.xxhash.XXHashFactory.safeInstance().hash64();
 
     /** The first differences between two dumps, at most {@code max}, one line each. */
     public static List<String> differences(Map<String, String> expected, Map<String, String> actual, int max) {

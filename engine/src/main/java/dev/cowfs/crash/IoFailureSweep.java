@@ -63,7 +63,9 @@ final class IoFailureSweep {
                            List<CrashReport.Violation> found) {
         String where = "(" + failure.describe() + ")";
         try {
+            long recordStart = System.nanoTime();
             WorkloadRun.Recording recording = WorkloadRun.record(harness, workload, failure, found);
+            harness.report().recordNanos += System.nanoTime() - recordStart;
             if (recording == null) {
                 return true;
             }

@@ -42,37 +42,49 @@ final class RecoveryCrashes {
         }
         CrashStates again = new CrashStates(image, device.log());
         List<Integer> starts = again.epochStarts();
+        // Every state is described, and only the ones drawn are built (an epoch of 10 writes has 1,024 subsets).
         List<RecoveryCrash> all = new ArrayList<>();
-        for (int e = 0; e < starts.size(); e++) {
-            int end = e + 1 < starts.size() ? starts.get(e + 1) : device.log().size();
-            long durable = again.durableGeneration(starts.get(e), expectedGeneration);
-            long acknowledged = CrashHarness.acknowledgedBefore(device.log(), end);
-            for (CrashStates.State state : again.statesInEpoch(starts.get(e), harness.random, 1)) {
-                all.add(new RecoveryCrash(state, durable, acknowledged));
+        try {
+            for (int e = 0; e < starts.size(); e++) {
+                int end = e + 1 < starts.size() ? starts.get(e + 1) : device.log().size();
+                long durable = again.durableGeneration(starts.get(e), expectedGeneration);
+                long acknowledged = CrashHarness.acknowledgedBefore(device.log(), end);
+                for (CrashStates.Candidate candidate : again.candidatesInEpoch(starts.get(e), harness.random, 1,
+                        durable)) {
+                    all.add(new RecoveryCrash(() -> again.build(candidate), candidate.digest(),
+                            candidate.expectedGeneration(), durable, acknowledged));
+                }
+                CrashStates.Durable base = again.durable(starts.get(e));
+                for (CrashStates.State torn : again.tornStatesInEpoch(starts.get(e), harness.random)) {
+                    all.add(new RecoveryCrash(() -> torn, torn.device().contentDigestFrom(base.digest(),
+                            base.image().lengthBytes()), CrashStates.expectedGeneration(torn, durable), durable,
+                            acknowledged));
+                }
             }
+        } catch (IOException e) {
+            return "describing the crash states of recovery failed: " + CrashHarness.describe(e);
         }
         java.util.Collections.shuffle(all, harness.random);
         for (RecoveryCrash entry : all.subList(0, Math.min(all.size(), STATES))) {
             harness.report().recoveryCrashStates++;
-            CrashStates.State state = entry.state();
-            String problem;
-            try {
-                long generation = CrashStates.expectedGeneration(state, entry.durable());
-                List<Map<String, String>> wanted = states.get(generation);
-                problem = generation < entry.acknowledged() ? "only generation " + generation + " can be "
-                        + "recovered, but " + entry.acknowledged() + " was acknowledged"
-                        : wanted == null ? "no state known for generation " + generation
-                        : harness.judge(state.device(), generation, wanted, false);
-            } catch (IOException e) {
-                problem = "reading the crash state failed: " + CrashHarness.describe(e);
-            }
+            harness.report().statesGenerated++;
+            long generation = entry.expectedGeneration();
+            List<Map<String, String>> wanted = states.get(generation);
+            // Distinct states are judged once, like a workload's: the same verdicts, the same count.
+            String problem = generation < entry.acknowledged() ? "only generation " + generation + " can be "
+                    + "recovered, but " + entry.acknowledged() + " was acknowledged"
+                    : wanted == null ? "no state known for generation " + generation
+                    : harness.judgeOnce(entry.state(), entry.digest(), generation, wanted, false);
             if (!problem.isEmpty()) {
-                return "crash during recovery and the work after it (" + state.description() + "): " + problem;
+                return "crash during recovery and the work after it (" + entry.state().get().description() + "): "
+                        + problem;
             }
         }
         return "";
     }
 
-    private record RecoveryCrash(CrashStates.State state, long durable, long acknowledged) {
+    private record RecoveryCrash(java.util.function.Supplier<CrashStates.State> state,
+                                 SimulatedDevice.Digest digest, long expectedGeneration, long durable,
+                                 long acknowledged) {
     }
 }
