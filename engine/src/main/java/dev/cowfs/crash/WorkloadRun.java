@@ -49,10 +49,7 @@ final class WorkloadRun {
                      boolean failed, boolean hostFullDeletes) {
     }
 
-    /**
-     * The host reserve of a run whose host runs full: 1/32 of the engine's default of 4 MiB, so that the deletes
-     * must fit in far less than users get. (With 32 KiB, some of the final commits do not fit: measured.)
-     */
+    /** The host reserve of a run whose host runs full: 1/32 of the engine's default of 4 MiB. */
     static final long HOST_RESERVE_BYTES = 128 << 10;
 
     /** The harness's own acknowledgement, logged when an operation that promises durability returns. */
@@ -131,10 +128,10 @@ final class WorkloadRun {
             try {
                 fs.close();
             } catch (IOException e) {
-                if (failure == null) {
+                if (failure == null || !(device.failureInjected() || device.hostFull())) {
                     throw e;
                 }
-                // a filesystem a failure turned read-only may refuse to commit on close: a clean refusal
+                // after the failure, closing may refuse to commit (read-only, or no room): a clean refusal
             }
         }
         return new Recording(device.log(), expected, failed, hostFullDeletes);
@@ -143,6 +140,7 @@ final class WorkloadRun {
     /** Applies one operation and checks what follows; false after a violation. */
     private boolean step(CrashOp op, boolean mustSucceed) {
         FsModel before = failure == null ? null : model.copy();
+        boolean injectedBefore = device.failureInjected();
         Throwable error = null;
         try {
             OpRunner.apply(fs, op);
@@ -150,6 +148,10 @@ final class WorkloadRun {
             error = e;
         }
         long now = fs.store().generation();
+        if (error == null && !injectedBefore && device.failureInjected()) {
+            return violation("the injected failure met " + op + ", which returned as if it had worked: the failure "
+                    + "was swallowed");
+        }
         if (error != null) {
             // On a full host the engine may refuse by itself, before the device fails a write.
             boolean failing = failure != null && (device.failureInjected()
@@ -208,6 +210,7 @@ final class WorkloadRun {
     private boolean afterFailure(CrashOp op, FsModel before, long now) {
         FsModel wouldBe = before.copy();
         wouldBe.apply(op);
+        Map<String, String> wouldBeDump = wouldBe.dump();
         Map<String, String> live;
         try {
             live = FsDump.of(fs);
@@ -215,21 +218,26 @@ final class WorkloadRun {
             return violation("after " + op + " failed, the filesystem cannot be read: " + CrashHarness.describe(e));
         }
         if (!live.equals(current)) {
-            Map<String, String> last = committed.dump();
+            // The work since the last commit was dropped: that commit is one made during the operation (holding
+            // the state before it or the one it would have made) or, when there was none, the one before.
+            Map<String, String> last = now != generation ? wouldBeDump : committed.dump();
             if (!live.equals(last)) {
                 return violation("after " + op + " failed, the live filesystem is neither as before it nor as at "
                         + "the last commit: " + FsDump.differences(last, live, 3));
             }
-            model = committed.copy();
+            model = now != generation ? wouldBe : committed.copy();
         }
-        List<Map<String, String>> states = distinct(current, wouldBe.dump(), live);
+        // A commit made during the operation, or attempted and not acknowledged, holds the state before it or the
+        // one it would have made: never an older one.
+        List<Map<String, String>> held = current.equals(wouldBeDump) ? List.of(current)
+                : List.of(current, wouldBeDump);
         for (long g = generation + 1; g <= now; g++) {
-            put(g, states);
+            put(g, held);
         }
         long unacknowledged = now + 1;
         if (superblockWritten(unacknowledged)) {
             attempted.add(unacknowledged);
-            put(unacknowledged, states);
+            put(unacknowledged, held);
         }
         if (now != generation) {
             committed = model.copy();
@@ -342,18 +350,6 @@ final class WorkloadRun {
         } else {
             expected.put(g, states);
         }
-    }
-
-    private static List<Map<String, String>> distinct(Map<String, String> a, Map<String, String> b,
-                                                      Map<String, String> c) {
-        List<Map<String, String>> states = new ArrayList<>(List.of(a));
-        if (!states.contains(b)) {
-            states.add(b);
-        }
-        if (!states.contains(c)) {
-            states.add(c);
-        }
-        return List.copyOf(states);
     }
 
     private boolean violation(String problem) {

@@ -439,8 +439,8 @@ public final class CowFileSystem implements Closeable {
         try {
             return work.run();
         } catch (IOException e) {
-            // A read can write (buffered data goes out first) and an engine read error breaks the transaction:
-            // either way it must be aborted, or the next commit could not start.
+            // An engine read error breaks the transaction (and SEEK_DATA/SEEK_HOLE write a file's buffered data
+            // out first): it must then be aborted, or the next commit could not start.
             throw txn != null && txn.isBroken() ? failed(e) : translate(e);
         } finally {
             end();
@@ -497,6 +497,8 @@ public final class CowFileSystem implements Closeable {
      */
     private void freeing(long ino, VoidWork work) throws IOException {
         change(ino, () -> {
+            // Buffered writes go out first, as ordinary writes: the pool and the host reserve are for the delete.
+            data.flushAll();
             WriteTransaction running = txn;
             running.useReservedSpace(true);
             try {
