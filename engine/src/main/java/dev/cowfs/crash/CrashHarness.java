@@ -88,6 +88,12 @@ public final class CrashHarness {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
                     onlineChecks, faults, faultTrials, ioFailurePoints, points, hostReserveBytes);
         }
+
+        /** The host space kept aside for the engine in runs whose host runs full. */
+        public Config withHostReserve(long bytes) {
+            return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
+                    onlineChecks, faults, faultTrials, ioFailurePoints, noSpacePoints, bytes);
+        }
     }
 
 

@@ -496,9 +496,17 @@ public final class CowFileSystem implements Closeable {
      * full image, so that making room always works.
      */
     private void freeing(long ino, VoidWork work) throws IOException {
+        freeing(ino, () -> {
+        }, work);
+    }
+
+    /**
+     * {@link #freeing(long, VoidWork)} after {@code first}, which runs as an ordinary change: the buffered user
+     * data the operation writes out goes there, so that the pool and the host reserve are left to the delete.
+     */
+    private void freeing(long ino, VoidWork first, VoidWork work) throws IOException {
         change(ino, () -> {
-            // Buffered writes go out first, as ordinary writes: the pool and the host reserve are for the delete.
-            data.flushAll();
+            first.run();
             WriteTransaction running = txn;
             running.useReservedSpace(true);
             try {
@@ -1168,7 +1176,7 @@ public final class CowFileSystem implements Closeable {
         if (size < 0 || size > FileData.MAX_FILE_BYTES) {
             throw new FsException(size < 0 ? Errno.EINVAL : Errno.EFBIG, "size " + size + " out of range");
         }
-        freeing(ino, () -> {
+        freeing(ino, () -> data.flushFile(ino), () -> {
             data.truncate(ino, size);
             afterChange();
         });
@@ -1459,7 +1467,7 @@ public final class CowFileSystem implements Closeable {
      * commits (only what no other subvolume shares). EBUSY while a file in it is open.
      */
     public void deleteSubvolume(long id) throws IOException {
-        freeing(0, () -> {
+        freeing(0, data::flushAll, () -> {
             if (id == 0) {
                 throw new FsException(Errno.EPERM, "the default subvolume cannot be deleted");
             }
@@ -1477,7 +1485,7 @@ public final class CowFileSystem implements Closeable {
      * Inode numbers go on past every number the subvolume handed out. EBUSY while a file in it is open.
      */
     public void rollback(long id, long snapshot) throws IOException {
-        freeing(0, () -> {
+        freeing(0, data::flushAll, () -> {
             subvolumes.requireWritable(id);
             subvolumes.info(snapshot);
             if (id == snapshot) {

@@ -172,6 +172,11 @@ final class FileData {
         }
     }
 
+    /** Writes the file's buffered data out (nothing when it has none). */
+    void flushFile(long ino) throws IOException {
+        flush(ino);
+    }
+
     private void flush(long ino) throws IOException {
         Buffer buffer = buffers.remove(ino);
         if (buffer != null) {

@@ -116,6 +116,15 @@ class CrashHarnessTest {
         assertTrue(report.hostFullDeleteRuns > 100, report::text);
     }
 
+    /** The full-host check bites: with no host reserve at all, the deletes on a full host fail and are reported. */
+    @Test
+    void withoutAHostReserveDeletesOnAFullHostAreReportedAsFailing() throws Exception {
+        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults().withNoSpace(16).withHostReserve(0));
+        List<CrashReport.Violation> found = harness.run(AceWorkloads.sequence(1, 82, harness.startModel()));
+        assertTrue(found.stream().anyMatch(v -> v.state().contains("host full")
+                && v.problem().contains("where it must succeed")), found::toString);
+    }
+
     @Test
     void aProcessKilledWhileCommittingReopensAtAnAcknowledgedCommit(@TempDir Path dir) throws Exception {
         CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults());
