@@ -88,28 +88,30 @@ class CrashHarnessTest {
         }
     }
 
-    @Test
-    void anIoErrorAtAnyWriteOrBarrierFailsCleanlyAndLosesNoCommit() throws Exception {
-        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults().withIoFailures(24));
+    /** Every fifth seq1 workload and one random workload of 40 operations, under this configuration. */
+    private static CrashReport runEveryFifthSeq1AndARandom(CrashHarness.Config config, long randomSeed, String title)
+            throws Exception {
+        CrashHarness harness = CrashHarness.create(config);
         for (long i = 0; i < AceWorkloads.count(1); i += 5) {
             harness.run(AceWorkloads.sequence(1, i, harness.startModel()));
         }
-        harness.run(AceWorkloads.random(3, 40, harness.startModel()));
-        CrashReport report = harness.report();
-        System.out.println("I/O errors:\n" + report.text());
+        harness.run(AceWorkloads.random(randomSeed, 40, harness.startModel()));
+        System.out.println(title + ":\n" + harness.report().text());
+        return harness.report();
+    }
+
+    @Test
+    void anIoErrorAtAnyWriteOrBarrierFailsCleanlyAndLosesNoCommit() throws Exception {
+        CrashReport report = runEveryFifthSeq1AndARandom(CrashHarness.Config.defaults().withIoFailures(24), 3,
+                "I/O errors");
         assertEquals(0, report.violationCount(), report::text);
         assertTrue(report.faultOutcomes.get("io-error")[1] > 200, report::text);
     }
 
     @Test
     void outOfSpaceFailsCleanlyLosesNoCommitAndLeavesDeletesWorkingOnAFullHost() throws Exception {
-        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults().withNoSpace(12));
-        for (long i = 0; i < AceWorkloads.count(1); i += 5) {
-            harness.run(AceWorkloads.sequence(1, i, harness.startModel()));
-        }
-        harness.run(AceWorkloads.random(4, 40, harness.startModel()));
-        CrashReport report = harness.report();
-        System.out.println("Out of space:\n" + report.text());
+        CrashReport report = runEveryFifthSeq1AndARandom(CrashHarness.Config.defaults().withNoSpace(12), 4,
+                "Out of space");
         assertEquals(0, report.violationCount(), report::text);
         assertTrue(report.faultOutcomes.get("no-space")[1] > 200, report::text);
         assertTrue(report.faultOutcomes.get("host-full")[1] > 0, report::text);
