@@ -21,7 +21,9 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.NotLinkException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.stream.Stream;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -305,6 +307,57 @@ class CowNamespaceTest {
         assertEquals("kept", Files.readString(path("/dir/sub/file")));
         assertThrows(FileSystemException.class, () -> Files.move(path("/dir"), path("/dir/sub/new")));
         assertTrue(Files.isDirectory(path("/dir/sub")));
+    }
+
+    /**
+     * Replacing a symbolic link that the target's directory or the source is reached through: like the JDK's
+     * own provider on this machine, cowfs deletes the link, then finds the path gone (NoSuchFile) for the new
+     * entry or the moved source. A file copy reads the source it found before the delete (as {@code cp
+     * --remove-destination} does with the source it opened), where the JDK looks the source up again and fails.
+     */
+    @Test
+    void replacingALinkThatAPathGoesThroughBehavesAsTheJdkProvider() throws IOException {
+        Path local = Files.createDirectory(temp.resolve("local"));
+        for (Path base : List.of(path("/"), local)) {
+            Files.createDirectories(base.resolve("d/x"));
+            Files.createDirectories(base.resolve("b/sub"));
+            Files.writeString(base.resolve("b/file"), "data");
+            Files.createSymbolicLink(base.resolve("d/x/self"), base.getFileSystem().getPath("."));
+            Files.createSymbolicLink(base.resolve("a"), base.getFileSystem().getPath("b"));
+            Files.createSymbolicLink(base.resolve("c"), base.getFileSystem().getPath("b"));
+        }
+        List<String> cowfs = new ArrayList<>();
+        List<String> jdk = new ArrayList<>();
+        for (Path base : List.of(path("/"), local)) {
+            List<String> outcomes = base == local ? jdk : cowfs;
+            outcomes.add(outcome(() -> Files.copy(base.resolve("d/x"), base.resolve("d/x/self/self"),
+                    REPLACE_EXISTING)));
+            outcomes.add(outcome(() -> Files.copy(base.resolve("c/file"), base.resolve("c"), REPLACE_EXISTING)));
+            outcomes.add(outcome(() -> Files.move(base.resolve("a/sub"), base.resolve("a"), REPLACE_EXISTING)));
+            try (Stream<Path> walk = Files.walk(base)) {
+                walk.filter(p -> !p.startsWith(local) || base == local).map(p -> base.relativize(p).toString())
+                        .filter(name -> !name.equals("image") && !name.startsWith("image.")
+                                && !name.startsWith("local"))
+                        .sorted().forEach(outcomes::add);
+            }
+        }
+        assertEquals(List.of("NoSuchFile", "NoSuchFile", "NoSuchFile", "", "b", "b/file", "b/sub", "d", "d/x"), jdk);
+        assertEquals(List.of("NoSuchFile", "ok", "NoSuchFile", "", "b", "b/file", "b/sub", "c", "d", "d/x"), cowfs);
+        assertEquals("data", Files.readString(path("/c"), StandardCharsets.UTF_8));
+        assertFalse(Files.isSymbolicLink(path("/c")));
+    }
+
+    private interface IoAction {
+        Object run() throws IOException;
+    }
+
+    private static String outcome(IoAction action) {
+        try {
+            action.run();
+            return "ok";
+        } catch (IOException e) {
+            return e.getClass().getSimpleName().replace("Exception", "");
+        }
     }
 
     @Test
