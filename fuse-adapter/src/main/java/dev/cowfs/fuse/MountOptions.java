@@ -1,0 +1,131 @@
+package dev.cowfs.fuse;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The {@code -o} options of a mount, parsed and checked: cowfs's own, the FUSE ones passed to libfuse, and the
+ * generic ones {@code mount(8)} and {@code /etc/fstab} carry, which are accepted and ignored. Anything else is
+ * refused with the name of the option, rather than passed on to fail later or be silently dropped.
+ */
+public final class MountOptions {
+    /** Passed to the kernel through libfuse as they are. */
+    private static final Set<String> PASSED = Set.of("allow_other", "allow_root", "nosuid", "suid", "nodev", "dev",
+            "noexec", "exec", "noatime", "atime", "relatime", "nodiratime", "sync", "async", "dirsync", "nonempty");
+    /** Meaningful only to mount(8) or fstab. */
+    private static final Set<String> IGNORED = Set.of("defaults", "auto", "noauto", "nofail", "_netdev", "user",
+            "users", "nouser", "owner", "rw");
+
+    private boolean readOnly;
+    private Boolean compress;
+    private int commitSeconds = 5;
+    private boolean snapshotsVisible;
+    private String subvolume;
+    private final List<String> passed = new ArrayList<>();
+
+    private MountOptions() {
+    }
+
+    public static MountOptions defaults() {
+        return new MountOptions();
+    }
+
+    /**
+     * Parses comma-separated option lists (as given to {@code -o}, possibly several times).
+     *
+     * @throws IllegalArgumentException naming the option that is unknown or has a bad value
+     */
+    public static MountOptions parse(List<String> lists) {
+        MountOptions options = new MountOptions();
+        for (String list : lists) {
+            for (String option : list.split(",")) {
+                if (!option.isEmpty()) {
+                    options.add(option.trim());
+                }
+            }
+        }
+        return options;
+    }
+
+    private void add(String option) {
+        int equals = option.indexOf('=');
+        String name = equals < 0 ? option : option.substring(0, equals);
+        String value = equals < 0 ? null : option.substring(equals + 1);
+        switch (name) {
+            case "ro" -> readOnly = true;
+            case "compress" -> compress = switch (String.valueOf(value)) {
+                case "lz4" -> true;
+                case "none", "no" -> false;
+                default -> throw new IllegalArgumentException("compress=" + value + ": use compress=lz4 or "
+                        + "compress=none");
+            };
+            case "commit" -> commitSeconds = commitSecondsOf(value);
+            case "snapdir" -> snapshotsVisible = switch (String.valueOf(value)) {
+                case "visible" -> true;
+                case "hidden" -> false;
+                default -> throw new IllegalArgumentException("snapdir=" + value + ": use snapdir=visible or "
+                        + "snapdir=hidden");
+            };
+            case "subvol" -> {
+                if (value == null || value.isEmpty()) {
+                    throw new IllegalArgumentException("subvol needs a name: subvol=NAME");
+                }
+                subvolume = value;
+            }
+            default -> {
+                if (value == null && PASSED.contains(name)) {
+                    passed.add(name);
+                } else if (!IGNORED.contains(name) && !name.startsWith("x-") && !name.equals("comment")) {
+                    throw new IllegalArgumentException("unknown mount option '" + option + "' (see cowfs mount "
+                            + "--help)");
+                }
+            }
+        }
+    }
+
+    private static int commitSecondsOf(String value) {
+        try {
+            int seconds = Integer.parseInt(String.valueOf(value));
+            if (seconds < 1 || seconds > 86_400) {
+                throw new NumberFormatException();
+            }
+            return seconds;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("commit=" + value + ": give whole seconds from 1 to 86400");
+        }
+    }
+
+    public boolean readOnly() {
+        return readOnly;
+    }
+
+    /** Whether new files compress with LZ4; null keeps the image's default (chosen at mkfs). */
+    public Boolean compress() {
+        return compress;
+    }
+
+    public int commitSeconds() {
+        return commitSeconds;
+    }
+
+    /** Whether {@code .snapshots} shows in a listing of the root (it can always be entered by name). */
+    public boolean snapshotsVisible() {
+        return snapshotsVisible;
+    }
+
+    /** The subvolume mounted at the root; null for the default one. */
+    public String subvolume() {
+        return subvolume;
+    }
+
+    /** Whether other users may use the mount (FUSE's allow_other). */
+    public boolean allowOther() {
+        return passed.contains("allow_other");
+    }
+
+    /** The FUSE options passed through to libfuse. */
+    List<String> passed() {
+        return List.copyOf(passed);
+    }
+}
