@@ -487,11 +487,22 @@ final class CowFuse extends FuseStubFS {
         }
     }
 
+    /**
+     * Commits. jnr-fuse declares this callback without libfuse's middle {@code datasync} argument, so
+     * {@code fi} holds that integer, not a pointer, and must not be touched: the path says which directory.
+     */
     @Override
     public int fsyncdir(String path, FuseFileInfo fi) {
         return call("fsyncdir", path, () -> {
-            if (handle(fi) != FusePaths.SNAPSHOTS_INO) {
-                fs.fsync(handle(fi));
+            if (path == null) {
+                fs.sync();
+                return 0;
+            }
+            long ino = paths.resolve(path);
+            if (ino == FusePaths.SNAPSHOTS_INO) {
+                fs.sync();
+            } else {
+                fs.fsync(ino);
             }
             return 0;
         });

@@ -1,0 +1,324 @@
+package dev.cowfs.tools;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Real mounts of the packaged tool, used by everyday programs through the kernel: coreutils, tar, git, sqlite3,
+ * a sparse file past 4 GiB, concurrent readers and a writer, snapshots browsed while a writer runs, unmount
+ * and remount, and a mount process killed with SIGKILL mid-write. Needs {@code /dev/fuse}, libfuse 2 and
+ * fusermount; without them the tests are skipped with the reason printed, except under {@code CI=true}, where
+ * a platform without FUSE fails the run.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FuseMountIT {
+    private static Path dir;
+    private static Path image;
+    private static Path mnt;
+
+    @BeforeAll
+    static void mount() throws IOException {
+        ToolProcess.requireJar();
+        requireFuse();
+        dir = Files.createTempDirectory("cowfs-fuse-it");
+        image = dir.resolve("data.img");
+        mnt = Files.createDirectory(dir.resolve("mnt"));
+        ok("mkfs", image.toString(), "--size", "16G");
+        ToolProcess.Result mounted = ok("mount", image.toString(), mnt.toString());
+        assertTrue(mounted.out().contains("mounted " + image), mounted.toString());
+        assertTrue(mountInfo().contains(" " + mnt + " ") && mountInfo().contains("fuse.cowfs"), mountInfo());
+    }
+
+    @AfterAll
+    static void unmount() throws IOException {
+        if (mnt != null && mountInfo().contains(" " + mnt + " ")) {
+            ok("umount", mnt.toString());
+        }
+        if (image != null) {
+            ToolProcess.Result fsck = ToolProcess.run(dir, "fsck", image.toString());
+            assertEquals(0, fsck.code(), fsck.toString());
+        }
+    }
+
+    /** FUSE must be there; a platform without it skips, except in CI where that is a failure. */
+    static void requireFuse() {
+        String missing = !Files.exists(Path.of("/dev/fuse")) ? "/dev/fuse does not exist"
+                : !libfuse2Installed() ? "libfuse.so.2 is not installed (Debian: libfuse2)"
+                : !MountCommands.onPath("fusermount") && !MountCommands.onPath("fusermount3")
+                ? "fusermount is not installed (Debian: fuse3)" : null;
+        if (missing != null) {
+            if ("true".equals(System.getenv("CI"))) {
+                throw new AssertionError("FUSE is required in CI, but " + missing);
+            }
+            System.out.println("FuseMountIT: SKIPPED, this platform lacks FUSE: " + missing);
+            Assumptions.abort("this platform lacks FUSE: " + missing);
+        }
+    }
+
+    private static boolean libfuse2Installed() {
+        for (String directory : List.of("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64",
+                "/usr/lib", "/lib", "/usr/lib/aarch64-linux-gnu", "/lib/aarch64-linux-gnu")) {
+            if (Files.exists(Path.of(directory, "libfuse.so.2"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String mountInfo() throws IOException {
+        return Files.readString(Path.of("/proc/self/mountinfo"));
+    }
+
+    private static ToolProcess.Result ok(String... args) {
+        ToolProcess.Result result = ToolProcess.run(dir, args);
+        assertEquals(0, result.code(), "cowfs " + String.join(" ", args) + ": " + result);
+        return result;
+    }
+
+    /** Runs a bash script in the mount point with errexit and pipefail; returns its standard output. */
+    private static String shell(String script) {
+        return shell(mnt, script);
+    }
+
+    private static String shell(Path workingDirectory, String script) {
+        ProcessBuilder builder = new ProcessBuilder("bash", "-euo", "pipefail", "-c", script)
+                .directory(workingDirectory.toFile());
+        builder.environment().put("M", mnt.toString());
+        builder.environment().put("IMG", image.toString());
+        builder.environment().put("D", dir.toString());
+        builder.environment().put("ROOT", ToolProcess.ROOT.toString());
+        builder.environment().put("GIT_CONFIG_NOSYSTEM", "1");
+        builder.environment().put("HOME", dir.toString());
+        ToolProcess.Result result = ToolProcess.run(builder);
+        assertEquals(0, result.code(), "script failed:\n" + script + "\n" + result);
+        return result.out();
+    }
+
+    @Test
+    @Order(1)
+    void coreutilsCopyMoveLinkTruncateStatAndFindBehave() {
+        String out = shell("""
+                cp -a "$ROOT/docs" docs
+                diff -r "$ROOT/docs" docs
+                mv docs/man docs/manual && test -d docs/manual && ! test -e docs/man
+                ln docs/FORMAT.md hard && ln -s docs/FORMAT.md soft
+                test "$(stat -c %i hard)" = "$(stat -c %i docs/FORMAT.md)" && test "$(stat -c %h hard)" = 2
+                test "$(readlink soft)" = docs/FORMAT.md && cmp soft "$ROOT/docs/FORMAT.md"
+                truncate -s 10000 t && test "$(stat -c %s t)" = 10000 && truncate -s 3 t && test "$(stat -c %s t)" = 3
+                chmod 640 t && test "$(stat -c %a t)" = 640
+                touch -d '2001-02-03 04:05:06' t && test "$(stat -c %Y t)" = "$(date -d '2001-02-03 04:05:06' +%s)"
+                mkfifo fifo && test -p fifo
+                python3 -c 'import os; os.setxattr("t", "user.color", b"blue")'
+                python3 -c 'import os; assert os.getxattr("t", "user.color") == b"blue"; print(os.listxattr("t"))'
+                find docs -type f | wc -l
+                test "$(find docs -type f | wc -l)" = "$(find "$ROOT/docs" -type f | wc -l)"
+                (mkdir docs 2>&1 || true) | grep 'File exists' >/dev/null
+                (rmdir docs 2>&1 || true) | grep 'Directory not empty' >/dev/null
+                (ls nothing 2>&1 || true) | grep 'No such file or directory' >/dev/null
+                python3 -c 'import os, errno
+                try: os.rename("docs", "docs/manual/inside")
+                except OSError as e: assert e.errno == errno.EINVAL, e
+                else: raise SystemExit("a directory moved into itself")'
+                rm -r docs hard soft t fifo
+                test -z "$(ls -A | grep -v '^\\.snapshots$' || true)"
+                """);
+        assertTrue(out.contains("user.color"), out);
+    }
+
+    @Test
+    @Order(2)
+    void tarRoundTripKeepsSymlinksHardLinksModesAndTimes() {
+        shell("""
+                src="$D/src"; rm -rf "$src"; mkdir -p "$src/a/b"
+                cp -a "$ROOT/engine/src/main/java/dev/cowfs/fs" "$src/a/b/fs"
+                echo one > "$src/a/one"; ln "$src/a/one" "$src/a/b/one-again"; ln -s ../one "$src/a/b/link"
+                chmod 750 "$src/a/b"; touch -d '2010-01-01' "$src/a/one"
+                mkdir tarred
+                tar -C "$src" -cf - . | tar -C tarred -xpf -
+                diff -r --no-dereference "$src" tarred
+                test "$(stat -c %i tarred/a/one)" = "$(stat -c %i tarred/a/b/one-again)"
+                test "$(stat -c %a tarred/a/b)" = 750
+                test "$(stat -c %Y tarred/a/one)" = "$(stat -c %Y "$src/a/one")"
+                tar -C tarred -cf - . | tar -tvf - > "$D/listing-from-mount"
+                tar -C "$src" -cf - . | tar -tvf - > "$D/listing-from-host"
+                diff <(awk '{print $1, $3, $6}' "$D/listing-from-host" | sort) \
+                     <(awk '{print $1, $3, $6}' "$D/listing-from-mount" | sort)
+                rm -rf tarred
+                """);
+    }
+
+    @Test
+    @Order(3)
+    void gitInitAddCommitAndFsckInsideTheMount() {
+        String out = shell("""
+                mkdir repo && cd repo
+                git init -q . && git config user.email t@example.com && git config user.name tester
+                cp -a "$ROOT/engine/src/main/java/dev/cowfs/engine" src
+                git add -A && git commit -q -m first
+                echo change >> src/Store.java && git commit -q -am second
+                git fsck --full 2>&1
+                git log --oneline | wc -l
+                git status --porcelain | wc -l
+                """);
+        assertTrue(out.trim().endsWith("2\n0"), out);
+    }
+
+    @Test
+    @Order(4)
+    void sqliteTransactionsCommitAndRollBack() {
+        String out = shell("""
+                sqlite3 db.sqlite 'PRAGMA journal_mode=WAL; CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT);' >/dev/null
+                for round in 1 2 3; do
+                  { echo 'BEGIN;'; for i in $(seq 1 500); do echo "INSERT INTO t(v) VALUES ('r$round-$i');"; done; \
+                    echo 'COMMIT;'; } | sqlite3 db.sqlite
+                done
+                sqlite3 db.sqlite "BEGIN; DELETE FROM t; ROLLBACK;"
+                sqlite3 db.sqlite 'PRAGMA journal_mode=DELETE;' >/dev/null
+                sqlite3 db.sqlite 'SELECT count(*) FROM t; PRAGMA integrity_check;'
+                """);
+        assertEquals("1500\nok", out.trim());
+    }
+
+    @Test
+    @Order(5)
+    void aSparseFilePastFourGibibytesReadsBackWhatWasWritten() {
+        String out = shell("""
+                truncate -s 5G big
+                head -c 1048576 /dev/urandom > "$D/chunk"
+                dd if="$D/chunk" of=big bs=1M seek=4700 conv=notrunc,fsync status=none
+                dd if=big bs=1M skip=4700 count=1 status=none | cmp - "$D/chunk"
+                dd if=big bs=1M skip=100 count=1 status=none | cmp - <(head -c 1048576 /dev/zero)
+                stat -c %s big
+                rm big
+                """);
+        assertEquals(String.valueOf(5L << 30), out.trim());
+    }
+
+    @Test
+    @Order(6)
+    void concurrentReadersSeeTheSameBytesWhileAWriterWrites() {
+        String out = shell("""
+                head -c 33554432 /dev/urandom > "$D/blob" && cp "$D/blob" blob
+                expected=$(md5sum < "$D/blob")
+                ( for i in $(seq 1 2000); do printf '%099d\\n' "$i"; done > stream ) &
+                writer=$!
+                for r in 1 2 3 4 5 6; do (md5sum < blob > "$D/sum-$r") & done
+                wait
+                for r in 1 2 3 4 5 6; do test "$(cat "$D/sum-$r")" = "$expected"; done
+                stat -c %s stream
+                rm blob stream
+                """);
+        assertEquals("200000", out.trim());
+    }
+
+    @Test
+    @Order(7)
+    void snapshotsTakenDuringAWriteStreamAreBrowsableAndWhole() {
+        shell("""
+                ( for i in $(seq 1 4000); do printf '%099d\\n' "$i"; done > log ) &
+                writer=$!
+                sleep 0.3
+                java @"$ROOT/engine/jvm.args" -jar "$ROOT/tools/target/cowfs.jar" snapshot create "$IMG" default during
+                mkdir .snapshots/by-mkdir
+                wait $writer
+                ls .snapshots | grep -x during >/dev/null && ls .snapshots | grep -x by-mkdir >/dev/null
+                test -z "$(ls -A | grep -x .snapshots || true)"
+                size=$(stat -c %s .snapshots/during/log)
+                test $((size % 100)) = 0
+                cmp -n "$size" .snapshots/during/log log
+                (touch .snapshots/during/new 2>&1 || true) | grep 'Read-only file system' >/dev/null
+                test "$(stat -c %i .snapshots/during/log)" != "$(stat -c %i log)"
+                rmdir .snapshots/by-mkdir && ! test -e .snapshots/by-mkdir
+                """);
+    }
+
+    /**
+     * Reads, writes, fsync and ftruncate through the handle work after unlink (hard_remove with nullpath_ok).
+     * fstat is left out: the kernel sends getattr without the handle, and libfuse 2's path layer has no path
+     * for the removed file, so once the cached attributes lapse fstat says ENOENT (docs/ARCHITECTURE.md).
+     */
+    @Test
+    @Order(8)
+    void anUnlinkedOpenFileStaysUsableAndLeavesNoHiddenFiles() {
+        String out = shell("""
+                python3 - <<'PY'
+                import os
+                with open("f", "w+") as f:
+                    f.write("first\\n"); f.flush()
+                    os.unlink("f")
+                    f.write("second\\n"); f.flush(); os.fsync(f.fileno())
+                    f.seek(0); assert f.read() == "first\\nsecond\\n"
+                    os.ftruncate(f.fileno(), 3); f.seek(0); assert f.read() == "fir"
+                print(len([name for name in os.listdir(".") if "fuse_hidden" in name]))
+                PY
+                """);
+        assertEquals("0", out.trim());
+    }
+
+    @Test
+    @Order(9)
+    void unmountAndRemountKeepEveryFile() throws IOException {
+        String before = shell("""
+                mkdir -p keep/deep && cp -a "$ROOT/docs" keep/deep/docs && echo tail > keep/last
+                find . -path ./.snapshots -prune -o -type f -print0 | sort -z | xargs -0 md5sum
+                """);
+        ok("umount", mnt.toString());
+        assertFalse(mountInfo().contains(" " + mnt + " "));
+        ToolProcess.Result fsck = ToolProcess.run(dir, "fsck", image.toString());
+        assertEquals(0, fsck.code(), fsck.toString());
+        ok("mount", image.toString(), mnt.toString());
+        String after = shell("find . -path ./.snapshots -prune -o -type f -print0 | sort -z | xargs -0 md5sum");
+        assertEquals(before, after);
+    }
+
+    @Test
+    @Order(10)
+    void aMountProcessKilledMidWriteLeavesFsyncedDataAndACleanImage() throws Exception {
+        Path killedImage = dir.resolve("killed.img");
+        Path killedMnt = Files.createDirectory(dir.resolve("killed-mnt"));
+        ok("mkfs", killedImage.toString(), "--size", "2G");
+        ToolProcess.Result mounted = ok("mount", killedImage.toString(), killedMnt.toString(), "-o", "commit=60");
+        Matcher pid = Pattern.compile("pid (\\d+)").matcher(mounted.out());
+        assertTrue(pid.find(), mounted.toString());
+        shell(killedMnt, """
+                head -c 3000000 /dev/urandom > "$D/synced"
+                dd if="$D/synced" of=synced bs=64k conv=fsync status=none
+                """);
+        Process writer = new ProcessBuilder("bash", "-c",
+                "while head -c 65536 /dev/urandom >> unsynced; do :; done").directory(killedMnt.toFile())
+                .redirectErrorStream(true).start();
+        Thread.sleep(700);
+        new ProcessBuilder("kill", "-9", pid.group(1)).start().waitFor();
+        writer.waitFor(20, TimeUnit.SECONDS);
+        writer.destroyForcibly();
+        new ProcessBuilder("bash", "-c", "fusermount -u -z \"$0\" || fusermount3 -u -z \"$0\"", killedMnt.toString())
+                .start().waitFor();
+        ToolProcess.Result fsck = ToolProcess.run(dir, "fsck", killedImage.toString());
+        assertEquals(0, fsck.code(), fsck.toString());
+        ok("mount", killedImage.toString(), killedMnt.toString());
+        try {
+            shell(killedMnt, "cmp synced \"$D/synced\"");
+        } finally {
+            ok("umount", killedMnt.toString());
+        }
+        ToolProcess.Result after = ToolProcess.run(dir, "fsck", killedImage.toString());
+        assertEquals(0, after.code(), after.toString());
+    }
+}
