@@ -38,7 +38,8 @@ public final class WriteTransaction implements AutoCloseable {
     private boolean usesDataExtents;
     private boolean usesSharedTrees;
     private boolean finished;
-    private boolean broken;
+    /** Set by a failed operation, read by the filesystem's readers and writer alike. */
+    private volatile boolean broken;
 
     WriteTransaction(Store store, CommittedState base) {
         this.store = store;
@@ -243,17 +244,23 @@ public final class WriteTransaction implements AutoCloseable {
         return drops.pending();
     }
 
+    /**
+     * The open tree, opened from the catalog on first use. Readers of the filesystem call this concurrently
+     * (while no writer runs), so the lazy open is guarded; the writer alone iterates {@link #trees}.
+     */
     private BTree tree(long treeId) throws IOException {
-        BTree tree = trees.get(treeId);
-        if (tree == null) {
-            byte[] ref = catalog.get(TreeIds.catalogKey(treeId));
-            if (ref == null) {
-                throw new NoSuchElementException("no tree " + treeId);
+        synchronized (trees) {
+            BTree tree = trees.get(treeId);
+            if (tree == null) {
+                byte[] ref = catalog.get(TreeIds.catalogKey(treeId));
+                if (ref == null) {
+                    throw new NoSuchElementException("no tree " + treeId);
+                }
+                tree = BTree.open(treeId, BlockRef.decode(ref, 0), ctx);
+                trees.put(treeId, tree);
             }
-            tree = BTree.open(treeId, BlockRef.decode(ref, 0), ctx);
-            trees.put(treeId, tree);
+            return tree;
         }
-        return tree;
     }
 
     private void spillIfNeeded() throws IOException {
@@ -286,6 +293,12 @@ public final class WriteTransaction implements AutoCloseable {
     public NestedTree nestedTree(long treeId, byte[] key) throws IOException {
         checkUsable();
         requireUserTree(treeId);
+        synchronized (nestedTrees) { // readers open existing nested trees concurrently, as with tree()
+            return nestedTreeGuarded(treeId, key);
+        }
+    }
+
+    private NestedTree nestedTreeGuarded(long treeId, byte[] key) throws IOException {
         NestedTree handle = nestedTrees.get(NestedKey.of(treeId, key));
         if (handle != null) {
             return handle;

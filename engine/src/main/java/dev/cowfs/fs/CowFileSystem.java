@@ -17,13 +17,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A POSIX filesystem in one cowfs image: inodes, directories, file data in extents, links, symbolic links,
@@ -64,9 +64,15 @@ public final class CowFileSystem implements Closeable {
 
     private final Store store;
     private final FsOptions options;
-    private final ReentrantLock lock = new ReentrantLock();
+    /**
+     * Read-only operations (stat, lookup, readdir, read, xattrs, statfs) share the read lock, so many threads
+     * read at once; every change, commit and recovery takes the write lock. Readers touch only what writers
+     * change under the write lock, or structures made safe for concurrent readers (lazy tree opens, the extent
+     * cache, open counts).
+     */
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final FileData data;
-    private final Map<Long, Integer> openCounts = new HashMap<>();
+    private final Map<Long, Integer> openCounts = new ConcurrentHashMap<>();
     private ScheduledExecutorService committer;
     private volatile WriteTransaction txn;
     private boolean compressByDefault;
@@ -158,11 +164,11 @@ public final class CowFileSystem implements Closeable {
     private static CowFileSystem mount(Store store, FsOptions options) throws IOException {
         try {
             CowFileSystem fs = new CowFileSystem(store, options);
-            fs.lock.lock();
+            fs.lock.writeLock().lock();
             try {
                 fs.load();
             } finally {
-                fs.lock.unlock();
+                fs.lock.writeLock().unlock();
             }
             fs.startCommitter();
             return fs;
@@ -269,10 +275,6 @@ public final class CowFileSystem implements Closeable {
         return subvolumes;
     }
 
-    ReentrantLock lock() {
-        return lock;
-    }
-
     int blockSize() {
         return store.blockSizeBytes();
     }
@@ -282,10 +284,12 @@ public final class CowFileSystem implements Closeable {
         return store;
     }
 
+    /** Takes the write lock (exclusive). */
     private void begin() throws FsException {
-        lock.lock();
+        EngineBugError.check(lock.getReadHoldCount() == 0, "write lock wanted while holding the read lock");
+        lock.writeLock().lock();
         if (closed) {
-            lock.unlock();
+            lock.writeLock().unlock();
             throw new FsException(Errno.EBADF, "filesystem is closed");
         }
     }
@@ -293,13 +297,22 @@ public final class CowFileSystem implements Closeable {
     private void beginWrite() throws FsException {
         begin();
         if (txn == null) {
-            lock.unlock();
+            lock.writeLock().unlock();
             throw new FsException(Errno.EROFS, "filesystem is open read-only");
         }
     }
 
     private void end() {
-        lock.unlock();
+        lock.writeLock().unlock();
+    }
+
+    /** Takes the read lock (shared with other readers). */
+    private void beginRead() throws FsException {
+        lock.readLock().lock();
+        if (closed) {
+            lock.readLock().unlock();
+            throw new FsException(Errno.EBADF, "filesystem is closed");
+        }
     }
 
     /** Wraps engine failures in the errno a caller expects. */
@@ -433,14 +446,43 @@ public final class CowFileSystem implements Closeable {
         void run() throws IOException;
     }
 
-    /** Runs a read-only operation under the lock. */
+    /** Runs a read-only operation under the read lock. */
     private <T> T query(Work<T> work) throws IOException {
+        beginRead();
+        WriteTransaction seen = txn;
+        IOException breaking = null;
+        try {
+            return work.run();
+        } catch (IOException e) {
+            if (seen == null || !seen.isBroken()) {
+                throw translate(e);
+            }
+            breaking = e;
+        } finally {
+            lock.readLock().unlock();
+        }
+        throw abortBroken(seen, breaking);
+    }
+
+    /**
+     * An engine read error broke the transaction: it must be aborted, or the next commit could not start.
+     * That changes state, so it happens under the write lock, once, by whichever reader gets there first.
+     */
+    private FsException abortBroken(WriteTransaction broken, IOException cause) throws FsException {
+        begin();
+        try {
+            return txn == broken ? failed(cause) : translate(cause);
+        } finally {
+            end();
+        }
+    }
+
+    /** Runs a read-only operation that may write buffered data out first, under the write lock. */
+    private <T> T exclusiveQuery(Work<T> work) throws IOException {
         begin();
         try {
             return work.run();
         } catch (IOException e) {
-            // An engine read error breaks the transaction (and SEEK_DATA/SEEK_HOLE write a file's buffered data
-            // out first): it must then be aborted, or the next commit could not start.
             throw txn != null && txn.isBroken() ? failed(e) : translate(e);
         } finally {
             end();
@@ -1184,14 +1226,14 @@ public final class CowFileSystem implements Closeable {
 
     /** The first offset at or after {@code offset} that holds data (SEEK_DATA); ENXIO past the last data. */
     public long seekData(long ino, long offset) throws IOException {
-        return query(() -> {
+        return exclusiveQuery(() -> {
             return data.seek(ino, offset, true);
         });
     }
 
     /** The first offset at or after {@code offset} in a hole (SEEK_HOLE); the end of the file counts as one. */
     public long seekHole(long ino, long offset) throws IOException {
-        return query(() -> {
+        return exclusiveQuery(() -> {
             return data.seek(ino, offset, false);
         });
     }
@@ -1386,7 +1428,7 @@ public final class CowFileSystem implements Closeable {
     private void periodicCommit() {
         try {
             // Wait for a busy filesystem up to one interval, so that commits are not skipped under load.
-            if (!lock.tryLock(options.commitIntervalMillis(), TimeUnit.MILLISECONDS)) {
+            if (!lock.writeLock().tryLock(options.commitIntervalMillis(), TimeUnit.MILLISECONDS)) {
                 return;
             }
         } catch (InterruptedException e) {
@@ -1405,7 +1447,7 @@ public final class CowFileSystem implements Closeable {
         } catch (IOException | RuntimeException e) {
             failed(e instanceof IOException io ? io : new IOException(e.toString(), e));
         } finally {
-            lock.unlock();
+            lock.writeLock().unlock();
         }
     }
 
@@ -1584,7 +1626,7 @@ public final class CowFileSystem implements Closeable {
     }
 
     public FsStat statfs() throws IOException {
-        begin();
+        beginRead();
         try {
             Superblock superblock = store.superblock();
             long total = superblock.capacityBlocks() != 0 ? superblock.capacityBlocks()
@@ -1593,7 +1635,7 @@ public final class CowFileSystem implements Closeable {
             return new FsStat(blockSize(), total, total - used, used, subvolumes.inodesHandedOut(),
                     superblock.generation());
         } finally {
-            end();
+            lock.readLock().unlock();
         }
     }
 
@@ -1609,7 +1651,7 @@ public final class CowFileSystem implements Closeable {
                 Thread.currentThread().interrupt();
             }
         }
-        lock.lock();
+        lock.writeLock().lock();
         try {
             if (closed) {
                 return;
@@ -1631,7 +1673,7 @@ public final class CowFileSystem implements Closeable {
                 }
             }
         } finally {
-            lock.unlock();
+            lock.writeLock().unlock();
             store.close();
         }
     }

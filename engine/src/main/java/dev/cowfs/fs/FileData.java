@@ -64,8 +64,11 @@ final class FileData {
     private final LZ4Compressor compressor = LZ4.fastCompressor();
     private final LZ4SafeDecompressor decompressor = LZ4.safeDecompressor();
     /** The last decompressed extent, for reads that walk through one extent in pieces. */
-    private BlockRef cachedExtent;
-    private byte[] cachedContents;
+    /** The last compressed extent read, decompressed; replaced whole, so concurrent readers see a matching pair. */
+    private volatile Decompressed lastDecompressed;
+
+    private record Decompressed(BlockRef extent, byte[] contents) {
+    }
 
     /** Written bytes of one file not yet in an extent: [start, start + length). */
     private static final class Buffer {
@@ -152,8 +155,7 @@ final class FileData {
     void discardBuffers() {
         buffers.clear();
         bufferedBytes = 0;
-        cachedExtent = null;
-        cachedContents = null;
+        lastDecompressed = null;
     }
 
     void discardBuffer(long ino) {
@@ -425,7 +427,8 @@ final class FileData {
             readStored(item.extent(), item.storedBytes(), from, dst, dstOffset, length);
             return;
         }
-        if (!item.extent().equals(cachedExtent)) {
+        Decompressed cached = lastDecompressed;
+        if (cached == null || !item.extent().equals(cached.extent())) {
             byte[] packed = new byte[item.storedBytes()];
             readStored(item.extent(), item.storedBytes(), 0, packed, 0, packed.length);
             byte[] contents = new byte[item.logicalBytes()];
@@ -439,10 +442,10 @@ final class FileData {
                 throw new CorruptionException(item.extent().blockIndex(), "inode " + ino
                         + ": compressed extent does not decompress to its " + contents.length + " bytes");
             }
-            cachedExtent = item.extent();
-            cachedContents = contents;
+            cached = new Decompressed(item.extent(), contents);
+            lastDecompressed = cached;
         }
-        System.arraycopy(cachedContents, from, dst, dstOffset, length);
+        System.arraycopy(cached.contents(), from, dst, dstOffset, length);
     }
 
     private void readStored(BlockRef extent, int storedBytes, int from, byte[] dst, int dstOffset, int length)

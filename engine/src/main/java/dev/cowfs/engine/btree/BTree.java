@@ -28,7 +28,6 @@ public final class BTree {
     private final int maxInlineEntryBytes;
     /** Heap bytes of a new dirty node: a full node plus the one entry that makes it split. */
     private final int nodeCapacity;
-    private final NodeView searchView = new NodeView();
     private BlockRef rootRef;
     private DirtyNode root;
     private long modCount;
@@ -74,7 +73,7 @@ public final class BTree {
     public byte[] get(byte[] key) throws IOException {
         DirtyNode node = root;
         if (node == null) {
-            return TreeSearch.get(ctx.reader(), rootRef, treeId, key, searchView);
+            return TreeSearch.get(ctx.reader(), rootRef, treeId, key, new NodeView());
         }
         long prefix = DirtyNode.prefixOf(key);
         while (!node.isLeaf()) {
@@ -82,7 +81,7 @@ public final class BTree {
             if (node.children[index] == null) {
                 BlockRef ref = node.childRef(index);
                 return TreeSearch.get(ctx.reader(), ref.blockIndex(), ref.birthGeneration(), ref.checksum(),
-                        node.level - 1, treeId, key, searchView);
+                        node.level - 1, treeId, key, new NodeView());
             }
             node = node.children[index];
         }
@@ -98,13 +97,13 @@ public final class BTree {
     public boolean containsKey(byte[] key) throws IOException {
         DirtyNode node = root;
         if (node == null) {
-            return TreeSearch.contains(ctx.reader(), rootRef, -1, treeId, key, searchView);
+            return TreeSearch.contains(ctx.reader(), rootRef, -1, treeId, key, new NodeView());
         }
         while (!node.isLeaf()) {
             int index = node.searchBranch(key);
             if (node.children[index] == null) {
                 return TreeSearch.contains(ctx.reader(), node.childRef(index), node.level - 1, treeId, key,
-                        searchView);
+                        new NodeView());
             }
             node = node.children[index];
         }
