@@ -21,6 +21,7 @@ import ru.serce.jnrfuse.FuseFillDir;
 import ru.serce.jnrfuse.FuseStubFS;
 import ru.serce.jnrfuse.struct.FileStat;
 import ru.serce.jnrfuse.struct.FuseFileInfo;
+import ru.serce.jnrfuse.struct.FuseOperations;
 import ru.serce.jnrfuse.struct.Statvfs;
 import ru.serce.jnrfuse.struct.Timespec;
 
@@ -82,9 +83,9 @@ final class CowFuse extends FuseStubFS {
         }
     }
 
-    /** libfuse's loop has returned: the mount is gone, so no unmount is due at exit. */
-    void loopEnded() {
-        mounted.set(false);
+    /** The operations table handed to libfuse. */
+    FuseOperations operations() {
+        return fuseOperations;
     }
 
     @Override

@@ -21,6 +21,8 @@ import java.util.stream.Stream;
  * {@code umount}, or {@link #unmount}); the caller then commits and closes the filesystem.
  */
 public final class FuseMount {
+    /** Java threads receiving and answering requests (libfuse 2's own loop keeps up to 10 idle). */
+    private static final int WORKER_THREADS = 8;
     /** How long the kernel may take to list a new mount before mounting counts as failed. */
     private static final long READY_TIMEOUT_MILLIS = 30_000;
     /** Options every mount gets (see docs/ARCHITECTURE.md, "FUSE mount"). */
@@ -35,11 +37,15 @@ public final class FuseMount {
         this.mountPoint = mountPoint;
         this.loop = new Thread(() -> {
             try {
-                fuse.mount(mountPoint, true, false, arguments);
+                FuseLoop requests = FuseLoop.start(fuse.operations(), arguments, WORKER_THREADS);
+                if (requests == null) {
+                    loopFailure = new FsException(Errno.EIO, "libfuse refused the mount");
+                    return;
+                }
+                requests.awaitEnd();
+                loopFailure = requests.failure();
             } catch (Throwable t) {
                 loopFailure = t;
-            } finally {
-                fuse.loopEnded();
             }
         }, "cowfs-fuse-loop");
     }
@@ -54,7 +60,7 @@ public final class FuseMount {
         Path target = checkMountPoint(mountPoint, options);
         long rootSubvolume = options.subvolume() == null ? 0 : fs.subvolumeId(options.subvolume());
         CowFuse fuse = new CowFuse(fs, options, rootSubvolume, log);
-        String[] arguments = {"-o", String.join(",", fuseOptions(image, options))};
+        String[] arguments = {"cowfs", "-f", target.toString(), "-o", String.join(",", fuseOptions(image, options))};
         FuseMount mount = new FuseMount(target, fuse, arguments);
         mount.loop.start();
         mount.awaitReady();

@@ -23,7 +23,7 @@ import java.nio.file.NoSuchFileException;
                 FileCommands.Ln.class, Commands.Put.class, FileCommands.Get.class, FileCommands.Clone.class,
                 FileCommands.Du.class, SubvolumeCommands.class, SnapshotCommands.class, Commands.Fsck.class,
                 DemoCommands.Scrub.class, ServeCommand.class, MountCommands.Mount.class,
-                MountCommands.Umount.class, CrashtestCommand.class, DemoCommands.Demo.class,
+                MountCommands.Umount.class, MountCommands.InstallMountHelper.class, CrashtestCommand.class, DemoCommands.Demo.class,
                 DemoCommands.Completion.class,
                 ManPages.Command.class, CommandLine.HelpCommand.class},
         footer = {"", "An image another process holds open (cowfs serve, a mount) is reached through its control "

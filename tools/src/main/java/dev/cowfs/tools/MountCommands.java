@@ -221,6 +221,63 @@ final class MountCommands {
         }
     }
 
+    @Command(name = "install-mount-helper", mixinStandardHelpOptions = true,
+            description = "Write mount.fuse.cowfs, the helper mount(8) runs for filesystems of type fuse.cowfs, so "
+                    + "that mount -t fuse.cowfs and /etc/fstab lines work. It runs this java with these JVM flags "
+                    + "and this cowfs jar.",
+            footer = {"", "Examples:", "  cowfs install-mount-helper                 # /sbin/mount.fuse.cowfs (root)",
+                    "  mount -t fuse.cowfs /srv/data.img /mnt/data -o snapdir=visible",
+                    "  # /etc/fstab:", "  /srv/data.img  /mnt/data  fuse.cowfs  defaults,commit=10  0  0"})
+    static final class InstallMountHelper extends ToolCommand {
+        @Option(names = "--dir", paramLabel = "DIR", defaultValue = "/sbin",
+                description = "where mount(8) looks for helpers (default: ${DEFAULT-VALUE})")
+        Path directory;
+
+        @Override
+        public Integer call() throws IOException {
+            if (!Files.isDirectory(directory)) {
+                throw new FsException(Errno.ENOENT, directory + " is not a directory");
+            }
+            Path helper = directory.resolve("mount.fuse.cowfs");
+            Files.writeString(helper, helperScript(), StandardCharsets.UTF_8);
+            Files.setPosixFilePermissions(helper, java.nio.file.attribute.PosixFilePermissions.fromString(
+                    "rwxr-xr-x"));
+            out().println("wrote " + helper + "; mount -t fuse.cowfs IMAGE MOUNTPOINT now mounts with cowfs");
+            return 0;
+        }
+
+        /** The helper: mount(8) calls it as {@code mount.fuse.cowfs IMAGE MOUNTPOINT [-o OPTIONS] [-n|-s|-f|-v]}. */
+        static String helperScript() {
+            StringBuilder java = new StringBuilder(quote(ProcessHandle.current().info().command().orElse(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString())));
+            for (String argument : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+                java.append(' ').append(quote(argument));
+            }
+            java.append(" -cp ").append(quote(Path.of(System.getProperty("java.class.path")).toAbsolutePath()
+                    .toString())).append(' ').append(Cowfs.class.getName());
+            return "#!/bin/sh\n"
+                    + "# mount.fuse.cowfs: the mount(8) helper for type fuse.cowfs, written by cowfs "
+                    + "install-mount-helper.\n"
+                    + "# mount runs it as: mount.fuse.cowfs IMAGE MOUNTPOINT [-o OPTIONS] [-n] [-s] [-f] [-v]\n"
+                    + "set -e\n"
+                    + "[ $# -ge 2 ] || { echo \"usage: mount.fuse.cowfs IMAGE MOUNTPOINT [-o OPTIONS]\" >&2; "
+                    + "exit 2; }\n"
+                    + "image=$1; mountpoint=$2; shift 2; options=\n"
+                    + "while [ $# -gt 0 ]; do\n"
+                    + "  case $1 in\n"
+                    + "    -o) options=${options:+$options,}$2; shift 2 ;;\n"
+                    + "    -o*) options=${options:+$options,}${1#-o}; shift ;;\n"
+                    + "    *) shift ;;\n"
+                    + "  esac\n"
+                    + "done\n"
+                    + "exec " + java + " mount \"$image\" \"$mountpoint\" ${options:+-o \"$options\"}\n";
+        }
+
+        private static String quote(String text) {
+            return "'" + text.replace("'", "'\\''") + "'";
+        }
+    }
+
     static boolean onPath(String program) {
         for (String directory : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
             if (new File(directory, program).canExecute()) {

@@ -288,8 +288,68 @@ class FuseMountIT {
         assertEquals(before, after);
     }
 
+    /**
+     * Every way to stop a mount commits and releases the image: umount(8) after mount(8) through the installed
+     * helper, fusermount -u, SIGTERM and SIGINT to the mount process. What was written without fsync is there
+     * after each, and the image checks clean.
+     */
     @Test
     @Order(10)
+    void everyWayToStopAMountCommitsAndReleasesTheImage() throws Exception {
+        Path stopsImage = dir.resolve("stops.img");
+        Path stopsMnt = Files.createDirectory(dir.resolve("stops-mnt"));
+        ok("mkfs", stopsImage.toString(), "--size", "1G");
+        Path helpers = Files.createDirectory(dir.resolve("helpers"));
+        ok("install-mount-helper", "--dir", helpers.toString());
+        Path systemHelper = Path.of("/sbin/mount.fuse.cowfs");
+        boolean installed = !Files.exists(systemHelper) && Files.isWritable(systemHelper.getParent());
+        if (installed) {
+            Files.copy(helpers.resolve("mount.fuse.cowfs"), systemHelper);
+        }
+        try {
+            String[] stops = {"umount", "fusermount", "TERM", "INT"};
+            for (int i = 0; i < stops.length; i++) {
+                String mountCommand = i == 0 && installed
+                        ? "mount -t fuse.cowfs \"$0\" \"$1\" -o snapdir=visible"
+                        : "\"$2/mount.fuse.cowfs\" \"$0\" \"$1\" -o rw,snapdir=visible,noauto";
+                ProcessBuilder mount = new ProcessBuilder("bash", "-c", mountCommand, stopsImage.toString(),
+                        stopsMnt.toString(), helpers.toString());
+                ToolProcess.Result mounted = ToolProcess.run(mount);
+                assertEquals(0, mounted.code(), mounted.toString());
+                Matcher pid = Pattern.compile("pid (\\d+)").matcher(mounted.out());
+                assertTrue(pid.find(), mounted.toString());
+                shell(stopsMnt, "ls -A | grep -x .snapshots >/dev/null && echo " + stops[i] + " > " + stops[i]);
+                String stop = switch (stops[i]) {
+                    case "umount" -> "umount \"$0\"";
+                    case "fusermount" -> "fusermount -u \"$0\" || fusermount3 -u \"$0\"";
+                    default -> "kill -" + stops[i] + " " + pid.group(1);
+                };
+                assertEquals(0, new ProcessBuilder("bash", "-c", stop, stopsMnt.toString()).inheritIO().start()
+                        .waitFor(), stop);
+                ProcessHandle process = ProcessHandle.of(Long.parseLong(pid.group(1))).orElse(null);
+                if (process != null) {
+                    process.onExit().get(60, TimeUnit.SECONDS);
+                }
+                assertFalse(mountInfo().contains(" " + stopsMnt + " "), stops[i]);
+                String log = Files.readString(dir.resolve("stops.img.mount.log"));
+                String lastLine = log.strip().substring(log.strip().lastIndexOf('\n') + 1);
+                assertTrue(lastLine.startsWith("unmounted " + stopsMnt + "; committed generation"), log);
+                ToolProcess.Result fsck = ToolProcess.run(dir, "fsck", stopsImage.toString());
+                assertEquals(0, fsck.code(), stops[i] + ": " + fsck);
+                for (int j = 0; j <= i; j++) {
+                    ToolProcess.Result cat = ToolProcess.run(dir, "cat", stopsImage.toString(), "/" + stops[j]);
+                    assertEquals(stops[j] + "\n", cat.out(), stops[i] + ": " + cat);
+                }
+            }
+        } finally {
+            if (installed) {
+                Files.deleteIfExists(systemHelper);
+            }
+        }
+    }
+
+    @Test
+    @Order(11)
     void aMountProcessKilledMidWriteLeavesFsyncedDataAndACleanImage() throws Exception {
         Path killedImage = dir.resolve("killed.img");
         Path killedMnt = Files.createDirectory(dir.resolve("killed-mnt"));
