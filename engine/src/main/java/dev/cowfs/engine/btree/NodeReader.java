@@ -10,6 +10,7 @@ import dev.cowfs.engine.format.NodeLayout;
 import dev.cowfs.engine.block.RawMemory;
 
 import java.io.IOException;
+import java.util.zip.CRC32C;
 
 /**
  * The only way tree blocks reach the engine: checks a reference against the block it points to. Cheap checks
@@ -17,14 +18,20 @@ import java.io.IOException;
  * structural check run on the first read after open, and the block is then remembered as verified.
  */
 public final class NodeReader {
+    /** Extents are verified through a buffer of this size (at least a block), one per reading thread. */
+    private static final int VERIFY_PIECE_BYTES = 64 * 1024;
+
     private final BlockDevice device;
     private final int blockSizeBytes;
     private final VerifiedBlocks verified;
+    private final ThreadLocal<byte[]> verifyPiece;
 
     public NodeReader(BlockDevice device, int blockSizeBytes, VerifiedBlocks verified) {
         this.device = device;
         this.blockSizeBytes = blockSizeBytes;
         this.verified = verified;
+        int pieceBytes = Math.max(VERIFY_PIECE_BYTES, blockSizeBytes);
+        this.verifyPiece = ThreadLocal.withInitial(() -> new byte[pieceBytes]);
     }
 
     public int blockSizeBytes() {
@@ -111,35 +118,71 @@ public final class NodeReader {
 
     /** Reads and checks an out-of-line extent holding exactly {@code lengthBytes} bytes. */
     public byte[] readExtent(BlockRef ref, int lengthBytes) throws IOException {
+        long expectedBlocks = checkExtentShape(ref, lengthBytes);
+        byte[] bytes = new byte[lengthBytes];
+        device.read(ref.blockIndex() * blockSizeBytes, bytes, 0, lengthBytes);
+        checkExtentChecksum(ref, Checksums.crc32c(bytes, 0, lengthBytes));
+        checkExtentPadding(ref, lengthBytes, expectedBlocks, new byte[blockSizeBytes]);
+        device.rememberVerified(ref.blockIndex() * blockSizeBytes, (int) (expectedBlocks * blockSizeBytes),
+                extentClaim(ref.checksum(), lengthBytes));
+        return bytes;
+    }
+
+    /**
+     * Checks an extent as {@link #readExtent} does, piece by piece through a small per-thread buffer: verifying
+     * a large extent on its first read costs no allocation of its size.
+     */
+    private void checkExtentInPieces(BlockRef ref, int lengthBytes) throws IOException {
+        long expectedBlocks = checkExtentShape(ref, lengthBytes);
+        byte[] piece = verifyPiece.get();
+        long base = ref.blockIndex() * blockSizeBytes;
+        CRC32C crc = new CRC32C();
+        for (int done = 0; done < lengthBytes; ) {
+            int length = Math.min(piece.length, lengthBytes - done);
+            device.read(base + done, piece, 0, length);
+            crc.update(piece, 0, length);
+            done += length;
+        }
+        checkExtentChecksum(ref, (int) crc.getValue());
+        checkExtentPadding(ref, lengthBytes, expectedBlocks, piece);
+        device.rememberVerified(base, (int) (expectedBlocks * blockSizeBytes), extentClaim(ref.checksum(),
+                lengthBytes));
+    }
+
+    /** The extent's block count must fit its length, and its blocks lie in the data area; returns the count. */
+    private long checkExtentShape(BlockRef ref, int lengthBytes) throws CorruptionException {
         long expectedBlocks = ((long) lengthBytes + blockSizeBytes - 1) / blockSizeBytes;
         if (lengthBytes < 0 || lengthBytes > Limits.MAX_VALUE_BYTES || ref.blockCount() != expectedBlocks) {
             throw new CorruptionException(ref.blockIndex(), "extent of " + ref.blockCount() + " blocks cannot hold "
                     + lengthBytes + " bytes");
         }
         checkExtentAddress(ref.blockIndex(), ref.blockCount());
-        byte[] bytes = new byte[lengthBytes];
-        device.read(ref.blockIndex() * blockSizeBytes, bytes, 0, lengthBytes);
-        int actual = Checksums.crc32c(bytes, 0, lengthBytes);
+        return expectedBlocks;
+    }
+
+    private static void checkExtentChecksum(BlockRef ref, int actual) throws CorruptionException {
         if (actual != ref.checksum()) {
             throw new CorruptionException(ref.blockIndex(), String.format(
                     "extent of blocks %d-%d: checksum mismatch: expected %08x, bytes give %08x", ref.blockIndex(),
                     ref.blockIndex() + ref.blockCount() - 1, ref.checksum(), actual));
         }
+    }
+
+    /** The bytes after the value up to the end of its last block must be zero ({@code scratch}: a block or more). */
+    private void checkExtentPadding(BlockRef ref, int lengthBytes, long expectedBlocks, byte[] scratch)
+            throws IOException {
         int paddingBytes = (int) (expectedBlocks * blockSizeBytes - lengthBytes);
-        if (paddingBytes > 0) {
-            byte[] padding = new byte[paddingBytes];
-            device.read(ref.blockIndex() * blockSizeBytes + lengthBytes, padding, 0, paddingBytes);
-            for (byte b : padding) {
-                if (b != 0) {
-                    throw new CorruptionException(ref.blockIndex(), String.format("extent of blocks %d-%d: the "
-                            + "padding after the value is not zero", ref.blockIndex(),
-                            ref.blockIndex() + ref.blockCount() - 1));
-                }
+        if (paddingBytes == 0) {
+            return;
+        }
+        device.read(ref.blockIndex() * blockSizeBytes + lengthBytes, scratch, 0, paddingBytes);
+        for (int i = 0; i < paddingBytes; i++) {
+            if (scratch[i] != 0) {
+                throw new CorruptionException(ref.blockIndex(), String.format("extent of blocks %d-%d: the "
+                        + "padding after the value is not zero", ref.blockIndex(),
+                        ref.blockIndex() + ref.blockCount() - 1));
             }
         }
-        device.rememberVerified(ref.blockIndex() * blockSizeBytes, (int) (expectedBlocks * blockSizeBytes),
-                extentClaim(ref.checksum(), lengthBytes));
-        return bytes;
     }
 
     /**
@@ -171,7 +214,7 @@ public final class NodeReader {
             checkExtentAddress(ref.blockIndex(), ref.blockCount());
             return;
         }
-        readExtent(ref, lengthBytes);
+        checkExtentInPieces(ref, lengthBytes);
     }
 
     /** What verifying a node proves: its checksum, over the block after the checksum field. */
