@@ -396,18 +396,26 @@ final class FileData {
             return 0;
         }
         int n = (int) Math.min(length, inode.size - offset);
-        Arrays.fill(dst, dstOffset, dstOffset + n, (byte) 0);
         long end = offset + n;
+        long covered = offset; // below this, dst holds the file's bytes; holes are zeroed as they are passed
         byte[] inline = fs.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
         if (inline != null && offset < inline.length) {
             int count = (int) Math.min(inline.length, end) - (int) offset;
             System.arraycopy(inline, (int) offset, dst, dstOffset, count);
+            covered = offset + count;
         }
         for (Item item : items(ino, offset, end)) {
             long from = Math.max(offset, item.offset());
             long to = Math.min(end, item.end());
+            if (from > covered) {
+                Arrays.fill(dst, dstOffset + (int) (covered - offset), dstOffset + (int) (from - offset), (byte) 0);
+            }
             int inExtent = (int) (item.from() + (from - item.offset()));
             copyFromExtent(ino, item, inExtent, dst, dstOffset + (int) (from - offset), (int) (to - from));
+            covered = Math.max(covered, to);
+        }
+        if (covered < end) {
+            Arrays.fill(dst, dstOffset + (int) (covered - offset), dstOffset + n, (byte) 0);
         }
         Buffer buffer = fs.txn() != null ? buffers.get(ino) : null;
         if (buffer != null) { // newer than everything stored: every other change to the file writes it out first

@@ -67,9 +67,10 @@ final class CowFuse extends FuseStubFS {
         this.paths = new FusePaths(fs, rootSubvolume);
         this.log = log;
         // libfuse 2 packs these flags as bits of one unsigned int (jnr-fuse maps them as bytes): nullpath_ok
-        // (bit 0) so operations on an unlinked open file get a null path instead of ENOENT, utime_omit_ok
-        // (bit 2) so utimens sees UTIME_NOW and UTIME_OMIT as they were asked.
-        Struct.getMemory(fuseOperations).putByte(offsetOf(fuseOperations.flag_nullpath_ok), (byte) 0b101);
+        // (bit 0) so operations on an unlinked open file get a null path instead of ENOENT; nopath (bit 1) so
+        // libfuse does not build, nor the FFI layer decode, a path for operations that have a handle (they use
+        // the handle); utime_omit_ok (bit 2) so utimens sees UTIME_NOW and UTIME_OMIT as they were asked.
+        Struct.getMemory(fuseOperations).putByte(offsetOf(fuseOperations.flag_nullpath_ok), (byte) 0b111);
     }
 
     /** A struct member's offset ({@code offset()} is public on a class jnr-ffi does not export to callers). */

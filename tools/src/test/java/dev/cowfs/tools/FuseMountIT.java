@@ -348,8 +348,46 @@ class FuseMountIT {
         }
     }
 
+    /**
+     * default_permissions: the kernel checks modes for other users; without allow_other they cannot enter the
+     * mount at all, with it they can read what the modes allow and nothing more.
+     */
     @Test
     @Order(11)
+    void permissionsHoldForOtherUsersAndOnlyAllowOtherLetsThemIn() throws Exception {
+        Path permsImage = dir.resolve("perms.img");
+        Path permsMnt = Files.createDirectory(dir.resolve("perms-mnt"));
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        ok("mkfs", permsImage.toString(), "--size", "1G");
+        String asNobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+        for (boolean allowOther : new boolean[] {false, true}) {
+            if (allowOther) {
+                ok("mount", permsImage.toString(), permsMnt.toString(), "-o", "allow_other");
+            } else {
+                ok("mount", permsImage.toString(), permsMnt.toString());
+            }
+            try {
+                String out = shell(permsMnt, """
+                        echo public > public && chmod 644 public
+                        echo secret > secret && chmod 600 secret
+                        mkdir -p shared && chmod 1777 shared
+                        """ + asNobody + "ls . >/dev/null 2>&1 && echo list-ok || echo list-denied\n"
+                        + asNobody + "cat public 2>/dev/null || echo read-public-denied\n"
+                        + asNobody + "cat secret 2>/dev/null || echo read-secret-denied\n"
+                        + asNobody + "touch new 2>/dev/null || echo create-denied\n"
+                        + "if " + asNobody + "sh -c 'echo mine > shared/mine' 2>/dev/null; then "
+                        + "stat -c %u shared/mine; rm shared/mine; else echo write-shared-denied; fi\n");
+                assertEquals(allowOther ? "list-ok\npublic\nread-secret-denied\ncreate-denied\n65534"
+                        : "list-denied\nread-public-denied\nread-secret-denied\ncreate-denied\nwrite-shared-denied",
+                        out.strip(), "allow_other " + allowOther);
+            } finally {
+                ok("umount", permsMnt.toString());
+            }
+        }
+    }
+
+    @Test
+    @Order(12)
     void aMountProcessKilledMidWriteLeavesFsyncedDataAndACleanImage() throws Exception {
         Path killedImage = dir.resolve("killed.img");
         Path killedMnt = Files.createDirectory(dir.resolve("killed-mnt"));
