@@ -26,7 +26,7 @@ fi
 
 work="$(mktemp -d /tmp/cowfs-bench-fuse.XXXXXX)"
 tmp="$work/tmpfs"; mkdir -p "$tmp"
-mount -t tmpfs -o size=8g tmpfs "$tmp"
+mount -t tmpfs -o size=14g tmpfs "$tmp"
 cowfs_mnt="$work/cowfs"; bindfs_mnt="$work/bindfs"; mkdir -p "$cowfs_mnt" "$bindfs_mnt" "$tmp/plain" "$tmp/bindsrc"
 cowfs() { COWFS_JAR="${COWFS_JAR:-$root/tools/target/cowfs.jar}" "$root/cowfs" "$@"; }
 cleanup() {

@@ -20,11 +20,14 @@ import java.util.zip.CRC32C;
 public final class NodeReader {
     /** Extents are verified through a buffer of this size (at least a block), one per reading thread. */
     private static final int VERIFY_PIECE_BYTES = 64 * 1024;
+    /** Monitors that keep two threads from verifying the same extent at once (a power of two). */
+    private static final int VERIFY_STRIPES = 64;
 
     private final BlockDevice device;
     private final int blockSizeBytes;
     private final VerifiedBlocks verified;
     private final ThreadLocal<byte[]> verifyPiece;
+    private final Object[] verifyStripes = new Object[VERIFY_STRIPES];
 
     public NodeReader(BlockDevice device, int blockSizeBytes, VerifiedBlocks verified) {
         this.device = device;
@@ -32,6 +35,7 @@ public final class NodeReader {
         this.verified = verified;
         int pieceBytes = Math.max(VERIFY_PIECE_BYTES, blockSizeBytes);
         this.verifyPiece = ThreadLocal.withInitial(() -> new byte[pieceBytes]);
+        java.util.Arrays.setAll(verifyStripes, i -> new Object());
     }
 
     public int blockSizeBytes() {
@@ -197,8 +201,13 @@ public final class NodeReader {
                     + storedBytes + " bytes");
         }
         if (!verified.isVerified(ref.blockIndex())) {
-            verifyExtent(ref, storedBytes);
-            verified.markVerified(ref.blockIndex());
+            // Concurrent readers of one extent (read-ahead asks for several pieces at once) verify it once.
+            synchronized (verifyStripes[(int) (ref.blockIndex() & (VERIFY_STRIPES - 1))]) {
+                if (!verified.isVerified(ref.blockIndex())) {
+                    verifyExtent(ref, storedBytes);
+                    verified.markVerified(ref.blockIndex());
+                }
+            }
         }
         device.read(ref.blockIndex() * blockSizeBytes + from, dst, dstOffset, length);
     }
