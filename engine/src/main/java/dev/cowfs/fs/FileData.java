@@ -34,6 +34,8 @@ import java.util.Map;
 final class FileData {
     /** Largest extent a write makes; compressed extents are at most {@link #MAX_COMPRESSED_EXTENT_BYTES}. */
     static final int MAX_EXTENT_BYTES = 1 << 20;
+    /** A write at least this large that starts a buffer gets one of a whole extent's capacity. */
+    private static final int STREAMING_WRITE_BYTES = 64 * 1024;
     static final int MAX_COMPRESSED_EXTENT_BYTES = 128 << 10;
     static final long MAX_FILE_BYTES = 1L << 50;
     /** Written data held in memory across all files before it is written out. */
@@ -234,7 +236,9 @@ final class FileData {
                 left -= MAX_EXTENT_BYTES;
             }
             if (left > 0) {
-                Buffer fresh = new Buffer(ino, at, Math.max(left, 4096));
+                // A large write is likely the start of a stream: room for a whole extent at once, not doublings
+                int capacity = left >= STREAMING_WRITE_BYTES ? MAX_EXTENT_BYTES : Math.max(left, 4096);
+                Buffer fresh = new Buffer(ino, at, capacity);
                 System.arraycopy(src, from, fresh.bytes, 0, left);
                 fresh.length = left;
                 buffers.put(ino, fresh);
