@@ -171,13 +171,23 @@ public final class FuseMount {
     /** libfuse 2's fusermount, or fuse3's, whichever is installed. */
     private static String fusermount() throws FsException {
         for (String name : List.of("fusermount", "fusermount3")) {
-            for (String directory : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-                if (new File(directory, name).canExecute()) {
-                    return new File(directory, name).getPath();
-                }
+            Path found = onPath(name);
+            if (found != null) {
+                return found.toString();
             }
         }
         throw new FsException(Errno.EOPNOTSUPP, "neither fusermount nor fusermount3 is installed (Debian: apt "
                 + "install fuse3)");
+    }
+
+    /** The executable {@code program} in a directory of PATH, or null. */
+    public static Path onPath(String program) {
+        for (String directory : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+            File candidate = new File(directory, program);
+            if (candidate.canExecute()) {
+                return candidate.toPath();
+            }
+        }
+        return null;
     }
 }

@@ -177,7 +177,7 @@ final class MountCommands {
             Path logFile = log != null ? log : image.resolveSibling(image.getFileName() + ".mount.log");
             long logStart = Files.exists(logFile) ? Files.size(logFile) : 0;
             List<String> command = new ArrayList<>();
-            if (onPath("setsid")) {
+            if (FuseMount.onPath("setsid") != null) {
                 command.add("setsid"); // its own session: no hangup when the starting terminal closes
             }
             command.add(ProcessHandle.current().info().command().orElse(
@@ -278,14 +278,6 @@ final class MountCommands {
         }
     }
 
-    static boolean onPath(String program) {
-        for (String directory : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-            if (new File(directory, program).canExecute()) {
-                return true;
-            }
-        }
-        return false;
-    }
 
     @Command(name = "umount", aliases = "unmount", mixinStandardHelpOptions = true,
             description = "Unmount a mounted image and wait until its mount process has committed and released "

@@ -61,7 +61,8 @@ class FuseMountIT {
     static void requireFuse() {
         String missing = !Files.exists(Path.of("/dev/fuse")) ? "/dev/fuse does not exist"
                 : !libfuse2Installed() ? "libfuse.so.2 is not installed (Debian: libfuse2)"
-                : !MountCommands.onPath("fusermount") && !MountCommands.onPath("fusermount3")
+                : dev.cowfs.fuse.FuseMount.onPath("fusermount") == null
+                && dev.cowfs.fuse.FuseMount.onPath("fusermount3") == null
                 ? "fusermount is not installed (Debian: fuse3)" : null;
         if (missing != null) {
             if ("true".equals(System.getenv("CI"))) {
