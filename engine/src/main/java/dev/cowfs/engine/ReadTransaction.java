@@ -11,6 +11,7 @@ import dev.cowfs.engine.format.TreeIds;
 import dev.cowfs.engine.txn.Superblock;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.NoSuchElementException;
@@ -67,8 +68,14 @@ public final class ReadTransaction implements AutoCloseable {
     /** Reads {@code length} bytes at {@code from} of a data extent of {@code storedBytes}, verified. */
     public void readDataExtent(BlockRef extent, int storedBytes, int from, byte[] dst, int dstOffset, int length)
             throws IOException {
+        readDataExtent(extent, storedBytes, from, ByteBuffer.wrap(dst), dstOffset, length);
+    }
+
+    /** As {@link #readDataExtent(BlockRef, int, int, byte[], int, int)}, into {@code dst} at {@code dstIndex}. */
+    public void readDataExtent(BlockRef extent, int storedBytes, int from, ByteBuffer dst, int dstIndex, int length)
+            throws IOException {
         checkOpen();
-        store.reader().readExtentRange(extent, storedBytes, from, dst, dstOffset, length);
+        store.reader().readExtentRange(extent, storedBytes, from, dst, dstIndex, length);
     }
 
     /**

@@ -13,6 +13,7 @@ import dev.cowfs.engine.txn.SpaceAllocator;
 import dev.cowfs.engine.txn.Superblock;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.NoSuchElementException;
@@ -429,6 +430,14 @@ public final class WriteTransaction implements AutoCloseable {
      * {@link #putDataExtent} in this transaction; until then nothing reaches it.
      */
     public BlockRef writeDataExtent(byte[] data, int offset, int length) throws IOException {
+        return writeDataExtent(ByteBuffer.wrap(data), offset, length);
+    }
+
+    /**
+     * As {@link #writeDataExtent(byte[], int, int)}, from {@code index} of a buffer (its position and limit stay):
+     * a direct buffer is written without a copy.
+     */
+    public BlockRef writeDataExtent(ByteBuffer data, int offset, int length) throws IOException {
         checkUsable();
         if (length <= 0 || length > Limits.MAX_VALUE_BYTES) {
             throw new IllegalArgumentException("a data extent holds 1 to " + Limits.MAX_VALUE_BYTES + " bytes, not "
@@ -487,8 +496,14 @@ public final class WriteTransaction implements AutoCloseable {
     /** Reads {@code length} bytes at {@code from} of a data extent of {@code storedBytes}, verified. */
     public void readDataExtent(BlockRef extent, int storedBytes, int from, byte[] dst, int dstOffset, int length)
             throws IOException {
+        readDataExtent(extent, storedBytes, from, ByteBuffer.wrap(dst), dstOffset, length);
+    }
+
+    /** As {@link #readDataExtent(BlockRef, int, int, byte[], int, int)}, into {@code dst} at {@code dstIndex}. */
+    public void readDataExtent(BlockRef extent, int storedBytes, int from, ByteBuffer dst, int dstIndex, int length)
+            throws IOException {
         checkUsable();
-        store.reader().readExtentRange(extent, storedBytes, from, dst, dstOffset, length);
+        store.reader().readExtentRange(extent, storedBytes, from, dst, dstIndex, length);
     }
 
     private static void requireUserTree(long treeId) {

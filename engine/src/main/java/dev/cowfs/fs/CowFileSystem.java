@@ -13,6 +13,7 @@ import dev.cowfs.engine.txn.Superblock;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -1193,8 +1194,26 @@ public final class CowFileSystem implements Closeable {
         }
         java.util.Objects.checkFromIndexSize(dstOffset, length, dst.length);
         return query(() -> {
-            return data.read(ino, offset, dst, dstOffset, length);
+            return data.read(ino, offset, ByteBuffer.wrap(dst), dstOffset, length);
         });
+    }
+
+    /**
+     * Reads up to {@code dst.remaining()} bytes at {@code offset} into {@code dst} from its position, which moves
+     * past them; returns how many (0 at or past the end). A direct buffer is filled without a copy in between.
+     */
+    public int read(long ino, long offset, ByteBuffer dst) throws IOException {
+        if (offset < 0) {
+            throw new FsException(Errno.EINVAL, "negative offset");
+        }
+        if (dst.isReadOnly()) {
+            throw new java.nio.ReadOnlyBufferException();
+        }
+        int n = query(() -> {
+            return data.read(ino, offset, dst, dst.position(), dst.remaining());
+        });
+        dst.position(dst.position() + n);
+        return n;
     }
 
     /** Writes {@code length} bytes at {@code offset}, growing the file as needed. */
@@ -1203,6 +1222,23 @@ public final class CowFileSystem implements Closeable {
             throw new FsException(Errno.EINVAL, "negative offset or length");
         }
         java.util.Objects.checkFromIndexSize(srcOffset, length, src.length);
+        write(ino, offset, ByteBuffer.wrap(src), srcOffset, length);
+    }
+
+    /**
+     * Writes the {@code src.remaining()} bytes from its position, which moves past them, at {@code offset}. A
+     * direct buffer is taken without a copy in between.
+     */
+    public void write(long ino, long offset, ByteBuffer src) throws IOException {
+        int length = src.remaining();
+        if (offset < 0 || offset + length < 0) {
+            throw new FsException(Errno.EINVAL, "negative offset");
+        }
+        write(ino, offset, src, src.position(), length);
+        src.position(src.position() + length);
+    }
+
+    private void write(long ino, long offset, ByteBuffer src, int srcOffset, int length) throws IOException {
         if (offset + length > FileData.MAX_FILE_BYTES) {
             throw new FsException(Errno.EFBIG, "write past the maximum file size " + FileData.MAX_FILE_BYTES);
         }
@@ -1266,14 +1302,22 @@ public final class CowFileSystem implements Closeable {
     // ------------------------------------------------------------------ extended attributes
 
     public byte[] getXattr(long ino, String name) throws IOException {
+        byte[] value = findXattr(ino, name);
+        if (value == null) {
+            throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
+        }
+        return value;
+    }
+
+    /**
+     * The attribute's value, or null when the file has none of that name: for callers that ask often and mostly
+     * find nothing (the kernel asks for security.capability before every write through a mount).
+     */
+    public byte[] findXattr(long ino, String name) throws IOException {
         byte[] key = xattrKey(ino, name);
         return query(() -> {
             loadInode(ino);
-            byte[] value = get(ino, key);
-            if (value == null) {
-                throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
-            }
-            return value;
+            return get(ino, key);
         });
     }
 

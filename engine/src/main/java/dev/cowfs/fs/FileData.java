@@ -12,6 +12,8 @@ import net.jpountz.lz4.LZ4Factory;
 import net.jpountz.lz4.LZ4SafeDecompressor;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -72,19 +74,27 @@ final class FileData {
     private record Decompressed(BlockRef extent, byte[] contents) {
     }
 
-    /** Written bytes of one file not yet in an extent: [start, start + length). */
+    /**
+     * Written bytes of one file not yet in an extent: [start, start + length). A buffer of a whole extent's
+     * capacity is direct, so that it goes to the device without a copy, and is used again once written out.
+     */
     private static final class Buffer {
         final long ino;
         long start;
-        byte[] bytes;
+        ByteBuffer bytes;
         int length;
 
-        Buffer(long ino, long start, int capacity) {
+        Buffer(long ino, long start, ByteBuffer bytes) {
             this.ino = ino;
             this.start = start;
-            this.bytes = new byte[capacity];
+            this.bytes = bytes;
         }
     }
+
+    /** Whole-extent buffers written out and kept for the next ones (allocating and zeroing one costs more). */
+    private final ArrayDeque<ByteBuffer> spareExtentBuffers = new ArrayDeque<>();
+    private static final int MAX_SPARE_EXTENT_BUFFERS = 4;
+    private static final byte[] ZEROS = new byte[64 * 1024];
 
     /** One EXTENT item, decoded. */
     record Item(long offset, BlockRef extent, int storedBytes, int logicalBytes, int from, int length,
@@ -163,7 +173,7 @@ final class FileData {
     void discardBuffer(long ino) {
         Buffer buffer = buffers.remove(ino);
         if (buffer != null) {
-            bufferedBytes -= buffer.bytes.length;
+            release(buffer.bytes);
         }
     }
 
@@ -171,8 +181,7 @@ final class FileData {
         for (Iterator<Buffer> it = buffers.values().iterator(); it.hasNext(); ) {
             Buffer buffer = it.next();
             it.remove();
-            bufferedBytes -= buffer.bytes.length;
-            store(buffer.ino, buffer.start, buffer.bytes, 0, buffer.length);
+            writeOut(buffer);
         }
     }
 
@@ -184,8 +193,32 @@ final class FileData {
     private void flush(long ino) throws IOException {
         Buffer buffer = buffers.remove(ino);
         if (buffer != null) {
-            bufferedBytes -= buffer.bytes.length;
-            store(ino, buffer.start, buffer.bytes, 0, buffer.length);
+            writeOut(buffer);
+        }
+    }
+
+    /** Stores a buffer taken out of the map, then frees it. */
+    private void writeOut(Buffer buffer) throws IOException {
+        try {
+            store(buffer.ino, buffer.start, buffer.bytes, 0, buffer.length);
+        } finally {
+            release(buffer.bytes);
+        }
+    }
+
+    private ByteBuffer allocate(int capacity) {
+        bufferedBytes += capacity;
+        if (capacity < MAX_EXTENT_BYTES) {
+            return ByteBuffer.allocate(capacity);
+        }
+        ByteBuffer spare = spareExtentBuffers.poll();
+        return spare != null ? spare : ByteBuffer.allocateDirect(MAX_EXTENT_BYTES);
+    }
+
+    private void release(ByteBuffer bytes) {
+        bufferedBytes -= bytes.capacity();
+        if (bytes.isDirect() && spareExtentBuffers.size() < MAX_SPARE_EXTENT_BUFFERS) {
+            spareExtentBuffers.push(bytes);
         }
     }
 
@@ -202,7 +235,8 @@ final class FileData {
 
     // ------------------------------------------------------------------ writing
 
-    void write(long ino, long offset, byte[] src, int srcOffset, int length) throws IOException {
+    /** Writes {@code length} bytes of {@code src} from {@code srcOffset}; its position and limit stay. */
+    void write(long ino, long offset, ByteBuffer src, int srcOffset, int length) throws IOException {
         Inode inode = regularFile(ino);
         if (length == 0) {
             return;
@@ -215,12 +249,14 @@ final class FileData {
                 && end - buffer.start <= MAX_EXTENT_BYTES) {
             int at = (int) (offset - buffer.start);
             int newLength = Math.max(buffer.length, at + length);
-            if (newLength > buffer.bytes.length) {
-                int capacity = (int) Math.min(MAX_EXTENT_BYTES, Math.max(newLength, 2L * buffer.bytes.length));
-                bufferedBytes += capacity - buffer.bytes.length;
-                buffer.bytes = Arrays.copyOf(buffer.bytes, capacity);
+            if (newLength > buffer.bytes.capacity()) {
+                int capacity = (int) Math.min(MAX_EXTENT_BYTES, Math.max(newLength, 2L * buffer.bytes.capacity()));
+                ByteBuffer grown = allocate(capacity);
+                grown.put(0, buffer.bytes, 0, buffer.length);
+                release(buffer.bytes);
+                buffer.bytes = grown;
             }
-            System.arraycopy(src, srcOffset, buffer.bytes, at, length);
+            buffer.bytes.put(at, src, srcOffset, length);
             buffer.length = newLength;
         } else {
             if (buffer != null) {
@@ -238,11 +274,10 @@ final class FileData {
             if (left > 0) {
                 // A large write is likely the start of a stream: room for a whole extent at once, not doublings
                 int capacity = left >= STREAMING_WRITE_BYTES ? MAX_EXTENT_BYTES : Math.max(left, 4096);
-                Buffer fresh = new Buffer(ino, at, capacity);
-                System.arraycopy(src, from, fresh.bytes, 0, left);
+                Buffer fresh = new Buffer(ino, at, allocate(capacity));
+                fresh.bytes.put(0, src, from, left);
                 fresh.length = left;
                 buffers.put(ino, fresh);
-                bufferedBytes += fresh.bytes.length;
             }
         }
         Buffer current = buffers.get(ino);
@@ -257,9 +292,9 @@ final class FileData {
 
     /**
      * Puts {@code length} bytes of {@code bytes} from {@code at} into the file at {@code offset}: inline or as new
-     * extents (written straight from the array: a large write is not copied first).
+     * extents (written straight from the buffer: a large write is not copied first). Position and limit stay.
      */
-    private void store(long ino, long offset, byte[] bytes, int at, int length) throws IOException {
+    private void store(long ino, long offset, ByteBuffer bytes, int at, int length) throws IOException {
         Inode inode = fs.loadInode(ino);
         byte[] inline = fs.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
         long end = offset + length;
@@ -267,7 +302,7 @@ final class FileData {
         if (Math.max(inode.size, end) <= inlineMax && (inline != null || inode.size == 0 || !hasExtents(ino))) {
             byte[] content = Arrays.copyOf(inline == null ? new byte[0] : inline,
                     (int) Math.max(inline == null ? 0 : inline.length, end));
-            System.arraycopy(bytes, at, content, (int) offset, length);
+            bytes.get(at, content, (int) offset, length);
             txn().put(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA), content);
             return;
         }
@@ -275,7 +310,7 @@ final class FileData {
             // The file outgrew inline storage: its inline bytes become its first extent.
             txn().delete(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA));
             if (inline.length > 0) {
-                putExtents(ino, inode, 0, inline, 0, inline.length);
+                putExtents(ino, inode, 0, ByteBuffer.wrap(inline), 0, inline.length);
             }
         }
         punch(ino, offset, end);
@@ -283,7 +318,7 @@ final class FileData {
         extents.nestIfLarge(ino);
     }
 
-    private void putExtents(long ino, Inode inode, long offset, byte[] bytes, int at, int length)
+    private void putExtents(long ino, Inode inode, long offset, ByteBuffer bytes, int at, int length)
             throws IOException {
         boolean compress = (inode.flags & Inode.FLAG_COMPRESS) != 0;
         int piece = compress ? MAX_COMPRESSED_EXTENT_BYTES : MAX_EXTENT_BYTES;
@@ -294,13 +329,13 @@ final class FileData {
         }
     }
 
-    private void putExtent(ExtentItems.Target target, long offset, byte[] bytes, int at, int length,
+    private void putExtent(ExtentItems.Target target, long offset, ByteBuffer bytes, int at, int length,
                            boolean compress)
             throws IOException {
         int blockSize = fs.blockSize();
         if (compress && length > blockSize) {
             byte[] packed = new byte[compressor.maxCompressedLength(length)];
-            int packedLength = compressor.compress(bytes, at, length, packed, 0, packed.length);
+            int packedLength = compressor.compress(bytes, at, length, ByteBuffer.wrap(packed), 0, packed.length);
             // Worth it only when it saves at least one block.
             if ((packedLength + blockSize - 1) / blockSize < (length + blockSize - 1) / blockSize) {
                 BlockRef extent = txn().writeDataExtent(packed, 0, packedLength);
@@ -394,7 +429,7 @@ final class FileData {
      * Reads what is stored and lays the file's unwritten buffer over it: a read never writes (a read that had to
      * write the buffer out first could fail for lack of space, which read(2) never does).
      */
-    int read(long ino, long offset, byte[] dst, int dstOffset, int length) throws IOException {
+    int read(long ino, long offset, ByteBuffer dst, int dstOffset, int length) throws IOException {
         Inode inode = regularFile(ino);
         if (offset >= inode.size || length == 0) {
             return 0;
@@ -405,35 +440,45 @@ final class FileData {
         byte[] inline = fs.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
         if (inline != null && offset < inline.length) {
             int count = (int) Math.min(inline.length, end) - (int) offset;
-            System.arraycopy(inline, (int) offset, dst, dstOffset, count);
+            dst.put(dstOffset, inline, (int) offset, count);
             covered = offset + count;
         }
         for (Item item : items(ino, offset, end)) {
             long from = Math.max(offset, item.offset());
             long to = Math.min(end, item.end());
             if (from > covered) {
-                Arrays.fill(dst, dstOffset + (int) (covered - offset), dstOffset + (int) (from - offset), (byte) 0);
+                zero(dst, dstOffset + (int) (covered - offset), (int) (from - covered));
             }
             int inExtent = (int) (item.from() + (from - item.offset()));
             copyFromExtent(ino, item, inExtent, dst, dstOffset + (int) (from - offset), (int) (to - from));
             covered = Math.max(covered, to);
         }
         if (covered < end) {
-            Arrays.fill(dst, dstOffset + (int) (covered - offset), dstOffset + n, (byte) 0);
+            zero(dst, dstOffset + (int) (covered - offset), (int) (end - covered));
         }
         Buffer buffer = fs.txn() != null ? buffers.get(ino) : null;
         if (buffer != null) { // newer than everything stored: every other change to the file writes it out first
             long from = Math.max(offset, buffer.start);
             long to = Math.min(end, buffer.start + buffer.length);
             if (from < to) {
-                System.arraycopy(buffer.bytes, (int) (from - buffer.start), dst, dstOffset + (int) (from - offset),
+                dst.put(dstOffset + (int) (from - offset), buffer.bytes, (int) (from - buffer.start),
                         (int) (to - from));
             }
         }
         return n;
     }
 
-    private void copyFromExtent(long ino, Item item, int from, byte[] dst, int dstOffset, int length)
+    private static void zero(ByteBuffer dst, int index, int length) {
+        if (dst.hasArray()) {
+            Arrays.fill(dst.array(), dst.arrayOffset() + index, dst.arrayOffset() + index + length, (byte) 0);
+            return;
+        }
+        for (int done = 0; done < length; done += ZEROS.length) {
+            dst.put(index + done, ZEROS, 0, Math.min(ZEROS.length, length - done));
+        }
+    }
+
+    private void copyFromExtent(long ino, Item item, int from, ByteBuffer dst, int dstOffset, int length)
             throws IOException {
         if (item.compression() == COMPRESSION_NONE) {
             readStored(item.extent(), item.storedBytes(), from, dst, dstOffset, length);
@@ -442,7 +487,7 @@ final class FileData {
         Decompressed cached = lastDecompressed;
         if (cached == null || !item.extent().equals(cached.extent())) {
             byte[] packed = new byte[item.storedBytes()];
-            readStored(item.extent(), item.storedBytes(), 0, packed, 0, packed.length);
+            readStored(item.extent(), item.storedBytes(), 0, ByteBuffer.wrap(packed), 0, packed.length);
             byte[] contents = new byte[item.logicalBytes()];
             int produced;
             try {
@@ -457,10 +502,10 @@ final class FileData {
             cached = new Decompressed(item.extent(), contents);
             lastDecompressed = cached;
         }
-        System.arraycopy(cached.contents(), from, dst, dstOffset, length);
+        dst.put(dstOffset, cached.contents(), from, length);
     }
 
-    private void readStored(BlockRef extent, int storedBytes, int from, byte[] dst, int dstOffset, int length)
+    private void readStored(BlockRef extent, int storedBytes, int from, ByteBuffer dst, int dstOffset, int length)
             throws IOException {
         if (fs.txn() != null) {
             fs.txn().readDataExtent(extent, storedBytes, from, dst, dstOffset, length);

@@ -4,7 +4,10 @@ import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.block.CorruptionException;
 import dev.cowfs.engine.crash.SimulatedDevice;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -179,5 +182,97 @@ class FsDataTest {
             }
             assertTrue(FsChecker.check(fs.store()).isEmpty());
         }
+    }
+
+    /**
+     * Reads and writes through buffers of every kind (direct, heap, read-only, at an offset inside a larger
+     * buffer) give the bytes the array calls give, on a mapped image and on the simulated device, with and without
+     * compression: holes, inline files, partial extents, data still in a write buffer, and several files streaming
+     * at once so that whole-extent buffers are written out and used again.
+     */
+    @Test
+    void buffersOfEveryKindReadAndWriteWhatArraysDo(@TempDir Path dir) throws Exception {
+        for (int round = 0; round < 4; round++) {
+            boolean compress = round % 2 == 1;
+            try (CowFileSystem fs = round < 2 ? CowFileSystem.create(dir.resolve("image" + round), options(compress))
+                    : CowFileSystem.create(new SimulatedDevice(), options(compress))) {
+                Random random = new Random(round);
+                int files = 3;
+                long[] inos = new long[files];
+                byte[][] model = new byte[files][];
+                for (int f = 0; f < files; f++) {
+                    inos[f] = fs.mknod(ROOT, "f" + f, 0644, 0, 0, 0);
+                    model[f] = new byte[0];
+                }
+                for (int step = 0; step < 300; step++) {
+                    int f = random.nextInt(files);
+                    long size = model[f].length;
+                    int choice = random.nextInt(10);
+                    if (choice < 6) {
+                        // streams mostly append; some writes land inside, past the end (a hole) or are large
+                        long offset = choice < 4 ? size : choice == 4 ? random.nextInt((int) size + 1)
+                                : size + random.nextInt(3 << 20);
+                        int length = random.nextInt(4) == 0 ? random.nextInt(3 << 20) : random.nextInt(200_000);
+                        byte[] bytes = new byte[length];
+                        random.nextBytes(bytes);
+                        if (compress && random.nextBoolean()) {
+                            Arrays.fill(bytes, length / 3, length, (byte) step); // compressible
+                        }
+                        ByteBuffer src = kindOf(random.nextInt(4), bytes, random.nextInt(100));
+                        int position = src.position();
+                        fs.write(inos[f], offset, src);
+                        assertEquals(position + length, src.position(), "the source moves past what was written");
+                        if (offset + length > model[f].length) {
+                            model[f] = Arrays.copyOf(model[f], (int) (offset + length));
+                        }
+                        System.arraycopy(bytes, 0, model[f], (int) offset, length);
+                    } else if (choice < 9 && size > 0) {
+                        long offset = random.nextInt((int) size);
+                        int length = random.nextInt((int) Math.min(size - offset + 5000, 3 << 20)) + 1;
+                        int expected = (int) Math.min(length, size - offset);
+                        byte[] array = new byte[length];
+                        assertEquals(expected, fs.read(inos[f], offset, array, 0, length));
+                        ByteBuffer dst = random.nextBoolean() ? ByteBuffer.allocateDirect(length + 64)
+                                : ByteBuffer.allocate(length + 64);
+                        dst.position(32).limit(32 + length);
+                        dst.put(32, new byte[length]);
+                        assertEquals(expected, fs.read(inos[f], offset, dst));
+                        assertEquals(32 + expected, dst.position());
+                        byte[] viaBuffer = new byte[expected];
+                        dst.get(32, viaBuffer);
+                        byte[] want = Arrays.copyOfRange(model[f], (int) offset, (int) offset + expected);
+                        assertArrayEquals(want, Arrays.copyOf(array, expected), "array read at " + offset);
+                        assertArrayEquals(want, viaBuffer, "buffer read at " + offset);
+                    } else if (random.nextInt(4) == 0) {
+                        fs.sync();
+                    }
+                }
+                fs.sync();
+                for (int f = 0; f < files; f++) {
+                    ByteBuffer all = ByteBuffer.allocateDirect(model[f].length + 1);
+                    assertEquals(model[f].length, fs.read(inos[f], 0, all));
+                    byte[] back = new byte[model[f].length];
+                    all.get(0, back);
+                    assertArrayEquals(model[f], back, "file " + f + " after the last commit");
+                }
+                assertThrows(java.nio.ReadOnlyBufferException.class,
+                        () -> fs.read(inos[0], 0, ByteBuffer.allocate(10).asReadOnlyBuffer()));
+                assertTrue(FsChecker.check(fs.store()).isEmpty());
+            }
+        }
+    }
+
+    /** {@code bytes} as a buffer of kind 0 heap, 1 direct, 2 read-only, 3 a slice at an offset of a larger one. */
+    private static ByteBuffer kindOf(int kind, byte[] bytes, int pad) {
+        return switch (kind) {
+            case 0 -> ByteBuffer.wrap(bytes);
+            case 1 -> ByteBuffer.allocateDirect(bytes.length).put(0, bytes);
+            case 2 -> ByteBuffer.wrap(bytes).asReadOnlyBuffer();
+            default -> {
+                ByteBuffer larger = ByteBuffer.allocate(bytes.length + 2 * pad);
+                larger.put(pad, bytes);
+                yield larger.position(pad / 2).slice().position(pad - pad / 2).limit(pad - pad / 2 + bytes.length);
+            }
+        };
     }
 }

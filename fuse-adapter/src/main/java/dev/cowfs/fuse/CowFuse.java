@@ -8,6 +8,7 @@ import dev.cowfs.fs.FsStat;
 import dev.cowfs.fs.Inode;
 import dev.cowfs.fs.RenameMode;
 import dev.cowfs.fs.SubvolumeInfo;
+import com.kenai.jffi.MemoryIO;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 import jnr.ffi.Struct;
@@ -54,12 +55,12 @@ final class CowFuse extends FuseStubFS {
     private static final long FIRST_ENTRY_OFFSET = 2;
     /** The largest read or write a request carries (max_write, max_read). */
     static final int MAX_REQUEST_BYTES = 128 * 1024;
+    private static final MemoryIO MEMORY = MemoryIO.getInstance();
 
     private final CowFileSystem fs;
     private final FusePaths paths;
     private final MountOptions options;
     private final PrintWriter log;
-    private final ThreadLocal<byte[]> buffers = ThreadLocal.withInitial(() -> new byte[MAX_REQUEST_BYTES]);
 
     CowFuse(CowFileSystem fs, MountOptions options, long rootSubvolume, PrintWriter log) {
         this.fs = fs;
@@ -137,13 +138,9 @@ final class CowFuse extends FuseStubFS {
         return (int) getContext().gid.get();
     }
 
-    private byte[] buffer(long size) {
-        byte[] buffer = buffers.get();
-        if (buffer.length < size) {
-            buffer = new byte[(int) size];
-            buffers.set(buffer);
-        }
-        return buffer;
+    /** The request's own memory as a buffer: data goes between it and the image with no copy in between. */
+    private static ByteBuffer nativeBuffer(Pointer buf, long size) {
+        return MEMORY.newDirectByteBuffer(buf.address(), (int) size);
     }
 
     private static long handle(FuseFileInfo fi) {
@@ -544,26 +541,20 @@ final class CowFuse extends FuseStubFS {
     public int read(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
         return call("read", path, () -> {
             long ino = handle(fi);
-            byte[] bytes = buffer(size);
-            int total = 0;
-            while (total < size) {
-                int n = fs.read(ino, offset + total, bytes, total, (int) size - total);
-                if (n <= 0) {
-                    break;
+            ByteBuffer into = nativeBuffer(buf, size);
+            while (into.hasRemaining()) {
+                if (fs.read(ino, offset + into.position(), into) == 0) {
+                    break; // the end of the file
                 }
-                total += n;
             }
-            buf.put(0, bytes, 0, total);
-            return total;
+            return into.position();
         });
     }
 
     @Override
     public int write(String path, Pointer buf, @size_t long size, @off_t long offset, FuseFileInfo fi) {
         return call("write", path, () -> {
-            byte[] bytes = buffer(size);
-            buf.get(0, bytes, 0, (int) size);
-            fs.write(handle(fi), offset, bytes, 0, (int) size);
+            fs.write(handle(fi), offset, nativeBuffer(buf, size));
             return (int) size;
         });
     }
@@ -644,8 +635,8 @@ final class CowFuse extends FuseStubFS {
             if (ino == FusePaths.SNAPSHOTS_INO) {
                 return -Errno.ENODATA.number();
             }
-            byte[] bytes = fs.getXattr(ino, name);
-            return copyOut(bytes, value, size);
+            byte[] bytes = fs.findXattr(ino, name);
+            return bytes == null ? -Errno.ENODATA.number() : copyOut(bytes, value, size);
         });
     }
 

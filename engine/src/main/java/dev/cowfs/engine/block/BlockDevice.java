@@ -2,6 +2,7 @@ package dev.cowfs.engine.block;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 
 /**
  * The storage under the engine: a byte-addressed image with a durable barrier. Two real implementations: a
@@ -32,6 +33,34 @@ public interface BlockDevice extends Closeable {
     void read(long offset, byte[] dst, int dstOffset, int length) throws IOException;
 
     void write(long offset, byte[] src, int srcOffset, int length) throws IOException;
+
+    /**
+     * Copies bytes out of the device into {@code dst} at {@code dstIndex}; its position and limit stay. A device
+     * that can fill a direct buffer without an array in between overrides this.
+     */
+    default void read(long offset, ByteBuffer dst, int dstIndex, int length) throws IOException {
+        if (dst.hasArray()) {
+            read(offset, dst.array(), dst.arrayOffset() + dstIndex, length);
+            return;
+        }
+        byte[] bytes = new byte[length];
+        read(offset, bytes, 0, length);
+        dst.put(dstIndex, bytes);
+    }
+
+    /**
+     * Writes {@code length} bytes of {@code src} from {@code srcIndex}; its position and limit stay. A device that
+     * can write a direct buffer without an array in between overrides this.
+     */
+    default void write(long offset, ByteBuffer src, int srcIndex, int length) throws IOException {
+        if (src.hasArray()) {
+            write(offset, src.array(), src.arrayOffset() + srcIndex, length);
+            return;
+        }
+        byte[] bytes = new byte[length];
+        src.get(srcIndex, bytes);
+        write(offset, bytes, 0, length);
+    }
 
     /** Makes every write issued before this call durable. */
     void barrier() throws IOException;

@@ -256,14 +256,33 @@ public final class MappedFileDevice implements BlockDevice {
     }
 
     @Override
+    public void read(long offset, ByteBuffer dst, int dstIndex, int length) throws IOException {
+        checkRange(offset, length);
+        while (length > 0) {
+            int chunkIndex = (int) (offset >>> chunkShift);
+            int piece = (int) Math.min(length, ((long) (chunkIndex + 1) << chunkShift) - offset);
+            RawMemory.copyToBuffer(chunkAddress(chunkIndex) + (offset & (chunkBytes - 1)), dst, dstIndex, piece);
+            offset += piece;
+            dstIndex += piece;
+            length -= piece;
+        }
+    }
+
+    @Override
     public void write(long offset, byte[] src, int srcOffset, int length) throws IOException {
+        write(offset, ByteBuffer.wrap(src), srcOffset, length);
+    }
+
+    /** Writes through the file channel: a direct buffer goes to the kernel as it is, without a copy. */
+    @Override
+    public void write(long offset, ByteBuffer src, int srcIndex, int length) throws IOException {
         requireWritable();
         if (isSuperblockRegion(offset)) {
             extendSparse(offset + length);
         } else {
             checkRange(offset, length);
         }
-        writeFully(ByteBuffer.wrap(src, srcOffset, length), offset);
+        writeFully(src.slice(srcIndex, length), offset);
     }
 
     private static boolean isSuperblockRegion(long offset) {

@@ -3,6 +3,10 @@ package dev.cowfs.engine.block;
 import net.openhft.chronicle.core.UnsafeMemory;
 import sun.misc.Unsafe;
 
+import java.nio.Buffer;
+import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
+
 /**
  * Reads and copies at an (object, offset) address: a mapped block is (null, native address), a heap block is
  * (byte[], array base + index). Used only on bytes whose bounds were checked before (a verified block, or a
@@ -48,5 +52,35 @@ public final class RawMemory {
 
     public static void copyFromArray(byte[] src, int srcOffset, Object base, long offset, int length) {
         UNSAFE.copyMemory(src, BYTE_ARRAY_BASE + srcOffset, base, offset, length);
+    }
+
+    /**
+     * Copies mapped bytes at {@code address} into {@code dst} at {@code dstIndex} (its position and limit stay):
+     * straight into a direct or array-backed buffer, through an array into any other.
+     */
+    public static void copyToBuffer(long address, ByteBuffer dst, int dstIndex, int length) {
+        java.util.Objects.checkFromIndexSize(dstIndex, length, dst.capacity());
+        if (dst.isReadOnly()) {
+            throw new ReadOnlyBufferException();
+        }
+        if (dst.isDirect()) {
+            UNSAFE.copyMemory(null, address, null, UNSAFE.getLong(dst, BUFFER_ADDRESS) + dstIndex, length);
+        } else if (dst.hasArray()) {
+            copyToArray(null, address, dst.array(), dst.arrayOffset() + dstIndex, length);
+        } else {
+            byte[] bytes = new byte[length];
+            copyToArray(null, address, bytes, 0, length);
+            dst.put(dstIndex, bytes);
+        }
+    }
+
+    private static final long BUFFER_ADDRESS;
+
+    static {
+        try {
+            BUFFER_ADDRESS = UNSAFE.objectFieldOffset(Buffer.class.getDeclaredField("address"));
+        } catch (NoSuchFieldException e) {
+            throw new ExceptionInInitializerError("java.nio.Buffer has no address field: " + e);
+        }
     }
 }

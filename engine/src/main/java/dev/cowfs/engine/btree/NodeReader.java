@@ -10,6 +10,7 @@ import dev.cowfs.engine.format.NodeLayout;
 import dev.cowfs.engine.block.RawMemory;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
@@ -194,7 +195,7 @@ public final class NodeReader {
      * The whole extent is verified (checksum and zero padding) the first time any of it is read since open;
      * committed extents never change, so later reads copy only the range asked for.
      */
-    public void readExtentRange(BlockRef ref, int storedBytes, int from, byte[] dst, int dstOffset, int length)
+    public void readExtentRange(BlockRef ref, int storedBytes, int from, ByteBuffer dst, int dstIndex, int length)
             throws IOException {
         if (from < 0 || length < 0 || (long) from + length > storedBytes) {
             throw new IllegalArgumentException("range " + from + "+" + length + " outside an extent of "
@@ -209,7 +210,7 @@ public final class NodeReader {
                 }
             }
         }
-        device.read(ref.blockIndex() * blockSizeBytes + from, dst, dstOffset, length);
+        device.read(ref.blockIndex() * blockSizeBytes + from, dst, dstIndex, length);
     }
 
     /**

@@ -5,6 +5,7 @@ import dev.cowfs.engine.block.BlockRef;
 import dev.cowfs.engine.block.EngineBugError;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 
 /** What the trees of one write transaction share: its generation, allocator, reader and the dirty-node count. */
 public final class TreeContext {
@@ -137,11 +138,16 @@ public final class TreeContext {
 
     /** Writes {@code length} bytes at the start of block {@code blockIndex}, zero-padding the last block. */
     public void writeBlocks(long blockIndex, byte[] bytes, int offset, int length) throws IOException {
+        writeBlocks(blockIndex, ByteBuffer.wrap(bytes), offset, length);
+    }
+
+    /** As {@link #writeBlocks(long, byte[], int, int)}, from {@code index} of a buffer (position and limit stay). */
+    public void writeBlocks(long blockIndex, ByteBuffer bytes, int index, int length) throws IOException {
         BlockDevice device = reader.device();
         int blockSize = reader.blockSizeBytes();
         int blocks = (length + blockSize - 1) / blockSize;
         reader.verified().forget(blockIndex, blocks);
-        device.write(blockIndex * blockSize, bytes, offset, length);
+        device.write(blockIndex * blockSize, bytes, index, length);
         int tail = blocks * blockSize - length;
         if (tail > 0) {
             device.write(blockIndex * blockSize + length, new byte[tail], 0, tail);

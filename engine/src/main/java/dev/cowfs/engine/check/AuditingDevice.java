@@ -6,6 +6,7 @@ import dev.cowfs.engine.block.EngineBugError;
 import dev.cowfs.engine.format.Limits;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.BitSet;
 
 /**
@@ -36,6 +37,17 @@ public final class AuditingDevice implements BlockDevice {
 
     @Override
     public void write(long offset, byte[] src, int srcOffset, int length) throws IOException {
+        audit(offset, length);
+        inner.write(offset, src, srcOffset, length);
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src, int srcIndex, int length) throws IOException {
+        audit(offset, length);
+        inner.write(offset, src, srcIndex, length);
+    }
+
+    private void audit(long offset, int length) {
         if (protectedSlot >= 0 && offset == Limits.superblockSlotOffset(protectedSlot)) {
             throw new EngineBugError("write to superblock slot " + protectedSlot
                     + ", which holds the newest durable superblock");
@@ -50,7 +62,6 @@ public final class AuditingDevice implements BlockDevice {
                 }
             }
         }
-        inner.write(offset, src, srcOffset, length);
     }
 
     @Override
@@ -76,6 +87,11 @@ public final class AuditingDevice implements BlockDevice {
     @Override
     public void read(long offset, byte[] dst, int dstOffset, int length) throws IOException {
         inner.read(offset, dst, dstOffset, length);
+    }
+
+    @Override
+    public void read(long offset, ByteBuffer dst, int dstIndex, int length) throws IOException {
+        inner.read(offset, dst, dstIndex, length);
     }
 
     @Override
