@@ -21,8 +21,9 @@ import java.util.stream.Stream;
  * {@code umount}, or {@link #unmount}); the caller then commits and closes the filesystem.
  */
 public final class FuseMount {
-    /** Java threads receiving and answering requests (libfuse 2's own loop keeps up to 10 idle). */
-    private static final int WORKER_THREADS = 8;
+    /** Java threads answering requests at most, and at most waiting at once (as libfuse 2's own loop). */
+    private static final int MAX_WORKERS = 16;
+    private static final int MAX_IDLE_WORKERS = 10;
     /** How long the kernel may take to list a new mount before mounting counts as failed. */
     private static final long READY_TIMEOUT_MILLIS = 30_000;
     /** Options every mount gets (see docs/ARCHITECTURE.md, "FUSE mount"). */
@@ -37,7 +38,7 @@ public final class FuseMount {
         this.mountPoint = mountPoint;
         this.loop = new Thread(() -> {
             try {
-                FuseLoop requests = FuseLoop.start(fuse.operations(), arguments, WORKER_THREADS);
+                FuseLoop requests = FuseLoop.start(fuse.operations(), arguments, MAX_WORKERS, MAX_IDLE_WORKERS);
                 if (requests == null) {
                     loopFailure = new FsException(Errno.EIO, "libfuse refused the mount");
                     return;

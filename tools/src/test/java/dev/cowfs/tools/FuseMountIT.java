@@ -29,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FuseMountIT {
+    private static final long SUITE_START = System.currentTimeMillis();
     private static Path dir;
     private static Path image;
     private static Path mnt;
@@ -55,6 +56,15 @@ class FuseMountIT {
             ToolProcess.Result fsck = ToolProcess.run(dir, "fsck", image.toString());
             assertEquals(0, fsck.code(), fsck.toString());
         }
+        // A mount process that crashed after unmounting still looks stopped: the JVM's crash report gives it away.
+        List<Path> reports = new java.util.ArrayList<>();
+        for (Path where : dir == null ? List.of(Path.of("")) : List.of(Path.of(""), dir)) {
+            try (var files = Files.list(where.toAbsolutePath())) {
+                files.filter(f -> f.getFileName().toString().matches("hs_err_pid\\d+\\.log"))
+                        .filter(f -> f.toFile().lastModified() >= SUITE_START).forEach(reports::add);
+            }
+        }
+        assertTrue(reports.isEmpty(), "a JVM crashed during the tests: " + reports);
     }
 
     /** FUSE must be there; a platform without it skips, except in CI where that is a failure. */
