@@ -191,12 +191,16 @@ public final class Store implements Closeable {
         }
     }
 
-    /** Starts the one write transaction, waiting while another is open. */
+    /**
+     * Starts the one write transaction, waiting while another is open. Only the wait can be interrupted: when no
+     * other transaction is open, an interrupted caller gets its transaction (a filesystem starting the next one
+     * after a commit must not lose it to its caller's interrupt).
+     */
     public WriteTransaction beginWrite() throws IOException {
         checkOpen();
         checkWritable();
         try {
-            if (!writerPermit.tryAcquire(Long.MAX_VALUE, TimeUnit.DAYS)) {
+            if (!writerPermit.tryAcquire() && !writerPermit.tryAcquire(Long.MAX_VALUE, TimeUnit.DAYS)) {
                 throw new IOException("could not start a write transaction");
             }
         } catch (InterruptedException e) {
