@@ -275,4 +275,29 @@ class FsDataTest {
             }
         };
     }
+
+    /** An interrupted caller does not close the image's file: its write and read work, and so does everything after. */
+    @Test
+    void anInterruptedThreadNeitherFailsNorBreaksTheImage(@TempDir Path dir) throws Exception {
+        try (CowFileSystem fs = CowFileSystem.create(dir.resolve("image"), options(false))) {
+            long ino = fs.mknod(ROOT, "f", 0644, 0, 0, 0);
+            byte[] bytes = new byte[3 << 20];
+            new Random(7).nextBytes(bytes);
+            ByteBuffer back = ByteBuffer.allocateDirect(bytes.length);
+            Thread.currentThread().interrupt();
+            try {
+                fs.write(ino, 0, bytes, 0, bytes.length); // whole extents: written through the file at once
+                fs.sync();
+                assertEquals(bytes.length, fs.read(ino, 0, back)); // large reads go through the file too
+            } finally {
+                assertTrue(Thread.interrupted(), "the interrupt stays for the caller to see");
+            }
+            byte[] read = new byte[bytes.length];
+            back.get(0, read);
+            assertArrayEquals(bytes, read);
+            fs.write(ino, bytes.length, bytes, 0, 4096);
+            fs.sync();
+            assertTrue(FsChecker.check(fs.store()).isEmpty());
+        }
+    }
 }

@@ -232,6 +232,8 @@ final class FuseLoop {
                     leading = lead();
                 }
             }
+            // Leaving as the receiver means the session is over (however it ended): the waiting ones must go too.
+            sessionEnds |= leading;
         } catch (Throwable t) {
             failure.compareAndSet(null, t);
             sessionEnds = true;

@@ -28,6 +28,8 @@ public final class NodeReader {
     private final int blockSizeBytes;
     private final VerifiedBlocks verified;
     private final ThreadLocal<byte[]> verifyPiece;
+    /** Where extents are read to be verified: direct, so a device can fill it without an array in between. */
+    private final ThreadLocal<ByteBuffer> verifyBuffer;
     private final Object[] verifyStripes = new Object[VERIFY_STRIPES];
 
     public NodeReader(BlockDevice device, int blockSizeBytes, VerifiedBlocks verified) {
@@ -36,6 +38,7 @@ public final class NodeReader {
         this.verified = verified;
         int pieceBytes = Math.max(VERIFY_PIECE_BYTES, blockSizeBytes);
         this.verifyPiece = ThreadLocal.withInitial(() -> new byte[pieceBytes]);
+        this.verifyBuffer = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(pieceBytes));
         java.util.Arrays.setAll(verifyStripes, i -> new Object());
     }
 
@@ -140,12 +143,13 @@ public final class NodeReader {
     private void checkExtentInPieces(BlockRef ref, int lengthBytes) throws IOException {
         long expectedBlocks = checkExtentShape(ref, lengthBytes);
         byte[] piece = verifyPiece.get();
+        ByteBuffer pieceBuffer = verifyBuffer.get();
         long base = ref.blockIndex() * blockSizeBytes;
         CRC32C crc = new CRC32C();
         for (int done = 0; done < lengthBytes; ) {
-            int length = Math.min(piece.length, lengthBytes - done);
-            device.read(base + done, piece, 0, length);
-            crc.update(piece, 0, length);
+            int length = Math.min(pieceBuffer.capacity(), lengthBytes - done);
+            device.read(base + done, pieceBuffer.clear(), 0, length);
+            crc.update(pieceBuffer.limit(length));
             done += length;
         }
         checkExtentChecksum(ref, (int) crc.getValue());
