@@ -21,7 +21,7 @@ fi
 if [ -n "$quick" ]; then
   reps=1; seq_bytes=$((256 << 20)); rand_seconds=5; files=2000
 else
-  reps=3; seq_bytes=$((1 << 30)); rand_seconds=20; files=10000
+  reps=5; seq_bytes=$((1 << 30)); rand_seconds=20; files=10000
 fi
 
 work="$(mktemp -d /tmp/cowfs-bench-fuse.XXXXXX)"
