@@ -74,9 +74,11 @@ final class FuseLoop {
     private static final int OPCODE_OFFSET = 4;
     private static final int PID_OFFSET = 32;
     /**
-     * Operations quick enough to answer on the receiving thread even while others wait: lookups, attributes,
-     * reads and writes of at most 128 KiB, opening and listing. Everything else (fsync, which commits; unlink,
-     * truncate and release, which may free a large file; snapshots by mkdir) first lets another worker receive.
+     * Operations answered on the receiving thread: lookups, attributes, reads and writes of at most 128 KiB,
+     * opening and listing. A write may also write out buffered data or commit (every 128 MiB written), but it then
+     * holds the filesystem's write lock, which other requests would wait for anyway. Everything else (fsync,
+     * which commits; unlink, truncate and release, which may free a large file; snapshots by mkdir) first lets
+     * another worker receive.
      */
     private static final long INLINE_OPERATIONS = bits(1 /* LOOKUP */, 2 /* FORGET */, 3 /* GETATTR */,
             5 /* READLINK */, 14 /* OPEN */, 15 /* READ */, 16 /* WRITE */, 17 /* STATFS */, 22 /* GETXATTR */,
@@ -201,6 +203,7 @@ final class FuseLoop {
 
     private void work() {
         boolean sessionEnds = false;
+        boolean ready = false;
         try {
             Runtime runtime = Runtime.getSystemRuntime();
             PointerByReference channel = new PointerByReference(LIB.fuse_session_next_chan(session, null));
@@ -208,6 +211,7 @@ final class FuseLoop {
             Pointer buffer = Memory.allocateDirect(runtime, size);
             Pointer pollFd = Memory.allocateDirect(runtime, 8);
             pollFd.putInt(0, LIB.fuse_chan_fd(channel.getValue()));
+            ready = true;
             boolean leading = lead();
             while (leading && LIB.fuse_session_exited(session) == 0) {
                 int received = LIB.fuse_chan_recv(channel, buffer, size);
@@ -235,8 +239,13 @@ final class FuseLoop {
             // Leaving as the receiver means the session is over (however it ended): the waiting ones must go too.
             sessionEnds |= leading;
         } catch (Throwable t) {
-            failure.compareAndSet(null, t);
-            sessionEnds = true;
+            synchronized (lock) {
+                // A worker started for a hand-off that could not even set up just leaves: the others receive.
+                sessionEnds = ready || workers == 1;
+            }
+            if (sessionEnds) {
+                failure.compareAndSet(null, t);
+            }
         } finally {
             if (sessionEnds) {
                 LIB.fuse_session_exit(session); // before this worker counts as ended: teardown then frees it

@@ -33,6 +33,11 @@ public final class MappedFileDevice implements BlockDevice {
     private final boolean readOnly;
     /** Reads at least this large into a direct buffer use pread rather than the mapping. */
     private static final int PREAD_MIN_BYTES = 16 * 1024;
+    /**
+     * Whether an interrupted thread leaves the channel open; without it (the JVM flags of engine/jvm.args missing)
+     * reads stay on the mapping, so that only writers could be hit by an interrupt, as before.
+     */
+    private final boolean uninterruptible;
     private final long chunkBytes;
     private final int chunkShift;
     private final long growthStepBytes;
@@ -67,7 +72,7 @@ public final class MappedFileDevice implements BlockDevice {
         this.growthStepBytes = growthStepBytes;
         this.channel = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
                 : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        makeUninterruptible(channel);
+        this.uninterruptible = makeUninterruptible(channel);
         this.lengthBytes = channel.size();
         if (!readOnly) {
             extendSparse(lengthBytes);
@@ -83,11 +88,12 @@ public final class MappedFileDevice implements BlockDevice {
      * channel can be told not to; where its class is not reachable (the JVM flags in engine/jvm.args export it),
      * the channel stays as it is.
      */
-    private static void makeUninterruptible(FileChannel channel) {
+    private static boolean makeUninterruptible(FileChannel channel) {
         try {
             channel.getClass().getMethod("setUninterruptible").invoke(channel);
+            return true;
         } catch (ReflectiveOperationException | RuntimeException e) {
-            // not the JDK's implementation, or not exported to us: interrupts keep their default effect
+            return false; // not the JDK's implementation, or not exported to us: interrupts keep their effect
         }
     }
 
@@ -142,6 +148,7 @@ public final class MappedFileDevice implements BlockDevice {
         }
         ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
         try (FileChannel file = FileChannel.open(reservePath, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            makeUninterruptible(file);
             long at = 0;
             while (at < reserveBytes) {
                 zeros.clear().limit((int) Math.min(zeros.capacity(), reserveBytes - at));
@@ -275,7 +282,7 @@ public final class MappedFileDevice implements BlockDevice {
     @Override
     public void read(long offset, ByteBuffer dst, int dstIndex, int length) throws IOException {
         checkRange(offset, length);
-        if (length >= PREAD_MIN_BYTES && dst.isDirect() && !dst.isReadOnly()) {
+        if (uninterruptible && length >= PREAD_MIN_BYTES && dst.isDirect() && !dst.isReadOnly()) {
             readThroughChannel(offset, dst.slice(dstIndex, length));
             return;
         }
@@ -339,7 +346,14 @@ public final class MappedFileDevice implements BlockDevice {
             channelDirty = false;
         }
         if (reserveMissing && Files.getFileStore(path).getUsableSpace() > 4 * reserveBytes) {
-            fillReserve(); // the host has room again: take the reserve back
+            try {
+                fillReserve(); // the host has room again: take the reserve back
+            } catch (IOException e) {
+                // Every write before this call is durable already: a reserve not made now is tried again at a
+                // later barrier, and must not fail this one.
+                Files.deleteIfExists(reservePath);
+                reserveMissing = true;
+            }
         }
     }
 

@@ -59,7 +59,7 @@ public final class RawMemory {
      * straight into a direct or array-backed buffer, through an array into any other.
      */
     public static void copyToBuffer(long address, ByteBuffer dst, int dstIndex, int length) {
-        java.util.Objects.checkFromIndexSize(dstIndex, length, dst.capacity());
+        java.util.Objects.checkFromIndexSize(dstIndex, length, dst.limit());
         if (dst.isReadOnly()) {
             throw new ReadOnlyBufferException();
         }

@@ -12,7 +12,9 @@ import java.util.UUID;
  * Reads and checks a send stream written by {@link SendStreamWriter}. Nothing read is trusted: the header's
  * magic, version and checksum, every record's length (checked against the limit before anything is allocated)
  * and chained checksum, the end record's count and content hash, and that nothing follows it. Any failure is a
- * {@link SendStreamException} that says what is wrong, where, and what to do.
+ * {@link SendStreamException} that says what is wrong, where, and what to do, and the reader refuses to go on
+ * after it. Records come out before the end record is checked: a receiver stages what it applies and keeps it
+ * only once {@link #next()} has returned null.
  */
 public final class SendStreamReader {
     /** One record: its type (1 to 254) and payload. */
@@ -28,6 +30,8 @@ public final class SendStreamReader {
     private long records;
     private long bytesRead;
     private boolean ended;
+    /** Set by the first refusal: a stream that failed once is not read further (its offsets are lost). */
+    private SendStreamException failed;
 
     public SendStreamReader(InputStream in) throws IOException {
         this.in = in;
@@ -81,9 +85,21 @@ public final class SendStreamReader {
      * after it).
      */
     public Record next() throws IOException {
+        if (failed != null) {
+            throw failed;
+        }
         if (ended) {
             return null;
         }
+        try {
+            return readRecord();
+        } catch (SendStreamException e) {
+            failed = e;
+            throw e;
+        }
+    }
+
+    private Record readRecord() throws IOException {
         long index = records + 1;
         readFully(head, head.length, index);
         int type = head[SendStreamLayout.RECORD_TYPE_OFFSET] & 0xFF;

@@ -47,10 +47,10 @@ public final class SendStreamWriter {
         if (type < 1 || type >= SendStreamLayout.TYPE_END) {
             throw new IllegalArgumentException("record type " + type + " is not 1 to 254");
         }
+        writeRecord(type, payload, offset, length); // checks the length first
         contents.update((byte) type);
         contents.update(payload, offset, length);
         records++;
-        writeRecord(type, payload, offset, length);
     }
 
     /** Writes the end record; nothing may follow. */

@@ -137,6 +137,25 @@ class SendStreamTest {
     }
 
     @Test
+    void aRefusedRecordLeavesTheWriterWholeAndStopsTheReader() throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        SendStreamWriter writer = new SendStreamWriter(out, new SendHeader(IMAGE, SNAPSHOT, null));
+        writer.write(1, new byte[] {1, 2}, 0, 2);
+        assertThrows(IllegalArgumentException.class,
+                () -> writer.write(2, new byte[SendStreamLayout.MAX_PAYLOAD_BYTES + 1], 0,
+                        SendStreamLayout.MAX_PAYLOAD_BYTES + 1));
+        writer.write(2, new byte[] {3}, 0, 1);
+        writer.end();
+        assertEquals(2, readAll(out.toByteArray()).size(), "the refused record is not counted");
+
+        byte[] damaged = out.toByteArray();
+        damaged[SendStreamLayout.HEADER_BYTES + SendStreamLayout.RECORD_HEAD_BYTES] ^= 1;
+        SendStreamReader reader = new SendStreamReader(new ByteArrayInputStream(damaged));
+        SendStreamException first = assertThrows(SendStreamException.class, reader::next);
+        assertEquals(first, assertThrows(SendStreamException.class, reader::next), "no reading on after a refusal");
+    }
+
+    @Test
     void otherInputIsNotTakenForAStream() {
         for (byte[] input : new byte[][] {new byte[0], "hello, this is not a stream".getBytes(), new byte[200]}) {
             SendStreamException e = assertThrows(SendStreamException.class, () -> readAll(input));
