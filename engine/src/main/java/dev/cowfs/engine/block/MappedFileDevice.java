@@ -268,15 +268,7 @@ public final class MappedFileDevice implements BlockDevice {
 
     @Override
     public void read(long offset, byte[] dst, int dstOffset, int length) throws IOException {
-        checkRange(offset, length);
-        while (length > 0) {
-            int chunkIndex = (int) (offset >>> chunkShift);
-            int piece = (int) Math.min(length, ((long) (chunkIndex + 1) << chunkShift) - offset);
-            RawMemory.copyToArray(null, chunkAddress(chunkIndex) + (offset & (chunkBytes - 1)), dst, dstOffset, piece);
-            offset += piece;
-            dstOffset += piece;
-            length -= piece;
-        }
+        read(offset, ByteBuffer.wrap(dst), dstOffset, length); // an array buffer: copied from the mapping
     }
 
     @Override
