@@ -41,6 +41,11 @@ public final class ReadTransaction implements AutoCloseable {
         return state.superblock().spaceRoot();
     }
 
+    /** The identity of the image this view reads. */
+    public java.util.UUID imageUuid() {
+        return store.imageUuid();
+    }
+
     /** The generation (commit sequence number) this view reads. */
     public long generation() {
         return state.generation();
@@ -130,6 +135,29 @@ public final class ReadTransaction implements AutoCloseable {
     /** A cursor over the nested tree stored under {@code key} in tree {@code treeId}, or null when none is. */
     public Cursor nestedCursor(long treeId, byte[] key) throws IOException {
         checkOpen();
+        BlockRef nestedRoot = nestedRoot(treeId, key);
+        if (nestedRoot == null) {
+            return null;
+        }
+        return new Cursor(TreeCursor.overCommitted(store.reader(), treeId, nestedRoot), this::checkCursorUsable);
+    }
+
+    /**
+     * As {@link #diff(long, long, TreeDiff.Visitor)}, between the nested trees stored under {@code beforeKey} in
+     * tree {@code beforeTreeId} and under {@code afterKey} in tree {@code afterTreeId} (both must exist).
+     */
+    public void diffNested(long beforeTreeId, byte[] beforeKey, long afterTreeId, byte[] afterKey,
+                           TreeDiff.Visitor visitor) throws IOException {
+        checkOpen();
+        BlockRef before = nestedRoot(beforeTreeId, beforeKey);
+        BlockRef after = nestedRoot(afterTreeId, afterKey);
+        if (before == null || after == null) {
+            throw new NoSuchElementException("no nested tree to compare under the given keys");
+        }
+        TreeDiff.diff(store.reader(), afterTreeId, before, after, visitor);
+    }
+
+    private BlockRef nestedRoot(long treeId, byte[] key) throws IOException {
         TreeCursor parent = TreeCursor.overCommitted(store.reader(), treeId, root(treeId));
         if (!parent.seek(key) || !java.util.Arrays.equals(parent.key(), key)) {
             return null;
@@ -138,8 +166,7 @@ public final class ReadTransaction implements AutoCloseable {
             throw new dev.cowfs.engine.block.CorruptionException(0, "tree " + treeId
                     + ": the entry expected to hold a nested tree holds a value");
         }
-        BlockRef nestedRoot = BlockRef.decode(parent.storedValue(), 0);
-        return new Cursor(TreeCursor.overCommitted(store.reader(), treeId, nestedRoot), this::checkCursorUsable);
+        return BlockRef.decode(parent.storedValue(), 0);
     }
 
     /** The levels of tree {@code treeId} in this generation: 1 when its root is a leaf. */

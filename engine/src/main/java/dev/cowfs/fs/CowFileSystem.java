@@ -198,7 +198,35 @@ public final class CowFileSystem implements Closeable {
             for (long subvolume : subvolumes.writableIds()) {
                 reclaimOrphans(subvolume);
             }
+            discardUnfinishedReceives();
         }
+    }
+
+    /** Receives cut short by a crash left a tree no record names: it is dropped, with its marker. */
+    private void discardUnfinishedReceives() throws IOException {
+        List<Long> unfinished = new ArrayList<>();
+        Cursor cursor = txn.cursor(ROOT_TREE);
+        for (boolean ok = cursor.seek(new byte[] {Subvolumes.RECEIVING}); ok; ok = cursor.next()) {
+            byte[] key = cursor.key();
+            if (key.length != 9 || key[0] != Subvolumes.RECEIVING) {
+                break;
+            }
+            unfinished.add(Bytes.getLongBigEndian(key, 1));
+        }
+        for (long id : unfinished) {
+            discardReceived(id);
+        }
+        if (!unfinished.isEmpty()) {
+            commitLocked();
+        }
+    }
+
+    /** Drops a staged received tree and its marker (in the open transaction). */
+    private void discardReceived(long id) throws IOException {
+        if (!subvolumes.exists(id) && txn.hasTree(treeOf(inoOf(id, 0)))) {
+            txn.dropTree(treeOf(inoOf(id, 0)));
+        }
+        txn.delete(ROOT_TREE, Subvolumes.receivingKey(id));
     }
 
     /** Unlinked files that were still open at the last crash or close: their space is freed now. */
@@ -1520,7 +1548,7 @@ public final class CowFileSystem implements Closeable {
             long id = subvolumes.allocateId(txn);
             writeEmptySubvolume(txn, id, now());
             subvolumes.add(txn, new SubvolumeInfo(id, name, -1, now().toEpochMilli(), txn.generation(), false,
-                    false));
+                    false, Subvolumes.identity(store.imageUuid(), id, txn.generation()), null));
             commitLocked();
             return id;
         });
@@ -1542,7 +1570,7 @@ public final class CowFileSystem implements Closeable {
             txn.cloneTree(treeOf(inoOf(source, 0)), treeOf(inoOf(id, 0)));
             removeOrphans(id);
             subvolumes.add(txn, new SubvolumeInfo(id, name, source, now().toEpochMilli(), txn.generation(),
-                    !writable, true));
+                    !writable, true, Subvolumes.identity(store.imageUuid(), id, txn.generation()), null));
             commitLocked();
             return id;
         });
@@ -1654,6 +1682,208 @@ public final class CowFileSystem implements Closeable {
                 return SnapshotDiff.diff(read, treeOf(inoOf(from, 0)), treeOf(inoOf(to, 0)));
             }
         });
+    }
+
+    /** What {@link #send} wrote. */
+    public record SendSummary(long records, long streamBytes, long dataBytes, long extentsSent, long extentsReused,
+                              String contentHash, long itemsAdded, long itemsRemoved) {
+    }
+
+    /**
+     * Writes read-only snapshot {@code snapshot} to {@code out} as a send stream (docs/SEND.md): whole, or, with
+     * a {@code base} (a read-only snapshot, or -1 for none), only what changed since it, at a cost that follows
+     * the change. Reads one committed state; writers go on meanwhile. {@code progress} hears the stream bytes
+     * written so far.
+     */
+    public SendSummary send(long snapshot, long base, java.io.OutputStream out, java.util.function.LongConsumer progress)
+            throws IOException {
+        SubvolumeInfo[] infos = query(() -> new SubvolumeInfo[] {subvolumes.info(snapshot),
+                base < 0 ? null : subvolumes.info(base)});
+        for (SubvolumeInfo info : infos) {
+            if (info != null && !info.readOnly()) {
+                throw new FsException(Errno.EINVAL, (info.id() == 0 ? "the default subvolume" : "'" + info.name()
+                        + "'") + " is not a read-only snapshot, and only those can be sent; take one with cowfs "
+                        + "snapshot create");
+            }
+        }
+        if (base == snapshot) {
+            throw new FsException(Errno.EINVAL, "a snapshot cannot be sent as a change from itself");
+        }
+        try (ReadTransaction read = store.beginRead()) {
+            SnapshotSender.Summary sent = SnapshotSender.send(read, infos[0], infos[1], out, progress);
+            return new SendSummary(sent.records(), sent.streamBytes(), sent.dataBytes(), sent.extentsSent(),
+                    sent.extentsReused(), ContentHash.hex(sent.contentHash()), sent.itemsAdded(), sent.itemsRemoved());
+        } catch (FsException e) {
+            throw e;
+        } catch (IOException e) {
+            throw translate(e);
+        }
+    }
+
+    /** What {@link #receive} made and read. */
+    public record ReceiveSummary(SubvolumeInfo snapshot, long records, long streamBytes, long dataBytes,
+                                 long extentsWritten, long extentsReused, String contentHash) {
+    }
+
+    /**
+     * Receives a send stream from {@code in} as a new read-only snapshot, named as on the sending side unless
+     * {@code name} is given. An incremental stream needs its base here (a snapshot received from it, or the
+     * snapshot itself). Every record is checked as it arrives; the snapshot appears in one commit only after
+     * the end of the stream, its content hash and the filesystem checker all check out, and otherwise nothing
+     * is left of it (a crash meanwhile leaves a staged tree that the next open for writing drops). Other
+     * operations on this filesystem wait while it runs.
+     */
+    public ReceiveSummary receive(java.io.InputStream in, String name, java.util.function.LongConsumer progress)
+            throws IOException {
+        dev.cowfs.fs.send.SendStreamReader reader;
+        try {
+            reader = new dev.cowfs.fs.send.SendStreamReader(new java.io.FilterInputStream(in) {
+                @Override
+                public int read(byte[] bytes, int offset, int length) throws IOException {
+                    try {
+                        return super.read(bytes, offset, length);
+                    } catch (IOException e) {
+                        throw unreadable(e);
+                    }
+                }
+
+                @Override
+                public int read() throws IOException {
+                    try {
+                        return super.read();
+                    } catch (IOException e) {
+                        throw unreadable(e);
+                    }
+                }
+            });
+        } catch (dev.cowfs.fs.send.SendStreamException e) {
+            throw SnapshotReceiver.refused(e);
+        }
+        dev.cowfs.fs.send.SendHeader header = reader.header();
+        return update(() -> {
+            for (SubvolumeInfo info : subvolumes.list()) {
+                if (info.is(header.snapshot())) {
+                    throw new FsException(Errno.EEXIST, "snapshot " + header.snapshot() + " is here already, as '"
+                            + info.name() + "'; nothing was received");
+                }
+            }
+            SubvolumeInfo base = null;
+            if (header.incremental()) {
+                for (SubvolumeInfo info : subvolumes.list()) {
+                    if (info.readOnly() && info.is(header.base())) {
+                        base = info;
+                    }
+                }
+                if (base == null) {
+                    throw new FsException(Errno.ENOENT, "the stream is the change since snapshot " + header.base()
+                            + ", which this image does not have; receive that snapshot first, or send a full "
+                            + "stream; nothing was received");
+                }
+            }
+            data.flushAll();
+            commitLocked(); // what others did is durable: a failed receive undoes only itself
+            return receiveLocked(reader, header, base, name, progress);
+        });
+    }
+
+    /** The stream's source failed (a broken pipe, a dropped connection), not this filesystem. */
+    private static IOException unreadable(IOException e) {
+        return e instanceof dev.cowfs.fs.send.SendStreamException ? e : new dev.cowfs.fs.send.SendStreamException(
+                "the send stream could not be read (" + e.getMessage() + "); send it again");
+    }
+
+    private ReceiveSummary receiveLocked(dev.cowfs.fs.send.SendStreamReader reader,
+                                         dev.cowfs.fs.send.SendHeader header, SubvolumeInfo base, String name,
+                                         java.util.function.LongConsumer progress) throws IOException {
+        long id = -1;
+        boolean staged = false;
+        try (ReadTransaction baseRead = base == null ? null : store.beginRead()) {
+            long baseTree = base == null ? -1 : treeOf(inoOf(base.id(), 0));
+            id = subvolumes.allocateId(txn);
+            SnapshotReceiver receiver = new SnapshotReceiver(this, reader, id, baseRead, baseTree, progress);
+            String finalName = name != null ? name : receiver.readSnapshotRecord();
+            if (name != null) {
+                receiver.readSnapshotRecord();
+            }
+            byte[] nameBytes = Subvolumes.checkName(finalName);
+            subvolumes.requireNameFree(nameBytes);
+            long tree = treeOf(inoOf(id, 0));
+            if (base == null) {
+                txn.createTree(tree);
+            } else {
+                txn.cloneTree(baseTree, tree);
+            }
+            txn.put(ROOT_TREE, Subvolumes.receivingKey(id), new byte[0]);
+            SnapshotReceiver.Summary applied = receiver.apply();
+            commitLocked(); // staged: durable, named by no record
+            staged = true;
+            String problem;
+            try (ReadTransaction read = store.beginRead()) {
+                ContentHash hash = new ContentHash();
+                SnapshotChanges.walk(read, baseTree, tree, new SnapshotChanges.Sink() {
+                    @Override
+                    public void item(byte[] key, byte[] before, byte[] after) {
+                        hash.item(key, before, after);
+                    }
+
+                    @Override
+                    public void extents(long ino, List<FileData.Item> removed, List<FileData.Item> added,
+                                        boolean gone) {
+                        hash.extents(ino, removed, added);
+                    }
+                });
+                problem = java.util.Arrays.equals(hash.toBytes(), receiver.contentHash()) ? null
+                        : "what it built does not match the stream's content hash (stream "
+                        + ContentHash.hex(receiver.contentHash()) + ", built " + ContentHash.hex(hash.toBytes()) + ")";
+                if (problem == null) {
+                    List<String> problems = FsChecker.checkTree(read, tree);
+                    if (!problems.isEmpty()) {
+                        problem = "what it built is not a consistent filesystem (" + problems.get(0)
+                                + (problems.size() > 1 ? " and " + (problems.size() - 1) + " more" : "") + ")";
+                    }
+                }
+            }
+            if (problem != null) {
+                throw new FsException(Errno.EBADMSG, "the send stream is not valid: " + problem
+                        + "; nothing was received");
+            }
+            txn.delete(ROOT_TREE, Subvolumes.receivingKey(id));
+            SubvolumeInfo info = new SubvolumeInfo(id, finalName, base == null ? -1 : base.id(),
+                    receiver.createdMillis(), txn.generation(), true, true,
+                    Subvolumes.identity(store.imageUuid(), id, txn.generation()), header.snapshot());
+            subvolumes.add(txn, info);
+            commitLocked();
+            return new ReceiveSummary(info, applied.records(), applied.streamBytes(), applied.dataBytes(),
+                    applied.extentsWritten(), applied.extentsReused(), ContentHash.hex(receiver.contentHash()));
+        } catch (IOException | RuntimeException e) {
+            undoReceive(id, staged);
+            if (e instanceof dev.cowfs.fs.send.SendStreamException stream) {
+                throw SnapshotReceiver.refused(stream);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * A receive failed: before its staged commit, the transaction (which holds only the receive) is abandoned;
+     * after it, the staged tree and its marker are dropped in one more commit. Should that fail too, the marker
+     * stays and the next open for writing drops the tree.
+     */
+    private void undoReceive(long id, boolean staged) {
+        try {
+            if (!staged) {
+                if (txn != null) {
+                    txn.abort();
+                }
+                txn = store.beginWrite();
+                reloadCounters();
+            } else if (txn != null && !txn.isBroken()) {
+                discardReceived(id);
+                commitLocked();
+            }
+        } catch (IOException | RuntimeException again) {
+            // the next operation or open reports the device's state; the marker lets open clean up
+        }
     }
 
     /** True while deleted subvolumes still hold blocks that the following commits release. */

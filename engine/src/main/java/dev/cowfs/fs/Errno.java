@@ -22,6 +22,8 @@ public enum Errno {
     ENOTEMPTY(39, "directory not empty"),
     ELOOP(40, "too many levels of symbolic links"),
     ENODATA(61, "no data available"),
+    /** A send stream that is damaged or not valid. */
+    EBADMSG(74, "bad message"),
     ENXIO(6, "no such device or address"),
     E2BIG(7, "argument list too long"),
     EOPNOTSUPP(95, "operation not supported");

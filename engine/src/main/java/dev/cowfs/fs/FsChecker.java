@@ -42,7 +42,21 @@ public final class FsChecker {
         List<Long> ids = new ArrayList<>();
         ids.add(0L);
         if (read.hasTree(CowFileSystem.ROOT_TREE)) {
-            ids.addAll(Subvolumes.readRecords(read.cursor(CowFileSystem.ROOT_TREE)).keySet());
+            Map<Long, SubvolumeInfo> records;
+            try {
+                records = Subvolumes.readRecords(read.imageUuid(), read.cursor(CowFileSystem.ROOT_TREE));
+            } catch (FsException e) {
+                checker.problem(e.getMessage());
+                return checker.problems;
+            }
+            ids.addAll(records.keySet());
+            Map<java.util.UUID, Long> identities = new HashMap<>();
+            for (SubvolumeInfo info : records.values()) {
+                Long other = identities.put(info.uuid(), info.id());
+                if (other != null) {
+                    checker.problem("subvolumes " + other + " and " + info.id() + " have the same UUID " + info.uuid());
+                }
+            }
         }
         for (long id : ids) {
             long tree = CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0));
@@ -53,6 +67,13 @@ public final class FsChecker {
             }
             checker.run(read, tree);
         }
+        return checker.problems;
+    }
+
+    /** Problems found in one subvolume tree, {@code tree}, of the commit {@code read} reads. */
+    static List<String> checkTree(ReadTransaction read, long tree) throws IOException {
+        FsChecker checker = new FsChecker();
+        checker.run(read, tree);
         return checker.problems;
     }
 

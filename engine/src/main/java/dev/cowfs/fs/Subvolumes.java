@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.UUID;
 
 /**
  * The subvolumes of a filesystem: the default one (id 0, made by mkfs) and every subvolume, snapshot and clone
@@ -26,9 +27,19 @@ final class Subvolumes {
     static final byte RECORD_BY_NAME = 0x02;
     /** Subvolume ids stay below 2^23, so that inode numbers {@code (id << 40) | ino} stay positive. */
     static final long MAX_ID = (1L << 23) - 1;
+    /** Where the name starts in a record without identities (made before they were kept). */
     static final int RECORD_NAME_OFFSET = 32;
+    static final int RECORD_UUID_OFFSET = 32;
+    static final int RECORD_RECEIVED_UUID_OFFSET = 48;
+    /** Where the name starts in a record with identities (flag {@link #FLAG_IDENTITY}). */
+    static final int RECORD_NAME_OFFSET_WITH_IDENTITY = 64;
     static final int FLAG_READ_ONLY = 1;
     static final int FLAG_SNAPSHOT = 2;
+    /** The record holds the subvolume's UUID and the UUID it was received from (zero: none) before the name. */
+    static final int FLAG_IDENTITY = 4;
+    static final int KNOWN_FLAGS = FLAG_READ_ONLY | FLAG_SNAPSHOT | FLAG_IDENTITY;
+    /** Key of an unfinished receive's marker in tree 256: {@code 03}, subvolume id (u64 BE). */
+    static final byte RECEIVING = 0x03;
     /** Offset in the filesystem record of the next subvolume id (u64; 0 in a new image means 1). */
     static final int NEXT_ID_OFFSET = 16;
 
@@ -53,6 +64,12 @@ final class Subvolumes {
         return key;
     }
 
+    static byte[] receivingKey(long id) {
+        byte[] key = idKey(id);
+        key[0] = RECEIVING;
+        return key;
+    }
+
     static byte[] nameKey(byte[] name) {
         byte[] key = new byte[1 + name.length];
         key[0] = RECORD_BY_NAME;
@@ -62,28 +79,67 @@ final class Subvolumes {
 
     static byte[] encode(SubvolumeInfo info) {
         byte[] name = info.name().getBytes(StandardCharsets.UTF_8);
-        byte[] value = new byte[RECORD_NAME_OFFSET + name.length];
+        byte[] value = new byte[RECORD_NAME_OFFSET_WITH_IDENTITY + name.length];
         Bytes.putLong(value, 0, info.createdMillis());
         Bytes.putLong(value, 8, info.generation());
         Bytes.putLong(value, 16, info.parentId());
-        Bytes.putInt(value, 24, (info.readOnly() ? FLAG_READ_ONLY : 0) | (info.snapshot() ? FLAG_SNAPSHOT : 0));
-        System.arraycopy(name, 0, value, RECORD_NAME_OFFSET, name.length);
+        Bytes.putInt(value, 24, (info.readOnly() ? FLAG_READ_ONLY : 0) | (info.snapshot() ? FLAG_SNAPSHOT : 0)
+                | FLAG_IDENTITY);
+        putUuid(value, RECORD_UUID_OFFSET, info.uuid());
+        putUuid(value, RECORD_RECEIVED_UUID_OFFSET, info.receivedUuid());
+        System.arraycopy(name, 0, value, RECORD_NAME_OFFSET_WITH_IDENTITY, name.length);
         return value;
     }
 
-    static SubvolumeInfo decode(long id, byte[] value) throws FsException {
-        if (value.length <= RECORD_NAME_OFFSET || value.length > RECORD_NAME_OFFSET + CowFileSystem.NAME_MAX) {
+    static SubvolumeInfo decode(UUID image, long id, byte[] value) throws FsException {
+        int flags = value.length >= RECORD_NAME_OFFSET ? Bytes.getInt(value, 24) : -1;
+        int nameOffset = (flags & FLAG_IDENTITY) != 0 ? RECORD_NAME_OFFSET_WITH_IDENTITY : RECORD_NAME_OFFSET;
+        if (flags < 0 || (flags & ~KNOWN_FLAGS) != 0 || value.length <= nameOffset
+                || value.length > nameOffset + CowFileSystem.NAME_MAX) {
             throw new FsException(Errno.EIO, "subvolume " + id + ": malformed record; run cowfs fsck");
         }
-        int flags = Bytes.getInt(value, 24);
-        String name = new String(value, RECORD_NAME_OFFSET, value.length - RECORD_NAME_OFFSET,
-                StandardCharsets.UTF_8);
-        return new SubvolumeInfo(id, name, Bytes.getLong(value, 16), Bytes.getLong(value, 0),
-                Bytes.getLong(value, 8), (flags & FLAG_READ_ONLY) != 0, (flags & FLAG_SNAPSHOT) != 0);
+        String name = new String(value, nameOffset, value.length - nameOffset, StandardCharsets.UTF_8);
+        long generation = Bytes.getLong(value, 8);
+        UUID uuid = (flags & FLAG_IDENTITY) != 0 ? getUuid(value, RECORD_UUID_OFFSET) : identity(image, id, generation);
+        UUID received = (flags & FLAG_IDENTITY) != 0 ? getUuid(value, RECORD_RECEIVED_UUID_OFFSET) : null;
+        if (uuid == null) {
+            throw new FsException(Errno.EIO, "subvolume " + id + ": record without its UUID; run cowfs fsck");
+        }
+        return new SubvolumeInfo(id, name, Bytes.getLong(value, 16), Bytes.getLong(value, 0), generation,
+                (flags & FLAG_READ_ONLY) != 0, (flags & FLAG_SNAPSHOT) != 0, uuid, received);
+    }
+
+    /**
+     * The identity a subvolume gets: a name-based UUID of the image's UUID, the subvolume id and the generation
+     * that created it, unique across images and the same every time it is computed (records made before
+     * identities were stored get theirs this way, and the crash harness's runs stay deterministic).
+     */
+    static UUID identity(UUID image, long id, long generation) {
+        byte[] seed = new byte[40];
+        Bytes.putLongBigEndian(seed, 0, image.getMostSignificantBits());
+        Bytes.putLongBigEndian(seed, 8, image.getLeastSignificantBits());
+        Bytes.putLongBigEndian(seed, 16, id);
+        Bytes.putLongBigEndian(seed, 24, generation);
+        System.arraycopy("subv".getBytes(StandardCharsets.US_ASCII), 0, seed, 32, 4);
+        return UUID.nameUUIDFromBytes(seed);
+    }
+
+    private static void putUuid(byte[] value, int offset, UUID uuid) {
+        if (uuid != null) {
+            Bytes.putLongBigEndian(value, offset, uuid.getMostSignificantBits());
+            Bytes.putLongBigEndian(value, offset + 8, uuid.getLeastSignificantBits());
+        }
+    }
+
+    /** The UUID at {@code offset}, or null when all 16 bytes are zero (none). */
+    private static UUID getUuid(byte[] value, int offset) {
+        long most = Bytes.getLongBigEndian(value, offset);
+        long least = Bytes.getLongBigEndian(value, offset + 8);
+        return most == 0 && least == 0 ? null : new UUID(most, least);
     }
 
     /** The records of every subvolume but the default one, from a committed state. */
-    static TreeMap<Long, SubvolumeInfo> readRecords(Cursor cursor) throws IOException {
+    static TreeMap<Long, SubvolumeInfo> readRecords(UUID image, Cursor cursor) throws IOException {
         TreeMap<Long, SubvolumeInfo> found = new TreeMap<>();
         for (boolean ok = cursor.seek(new byte[] {RECORD_BY_ID}); ok; ok = cursor.next()) {
             byte[] key = cursor.key();
@@ -91,7 +147,7 @@ final class Subvolumes {
                 break;
             }
             long id = Bytes.getLongBigEndian(key, 1);
-            found.put(id, decode(id, cursor.value()));
+            found.put(id, decode(image, id, cursor.value()));
         }
         return found;
     }
@@ -110,7 +166,7 @@ final class Subvolumes {
 
     void load(ReadTransaction read, byte[] fsRecord) throws IOException {
         records.clear();
-        records.putAll(readRecords(read.cursor(CowFileSystem.ROOT_TREE)));
+        records.putAll(readRecords(fs.store().imageUuid(), read.cursor(CowFileSystem.ROOT_TREE)));
         nextIno.clear();
         for (long id : ids()) {
             long next = readNextIno(read.get(CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)), stateKey(id)), id);
@@ -122,7 +178,7 @@ final class Subvolumes {
     /** After an abort: the records and counters of the last commit, inode numbers still never reused. */
     void reload(WriteTransaction txn) throws IOException {
         records.clear();
-        records.putAll(readRecords(txn.cursor(CowFileSystem.ROOT_TREE)));
+        records.putAll(readRecords(fs.store().imageUuid(), txn.cursor(CowFileSystem.ROOT_TREE)));
         nextIno.clear();
         for (long id : ids()) {
             long next = readNextIno(txn.get(CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)), stateKey(id)), id);
@@ -165,7 +221,7 @@ final class Subvolumes {
 
     SubvolumeInfo info(long id) throws FsException {
         if (id == 0) {
-            return new SubvolumeInfo(0, "", -1, 0, 0, false, false);
+            return new SubvolumeInfo(0, "", -1, 0, 0, false, false, identity(fs.store().imageUuid(), 0, 1), null);
         }
         SubvolumeInfo info = records.get(id);
         if (info == null) {

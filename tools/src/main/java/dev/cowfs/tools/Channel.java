@@ -23,18 +23,25 @@ final class Channel {
     }
 
     /** Protocol version carried in every request; a holder refuses other versions. */
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     /** Largest payload either side accepts. */
     static final int MAX_FRAME_BYTES = 1 << 20;
     /** Largest number of arguments in a request. */
     static final int MAX_ARGUMENTS = 4096;
 
-    /** Caller to holder: version u32, working directory, terminal columns u32 (0: none), debug u8, arguments. */
+    /**
+     * Caller to holder: version u32, working directory, terminal columns u32 (0: none), flags u8 (bit 0: debug,
+     * bit 1: standard output is a terminal), arguments.
+     */
     static final byte REQUEST = 'R';
     /** Holder to caller: bytes for standard output. */
     static final byte OUT = 'O';
     /** Holder to caller: bytes for standard error. */
     static final byte ERR = 'E';
+    /** Holder to caller (no payload): the command reads standard input; the caller starts sending it. */
+    static final byte WANT_INPUT = 'W';
+    /** Caller to holder: bytes of the caller's standard input; an empty payload marks its end. */
+    static final byte INPUT = 'I';
     /** Holder to caller: the exit code (u32); the last frame. */
     static final byte EXIT = 'X';
 
@@ -53,14 +60,15 @@ final class Channel {
         }
     }
 
-    record Request(String workingDirectory, int terminalColumns, boolean debug, List<String> arguments) {
+    record Request(String workingDirectory, int terminalColumns, boolean debug, boolean outputTerminal,
+                   List<String> arguments) {
         byte[] encode() throws IOException {
             var bytes = new java.io.ByteArrayOutputStream();
             DataOutputStream out = new DataOutputStream(bytes);
             out.writeInt(VERSION);
             writeString(out, workingDirectory);
             out.writeInt(terminalColumns);
-            out.writeByte(debug ? 1 : 0);
+            out.writeByte((debug ? 1 : 0) | (outputTerminal ? 2 : 0));
             out.writeInt(arguments.size());
             for (String argument : arguments) {
                 writeString(out, argument);
@@ -76,7 +84,9 @@ final class Channel {
             }
             String workingDirectory = readString(in);
             int columns = in.readInt();
-            boolean debug = in.readByte() != 0;
+            int flags = in.readByte();
+            boolean debug = (flags & 1) != 0;
+            boolean outputTerminal = (flags & 2) != 0;
             int count = in.readInt();
             if (count < 0 || count > MAX_ARGUMENTS) {
                 throw new IOException("request with " + count + " arguments (at most " + MAX_ARGUMENTS + ")");
@@ -88,7 +98,7 @@ final class Channel {
             if (in.available() != 0) {
                 throw new IOException("request with " + in.available() + " bytes past its end");
             }
-            return new Request(workingDirectory, Math.max(0, columns), debug, arguments);
+            return new Request(workingDirectory, Math.max(0, columns), debug, outputTerminal, arguments);
         }
     }
 

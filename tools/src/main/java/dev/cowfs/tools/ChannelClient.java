@@ -26,7 +26,8 @@ final class ChannelClient {
      * process's streams, and returns its exit code.
      */
     static int run(Path socket, List<String> arguments, Path workingDirectory, int terminalColumns, boolean debug,
-                   OutputStream stdout, OutputStream stderr) throws IOException {
+                   boolean outputTerminal, java.io.InputStream stdin, OutputStream stdout, OutputStream stderr)
+            throws IOException {
         SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         try (channel) {
             try {
@@ -35,12 +36,30 @@ final class ChannelClient {
                 throw new ImageLockedException("the image is held by another process, which does not answer on "
                         + socket + " (" + Cowfs.messageOf(e) + "); try again once it has stopped", true);
             }
-            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(channel)));
-            byte[] request = new Channel.Request(workingDirectory.toString(), terminalColumns, debug, arguments)
+            // Written with the channel's own write, not Channels.newOutputStream: that stream takes the lock a
+            // blocking read holds, and standard input is sent while the reply is being read.
+            OutputStream socketOut = new OutputStream() {
+                @Override
+                public void write(int b) throws IOException {
+                    write(new byte[] {(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] bytes, int offset, int length) throws IOException {
+                    ByteBuffer buffer = ByteBuffer.wrap(bytes, offset, length);
+                    while (buffer.hasRemaining()) {
+                        channel.write(buffer);
+                    }
+                }
+            };
+            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socketOut));
+            byte[] request = new Channel.Request(workingDirectory.toString(), terminalColumns, debug, outputTerminal,
+                    arguments)
                     .encode();
             Channel.writeFrame(out, Channel.REQUEST, request, 0, request.length);
             out.flush();
             DataInputStream in = new DataInputStream(new BufferedInputStream(Channels.newInputStream(channel)));
+            Thread pump = null;
             while (true) {
                 Channel.Frame frame = Channel.readFrame(in);
                 if (frame == null) {
@@ -56,6 +75,13 @@ final class ChannelClient {
                         stderr.write(frame.payload());
                         stderr.flush();
                     }
+                    case Channel.WANT_INPUT -> {
+                        if (pump == null) {
+                            pump = new Thread(() -> sendInput(stdin, out), "cowfs-stdin");
+                            pump.setDaemon(true);
+                            pump.start();
+                        }
+                    }
                     case Channel.EXIT -> {
                         if (frame.payload().length != 4) {
                             throw new IOException("the holder sent a malformed exit frame on " + socket);
@@ -66,6 +92,26 @@ final class ChannelClient {
                             + " on " + socket);
                 }
             }
+        }
+    }
+
+    /**
+     * Sends standard input to the holder as frames, then the empty frame that ends it. Should the holder stop
+     * reading (the command failed), the socket closes and this thread ends.
+     */
+    private static void sendInput(java.io.InputStream stdin, DataOutputStream out) {
+        byte[] buffer = new byte[1 << 16];
+        try {
+            for (int n; (n = stdin.read(buffer)) >= 0; ) {
+                if (n > 0) {
+                    Channel.writeFrame(out, Channel.INPUT, buffer, 0, n);
+                    out.flush();
+                }
+            }
+            Channel.writeFrame(out, Channel.INPUT, buffer, 0, 0);
+            out.flush();
+        } catch (IOException e) {
+            // the holder has its answer already, or the command failed; its exit frame says which
         }
     }
 }

@@ -94,7 +94,7 @@ final class ChannelServer implements AutoCloseable {
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(caller)));
             FrameStream stdout = new FrameStream(out, Channel.OUT);
             FrameStream stderr = new FrameStream(out, Channel.ERR);
-            int code = serve(caller, stdout, stderr);
+            int code = serve(caller, out, stdout, stderr);
             stdout.flush();
             stderr.flush();
             synchronized (out) {
@@ -108,7 +108,8 @@ final class ChannelServer implements AutoCloseable {
         }
     }
 
-    private int serve(SocketChannel caller, FrameStream stdout, FrameStream stderr) throws IOException {
+    private int serve(SocketChannel caller, DataOutputStream out, FrameStream stdout, FrameStream stderr)
+            throws IOException {
         UnixDomainPrincipal peer = caller.getOption(ExtendedSocketOptions.SO_PEERCRED);
         String user = peer.user().getName();
         if (!user.equals("root") && !user.equals(owner)) {
@@ -125,8 +126,9 @@ final class ChannelServer implements AutoCloseable {
         Channel.Request request = Channel.Request.decode(frame.payload());
         String command = "cowfs " + String.join(" ", request.arguments());
         log(user + ": " + command);
-        Invocation invocation = new Invocation(stdout, stderr, Path.of(request.workingDirectory()),
-                request.terminalColumns(), request.debug(), this::open);
+        Invocation invocation = new Invocation(new CallerInput(in, out), stdout, stderr,
+                Path.of(request.workingDirectory()), request.terminalColumns(), request.debug(), this::open)
+                .outputTerminal(request.outputTerminal());
         int code = Cowfs.execute(invocation, request.arguments().toArray(String[]::new));
         log(user + ": " + command + ": exit " + code);
         return code;
@@ -181,6 +183,61 @@ final class ChannelServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         Files.deleteIfExists(socket);
+    }
+
+    /**
+     * The caller's standard input: asked for on the first read (a {@link Channel#WANT_INPUT} frame), then read
+     * from its {@link Channel#INPUT} frames until the empty one that ends it.
+     */
+    private static final class CallerInput extends java.io.InputStream {
+        private final DataInputStream in;
+        private final DataOutputStream out;
+        private byte[] frame = new byte[0];
+        private int position;
+        private boolean asked;
+        private boolean ended;
+
+        CallerInput(DataInputStream in, DataOutputStream out) {
+            this.in = in;
+            this.out = out;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] bytes, int offset, int length) throws IOException {
+            if (length == 0) {
+                return 0;
+            }
+            while (position == frame.length) {
+                if (ended) {
+                    return -1;
+                }
+                if (!asked) {
+                    asked = true;
+                    synchronized (out) {
+                        Channel.writeFrame(out, Channel.WANT_INPUT, new byte[0], 0, 0);
+                        out.flush();
+                    }
+                }
+                Channel.Frame next = Channel.readFrame(in);
+                if (next == null || next.type() != Channel.INPUT) {
+                    throw new IOException("the caller's standard input ended without its end mark (the caller went "
+                            + "away?)");
+                }
+                frame = next.payload();
+                position = 0;
+                ended = frame.length == 0;
+            }
+            int n = Math.min(length, frame.length - position);
+            System.arraycopy(frame, position, bytes, offset, n);
+            position += n;
+            return n;
+        }
     }
 
     /** Bytes for the caller's standard output or error, sent as frames of at most 64 KiB. */

@@ -21,7 +21,8 @@ import java.nio.file.NoSuchFileException;
         subcommands = {Commands.Mkfs.class, Commands.Info.class, Commands.Ls.class, FileCommands.Stat.class,
                 Commands.Cat.class, Commands.Mkdir.class, FileCommands.Rm.class, FileCommands.Mv.class,
                 FileCommands.Ln.class, Commands.Put.class, FileCommands.Get.class, FileCommands.Clone.class,
-                FileCommands.Du.class, SubvolumeCommands.class, SnapshotCommands.class, Commands.Fsck.class,
+                FileCommands.Du.class, SubvolumeCommands.class, SnapshotCommands.class, SendCommands.Send.class,
+                SendCommands.Receive.class, Commands.Fsck.class,
                 DemoCommands.Scrub.class, ServeCommand.class, MountCommands.Mount.class,
                 MountCommands.Umount.class, MountCommands.InstallMountHelper.class, CrashtestCommand.class, DemoCommands.Demo.class,
                 DemoCommands.Completion.class,
@@ -30,7 +31,7 @@ import java.nio.file.NoSuchFileException;
                 + "channel, IMAGE.sock: every command works on it as on an image of its own.", "",
                 "Exit status:", "  0  success", "  1  failed for another reason", "  2  usage: a bad option, "
                 + "argument or path", "  3  not found: no such image, file or snapshot", "  4  already exists",
-                "  5  damaged: corrupt image, fsck/scrub found problems, or crashtest a violation",
+                "  5  damaged: corrupt image or send stream, fsck/scrub found problems, or crashtest a violation",
                 "  6  no space left",
                 "  7  busy: held by another process, or in use", "  8  not permitted: read-only, or permission",
                 "  9  directory not empty", " 10  input/output error on the host", " 70  internal error (a bug: "
@@ -69,8 +70,8 @@ public final class Cowfs implements Runnable {
             }
         }
         boolean debug = java.util.Arrays.asList(args).contains("--debug");
-        Invocation invocation = new Invocation(System.out, System.err, Path.of(""), terminalColumns(), debug,
-                Images.LOCAL);
+        Invocation invocation = new Invocation(System.in, System.out, System.err, Path.of(""), terminalColumns(),
+                debug, Images.LOCAL).outputTerminal("1".equals(System.getenv("COWFS_OUTPUT_TERMINAL")));
         System.exit(execute(invocation, args));
     }
 
@@ -113,7 +114,8 @@ public final class Cowfs implements Runnable {
     private static int forward(Invocation invocation, Path socket, String[] args) {
         try {
             return ChannelClient.run(socket, java.util.List.of(args), Path.of("").toAbsolutePath(),
-                    invocation.terminalColumns(), invocation.debug(), invocation.binaryOut(),
+                    invocation.terminalColumns(), invocation.debug(), invocation.outputTerminal(), invocation.in(),
+                    invocation.binaryOut(),
                     invocation.errStream());
         } catch (Exception e) {
             return report(invocation, "channel", e);
@@ -190,7 +192,7 @@ public final class Cowfs implements Runnable {
             case EROFS, EACCES, EPERM -> ExitCode.READ_ONLY;
             case ENOTEMPTY -> ExitCode.NOT_EMPTY;
             case EBUSY -> ExitCode.BUSY;
-            case EIO -> ExitCode.DAMAGED;
+            case EIO, EBADMSG -> ExitCode.DAMAGED;
             case EINVAL, ENAMETOOLONG, ENOTDIR, EISDIR -> ExitCode.USAGE;
             default -> ExitCode.FAILED;
         };

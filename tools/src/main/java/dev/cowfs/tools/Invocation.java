@@ -18,17 +18,20 @@ final class Invocation implements CommandLine.IFactory {
     private final PrintWriter err;
     private final PrintStream errStream;
     private final OutputStream binaryOut;
+    private final java.io.InputStream in;
     private final Path workingDirectory;
     private final int terminalColumns;
     private final boolean debug;
     private final Images.Access images;
+    private boolean outputTerminal;
 
     /**
      * @param terminalColumns the width of the caller's terminal, or 0 when standard error is not a terminal
      * @param debug whether failures print their stack traces
      */
-    Invocation(OutputStream binaryOut, OutputStream errorOut, Path workingDirectory, int terminalColumns,
-               boolean debug, Images.Access images) {
+    Invocation(java.io.InputStream in, OutputStream binaryOut, OutputStream errorOut, Path workingDirectory,
+               int terminalColumns, boolean debug, Images.Access images) {
+        this.in = in;
         this.binaryOut = binaryOut;
         this.out = new PrintWriter(new PrintStream(binaryOut, true, StandardCharsets.UTF_8), true);
         this.errStream = errorOut instanceof PrintStream print ? print
@@ -51,6 +54,21 @@ final class Invocation implements CommandLine.IFactory {
     /** Standard error as a stream, for progress bars. */
     PrintStream errStream() {
         return errStream;
+    }
+
+    /** Whether standard output is a terminal (a binary stream must not go there). */
+    boolean outputTerminal() {
+        return outputTerminal;
+    }
+
+    Invocation outputTerminal(boolean terminal) {
+        this.outputTerminal = terminal;
+        return this;
+    }
+
+    /** Standard input ({@code receive}): the caller's, through the channel when the holder runs the command. */
+    java.io.InputStream in() {
+        return in;
     }
 
     /** Standard output for bytes ({@code cat}); flushed before the run ends. */

@@ -26,7 +26,7 @@ class CowfsCommandTest {
     static Result run(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Cowfs.execute(new Invocation(out, err, Path.of(""), 0, false, Images.LOCAL), args);
+        int code = Cowfs.execute(new Invocation(java.io.InputStream.nullInputStream(), out, err, Path.of(""), 0, false, Images.LOCAL), args);
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 

@@ -171,6 +171,9 @@ class SendStreamTest {
         Path doc = Path.of(System.getProperty("user.dir")).resolveSibling("docs").resolve("SEND.md");
         int rows = 0;
         for (String line : Files.readAllLines(doc)) {
+            if (line.startsWith("# Records of a snapshot")) {
+                break; // what records say is pinned by SendReceiveTest
+            }
             Matcher row = ROW.matcher(line);
             if (row.matches()) {
                 String constant = row.group(3) + "_OFFSET";
