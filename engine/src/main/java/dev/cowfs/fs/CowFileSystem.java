@@ -1695,8 +1695,8 @@ public final class CowFileSystem implements Closeable {
      * the change. Reads one committed state; writers go on meanwhile. {@code progress} hears the stream bytes
      * written so far.
      */
-    public SendSummary send(long snapshot, long base, java.io.OutputStream out, java.util.function.LongConsumer progress)
-            throws IOException {
+    public SendSummary send(long snapshot, long base, java.io.OutputStream out,
+                            java.util.function.LongConsumer progress) throws IOException {
         SubvolumeInfo[] infos = query(() -> new SubvolumeInfo[] {subvolumes.info(snapshot),
                 base < 0 ? null : subvolumes.info(base)});
         for (SubvolumeInfo info : infos) {

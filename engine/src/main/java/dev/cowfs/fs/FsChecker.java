@@ -50,6 +50,7 @@ public final class FsChecker {
                 return checker.problems;
             }
             ids.addAll(records.keySet());
+            checker.checkUnnamedTrees(read, records.keySet());
             Map<java.util.UUID, Long> identities = new HashMap<>();
             for (SubvolumeInfo info : records.values()) {
                 Long other = identities.put(info.uuid(), info.id());
@@ -68,6 +69,38 @@ public final class FsChecker {
             checker.run(read, tree);
         }
         return checker.problems;
+    }
+
+    /**
+     * Every subvolume tree is named by a record, or staged by a receive in progress (a marker, which the next
+     * open for writing clears with its tree); a tree named by neither is leaked, and a marker never outlives
+     * the tree's record.
+     */
+    private void checkUnnamedTrees(ReadTransaction read, Set<Long> named) throws IOException {
+        byte[] info = read.get(CowFileSystem.ROOT_TREE, CowFileSystem.FS_INFO_KEY);
+        long nextId = info == null || info.length < Subvolumes.NEXT_ID_OFFSET + 8 ? 1
+                : Math.max(1, dev.cowfs.engine.format.Bytes.getLong(info, Subvolumes.NEXT_ID_OFFSET));
+        Set<Long> staged = new HashSet<>();
+        Cursor cursor = read.cursor(CowFileSystem.ROOT_TREE);
+        for (boolean ok = cursor.seek(new byte[] {Subvolumes.RECEIVING}); ok; ok = cursor.next()) {
+            byte[] key = cursor.key();
+            if (key.length == 0 || key[0] != Subvolumes.RECEIVING) {
+                break;
+            }
+            long id = key.length == 9 ? dev.cowfs.engine.format.Bytes.getLongBigEndian(key, 1) : -1;
+            if (id < 1 || named.contains(id)) {
+                problem("a receive marker names subvolume " + id + ", which " + (id < 1 ? "cannot exist"
+                        : "has a record"));
+            }
+            staged.add(id);
+        }
+        for (long id = 1; id < Math.min(nextId, Subvolumes.MAX_ID + 1); id++) {
+            if (!named.contains(id) && !staged.contains(id)
+                    && read.hasTree(CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)))) {
+                problem("subvolume tree " + CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)) + " (id " + id
+                        + ") is named by no record: its blocks are leaked");
+            }
+        }
     }
 
     /** Problems found in one subvolume tree, {@code tree}, of the commit {@code read} reads. */

@@ -241,7 +241,8 @@ class SendReceiveTest {
             // The received snapshots share what their originals share: the last one is no larger than the first
             // image's whole data.
             assertTrue(b.statfs().usedBlocks() <= a.statfs().usedBlocks() * 2,
-                    b.statfs().usedBlocks() + " blocks used by the receiver, " + a.statfs().usedBlocks() + " by the sender");
+                    b.statfs().usedBlocks() + " blocks used by the receiver, " + a.statfs().usedBlocks()
+                            + " by the sender");
         }
     }
 
@@ -414,7 +415,8 @@ class SendReceiveTest {
     void theDocumentedRecordsMatchTheCode() throws Exception {
         java.nio.file.Path doc = java.nio.file.Path.of(System.getProperty("user.dir")).resolveSibling("docs")
                 .resolve("SEND.md");
-        java.util.regex.Pattern row = java.util.regex.Pattern.compile("^\\| (\\d+) \\| (\\d+) \\| (EXTENT_[A-Z_]+) \\|.*");
+        java.util.regex.Pattern row = java.util.regex.Pattern.compile(
+                "^\\| (\\d+) \\| (\\d+) \\| (EXTENT_[A-Z_]+) \\|.*");
         java.util.regex.Pattern type = java.util.regex.Pattern.compile(
                 "^\\| (\\d) \\| (snapshot|item put|item delete|extent|extent delete|content hash) \\|.*");
         int fields = 0;
