@@ -143,6 +143,109 @@ class CowfsToolIT {
         assertEquals("hello.txt\n", ok("ls", "data.img", "/docs").out());
     }
 
+    /** A shell pipeline of cowfs commands, as {@code cowfs send ... | ssh host cowfs receive ...} runs them. */
+    private ToolProcess.Result pipeline(String... commands) {
+        String java = String.join(" ", ToolProcess.javaCommand(System.getProperty("java.home"))) + " -jar "
+                + ToolProcess.JAR;
+        List<String> stages = new ArrayList<>();
+        for (String command : commands) {
+            stages.add(java + " " + command);
+        }
+        ProcessBuilder builder = new ProcessBuilder("bash", "-c", "set -o pipefail; " + String.join(" | ", stages))
+                .directory(dir.toFile());
+        builder.environment().remove("COWFS_TERMINAL_COLUMNS");
+        return ToolProcess.run(builder);
+    }
+
+    /** Every file, link and directory under a host directory, with contents and modes. */
+    private static Map<String, String> tree(Path root) throws IOException {
+        Map<String, String> out = new java.util.TreeMap<>();
+        try (var paths = Files.walk(root)) {
+            for (Path path : paths.toList()) {
+                String name = root.relativize(path).toString();
+                if (Files.isSymbolicLink(path)) {
+                    out.put(name, "-> " + Files.readSymbolicLink(path));
+                } else if (Files.isDirectory(path)) {
+                    out.put(name, "dir " + PosixFilePermissions.toString(Files.getPosixFilePermissions(path)));
+                } else {
+                    out.put(name, PosixFilePermissions.toString(Files.getPosixFilePermissions(path)) + " "
+                            + java.util.Arrays.hashCode(Files.readAllBytes(path)));
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void twoImagesStayReplicatedThroughPipedIncrementalStreams() throws Exception {
+        ok("mkfs", "source.img");
+        ok("mkfs", "copy.img");
+        Path host = Files.createDirectories(dir.resolve("data/sub"));
+        Random random = new Random(11);
+        byte[] big = new byte[5 << 20];
+        random.nextBytes(big);
+        Files.write(dir.resolve("data/big.bin"), big);
+        Files.writeString(host.resolve("small.txt"), "small\n");
+        Files.createSymbolicLink(dir.resolve("data/link"), Path.of("sub/small.txt"));
+        ok("put", "source.img", "data", "/data");
+        ok("snapshot", "create", "source.img", "default", "s0");
+        ToolProcess.Result first = pipeline("send source.img s0", "receive copy.img --json");
+        assertEquals(0, first.code(), first::toString);
+        assertEquals("s0", Json.object(first.out()).get("snapshot"));
+        try (Server server = new Server("copy.img")) { // later rounds go into a held image, through its channel
+            for (int round = 1; round <= 3; round++) {
+                byte[] patch = new byte[100_000];
+                random.nextBytes(patch);
+                Files.write(dir.resolve("patch" + round), patch);
+                ok("put", "source.img", "patch" + round, "/data/sub/patch" + round);
+                ok("mv", "source.img", "/data/sub/small.txt", "/data/small" + round + ".txt");
+                ok("ln", "source.img", "/data/small" + round + ".txt", "/data/sub/small.txt");
+                ok("snapshot", "create", "source.img", "default", "s" + round);
+                ToolProcess.Result sent = pipeline("send source.img s" + round + " --from s" + (round - 1),
+                        "receive copy.img");
+                assertEquals(0, sent.code(), sent::toString);
+                assertTrue(sent.out().startsWith("received s" + round + " "), sent::toString);
+                // The incremental stream carries the change (100 KB), not the 5 MiB file.
+                ToolProcess.Result sizes = ok("send", "source.img", "s" + round, "--from", "s" + (round - 1),
+                        "-o", "stream" + round, "--json");
+                assertTrue(((Number) Json.object(sizes.out()).get("stream_bytes")).longValue() < 1 << 20,
+                        sizes::toString);
+            }
+            assertTrue(server.logged("receive copy.img: exit 0"), server::log);
+            assertEquals(0, server.stop(false), server::log);
+        }
+        for (int round = 0; round <= 3; round++) {
+            ok("get", "source.img", "@s" + round + ":/data", "a" + round);
+            ok("get", "copy.img", "@s" + round + ":/data", "b" + round);
+            assertEquals(tree(dir.resolve("a" + round)), tree(dir.resolve("b" + round)), "snapshot s" + round);
+        }
+        assertTrue(ok("fsck", "copy.img").out().contains("clean"));
+
+        // A stream cut short, damaged, or whose base the target lacks: one line, a distinct code, nothing kept.
+        String before = ok("snapshot", "list", "copy.img", "--json").out();
+        ok("put", "source.img", "patch1", "/data/again");
+        ok("snapshot", "create", "source.img", "default", "s4");
+        ok("send", "source.img", "s4", "--from", "s3", "-o", "stream4");
+        byte[] whole = Files.readAllBytes(dir.resolve("stream4"));
+        Files.write(dir.resolve("cut"), java.util.Arrays.copyOf(whole, whole.length / 2));
+        fails(5, "receive", "copy.img", "-i", "cut");
+        byte[] damaged = whole.clone();
+        damaged[damaged.length / 2] ^= 4;
+        Files.write(dir.resolve("damaged"), damaged);
+        fails(5, "receive", "copy.img", "-i", "damaged");
+        ok("mkfs", "empty.img");
+        fails(3, "receive", "empty.img", "-i", "stream4");
+        fails(4, "receive", "copy.img", "-i", "stream3");
+        assertEquals(before, ok("snapshot", "list", "copy.img", "--json").out());
+        assertTrue(ok("fsck", "copy.img").out().contains("clean"));
+        // Binary output is not written to a terminal; writable subvolumes are not sent.
+        ToolProcess.Result toTerminal = ToolProcess.run(ToolProcess.builder(dir, Map.of("COWFS_OUTPUT_TERMINAL",
+                "1"), List.of(), "send", "source.img", "s1"));
+        assertEquals(2, toTerminal.code(), toTerminal::toString);
+        fails(2, "send", "source.img", "default", "-o", "never");
+        assertFalse(Files.exists(dir.resolve("never")));
+    }
+
     @Test
     void aChannelAnswersOnlyRootAndTheHoldersOwner() throws Exception {
         ok("mkfs", "data.img");
