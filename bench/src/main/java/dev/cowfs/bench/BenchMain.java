@@ -25,7 +25,7 @@ public final class BenchMain {
 
     public static void main(String[] args) throws RunnerException, java.io.IOException {
         if (args.length < 1) {
-            System.err.println("usage: bench/run SUITE [--quick] [--only BENCH]   (suites: engine, fs, snap)");
+            System.err.println("usage: bench/run SUITE [--quick] [--only BENCH]   (suites: engine, fs, snap, send)");
             System.exit(2);
         }
         String suite = args[0];
@@ -36,13 +36,23 @@ public final class BenchMain {
             SnapBench.run(quick);
             return;
         }
+        if (suite.equals("send")) {
+            try {
+                SendBench.run(quick);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                throw new java.io.IOException("send suite failed: " + e, e);
+            }
+            return;
+        }
         Class<?> benchmarks = switch (suite) {
             case "engine" -> EngineBenchmarks.class;
             case "fs" -> FsBenchmarks.class;
             default -> null;
         };
         if (benchmarks == null) {
-            System.err.println("bench: unknown suite '" + suite + "' (known: engine, fs, snap)");
+            System.err.println("bench: unknown suite '" + suite + "' (known: engine, fs, snap, send)");
             System.exit(2);
         }
         Collection<RunResult> results = run(benchmarks, quick, onlyBench);

@@ -59,6 +59,66 @@ public final class Recovery {
     /** How the warning of a fall-back to an older commit begins (its newer commit landed but did not verify). */
     static final String FELL_BACK = "opened generation ";
 
+    /** A generation the image keeps a superblock of, and whether its roots verify (why not, otherwise). */
+    public record Retained(long generation, long commitTimeMillis, String where, String failure) {
+    }
+
+    /**
+     * The generations this image keeps superblock copies of, newest first: the ring and the far copy. Every one
+     * whose roots verify can be opened read-only ({@link StoreOptions.Builder#openGeneration}): their blocks are
+     * not reused while they are in the ring.
+     */
+    public static List<Retained> retainedGenerations(BlockDevice device) throws IOException {
+        List<Retained> retained = new ArrayList<>();
+        for (Superblock copy : readCopies(device, new ArrayList<>())) {
+            String where = copy.ringSlot() >= 0 && ringSlotHolds(device, copy) ? "ring slot " + copy.ringSlot()
+                    : "far copy";
+            retained.add(new Retained(copy.generation(), copy.commitTimeMillis(), where, verifyRoots(device, copy)));
+        }
+        return retained;
+    }
+
+    static Superblock chooseSuperblock(BlockDevice device, StoreOptions options, List<String> warnings)
+            throws IOException {
+        if (options.openGeneration() != 0) {
+            return chooseGeneration(device, options, warnings);
+        }
+        return chooseSuperblock(device, options.readOnly(), warnings);
+    }
+
+    private static Superblock chooseGeneration(BlockDevice device, StoreOptions options, List<String> warnings)
+            throws IOException {
+        long wanted = options.openGeneration();
+        if (!options.readOnly()) {
+            throw new IllegalArgumentException("an older generation opens read-only");
+        }
+        List<Superblock> copies = readCopies(device, new ArrayList<>());
+        for (Superblock candidate : copies) {
+            if (candidate.generation() == wanted) {
+                checkFeatures(candidate, true);
+                String failure = verifyRoots(device, candidate);
+                if (failure != null) {
+                    throw new CorruptionException(-1, "generation " + wanted + " is retained but does not verify ("
+                            + failure + ")");
+                }
+                if (candidate != copies.get(0)) {
+                    warnings.add("opened generation " + wanted + " on request; the newest is "
+                            + copies.get(0).generation());
+                }
+                return candidate;
+            }
+        }
+        throw new NoRetainedGenerationException("generation " + wanted + " is not retained in this image (it keeps "
+                + copies.stream().map(c -> Long.toString(c.generation())).toList() + "; see cowfs info --generations)");
+    }
+
+    /** The generation asked for is not among those the image keeps. */
+    public static final class NoRetainedGenerationException extends IOException {
+        NoRetainedGenerationException(String message) {
+            super(message);
+        }
+    }
+
     static Superblock chooseSuperblock(BlockDevice device, boolean readOnly, List<String> warnings)
             throws IOException {
         List<String> problems = new ArrayList<>();

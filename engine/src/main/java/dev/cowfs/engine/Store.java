@@ -140,7 +140,7 @@ public final class Store implements Closeable {
 
     private static Store open(BlockDevice device, StoreOptions options, ImageLock lock) throws IOException {
         List<String> warnings = new ArrayList<>();
-        Superblock chosen = Recovery.chooseSuperblock(device, options.readOnly(), warnings);
+        Superblock chosen = Recovery.chooseSuperblock(device, options, warnings);
         return new Store(device, options, lock, chosen, warnings);
     }
 
@@ -345,6 +345,12 @@ public final class Store implements Closeable {
     /** The newest durable superblock. */
     public Superblock superblock() {
         return committed.superblock();
+    }
+
+    /** The generations the image keeps superblock copies of, newest first (see {@link Recovery.Retained}). */
+    public List<Recovery.Retained> retainedGenerations() throws IOException {
+        checkOpen();
+        return Recovery.retainedGenerations(device);
     }
 
     /** Superblocks held open by readers (retained roots besides the ring). */

@@ -9,6 +9,7 @@ import java.util.function.LongSupplier;
 public final class StoreOptions {
     private final int blockSizeBytes;
     private final boolean readOnly;
+    private final long openGeneration;
     private final long mappingChunkBytes;
     private final long growthStepBytes;
     private final long dirtyCacheBytes;
@@ -35,6 +36,7 @@ public final class StoreOptions {
     private StoreOptions(Builder builder) {
         this.blockSizeBytes = builder.blockSizeBytes;
         this.readOnly = builder.readOnly;
+        this.openGeneration = builder.openGeneration;
         this.mappingChunkBytes = builder.mappingChunkBytes;
         this.growthStepBytes = builder.growthStepBytes;
         this.dirtyCacheBytes = builder.dirtyCacheBytes;
@@ -61,6 +63,11 @@ public final class StoreOptions {
 
     public boolean readOnly() {
         return readOnly;
+    }
+
+    /** The retained generation to open (read-only), or 0 for the newest that verifies. */
+    public long openGeneration() {
+        return openGeneration;
     }
 
     public long mappingChunkBytes() {
@@ -110,6 +117,7 @@ public final class StoreOptions {
         Builder builder = new Builder();
         builder.blockSizeBytes = blockSizeBytes;
         builder.readOnly = readOnly;
+        builder.openGeneration = openGeneration;
         builder.mappingChunkBytes = mappingChunkBytes;
         builder.growthStepBytes = growthStepBytes;
         builder.dirtyCacheBytes = dirtyCacheBytes;
@@ -126,6 +134,7 @@ public final class StoreOptions {
     public static final class Builder {
         private int blockSizeBytes = Limits.DEFAULT_BLOCK_SIZE_BYTES;
         private boolean readOnly;
+        private long openGeneration;
         private long mappingChunkBytes = 64L << 20;
         private long growthStepBytes = 64L << 20;
         /** A quarter of the heap size, at most 256 MiB: bounded, and large enough to make spills rare. */
@@ -157,6 +166,18 @@ public final class StoreOptions {
 
         public Builder readOnly(boolean value) {
             this.readOnly = value;
+            return this;
+        }
+
+        /**
+         * Opens retained generation {@code value} (one of the superblock copies the image keeps, which
+         * {@link Recovery#retainedGenerations} lists) instead of the newest; only read-only. 0: the newest.
+         */
+        public Builder openGeneration(long value) {
+            if (value < 0) {
+                throw new IllegalArgumentException("generation " + value + " is not a generation");
+            }
+            this.openGeneration = value;
             return this;
         }
 

@@ -81,11 +81,18 @@ final class Commands {
         Path image;
         @Option(names = "--json", description = "print one JSON object")
         boolean json;
+        @Option(names = "--generations", description = "list the generations the image keeps (readable with "
+                + "--generation N on ls, cat, stat and get)")
+        boolean generations;
 
         @Override
         public Integer call() throws IOException {
             try (Images.Session session = open(image, false)) {
                 CowFileSystem fs = session.fs();
+                if (generations) {
+                    printGenerations(fs, spec.commandLine().getOut());
+                    return 0;
+                }
                 FsStat stat = fs.statfs();
                 List<SubvolumeInfo> subvolumes = fs.listSubvolumes();
                 long snapshots = subvolumes.stream().filter(SubvolumeInfo::snapshot).count();
@@ -118,11 +125,46 @@ final class Commands {
             }
             return 0;
         }
+
+        /** Each retained generation, newest first: when it was committed, where its superblock is, and whether
+         * its roots verify (only those can be read with --generation). */
+        private void printGenerations(CowFileSystem fs, PrintWriter out) throws IOException {
+            List<dev.cowfs.engine.Recovery.Retained> retained = fs.store().retainedGenerations();
+            long open = fs.statfs().generation();
+            if (json) {
+                StringBuilder line = new StringBuilder("[");
+                for (dev.cowfs.engine.Recovery.Retained each : retained) {
+                    line.append(line.length() > 1 ? "," : "").append("{\"generation\":").append(each.generation())
+                            .append(",\"committed_ms\":").append(each.commitTimeMillis())
+                            .append(",\"where\":").append(Images.json(each.where()))
+                            .append(",\"readable\":").append(each.failure() == null)
+                            .append(",\"problem\":").append(each.failure() == null ? "null" : Images.json(each.failure()))
+                            .append(",\"current\":").append(each.generation() == open).append('}');
+                }
+                out.println(line.append(']'));
+                return;
+            }
+            out.printf("%-12s %-24s %-12s %s%n", "GENERATION", "COMMITTED", "WHERE", "STATE");
+            for (dev.cowfs.engine.Recovery.Retained each : retained) {
+                out.printf("%-12d %-24s %-12s %s%n", each.generation(),
+                        java.time.Instant.ofEpochMilli(each.commitTimeMillis()).toString(), each.where(),
+                        each.failure() != null ? "damaged: " + each.failure()
+                                : each.generation() == open ? "current" : "readable (--generation " + each.generation() + ")");
+            }
+        }
     }
 
     @Command(name = "ls", mixinStandardHelpOptions = true, description = "List directories (or show files).",
             footer = {"", "Examples:", "  cowfs ls data.img /", "  cowfs ls -l data.img @monday:/docs"})
     static final class Ls extends ToolCommand {
+        @picocli.CommandLine.Mixin
+        GenerationOption generationOption = new GenerationOption();
+
+        @Override
+        long generation() {
+            return generationOption.value;
+        }
+
         @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1..*", paramLabel = "PATH", defaultValue = "/",
@@ -196,6 +238,14 @@ final class Commands {
     @Command(name = "cat", mixinStandardHelpOptions = true, description = "Write files' contents to standard output.",
             footer = {"", "Example:", "  cowfs cat data.img @monday:/etc/hosts"})
     static final class Cat extends ToolCommand {
+        @picocli.CommandLine.Mixin
+        GenerationOption generationOption = new GenerationOption();
+
+        @Override
+        long generation() {
+            return generationOption.value;
+        }
+
         @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1..*", paramLabel = "PATH", arity = "1..*")

@@ -163,7 +163,7 @@ public final class Cowfs implements Runnable {
         if (e instanceof dev.cowfs.engine.ImageLockedException) {
             return ExitCode.BUSY;
         }
-        if (e instanceof NoSuchFileException) {
+        if (e instanceof NoSuchFileException || e instanceof dev.cowfs.engine.Recovery.NoRetainedGenerationException) {
             return ExitCode.NOT_FOUND;
         }
         if (e instanceof FileAlreadyExistsException) {

@@ -48,6 +48,14 @@ final class FileCommands {
 
     @Command(name = "stat", mixinStandardHelpOptions = true, description = "Show files' attributes.")
     static final class Stat extends ToolCommand {
+        @picocli.CommandLine.Mixin
+        GenerationOption generationOption = new GenerationOption();
+
+        @Override
+        long generation() {
+            return generationOption.value;
+        }
+
         @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1..*", paramLabel = "PATH", arity = "1..*")
@@ -187,6 +195,14 @@ final class FileCommands {
             description = "Copy files and directories (recursively) out of the image, with modes, times and links.",
             footer = {"", "Example:", "  cowfs get data.img @monday:/docs ./restored"})
     static final class Get extends ToolCommand {
+        @picocli.CommandLine.Mixin
+        GenerationOption generationOption = new GenerationOption();
+
+        @Override
+        long generation() {
+            return generationOption.value;
+        }
+
         @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
         Path image;
         @Parameters(index = "1..*", paramLabel = "PATH... HOSTDEST", arity = "2..*")

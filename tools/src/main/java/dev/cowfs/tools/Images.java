@@ -49,9 +49,16 @@ final class Images {
     }
 
     /** Opens images in this process; an image another process holds is reached through its channel. */
-    static final Access LOCAL = (image, writable) -> {
+    static final Access LOCAL = (image, writable) -> openLocal(image, writable, 0);
+
+    /** Opens retained generation {@code generation} of the image read-only, in this process. */
+    static Session openGeneration(Path image, long generation) throws IOException {
+        return openLocal(image, false, generation);
+    }
+
+    private static Session openLocal(Path image, boolean writable, long generation) throws IOException {
         FsOptions options = FsOptions.builder().commitIntervalMillis(0)
-                .store(StoreOptions.builder().readOnly(!writable).build()).build();
+                .store(StoreOptions.builder().readOnly(!writable).openGeneration(generation).build()).build();
         if (Files.isDirectory(image)) {
             throw new Cowfs.UsageException(image + " is a directory, not an image file");
         }
@@ -61,6 +68,10 @@ final class Images {
         } catch (ImageLockedException e) {
             Path socket = Channel.socketOf(image);
             if (e.otherProcess() && Files.exists(socket)) {
+                if (generation != 0) {
+                    throw new ImageLockedException(image + " is held by a process that keeps committing (a mount or "
+                            + "cowfs serve); read older generations once it has stopped", true);
+                }
                 throw new Channel.HeldElsewhere(socket);
             }
             throw e;
@@ -89,7 +100,7 @@ final class Images {
                 fs.close();
             }
         };
-    };
+    }
 
     /**
      * The inode a path names: {@code /a/b} in the default subvolume, {@code @NAME:/a/b} in subvolume or

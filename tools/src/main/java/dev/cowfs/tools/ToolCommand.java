@@ -19,8 +19,24 @@ abstract class ToolCommand implements Callable<Integer> {
         return spec.commandLine().getOut();
     }
 
+    /** The retained generation to read (0: the newest); commands that take {@code --generation} say which. */
+    long generation() {
+        return 0;
+    }
+
     /** Opens the image for this command, here or through the channel of the process that holds it. */
     Images.Session open(Path image, boolean writable) throws IOException {
+        if (generation() != 0) {
+            if (invocation.images() != Images.LOCAL) {
+                throw new dev.cowfs.engine.ImageLockedException(image + " is held by a process that keeps "
+                        + "committing; read older generations once it has stopped", true);
+            }
+            Images.Session session = Images.openGeneration(image, generation());
+            for (String warning : session.warnings()) {
+                invocation.err().println("cowfs: warning: " + image + ": " + warning);
+            }
+            return session;
+        }
         Images.Session session = invocation.images().open(image, writable);
         if (invocation.images() == Images.LOCAL) { // a holder reports its own warnings when it opens
             for (String warning : session.warnings()) {

@@ -34,7 +34,7 @@ public final class SendStreamLayout {
     public static final int TYPE_END = 255;
     public static final int END_COUNT_OFFSET = 0;
     public static final int END_HASH_OFFSET = END_COUNT_OFFSET + 8;
-    public static final int END_HASH_BYTES = 32;
+    public static final int END_HASH_BYTES = 8;
     public static final int END_PAYLOAD_BYTES = END_HASH_OFFSET + END_HASH_BYTES;
 
     private SendStreamLayout() {

@@ -4,14 +4,13 @@ import dev.cowfs.engine.format.Bytes;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.security.MessageDigest;
 import java.util.Arrays;
 import java.util.UUID;
 
 /**
  * Reads and checks a send stream written by {@link SendStreamWriter}. Nothing read is trusted: the header's
  * magic, version and checksum, every record's length (checked against the limit before anything is allocated)
- * and chained checksum, the end record's count and content hash, and that nothing follows it. Any failure is a
+ * and chained checksum, the end record's count and hash, and that nothing follows it. Any failure is a
  * {@link SendStreamException} that says what is wrong, where, and what to do, and the reader refuses to go on
  * after it. Records come out before the end record is checked: a receiver stages what it applies and keeps it
  * only once {@link #next()} has returned null.
@@ -25,7 +24,7 @@ public final class SendStreamReader {
     private final SendHeader header;
     private final byte[] head = new byte[SendStreamLayout.RECORD_HEAD_BYTES];
     private final byte[] checksum = new byte[SendStreamLayout.RECORD_CHECKSUM_BYTES];
-    private final MessageDigest contents = SendStreamWriter.sha256();
+    private final StreamHash contents = new StreamHash();
     private int previousChecksum;
     private long records;
     private long bytesRead;
@@ -81,7 +80,7 @@ public final class SendStreamReader {
     }
 
     /**
-     * The next record, or null after the end record, which is checked (record count, content hash, nothing
+     * The next record, or null after the end record, which is checked (record count, hash, nothing
      * after it).
      */
     public Record next() throws IOException {
@@ -124,8 +123,7 @@ public final class SendStreamReader {
             checkEnd(payload);
             return null;
         }
-        contents.update((byte) type);
-        contents.update(payload);
+        contents.record(type, payload, 0, payload.length);
         records++;
         return new Record(type, payload);
     }
@@ -142,7 +140,7 @@ public final class SendStreamReader {
         long count = Bytes.getLong(payload, SendStreamLayout.END_COUNT_OFFSET);
         byte[] hash = Arrays.copyOfRange(payload, SendStreamLayout.END_HASH_OFFSET,
                 SendStreamLayout.END_HASH_OFFSET + SendStreamLayout.END_HASH_BYTES);
-        if (count != records || !Arrays.equals(hash, contents.digest())) {
+        if (count != records || !Arrays.equals(hash, contents.value())) {
             throw new SendStreamException("the send stream's records do not match its end record (" + records
                     + " read, " + count + " sent); send it again");
         }

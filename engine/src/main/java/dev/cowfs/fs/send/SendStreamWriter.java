@@ -4,21 +4,19 @@ import dev.cowfs.engine.format.Bytes;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.UUID;
 import java.util.zip.CRC32C;
 
 /**
- * Writes a send stream: the header at construction, then records, then the end record with their count and a
- * SHA-256 over every record's type and payload. Each record's checksum covers the previous checksum too, so a
+ * Writes a send stream: the header at construction, then records, then the end record with their count and an
+ * XXH64 hash over every record's type and payload. Each record's checksum covers the previous checksum too, so a
  * receiver notices a record dropped, repeated, reordered or taken from another stream.
  */
 public final class SendStreamWriter {
     private final OutputStream out;
     private final byte[] head = new byte[SendStreamLayout.RECORD_HEAD_BYTES];
     private final byte[] checksum = new byte[SendStreamLayout.RECORD_CHECKSUM_BYTES];
-    private final MessageDigest contents = sha256();
+    private final StreamHash contents = new StreamHash();
     private int previousChecksum;
     private long records;
     private long bytesWritten;
@@ -48,8 +46,7 @@ public final class SendStreamWriter {
             throw new IllegalArgumentException("record type " + type + " is not 1 to 254");
         }
         writeRecord(type, payload, offset, length); // checks the length first
-        contents.update((byte) type);
-        contents.update(payload, offset, length);
+        contents.record(type, payload, offset, length);
         records++;
     }
 
@@ -57,7 +54,7 @@ public final class SendStreamWriter {
     public void end() throws IOException {
         byte[] payload = new byte[SendStreamLayout.END_PAYLOAD_BYTES];
         Bytes.putLong(payload, SendStreamLayout.END_COUNT_OFFSET, records);
-        System.arraycopy(contents.digest(), 0, payload, SendStreamLayout.END_HASH_OFFSET,
+        System.arraycopy(contents.value(), 0, payload, SendStreamLayout.END_HASH_OFFSET,
                 SendStreamLayout.END_HASH_BYTES);
         writeRecord(SendStreamLayout.TYPE_END, payload, 0, payload.length);
         ended = true;
@@ -105,14 +102,6 @@ public final class SendStreamWriter {
         if (uuid != null) {
             Bytes.putLong(bytes, offset, uuid.getMostSignificantBits());
             Bytes.putLong(bytes, offset + 8, uuid.getLeastSignificantBits());
-        }
-    }
-
-    static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JVM has SHA-256", e);
         }
     }
 }

@@ -185,7 +185,7 @@ class SendStreamTest {
         assertEquals(14, rows, "header, record and end record fields");
         assertEquals(80, SendStreamLayout.HEADER_BYTES);
         assertEquals(SendStreamLayout.HEADER_BYTES, SendStreamLayout.HEADER_CHECKSUM_OFFSET + 4);
-        assertEquals(40, SendStreamLayout.END_PAYLOAD_BYTES);
+        assertEquals(16, SendStreamLayout.END_PAYLOAD_BYTES);
         byte[] magic = new byte[8];
         Bytes.putLong(magic, 0, SendStreamLayout.MAGIC);
         assertEquals("cowfsSND", new String(magic, java.nio.charset.StandardCharsets.US_ASCII));
