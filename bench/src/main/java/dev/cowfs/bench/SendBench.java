@@ -158,7 +158,9 @@ final class SendBench {
             long snapshot = fs.createSnapshot(0, "tree", false);
             String dataset = "\"files\":" + (large + small) + ",\"bytes\":" + bytes;
             Path target = dir.resolve("target.img");
-            sendReceive(fs, snapshot, target); // warm-up: the JIT compiles the paths before the first figure
+            for (int warmUp = 0; warmUp < 2; warmUp++) {
+                sendReceive(fs, snapshot, target); // the JIT compiles the paths before the first figure
+            }
             for (int rep = 0; rep < repetitions; rep++) {
                 double seconds = sendReceive(fs, snapshot, target);
                 line("sendReceive", dataset + String.format(Locale.ROOT, ",\"mib_per_s\":%.1f,\"seconds\":%.3f",

@@ -1547,8 +1547,9 @@ public final class CowFileSystem implements Closeable {
             subvolumes.requireNameFree(nameBytes);
             long id = subvolumes.allocateId(txn);
             writeEmptySubvolume(txn, id, now());
-            subvolumes.add(txn, new SubvolumeInfo(id, name, -1, now().toEpochMilli(), txn.generation(), false,
-                    false, Subvolumes.identity(store.imageUuid(), id, txn.generation()), null));
+            long created = now().toEpochMilli();
+            subvolumes.add(txn, new SubvolumeInfo(id, name, -1, created, txn.generation(), false,
+                    false, Subvolumes.identity(store.imageUuid(), id, txn.generation(), created), null));
             commitLocked();
             return id;
         });
@@ -1569,8 +1570,9 @@ public final class CowFileSystem implements Closeable {
             long id = subvolumes.allocateId(txn);
             txn.cloneTree(treeOf(inoOf(source, 0)), treeOf(inoOf(id, 0)));
             removeOrphans(id);
-            subvolumes.add(txn, new SubvolumeInfo(id, name, source, now().toEpochMilli(), txn.generation(),
-                    !writable, true, Subvolumes.identity(store.imageUuid(), id, txn.generation()), null));
+            long created = now().toEpochMilli();
+            subvolumes.add(txn, new SubvolumeInfo(id, name, source, created, txn.generation(),
+                    !writable, true, Subvolumes.identity(store.imageUuid(), id, txn.generation(), created), null));
             commitLocked();
             return id;
         });
@@ -1697,22 +1699,35 @@ public final class CowFileSystem implements Closeable {
      */
     public SendSummary send(long snapshot, long base, java.io.OutputStream out,
                             java.util.function.LongConsumer progress) throws IOException {
-        SubvolumeInfo[] infos = query(() -> new SubvolumeInfo[] {subvolumes.info(snapshot),
-                base < 0 ? null : subvolumes.info(base)});
-        for (SubvolumeInfo info : infos) {
-            if (info != null && !info.readOnly()) {
-                throw new FsException(Errno.EINVAL, (info.id() == 0 ? "the default subvolume" : "'" + info.name()
-                        + "'") + " is not a read-only snapshot, and only those can be sent; take one with cowfs "
-                        + "snapshot create");
-            }
-        }
         if (base == snapshot) {
             throw new FsException(Errno.EINVAL, "a snapshot cannot be sent as a change from itself");
         }
         try (ReadTransaction read = store.beginRead()) {
-            SnapshotSender.Summary sent = SnapshotSender.send(read, infos[0], infos[1], out, progress);
-            return new SendSummary(sent.records(), sent.streamBytes(), sent.dataBytes(), sent.extentsSent(),
-                    sent.extentsReused(), ContentHash.hex(sent.contentHash()), sent.itemsAdded(), sent.itemsRemoved());
+            // The records of the commit being sent: a snapshot deleted meanwhile is simply not found.
+            Map<Long, SubvolumeInfo> records = Subvolumes.readRecords(read.imageUuid(), read.cursor(ROOT_TREE));
+            SubvolumeInfo[] infos = new SubvolumeInfo[2];
+            long[] ids = {snapshot, base};
+            for (int i = 0; i < 2; i++) {
+                if (i == 1 && base < 0) {
+                    break;
+                }
+                infos[i] = ids[i] == 0 ? subvolumes.info(0) : records.get(ids[i]);
+                if (infos[i] == null) {
+                    throw new FsException(Errno.ENOENT, "no subvolume " + ids[i]);
+                }
+                if (!infos[i].readOnly()) {
+                    throw new FsException(Errno.EINVAL, (ids[i] == 0 ? "the default subvolume" : "'"
+                            + infos[i].name() + "'") + " is not a read-only snapshot, and only those can be sent; "
+                            + "take one with cowfs snapshot create");
+                }
+            }
+            try (java.io.OutputStream behind = dev.cowfs.fs.send.StreamPipelining.writeBehind(out)) {
+                SnapshotSender.Summary sent = SnapshotSender.send(read, infos[0], infos[1], behind, progress);
+                behind.flush(); // every byte has reached `out` when send returns
+                return new SendSummary(sent.records(), sent.streamBytes(), sent.dataBytes(), sent.extentsSent(),
+                        sent.extentsReused(), ContentHash.hex(sent.contentHash()), sent.itemsAdded(),
+                        sent.itemsRemoved());
+            }
         } catch (FsException e) {
             throw e;
         } catch (IOException e) {
@@ -1734,6 +1749,17 @@ public final class CowFileSystem implements Closeable {
      * operations on this filesystem wait while it runs.
      */
     public ReceiveSummary receive(java.io.InputStream in, String name, java.util.function.LongConsumer progress)
+            throws IOException {
+        java.io.InputStream ahead = dev.cowfs.fs.send.StreamPipelining.readAhead(in);
+        try {
+            return receiveFrom(ahead, name, progress);
+        } finally {
+            ahead.close();
+        }
+    }
+
+    /** {@link #receive}, from a stream read ahead. */
+    private ReceiveSummary receiveFrom(java.io.InputStream in, String name, java.util.function.LongConsumer progress)
             throws IOException {
         dev.cowfs.fs.send.SendStreamReader reader;
         try {
@@ -1760,7 +1786,10 @@ public final class CowFileSystem implements Closeable {
             throw SnapshotReceiver.refused(e);
         }
         dev.cowfs.fs.send.SendHeader header = reader.header();
-        return update(() -> {
+        // Not through update(): a failed receive undoes itself (what others did was committed first), and must not
+        // be reported to the next sync as lost work.
+        beginWrite();
+        try {
             for (SubvolumeInfo info : subvolumes.list()) {
                 if (info.is(header.snapshot())) {
                     throw new FsException(Errno.EEXIST, "snapshot " + header.snapshot() + " is here already, as '"
@@ -1780,10 +1809,16 @@ public final class CowFileSystem implements Closeable {
                             + "stream; nothing was received");
                 }
             }
-            data.flushAll();
-            commitLocked(); // what others did is durable: a failed receive undoes only itself
+            try {
+                data.flushAll();
+                commitLocked(); // what others did is durable: a failed receive undoes only itself
+            } catch (IOException e) {
+                throw failed(e);
+            }
             return receiveLocked(reader, header, base, name, progress);
-        });
+        } finally {
+            end();
+        }
     }
 
     /** The stream's source failed (a broken pipe, a dropped connection), not this filesystem. */
@@ -1850,39 +1885,44 @@ public final class CowFileSystem implements Closeable {
             txn.delete(ROOT_TREE, Subvolumes.receivingKey(id));
             SubvolumeInfo info = new SubvolumeInfo(id, finalName, base == null ? -1 : base.id(),
                     receiver.createdMillis(), txn.generation(), true, true,
-                    Subvolumes.identity(store.imageUuid(), id, txn.generation()), header.snapshot());
+                    Subvolumes.identity(store.imageUuid(), id, txn.generation(), now().toEpochMilli()),
+                    header.snapshot());
             subvolumes.add(txn, info);
             commitLocked();
             return new ReceiveSummary(info, applied.records(), applied.streamBytes(), applied.dataBytes(),
                     applied.extentsWritten(), applied.extentsReused(), ContentHash.hex(receiver.contentHash()));
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             undoReceive(id, staged);
             if (e instanceof dev.cowfs.fs.send.SendStreamException stream) {
                 throw SnapshotReceiver.refused(stream);
+            }
+            if (e instanceof IOException io) {
+                throw translate(io);
             }
             throw e;
         }
     }
 
     /**
-     * A receive failed: before its staged commit, the transaction (which holds only the receive) is abandoned;
-     * after it, the staged tree and its marker are dropped in one more commit. Should that fail too, the marker
-     * stays and the next open for writing drops the tree.
+     * A receive failed. Its transaction, which holds only the receive, is abandoned; after the staged commit,
+     * the staged tree and its marker are then dropped in one more commit. Should that fail too (a failing
+     * device), the marker stays and the next open for writing drops the tree; the filesystem is then
+     * read-only, as after any failed commit.
      */
     private void undoReceive(long id, boolean staged) {
         try {
-            if (!staged) {
-                if (txn != null) {
-                    txn.abort();
-                }
-                txn = store.beginWrite();
-                reloadCounters();
-            } else if (txn != null && !txn.isBroken()) {
+            if (txn != null) {
+                txn.abort();
+            }
+            data.discardBuffers();
+            txn = store.beginWrite();
+            reloadCounters(); // subvolume records as committed: a record added in memory is gone
+            if (staged) {
                 discardReceived(id);
                 commitLocked();
             }
         } catch (IOException | RuntimeException again) {
-            // the next operation or open reports the device's state; the marker lets open clean up
+            // the next operation reports the device's state; the marker lets open clean up
         }
     }
 

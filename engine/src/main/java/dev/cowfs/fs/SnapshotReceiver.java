@@ -50,6 +50,13 @@ final class SnapshotReceiver {
     private final List<FileData.Item> written = new ArrayList<>();
     /** Files whose extent mappings changed (their numbers in the subvolume). */
     private final Set<Long> touchedFiles = new HashSet<>();
+    /**
+     * Mappings this stream made ("ino:offset"), and the files that have them. A sender never removes or
+     * replaces a mapping it sent in the same stream; refusing to means an extent sent earlier in the stream is
+     * still referenced when a later record refers to it, so a reference can never be taken to freed blocks.
+     */
+    private final Set<String> streamMappings = new HashSet<>();
+    private final Set<Long> streamFiles = new HashSet<>();
     private byte[] scratch;
     private String name;
     private long createdMillis;
@@ -67,7 +74,9 @@ final class SnapshotReceiver {
         this.baseTree = baseTree;
         this.progress = progress;
         this.extents = new ExtentItems(fs);
-        this.inlineMax = Math.min(2048, dev.cowfs.engine.format.Limits.maxInlineEntryBytes(fs.blockSize()) - 64);
+        // The largest inline file of any block size: a receiver with smaller blocks than the sender keeps such a
+        // file inline too (its value goes out of line in the tree); the next write past it moves it to extents.
+        this.inlineMax = 2048;
     }
 
     /** The snapshot's name and creation time, from the stream's first record (read before anything changes). */
@@ -151,6 +160,10 @@ final class SnapshotReceiver {
             throw refuse("record " + reader.records() + " (an item removal) is malformed");
         }
         checkItem(key, null);
+        if (FsKeys.type(key) == FsKeys.INODE && streamFiles.contains(FsKeys.ino(key))) {
+            throw refuse("record " + reader.records() + " removes inode " + FsKeys.ino(key) + ", whose data the "
+                    + "stream sent");
+        }
         txn().delete(tree, key);
         if (FsKeys.type(key) == FsKeys.INODE) {
             removeExtents(FsKeys.ino(key));
@@ -205,7 +218,7 @@ final class SnapshotReceiver {
                         && validIno(Bytes.getLong(value, 0))));
                 case FsKeys.DIR_INDEX -> key.length == 17 && (value == null || (value.length > 9
                         && validIno(Bytes.getLong(value, 0)) && validName(value, 9, value.length)));
-                case FsKeys.XATTR -> validName(key, 9, key.length) && (value == null
+                case FsKeys.XATTR -> validAttributeName(key, 9, key.length) && (value == null
                         || value.length <= CowFileSystem.XATTR_VALUE_MAX);
                 case FsKeys.INLINE_DATA -> key.length == 9 && (value == null || value.length <= inlineMax);
                 case FsKeys.SYMLINK -> key.length == 9 && (value == null || (value.length >= 1
@@ -233,6 +246,19 @@ final class SnapshotReceiver {
         } catch (FsException e) {
             return false;
         }
+    }
+
+    /** An extended attribute's name: 1 to 255 bytes, no NUL. */
+    private static boolean validAttributeName(byte[] bytes, int from, int to) {
+        if (to - from < 1 || to - from > CowFileSystem.XATTR_NAME_MAX) {
+            return false;
+        }
+        for (int i = from; i < to; i++) {
+            if (bytes[i] == 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A file name: 1 to 255 bytes, no '/' or NUL, not "." or "..". */
@@ -263,11 +289,17 @@ final class SnapshotReceiver {
         byte compression = p[SendRecords.EXTENT_COMPRESSION_OFFSET];
         int source = p[SendRecords.EXTENT_SOURCE_OFFSET];
         long argument = Bytes.getLong(p, SendRecords.EXTENT_ARGUMENT_OFFSET);
+        if (!streamMappings.add(file + ":" + offset)) {
+            throw refuse("record " + reader.records() + " maps inode " + file + " at offset " + offset
+                    + " a second time");
+        }
+        streamFiles.add(file);
         boolean shapeOk = validIno(file) && offset >= 0 && stored > 0 && logical > 0
                 && logical <= FileData.MAX_EXTENT_BYTES && stored <= FileData.MAX_EXTENT_BYTES
                 && Bytes.getUnsignedShort(p, SendRecords.EXTENT_RESERVED_OFFSET) == 0
                 && (source == SendRecords.SOURCE_DATA
-                    ? p.length == SendRecords.EXTENT_HEAD_BYTES + stored : p.length == SendRecords.EXTENT_HEAD_BYTES);
+                    ? p.length == SendRecords.EXTENT_HEAD_BYTES + stored && argument == 0
+                    : p.length == SendRecords.EXTENT_HEAD_BYTES);
         if (!shapeOk) {
             throw refuse("record " + reader.records() + " holds an extent this filesystem cannot hold (inode " + file
                     + ", offset " + offset + ")");
@@ -377,6 +409,10 @@ final class SnapshotReceiver {
             throw refuse("record " + reader.records() + " (an extent removal) is malformed");
         }
         long file = Bytes.getLong(p, 0);
+        if (streamMappings.contains(file + ":" + Bytes.getLong(p, 8))) {
+            throw refuse("record " + reader.records() + " removes a mapping of inode " + file + " that the stream "
+                    + "sent");
+        }
         extents.of(CowFileSystem.inoOf(subvolume, file)).delete(Bytes.getLong(p, 8));
         touchedFiles.add(file);
     }

@@ -100,7 +100,8 @@ final class Subvolumes {
         }
         String name = new String(value, nameOffset, value.length - nameOffset, StandardCharsets.UTF_8);
         long generation = Bytes.getLong(value, 8);
-        UUID uuid = (flags & FLAG_IDENTITY) != 0 ? getUuid(value, RECORD_UUID_OFFSET) : identity(image, id, generation);
+        UUID uuid = (flags & FLAG_IDENTITY) != 0 ? getUuid(value, RECORD_UUID_OFFSET)
+                : identity(image, id, generation, Bytes.getLong(value, 0));
         UUID received = (flags & FLAG_IDENTITY) != 0 ? getUuid(value, RECORD_RECEIVED_UUID_OFFSET) : null;
         if (uuid == null) {
             throw new FsException(Errno.EIO, "subvolume " + id + ": record without its UUID; run cowfs fsck");
@@ -110,17 +111,19 @@ final class Subvolumes {
     }
 
     /**
-     * The identity a subvolume gets: a name-based UUID of the image's UUID, the subvolume id and the generation
-     * that created it, unique across images and the same every time it is computed (records made before
-     * identities were stored get theirs this way, and the crash harness's runs stay deterministic).
+     * The identity a subvolume gets: a name-based UUID of the image's UUID, the subvolume id, the generation that
+     * created it and the time it was made (ms). The time keeps two byte-for-byte copies of one image apart when
+     * both go on making snapshots; computing it again gives the same UUID (records made before identities were
+     * stored get theirs this way, and the crash harness, with its fixed clock, stays deterministic).
      */
-    static UUID identity(UUID image, long id, long generation) {
-        byte[] seed = new byte[40];
+    static UUID identity(UUID image, long id, long generation, long createdMillis) {
+        byte[] seed = new byte[44];
         Bytes.putLongBigEndian(seed, 0, image.getMostSignificantBits());
         Bytes.putLongBigEndian(seed, 8, image.getLeastSignificantBits());
         Bytes.putLongBigEndian(seed, 16, id);
         Bytes.putLongBigEndian(seed, 24, generation);
-        System.arraycopy("subv".getBytes(StandardCharsets.US_ASCII), 0, seed, 32, 4);
+        Bytes.putLongBigEndian(seed, 32, createdMillis);
+        System.arraycopy("subv".getBytes(StandardCharsets.US_ASCII), 0, seed, 40, 4);
         return UUID.nameUUIDFromBytes(seed);
     }
 
@@ -221,7 +224,7 @@ final class Subvolumes {
 
     SubvolumeInfo info(long id) throws FsException {
         if (id == 0) {
-            return new SubvolumeInfo(0, "", -1, 0, 0, false, false, identity(fs.store().imageUuid(), 0, 1), null);
+            return new SubvolumeInfo(0, "", -1, 0, 0, false, false, identity(fs.store().imageUuid(), 0, 1, 0), null);
         }
         SubvolumeInfo info = records.get(id);
         if (info == null) {

@@ -170,7 +170,8 @@ class SendReceiveTest {
                     if (some != null) {
                         byte[] value = new byte[random.nextInt(3) == 0 ? 5000 : 10];
                         random.nextBytes(value);
-                        fs.setXattr(some.ino(), "user.k" + random.nextInt(3), value, false, false);
+                        fs.setXattr(some.ino(), "user.k" + random.nextInt(3) + (random.nextBoolean() ? "/.." : ""),
+                                value, false, false);
                     }
                 }
                 case 10 -> {
@@ -346,7 +347,22 @@ class SendReceiveTest {
             dev.cowfs.engine.format.Bytes.putInt(extent, SendRecords.EXTENT_STORED_OFFSET, 10);
             dev.cowfs.engine.format.Bytes.putInt(extent, SendRecords.EXTENT_CHECKSUM_OFFSET, 12345);
             byte[] badExtent = handMade(List.of(new Rec(SendRecords.EXTENT, extent)));
-            for (byte[] stream : List.of(unknown, badExtent)) {
+            // A good extent whose mapping the stream then removes, and a second mapping referring to it: the
+            // reference would be taken to freed blocks.
+            byte[] good = extent.clone();
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(good, SendRecords.EXTENT_HEAD_BYTES, 10);
+            dev.cowfs.engine.format.Bytes.putInt(good, SendRecords.EXTENT_CHECKSUM_OFFSET, (int) crc.getValue());
+            byte[] removal = new byte[SendRecords.EXTENT_DELETE_BYTES];
+            dev.cowfs.engine.format.Bytes.putLong(removal, 0, 2);
+            byte[] reuse = java.util.Arrays.copyOf(good, SendRecords.EXTENT_HEAD_BYTES);
+            dev.cowfs.engine.format.Bytes.putLong(reuse, SendRecords.EXTENT_INO_OFFSET, 3);
+            reuse[SendRecords.EXTENT_SOURCE_OFFSET] = SendRecords.SOURCE_STREAM;
+            byte[] removedThenReused = handMade(List.of(new Rec(SendRecords.EXTENT, good),
+                    new Rec(SendRecords.EXTENT_DELETE, removal), new Rec(SendRecords.EXTENT, reuse)));
+            byte[] mappedTwice = handMade(List.of(new Rec(SendRecords.EXTENT, good),
+                    new Rec(SendRecords.EXTENT, good)));
+            for (byte[] stream : List.of(unknown, badExtent, removedThenReused, mappedTwice)) {
                 FsException refused = org.junit.jupiter.api.Assertions.assertThrows(FsException.class,
                         () -> receive(b, stream));
                 assertEquals(Errno.EBADMSG, refused.errno(), refused.getMessage());

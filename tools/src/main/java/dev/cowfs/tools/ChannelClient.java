@@ -77,7 +77,7 @@ final class ChannelClient {
                     }
                     case Channel.WANT_INPUT -> {
                         if (pump == null) {
-                            pump = new Thread(() -> sendInput(stdin, out), "cowfs-stdin");
+                            pump = new Thread(() -> sendInput(stdin, out, channel), "cowfs-stdin");
                             pump.setDaemon(true);
                             pump.start();
                         }
@@ -99,7 +99,7 @@ final class ChannelClient {
      * Sends standard input to the holder as frames, then the empty frame that ends it. Should the holder stop
      * reading (the command failed), the socket closes and this thread ends.
      */
-    private static void sendInput(java.io.InputStream stdin, DataOutputStream out) {
+    private static void sendInput(java.io.InputStream stdin, DataOutputStream out, SocketChannel channel) {
         byte[] buffer = new byte[1 << 16];
         try {
             for (int n; (n = stdin.read(buffer)) >= 0; ) {
@@ -111,7 +111,13 @@ final class ChannelClient {
             Channel.writeFrame(out, Channel.INPUT, buffer, 0, 0);
             out.flush();
         } catch (IOException e) {
-            // the holder has its answer already, or the command failed; its exit frame says which
+            // Standard input failed, or the holder has its answer already. Either way the holder must not wait
+            // for more: it sees the end of the connection's input and fails the command's read.
+            try {
+                channel.shutdownOutput();
+            } catch (IOException ignored) {
+                // the connection is gone already
+            }
         }
     }
 }

@@ -138,7 +138,8 @@ final class Commands {
                             .append(",\"committed_ms\":").append(each.commitTimeMillis())
                             .append(",\"where\":").append(Images.json(each.where()))
                             .append(",\"readable\":").append(each.failure() == null)
-                            .append(",\"problem\":").append(each.failure() == null ? "null" : Images.json(each.failure()))
+                            .append(",\"problem\":")
+                            .append(each.failure() == null ? "null" : Images.json(each.failure()))
                             .append(",\"current\":").append(each.generation() == open).append('}');
                 }
                 out.println(line.append(']'));
@@ -149,7 +150,8 @@ final class Commands {
                 out.printf("%-12d %-24s %-12s %s%n", each.generation(),
                         java.time.Instant.ofEpochMilli(each.commitTimeMillis()).toString(), each.where(),
                         each.failure() != null ? "damaged: " + each.failure()
-                                : each.generation() == open ? "current" : "readable (--generation " + each.generation() + ")");
+                                : each.generation() == open ? "current"
+                                : "readable (--generation " + each.generation() + ")");
             }
         }
     }

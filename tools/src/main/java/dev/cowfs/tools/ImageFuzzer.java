@@ -235,7 +235,8 @@ final class ImageFuzzer {
     private Result run(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        Invocation invocation = new Invocation(java.io.InputStream.nullInputStream(), out, err, Path.of(""), 0, false, Images.LOCAL);
+        Invocation invocation = new Invocation(java.io.InputStream.nullInputStream(), out, err, Path.of(""), 0, false,
+                Images.LOCAL);
         Future<Integer> running = runner.submit(() -> Cowfs.execute(invocation, args));
         try {
             int code = running.get(COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS);

@@ -66,13 +66,28 @@ public final class SendStreamReader {
             throw new SendStreamException("the send stream's header is inconsistent (incremental flag and base "
                     + "snapshot disagree); send it again");
         }
-        this.header = new SendHeader(uuid(bytes, SendStreamLayout.IMAGE_UUID_OFFSET),
-                uuid(bytes, SendStreamLayout.SNAPSHOT_UUID_OFFSET), base);
-        if (header.image() == null || header.snapshot() == null) {
+        UUID image = uuid(bytes, SendStreamLayout.IMAGE_UUID_OFFSET);
+        UUID snapshot = uuid(bytes, SendStreamLayout.SNAPSHOT_UUID_OFFSET);
+        if (image == null || snapshot == null) {
             throw new SendStreamException("the send stream's header names no image or snapshot; send it again");
         }
+        if (Bytes.getInt(bytes, SendStreamLayout.HEADER_RESERVED_OFFSET) != 0
+                || !allZero(bytes, SendStreamLayout.HEADER_RESERVED2_OFFSET, SendStreamLayout.HEADER_CHECKSUM_OFFSET)) {
+            throw new SendStreamException("the send stream's header has reserved bytes set: it comes from a newer "
+                    + "cowfs; receive it with the cowfs that sent it");
+        }
+        this.header = new SendHeader(image, snapshot, base);
         previousChecksum = expected;
         bytesRead = bytes.length;
+    }
+
+    private static boolean allZero(byte[] bytes, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (bytes[i] != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public SendHeader header() {
