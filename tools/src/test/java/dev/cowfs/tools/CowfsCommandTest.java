@@ -26,7 +26,8 @@ class CowfsCommandTest {
     static Result run(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = Cowfs.execute(new Invocation(java.io.InputStream.nullInputStream(), out, err, Path.of(""), 0, false, Images.LOCAL), args);
+        int code = Cowfs.execute(new Invocation(java.io.InputStream.nullInputStream(), out, err, Path.of(""), 0, false,
+                Images.LOCAL), args);
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
@@ -34,6 +35,33 @@ class CowfsCommandTest {
         Result result = run("cat", image, path);
         assertEquals(0, result.code(), result.err());
         return result.out();
+    }
+
+    @Test
+    void olderGenerationsAreListedAndReadAsTheyWereCommitted() throws Exception {
+        String image = dir.resolve("gen.img").toString();
+        assertEquals(0, run("mkfs", image).code());
+        for (int i = 0; i < 5; i++) {
+            Files.writeString(dir.resolve("v.txt"), "version " + i);
+            Result put = run("put", image, dir.resolve("v.txt").toString(), "/v.txt");
+            assertEquals(0, put.code(), put.err());
+        }
+        Result listed = run("info", image, "--generations", "--json");
+        assertEquals(0, listed.code(), listed.err());
+        java.util.List<?> generations = (java.util.List<?>) Json.parse(listed.out());
+        assertEquals(4, generations.size(), listed.out());
+        java.util.Map<?, ?> newest = (java.util.Map<?, ?>) generations.get(0);
+        assertEquals(Boolean.TRUE, newest.get("current"));
+        long newestGeneration = ((Number) newest.get("generation")).longValue();
+        assertEquals("version 4", cat(image, "/v.txt"));
+        Result older = run("cat", image, "/v.txt", "--generation", Long.toString(newestGeneration - 2));
+        assertEquals(0, older.code(), older.err());
+        assertEquals("version 2", older.out());
+        assertTrue(older.err().contains("opened generation " + (newestGeneration - 2) + " on request"), older.err());
+        Result gone = run("ls", image, "/", "--generation", "1");
+        assertEquals(3, gone.code(), gone.out() + gone.err());
+        assertTrue(gone.err().startsWith("cowfs: ls: generation 1 is not retained"), gone.err());
+        assertEquals("version 4", cat(image, "/v.txt")); // reading an older one changed nothing
     }
 
     @Test

@@ -51,10 +51,10 @@ public final class StreamPipelining {
         private Chunk current;
         private int position;
 
+        /** Buffers made so far (at most {@link #DEPTH}): a short stream costs no more than it carries. */
+        private int made;
+
         ReadAhead(InputStream in) {
-            for (int i = 0; i < DEPTH; i++) {
-                free.add(new byte[CHUNK_BYTES]);
-            }
             Thread thread = new Thread(() -> pump(in), "cowfs-read-ahead");
             thread.setDaemon(true);
             thread.start();
@@ -63,9 +63,15 @@ public final class StreamPipelining {
         private void pump(InputStream in) {
             try {
                 while (!closed) {
-                    byte[] buffer = free.poll(100, TimeUnit.MILLISECONDS);
-                    if (buffer == null) {
-                        continue;
+                    byte[] buffer = free.poll();
+                    if (buffer == null && made < DEPTH) {
+                        buffer = new byte[CHUNK_BYTES];
+                        made++;
+                    } else if (buffer == null) {
+                        buffer = free.poll(100, TimeUnit.MILLISECONDS);
+                        if (buffer == null) {
+                            continue;
+                        }
                     }
                     int n = in.readNBytes(buffer, 0, buffer.length);
                     if (n > 0) {
@@ -140,11 +146,11 @@ public final class StreamPipelining {
         private int used;
         private boolean closed;
 
+        /** Buffers made so far (at most {@link #DEPTH}). */
+        private int made;
+
         WriteBehind(OutputStream out) {
             this.out = out;
-            for (int i = 0; i < DEPTH; i++) {
-                free.add(new byte[CHUNK_BYTES]);
-            }
             thread = new Thread(this::drain, "cowfs-write-behind");
             thread.setDaemon(true);
             thread.start();
@@ -215,6 +221,10 @@ public final class StreamPipelining {
         public void write(byte[] bytes, int offset, int length) throws IOException {
             check();
             while (length > 0) {
+                if (current == null && (current = free.poll()) == null && made < DEPTH) {
+                    current = new byte[CHUNK_BYTES];
+                    made++;
+                }
                 if (current == null) {
                     try {
                         while ((current = free.poll(100, TimeUnit.MILLISECONDS)) == null) {
