@@ -31,7 +31,7 @@ final class Channel {
 
     /**
      * Caller to holder: version u32, working directory, terminal columns u32 (0: none), flags u8 (bit 0: debug,
-     * bit 1: standard output is a terminal), arguments.
+     * bit 1: standard output is a terminal, bit 2: standard input is a terminal), arguments.
      */
     static final byte REQUEST = 'R';
     /** Holder to caller: bytes for standard output. */
@@ -61,14 +61,14 @@ final class Channel {
     }
 
     record Request(String workingDirectory, int terminalColumns, boolean debug, boolean outputTerminal,
-                   List<String> arguments) {
+                   boolean inputTerminal, List<String> arguments) {
         byte[] encode() throws IOException {
             var bytes = new java.io.ByteArrayOutputStream();
             DataOutputStream out = new DataOutputStream(bytes);
             out.writeInt(VERSION);
             writeString(out, workingDirectory);
             out.writeInt(terminalColumns);
-            out.writeByte((debug ? 1 : 0) | (outputTerminal ? 2 : 0));
+            out.writeByte((debug ? 1 : 0) | (outputTerminal ? 2 : 0) | (inputTerminal ? 4 : 0));
             out.writeInt(arguments.size());
             for (String argument : arguments) {
                 writeString(out, argument);
@@ -87,6 +87,7 @@ final class Channel {
             int flags = in.readByte();
             boolean debug = (flags & 1) != 0;
             boolean outputTerminal = (flags & 2) != 0;
+            boolean inputTerminal = (flags & 4) != 0;
             int count = in.readInt();
             if (count < 0 || count > MAX_ARGUMENTS) {
                 throw new IOException("request with " + count + " arguments (at most " + MAX_ARGUMENTS + ")");
@@ -98,7 +99,8 @@ final class Channel {
             if (in.available() != 0) {
                 throw new IOException("request with " + in.available() + " bytes past its end");
             }
-            return new Request(workingDirectory, Math.max(0, columns), debug, outputTerminal, arguments);
+            return new Request(workingDirectory, Math.max(0, columns), debug, outputTerminal, inputTerminal,
+                    arguments);
         }
     }
 

@@ -26,7 +26,8 @@ final class ChannelClient {
      * process's streams, and returns its exit code.
      */
     static int run(Path socket, List<String> arguments, Path workingDirectory, int terminalColumns, boolean debug,
-                   boolean outputTerminal, java.io.InputStream stdin, OutputStream stdout, OutputStream stderr)
+                   boolean outputTerminal, boolean inputTerminal, java.io.InputStream stdin, OutputStream stdout,
+                   OutputStream stderr)
             throws IOException {
         SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         try (channel) {
@@ -54,7 +55,7 @@ final class ChannelClient {
             };
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socketOut));
             byte[] request = new Channel.Request(workingDirectory.toString(), terminalColumns, debug, outputTerminal,
-                    arguments)
+                    inputTerminal, arguments)
                     .encode();
             Channel.writeFrame(out, Channel.REQUEST, request, 0, request.length);
             out.flush();

@@ -128,7 +128,7 @@ final class ChannelServer implements AutoCloseable {
         log(user + ": " + command);
         Invocation invocation = new Invocation(new CallerInput(in, out), stdout, stderr,
                 Path.of(request.workingDirectory()), request.terminalColumns(), request.debug(), this::open)
-                .outputTerminal(request.outputTerminal());
+                .outputTerminal(request.outputTerminal()).inputTerminal(request.inputTerminal());
         int code = Cowfs.execute(invocation, request.arguments().toArray(String[]::new));
         log(user + ": " + command + ": exit " + code);
         return code;

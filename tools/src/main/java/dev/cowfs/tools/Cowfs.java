@@ -71,7 +71,8 @@ public final class Cowfs implements Runnable {
         }
         boolean debug = java.util.Arrays.asList(args).contains("--debug");
         Invocation invocation = new Invocation(System.in, System.out, System.err, Path.of(""), terminalColumns(),
-                debug, Images.LOCAL).outputTerminal("1".equals(System.getenv("COWFS_OUTPUT_TERMINAL")));
+                debug, Images.LOCAL).outputTerminal("1".equals(System.getenv("COWFS_OUTPUT_TERMINAL")))
+                .inputTerminal("1".equals(System.getenv("COWFS_INPUT_TERMINAL")));
         System.exit(execute(invocation, args));
     }
 
@@ -114,7 +115,8 @@ public final class Cowfs implements Runnable {
     private static int forward(Invocation invocation, Path socket, String[] args) {
         try {
             return ChannelClient.run(socket, java.util.List.of(args), Path.of("").toAbsolutePath(),
-                    invocation.terminalColumns(), invocation.debug(), invocation.outputTerminal(), invocation.in(),
+                    invocation.terminalColumns(), invocation.debug(), invocation.outputTerminal(),
+                    invocation.inputTerminal(), invocation.in(),
                     invocation.binaryOut(),
                     invocation.errStream());
         } catch (Exception e) {

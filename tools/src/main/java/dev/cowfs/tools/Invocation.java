@@ -24,6 +24,7 @@ final class Invocation implements CommandLine.IFactory {
     private final boolean debug;
     private final Images.Access images;
     private boolean outputTerminal;
+    private boolean inputTerminal;
 
     /**
      * @param terminalColumns the width of the caller's terminal, or 0 when standard error is not a terminal
@@ -63,6 +64,16 @@ final class Invocation implements CommandLine.IFactory {
 
     Invocation outputTerminal(boolean terminal) {
         this.outputTerminal = terminal;
+        return this;
+    }
+
+    /** Whether standard input is a terminal (a send stream is never typed in). */
+    boolean inputTerminal() {
+        return inputTerminal;
+    }
+
+    Invocation inputTerminal(boolean terminal) {
+        this.inputTerminal = terminal;
         return this;
     }
 

@@ -118,6 +118,10 @@ final class SendCommands {
 
         @Override
         public Integer call() throws IOException {
+            if (input == null && invocation.inputTerminal()) {
+                throw new Cowfs.UsageException("standard input is a terminal, and a send stream is never typed in; "
+                        + "pipe one in (cowfs send ... | cowfs receive IMAGE) or give -i FILE");
+            }
             try (Images.Session session = open(image, true);
                  InputStream source = input == null ? invocation.in() : Files.newInputStream(hostPath(input));
                  Progress bar = progress("receive", input == null ? -1 : Files.size(hostPath(input)), "bytes")) {

@@ -69,7 +69,7 @@ class ChannelTest {
     private Result call(String... args) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = ChannelClient.run(server.socket(), List.of(args), dir, 0, false, false,
+        int code = ChannelClient.run(server.socket(), List.of(args), dir, 0, false, false, false,
                 java.io.InputStream.nullInputStream(), out, err);
         return new Result(code, out.toByteArray(), err.toString(StandardCharsets.UTF_8));
     }

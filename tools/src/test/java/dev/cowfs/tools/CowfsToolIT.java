@@ -242,6 +242,9 @@ class CowfsToolIT {
         ToolProcess.Result toTerminal = ToolProcess.run(ToolProcess.builder(dir, Map.of("COWFS_OUTPUT_TERMINAL",
                 "1"), List.of(), "send", "source.img", "s1"));
         assertEquals(2, toTerminal.code(), toTerminal::toString);
+        ToolProcess.Result fromTerminal = ToolProcess.run(ToolProcess.builder(dir, Map.of("COWFS_INPUT_TERMINAL",
+                "1"), List.of(), "receive", "copy.img"));
+        assertEquals(2, fromTerminal.code(), fromTerminal::toString);
         fails(2, "send", "source.img", "default", "-o", "never");
         assertFalse(Files.exists(dir.resolve("never")));
     }
