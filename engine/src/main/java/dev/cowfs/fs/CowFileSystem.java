@@ -1926,6 +1926,36 @@ public final class CowFileSystem implements Closeable {
         }
     }
 
+    /**
+     * Repairs what the filesystem checker finds and can fix without guessing: subvolume trees that no record
+     * names (their blocks go back over the following commits, as a deleted subvolume's do) and receive markers
+     * that stage nothing. Commits first and once more after; returns what it changed, one line each.
+     */
+    public List<String> repair() throws IOException {
+        sync();
+        return update(() -> {
+            List<String> changed = new ArrayList<>();
+            try (ReadTransaction read = store.beginRead()) {
+                FsChecker.Unnamed found = FsChecker.unnamed(read, new java.util.HashSet<>(
+                        Subvolumes.readRecords(read.imageUuid(), read.cursor(ROOT_TREE)).keySet()));
+                for (long id : found.leakedTrees()) {
+                    txn.dropTree(treeOf(inoOf(id, 0)));
+                    changed.add("dropped subvolume tree " + treeOf(inoOf(id, 0)) + " (id " + id + "), which no "
+                            + "record named; its blocks are released over the next commits");
+                }
+                for (byte[] marker : found.badMarkers()) {
+                    txn.delete(ROOT_TREE, marker);
+                    changed.add("removed the receive marker of subvolume " + FsChecker.markerId(marker)
+                            + ", which staged nothing");
+                }
+            }
+            if (!changed.isEmpty()) {
+                commitLocked();
+            }
+            return changed;
+        });
+    }
+
     /** True while deleted subvolumes still hold blocks that the following commits release. */
     public boolean isReleasingSpace() throws IOException {
         return query(() -> txn != null && txn.hasDroppedTrees());

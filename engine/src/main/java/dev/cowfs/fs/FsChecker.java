@@ -77,6 +77,32 @@ public final class FsChecker {
      * the tree's record.
      */
     private void checkUnnamedTrees(ReadTransaction read, Set<Long> named) throws IOException {
+        Unnamed found = unnamed(read, named);
+        for (byte[] marker : found.badMarkers()) {
+            problem("a receive marker names subvolume " + markerId(marker) + ", which has a record or no tree");
+        }
+        for (long id : found.leakedTrees()) {
+            problem("subvolume tree " + CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)) + " (id " + id
+                    + ") is named by no record: its blocks are leaked");
+        }
+    }
+
+    /** Subvolume trees named by no record or marker, and markers that stage nothing (see {@link #unnamed}). */
+    record Unnamed(List<Long> leakedTrees, List<byte[]> badMarkers) {
+    }
+
+    /** The subvolume id a receive marker's key names, or -1 when the key is malformed. */
+    static long markerId(byte[] key) {
+        return key.length == 9 ? dev.cowfs.engine.format.Bytes.getLongBigEndian(key, 1) : -1;
+    }
+
+    /**
+     * In the commit {@code read} reads: subvolume trees that neither a record ({@code named}) nor a receive
+     * marker names, and markers beside a record or without a tree.
+     */
+    static Unnamed unnamed(ReadTransaction read, Set<Long> named) throws IOException {
+        List<Long> leaked = new ArrayList<>();
+        List<byte[]> bad = new ArrayList<>();
         byte[] info = read.get(CowFileSystem.ROOT_TREE, CowFileSystem.FS_INFO_KEY);
         long nextId = info == null || info.length < Subvolumes.NEXT_ID_OFFSET + 8 ? 1
                 : Math.max(1, dev.cowfs.engine.format.Bytes.getLong(info, Subvolumes.NEXT_ID_OFFSET));
@@ -87,20 +113,21 @@ public final class FsChecker {
             if (key.length == 0 || key[0] != Subvolumes.RECEIVING) {
                 break;
             }
-            long id = key.length == 9 ? dev.cowfs.engine.format.Bytes.getLongBigEndian(key, 1) : -1;
-            if (id < 1 || named.contains(id)) {
-                problem("a receive marker names subvolume " + id + ", which " + (id < 1 ? "cannot exist"
-                        : "has a record"));
+            long id = markerId(key);
+            if (id < 1 || id > Subvolumes.MAX_ID || named.contains(id)
+                    || !read.hasTree(CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)))) {
+                bad.add(key);
+            } else {
+                staged.add(id);
             }
-            staged.add(id);
         }
         for (long id = 1; id < Math.min(nextId, Subvolumes.MAX_ID + 1); id++) {
             if (!named.contains(id) && !staged.contains(id)
                     && read.hasTree(CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)))) {
-                problem("subvolume tree " + CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)) + " (id " + id
-                        + ") is named by no record: its blocks are leaked");
+                leaked.add(id);
             }
         }
+        return new Unnamed(leaked, bad);
     }
 
     /** Problems found in one subvolume tree, {@code tree}, of the commit {@code read} reads. */

@@ -456,10 +456,14 @@ final class Commands {
         Path image;
         @Option(names = "--json", description = "print one JSON object")
         boolean json;
+        @Option(names = "--repair", description = "first fix what can be fixed without guessing (subvolume trees "
+                + "no record names, receive markers that stage nothing) and say what changed; then check")
+        boolean repair;
 
         @Override
         public Integer call() throws IOException {
-            try (Images.Session session = open(image, false)) {
+            try (Images.Session session = open(image, repair)) {
+                List<String> repaired = repair ? session.fs().repair() : List.of();
                 Images.Check check;
                 try (Progress bar = progress("fsck", session.fs().store().blocksToCheck(), "blocks")) {
                     check = session.check(bar::step);
@@ -472,11 +476,19 @@ final class Commands {
                     for (String problem : problems) {
                         list.append(list.length() > 1 ? "," : "").append(Images.json(problem));
                     }
+                    StringBuilder changes = new StringBuilder("[");
+                    for (String change : repaired) {
+                        changes.append(changes.length() > 1 ? "," : "").append(Images.json(change));
+                    }
                     out.println("{\"clean\":" + problems.isEmpty() + ",\"generation\":" + report.generation()
                             + ",\"reachable_blocks\":" + report.reachableBlocks() + ",\"free_blocks\":"
                             + report.freeBlocks() + ",\"pending_blocks\":" + report.pendingBlocks()
-                            + ",\"problems\":" + list.append(']') + "}");
+                            + ",\"problems\":" + list.append(']') + (repair ? ",\"repaired\":" + changes.append(']')
+                            : "") + "}");
                 } else {
+                    for (String change : repaired) {
+                        out.println("repaired: " + change);
+                    }
                     for (String problem : problems) {
                         out.println(problem);
                     }
