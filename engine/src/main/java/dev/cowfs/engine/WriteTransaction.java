@@ -476,6 +476,16 @@ public final class WriteTransaction implements AutoCloseable {
         }
     }
 
+    /**
+     * Repairs the space accounting of the generation this transaction starts from, as the checker found it:
+     * {@code leaked} extents ({start, count}: unreachable, neither free nor pending) become free, and the
+     * space tree's totals replace the superblock's. Only for what the checker proved, with nothing else wrong.
+     */
+    public void repairSpace(java.util.List<long[]> leaked, long freeTotal, long pendingTotal) throws IOException {
+        checkUsable();
+        allocator.repair(leaked, freeTotal, pendingTotal);
+    }
+
     /** Takes one more reference to a committed or new data extent (a second entry will point at it). */
     public void addDataExtentReference(BlockRef extent) throws IOException {
         checkUsable();

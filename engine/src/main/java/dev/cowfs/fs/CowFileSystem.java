@@ -1927,29 +1927,61 @@ public final class CowFileSystem implements Closeable {
     }
 
     /**
-     * Repairs what the filesystem checker finds and can fix without guessing: subvolume trees that no record
-     * names (their blocks go back over the following commits, as a deleted subvolume's do) and receive markers
-     * that stage nothing. Commits first and once more after; returns what it changed, one line each.
+     * Repairs what the checkers find and can fix without guessing, in one commit after committing what was
+     * open: blocks that nothing reaches and no free or pending record lists (leaked) go back to free space;
+     * superblock totals that disagree with the space tree take the tree's; subvolume trees that no record
+     * names are dropped (their blocks come back over the following commits, as a deleted subvolume's do); and
+     * receive markers that stage nothing go. Space is repaired only when the engine checker found nothing else
+     * wrong: a damaged tree could hide what a leaked-looking block holds. Returns one line per change, each
+     * starting "repaired:", or "not repaired:" with the reason.
      */
     public List<String> repair() throws IOException {
-        sync();
         return update(() -> {
+            commitLocked();
             List<String> changed = new ArrayList<>();
+            dev.cowfs.engine.check.CheckReport report = store.check();
+            if (!report.leakedBlocks().isEmpty() || report.countsWrong()) {
+                if (report.otherProblems() > 0) {
+                    changed.add("not repaired: " + report.leakedBlocks().cardinality() + " leaked block(s)"
+                            + (report.countsWrong() ? " and the superblock's totals" : "") + ", because the image has "
+                            + report.otherProblems() + " other problem(s) that could hide what those blocks hold");
+                } else {
+                    java.util.BitSet leaked = (java.util.BitSet) report.leakedBlocks().clone();
+                    leaked.andNot(report.protectedBlocks());
+                    List<long[]> extents = new ArrayList<>();
+                    for (int start = leaked.nextSetBit(0); start >= 0; start = leaked.nextSetBit(start)) {
+                        int end = leaked.nextClearBit(start);
+                        extents.add(new long[] {start, end - start});
+                        start = end;
+                    }
+                    txn.repairSpace(extents, report.freeBlocks(), report.pendingBlocks());
+                    if (!extents.isEmpty()) {
+                        changed.add("repaired: returned " + leaked.cardinality() + " leaked block(s) in "
+                                + extents.size() + " extent(s), from block " + extents.get(0)[0] + ", to free space");
+                    }
+                    if (report.countsWrong()) {
+                        Superblock newest = store.superblock();
+                        changed.add("repaired: the superblock counted " + newest.freeBlocks() + " free / "
+                                + newest.pendingBlocks() + " pending blocks; the space tree holds "
+                                + report.freeBlocks() + " / " + report.pendingBlocks() + ", which now stand");
+                    }
+                }
+            }
             try (ReadTransaction read = store.beginRead()) {
                 FsChecker.Unnamed found = FsChecker.unnamed(read, new java.util.HashSet<>(
                         Subvolumes.readRecords(read.imageUuid(), read.cursor(ROOT_TREE)).keySet()));
                 for (long id : found.leakedTrees()) {
                     txn.dropTree(treeOf(inoOf(id, 0)));
-                    changed.add("dropped subvolume tree " + treeOf(inoOf(id, 0)) + " (id " + id + "), which no "
+                    changed.add("repaired: dropped subvolume tree " + treeOf(inoOf(id, 0)) + " (id " + id + "), which no "
                             + "record named; its blocks are released over the next commits");
                 }
                 for (byte[] marker : found.badMarkers()) {
                     txn.delete(ROOT_TREE, marker);
-                    changed.add("removed the receive marker of subvolume " + FsChecker.markerId(marker)
+                    changed.add("repaired: removed the receive marker of subvolume " + FsChecker.markerId(marker)
                             + ", which staged nothing");
                 }
             }
-            if (!changed.isEmpty()) {
+            if (changed.stream().anyMatch(line -> line.startsWith("repaired:"))) {
                 commitLocked();
             }
             return changed;

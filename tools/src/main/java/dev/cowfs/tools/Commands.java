@@ -456,8 +456,9 @@ final class Commands {
         Path image;
         @Option(names = "--json", description = "print one JSON object")
         boolean json;
-        @Option(names = "--repair", description = "first fix what can be fixed without guessing (subvolume trees "
-                + "no record names, receive markers that stage nothing) and say what changed; then check")
+        @Option(names = "--repair", description = "first fix what can be fixed without guessing (leaked blocks, "
+                + "wrong free/pending totals, subvolume trees no record names, receive markers that stage nothing) "
+                + "and say what changed; then check")
         boolean repair;
 
         @Override
@@ -487,7 +488,7 @@ final class Commands {
                             : "") + "}");
                 } else {
                     for (String change : repaired) {
-                        out.println("repaired: " + change);
+                        out.println(change);
                     }
                     for (String problem : problems) {
                         out.println(problem);

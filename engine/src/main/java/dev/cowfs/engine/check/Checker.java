@@ -67,7 +67,18 @@ public final class Checker {
         return Math.max(0, newest.highWaterBlock() - newest.freeBlocks() - newest.pendingBlocks());
     }
 
+    /** Problems other than leaked blocks and wrong superblock totals (see {@link CheckReport#otherProblems}). */
+    private long otherProblems;
+    private final BitSet leaked = new BitSet();
+    private boolean countsWrong;
+
     private void problem(String message) {
+        otherProblems++;
+        repairableProblem(message);
+    }
+
+    /** A leaked block or a wrong total: {@code cowfs fsck --repair} fixes these. */
+    private void repairableProblem(String message) {
         if (problems.size() < MAX_PROBLEMS) {
             problems.add(message);
         }
@@ -153,7 +164,7 @@ public final class Checker {
         return new CheckReport(newest.generation(), hwm, walk.reached.cardinality(),
                 walk.freeByAddress.values().stream().mapToLong(Long::longValue).sum(),
                 walk.pending.stream().mapToLong(Pending::count).sum(), reserved, List.copyOf(problems),
-                protectedBlocks);
+                protectedBlocks, leaked, countsWrong, otherProblems);
     }
 
     private static boolean isPending(Walk walk, long block) {
@@ -450,14 +461,19 @@ public final class Checker {
             claim(accounted, pending.start(), pending.count(), hwm, "pending-free extent");
         }
         if (freeTotal != superblock.freeBlocks() || pendingTotal != superblock.pendingBlocks()) {
-            problem("superblock counts " + superblock.freeBlocks() + " free / " + superblock.pendingBlocks()
+            countsWrong = true;
+            repairableProblem("superblock counts " + superblock.freeBlocks() + " free / " + superblock.pendingBlocks()
                     + " pending blocks, space tree holds " + freeTotal + " / " + pendingTotal);
         }
         for (long block = 0; block < hwm; block++) {
             boolean reserved = Limits.isReservedBlock(block, blockSizeBytes);
             if (reserved == accounted.get((int) block)) {
-                problem(reserved ? "reserved block " + block + " is also used or free"
-                        : "block " + block + " is leaked: neither reachable, free nor pending-free");
+                if (reserved) {
+                    problem("reserved block " + block + " is also used or free");
+                } else {
+                    leaked.set((int) block);
+                    repairableProblem("block " + block + " is leaked: neither reachable, free nor pending-free");
+                }
             }
         }
     }

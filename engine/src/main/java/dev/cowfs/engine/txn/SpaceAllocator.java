@@ -126,9 +126,24 @@ public final class SpaceAllocator implements BlockAllocator {
         return pendingBlocks;
     }
 
+    /** Leaked extents ({start, count}) a repair returns to free space when this transaction persists. */
+    private final List<long[]> leakedToReturn = new ArrayList<>();
+    private boolean totalsRepaired;
+
+    /**
+     * Repair (the checker proved these, and nothing else, wrong): the space tree's own totals replace the
+     * superblock's, and the leaked extents become free in this commit.
+     */
+    public void repair(List<long[]> leaked, long freeTotal, long pendingTotal) {
+        this.freeBlocks = freeTotal;
+        this.pendingBlocks = pendingTotal;
+        this.totalsRepaired = true;
+        leakedToReturn.addAll(leaked);
+    }
+
     /** True when this transaction has allocated or freed anything. */
     public boolean hasChanges() {
-        return blocksAllocated > 0 || !freedCommitted.isEmpty() || !reserve.isEmpty();
+        return blocksAllocated > 0 || !freedCommitted.isEmpty() || !reserve.isEmpty() || totalsRepaired;
     }
 
     @Override
@@ -293,6 +308,10 @@ public final class SpaceAllocator implements BlockAllocator {
         spaceTreeBusy = true;
         try {
             releaseReusable();
+            for (long[] extent : leakedToReturn) {
+                insertFree(extent[0], extent[1]);
+            }
+            leakedToReturn.clear();
             for (int round = 0; ; round++) {
                 if (round > PERSIST_MAX_ROUNDS) {
                     throw new EngineBugError("space tree update did not converge");
