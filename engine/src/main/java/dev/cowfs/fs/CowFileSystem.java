@@ -1814,6 +1814,9 @@ public final class CowFileSystem implements Closeable {
                 commitLocked(); // what others did is durable: a failed receive undoes only itself
             } catch (IOException e) {
                 throw failed(e);
+            } catch (RuntimeException | Error e) {
+                failed(new IOException("operation failed unexpectedly: " + e, e));
+                throw e;
             }
             return receiveLocked(reader, header, base, name, progress);
         } finally {
@@ -1915,6 +1918,7 @@ public final class CowFileSystem implements Closeable {
                 txn.abort();
             }
             data.discardBuffers();
+            txn = null;
             txn = store.beginWrite();
             reloadCounters(); // subvolume records as committed: a record added in memory is gone
             if (staged) {
@@ -1922,7 +1926,15 @@ public final class CowFileSystem implements Closeable {
                 commitLocked();
             }
         } catch (IOException | RuntimeException again) {
-            // the next operation reports the device's state; the marker lets open clean up
+            // The store turned read-only (a failed commit): what it shows is the last commit, whose subvolume
+            // records replace any added in memory. The marker lets the next open for writing clean up.
+            if (txn == null) {
+                try (ReadTransaction read = store.beginRead()) {
+                    subvolumes.load(read, null);
+                } catch (IOException | RuntimeException unreadable) {
+                    // the next operation that reads reports it
+                }
+            }
         }
     }
 

@@ -101,7 +101,7 @@ final class Subvolumes {
         String name = new String(value, nameOffset, value.length - nameOffset, StandardCharsets.UTF_8);
         long generation = Bytes.getLong(value, 8);
         UUID uuid = (flags & FLAG_IDENTITY) != 0 ? getUuid(value, RECORD_UUID_OFFSET)
-                : identity(image, id, generation, Bytes.getLong(value, 0));
+                : identityOfOldRecord(image, id, generation);
         UUID received = (flags & FLAG_IDENTITY) != 0 ? getUuid(value, RECORD_RECEIVED_UUID_OFFSET) : null;
         if (uuid == null) {
             throw new FsException(Errno.EIO, "subvolume " + id + ": record without its UUID; run cowfs fsck");
@@ -124,6 +124,21 @@ final class Subvolumes {
         Bytes.putLongBigEndian(seed, 24, generation);
         Bytes.putLongBigEndian(seed, 32, createdMillis);
         System.arraycopy("subv".getBytes(StandardCharsets.US_ASCII), 0, seed, 40, 4);
+        return UUID.nameUUIDFromBytes(seed);
+    }
+
+    /**
+     * The identity of a subvolume whose record predates stored identities: the name-based UUID of the image's
+     * UUID, the subvolume id and its creating generation (u64 big-endian each), then ASCII {@code subv}. Fixed,
+     * so that streams sent from such a snapshot keep naming it alike.
+     */
+    static UUID identityOfOldRecord(UUID image, long id, long generation) {
+        byte[] seed = new byte[36];
+        Bytes.putLongBigEndian(seed, 0, image.getMostSignificantBits());
+        Bytes.putLongBigEndian(seed, 8, image.getLeastSignificantBits());
+        Bytes.putLongBigEndian(seed, 16, id);
+        Bytes.putLongBigEndian(seed, 24, generation);
+        System.arraycopy("subv".getBytes(StandardCharsets.US_ASCII), 0, seed, 32, 4);
         return UUID.nameUUIDFromBytes(seed);
     }
 
@@ -224,7 +239,7 @@ final class Subvolumes {
 
     SubvolumeInfo info(long id) throws FsException {
         if (id == 0) {
-            return new SubvolumeInfo(0, "", -1, 0, 0, false, false, identity(fs.store().imageUuid(), 0, 1, 0), null);
+            return new SubvolumeInfo(0, "", -1, 0, 0, false, false, identityOfOldRecord(fs.store().imageUuid(), 0, 1), null);
         }
         SubvolumeInfo info = records.get(id);
         if (info == null) {

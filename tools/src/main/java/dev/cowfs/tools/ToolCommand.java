@@ -26,6 +26,10 @@ abstract class ToolCommand implements Callable<Integer> {
 
     /** Opens the image for this command, here or through the channel of the process that holds it. */
     Images.Session open(Path image, boolean writable) throws IOException {
+        if (generation() < 0) {
+            throw new Cowfs.UsageException("--generation " + generation() + " is not a generation (cowfs info "
+                    + "--generations lists those the image keeps)");
+        }
         if (generation() != 0) {
             if (invocation.images() != Images.LOCAL) {
                 throw new dev.cowfs.engine.ImageLockedException(image + " is held by a process that keeps "

@@ -61,6 +61,7 @@ public final class StreamPipelining {
         }
 
         private void pump(InputStream in) {
+            Chunk end = new Chunk(null, -1, null);
             try {
                 while (!closed) {
                     byte[] buffer = free.poll();
@@ -78,14 +79,20 @@ public final class StreamPipelining {
                         filled.put(new Chunk(buffer, n, null));
                     }
                     if (n < buffer.length) {
-                        filled.put(new Chunk(null, -1, null));
                         return;
                     }
                 }
             } catch (IOException e) {
-                filled.offer(new Chunk(null, -1, e));
+                end = new Chunk(null, -1, e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                end = new Chunk(null, -1, new InterruptedIOException("reading the send stream ahead was interrupted"));
+            } catch (RuntimeException | Error e) {
+                end = new Chunk(null, -1, new IOException("reading the send stream ahead failed: " + e, e));
+            } finally {
+                // Always the last chunk, whatever ended the thread: the reader is never left waiting. There is
+                // room: at most DEPTH buffers are out, and the queue holds DEPTH + 1.
+                filled.offer(end);
             }
         }
 
@@ -105,7 +112,7 @@ public final class StreamPipelining {
                     free.offer(current.bytes());
                 }
                 try {
-                    current = filled.take();
+                    current = filled.take(); // the pump always queues an end chunk before it stops
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new InterruptedIOException("interrupted while reading the send stream");
@@ -173,6 +180,8 @@ public final class StreamPipelining {
                         }
                     } catch (IOException e) {
                         failed = e;
+                    } catch (RuntimeException | Error e) {
+                        failed = new IOException("writing the send stream failed: " + e, e);
                     }
                     if (chunk.bytes() == FLUSH) {
                         flushed.release();
@@ -229,6 +238,9 @@ public final class StreamPipelining {
                     try {
                         while ((current = free.poll(100, TimeUnit.MILLISECONDS)) == null) {
                             check();
+                            if (!thread.isAlive()) {
+                                throw new IOException("the send stream's writer stopped");
+                            }
                         }
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
@@ -277,7 +289,7 @@ public final class StreamPipelining {
             } finally {
                 closed = true;
                 queued.clear();
-                enqueue(new Chunk(END, 0, null));
+                queued.offer(new Chunk(END, 0, null)); // room after clear(), and no wait an interrupt could break
             }
         }
     }

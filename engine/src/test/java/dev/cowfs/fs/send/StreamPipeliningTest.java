@@ -99,4 +99,42 @@ class StreamPipeliningTest {
         });
         assertTrue(read.getMessage().contains("Connection reset"), read.getMessage());
     }
+
+    /** A stream that throws something other than an I/O error must not leave the other side waiting. */
+    @Test
+    void anUncheckedFailureOfTheStreamEndsTheWaitToo() {
+        InputStream bursting = new InputStream() {
+            @Override
+            public int read() {
+                throw new IllegalStateException("the source broke");
+            }
+        };
+        IOException read = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                java.time.Duration.ofSeconds(20), () -> assertThrows(IOException.class, () -> {
+                    try (InputStream ahead = StreamPipelining.readAhead(bursting)) {
+                        ahead.readAllBytes();
+                    }
+                }));
+        assertTrue(read.getMessage().contains("the source broke"), read.getMessage());
+        OutputStream bursts = new OutputStream() {
+            @Override
+            public void write(int b) {
+                throw new IllegalStateException("the sink broke");
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                throw new IllegalStateException("the sink broke");
+            }
+        };
+        IOException written = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(
+                java.time.Duration.ofSeconds(20), () -> assertThrows(IOException.class, () -> {
+                    try (OutputStream behind = StreamPipelining.writeBehind(bursts)) {
+                        for (int i = 0; i < 1000; i++) {
+                            behind.write(new byte[100_000]);
+                        }
+                    }
+                }));
+        assertTrue(written.getMessage().contains("the sink broke"), written.getMessage());
+    }
 }
