@@ -89,16 +89,9 @@ final class ContentHash {
     }
 
     private byte[] extentDigest(long ino, FileData.Item item) {
-        byte[] bytes = new byte[42];
+        byte[] bytes = new byte[1 + SendRecords.MAPPING_BYTES + 4]; // 42: the type, the mapping, four zeros
         bytes[0] = EXTENT;
-        Bytes.putLong(bytes, 1, CowFileSystem.localIno(ino));
-        Bytes.putLong(bytes, 9, item.offset());
-        Bytes.putInt(bytes, 17, item.length());
-        Bytes.putInt(bytes, 21, item.from());
-        Bytes.putInt(bytes, 25, item.logicalBytes());
-        Bytes.putInt(bytes, 29, item.storedBytes());
-        Bytes.putInt(bytes, 33, item.extent().checksum());
-        bytes[37] = item.compression();
+        SendRecords.putMapping(bytes, 1, ino, item);
         sha.update(bytes);
         return sha.digest();
     }

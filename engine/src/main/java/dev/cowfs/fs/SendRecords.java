@@ -40,6 +40,25 @@ final class SendRecords {
     static final int EXTENT_DELETE_BYTES = 16;
     static final int CONTENT_HASH_BYTES = ContentHash.BYTES + 16;
 
+    /** The bytes {@link #putMapping} writes: the extent record's head up to its source byte. */
+    static final int MAPPING_BYTES = EXTENT_SOURCE_OFFSET;
+
     private SendRecords() {
+    }
+
+    /**
+     * Writes an extent mapping as the extent record lays it out (inode to compression, {@link #MAPPING_BYTES}
+     * bytes) at {@code at}: the record's head, and the content hash's digest of a mapping, which is the same
+     * bytes after its type byte.
+     */
+    static void putMapping(byte[] dst, int at, long ino, FileData.Item item) {
+        dev.cowfs.engine.format.Bytes.putLong(dst, at + EXTENT_INO_OFFSET, CowFileSystem.localIno(ino));
+        dev.cowfs.engine.format.Bytes.putLong(dst, at + EXTENT_FILE_OFFSET_OFFSET, item.offset());
+        dev.cowfs.engine.format.Bytes.putInt(dst, at + EXTENT_LENGTH_OFFSET, item.length());
+        dev.cowfs.engine.format.Bytes.putInt(dst, at + EXTENT_FROM_OFFSET, item.from());
+        dev.cowfs.engine.format.Bytes.putInt(dst, at + EXTENT_LOGICAL_OFFSET, item.logicalBytes());
+        dev.cowfs.engine.format.Bytes.putInt(dst, at + EXTENT_STORED_OFFSET, item.storedBytes());
+        dev.cowfs.engine.format.Bytes.putInt(dst, at + EXTENT_CHECKSUM_OFFSET, item.extent().checksum());
+        dst[at + EXTENT_COMPRESSION_OFFSET] = item.compression();
     }
 }

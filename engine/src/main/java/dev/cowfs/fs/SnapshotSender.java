@@ -134,17 +134,10 @@ final class SnapshotSender implements SnapshotChanges.Sink {
                 sentExtents.put(item.extent().blockIndex(), (long) sentExtents.size());
                 dataBytes += item.storedBytes();
             }
-            Bytes.putLong(buffer, 0, ino);
-            Bytes.putLong(buffer, 8, item.offset());
-            Bytes.putInt(buffer, 16, item.length());
-            Bytes.putInt(buffer, 20, item.from());
-            Bytes.putInt(buffer, 24, item.logicalBytes());
-            Bytes.putInt(buffer, 28, item.storedBytes());
-            Bytes.putInt(buffer, 32, item.extent().checksum());
-            buffer[36] = item.compression();
-            buffer[37] = (byte) source;
-            Bytes.putShort(buffer, 38, 0);
-            Bytes.putLong(buffer, 40, argument);
+            SendRecords.putMapping(buffer, 0, ino, item);
+            buffer[SendRecords.EXTENT_SOURCE_OFFSET] = (byte) source;
+            Bytes.putShort(buffer, SendRecords.EXTENT_RESERVED_OFFSET, 0);
+            Bytes.putLong(buffer, SendRecords.EXTENT_ARGUMENT_OFFSET, argument);
             write(SendRecords.EXTENT, buffer, length);
         }
     }
