@@ -347,6 +347,85 @@ public final class Store implements Closeable {
         return committed.superblock();
     }
 
+    /**
+     * Rolls the whole image back to retained generation {@code generation}, for when the newest commits are
+     * suspect: one commit, numbered after the newest, whose trees are that generation's. It is an ordinary
+     * commit in every other way: its far copy is the newest superblock, and every block that the newer (and
+     * older) retained generations or open readers reach, and the rolled-back generation does not, becomes
+     * pending-free in it, so the fall-back window and readers stay intact exactly as after any commit, and
+     * power lost at any write leaves the image before or after the roll-back. What the newer generations
+     * changed is gone once they leave the ring. The generation must check clean (the full checker runs on
+     * it first); {@code progress} hears the blocks checked. No write transaction may be open.
+     *
+     * @return the new newest generation, which holds what {@code generation} held
+     */
+    public long rollBack(long generation, LongConsumer progress) throws IOException {
+        checkOpen();
+        checkWritable();
+        if (!writerPermit.tryAcquire()) {
+            throw new IOException("a write transaction is open; roll back only an image nothing is writing to");
+        }
+        WriteTransaction txn = null;
+        try {
+            Superblock newest = committed.superblock();
+            List<Superblock> copies = Recovery.readCopies(device, new ArrayList<>());
+            Superblock target = null;
+            for (Superblock copy : copies) {
+                if (copy.generation() == generation) {
+                    target = copy;
+                }
+            }
+            if (target == null) {
+                throw new Recovery.NoRetainedGenerationException("generation " + generation + " is not retained in "
+                        + "this image (it keeps " + copies.stream().map(c -> Long.toString(c.generation())).toList()
+                        + "; see cowfs info --generations)");
+            }
+            if (target.generation() >= newest.generation()) {
+                throw new IllegalArgumentException("generation " + generation + " is not older than the newest, "
+                        + newest.generation());
+            }
+            String failure = Recovery.verifyRoots(device, target);
+            if (failure != null) {
+                throw new CorruptionException(-1, "generation " + generation + " does not verify (" + failure
+                        + "); nothing was changed");
+            }
+            dev.cowfs.engine.check.CheckReport alone = dev.cowfs.engine.check.Checker.check(device, target,
+                    List.of(), progress);
+            if (!alone.isClean()) {
+                throw new CorruptionException(-1, "generation " + generation + " does not check clean ("
+                        + alone.problems().get(0) + "); nothing was changed");
+            }
+            List<Superblock> others = new ArrayList<>();
+            long highWater = newest.highWaterBlock();
+            for (Superblock copy : copies) {
+                if (copy.generation() != generation) {
+                    others.add(copy);
+                    highWater = Math.max(highWater, copy.highWaterBlock());
+                }
+            }
+            for (Superblock held : readerSuperblocks()) {
+                if (!others.contains(held) && held.generation() != generation) {
+                    others.add(held);
+                    highWater = Math.max(highWater, held.highWaterBlock());
+                }
+            }
+            if (!others.contains(newest)) {
+                others.add(newest);
+            }
+            java.util.BitSet protect = (java.util.BitSet) dev.cowfs.engine.check.Checker.check(device, target,
+                    others, progress).protectedBlocks().clone();
+            protect.andNot(alone.protectedBlocks());
+            txn = new WriteTransaction(this, stateOf(target), newest.generation() + 1, newest,
+                    committed.superblockChecksum());
+            txn.protectForRollBack(protect, highWater);
+            return txn.commit(); // releases the writer permit
+        } finally {
+            if (txn == null) {
+                writerPermit.release();
+            }
+        }
+    }
+
     /** The generations the image keeps superblock copies of, newest first (see {@link Recovery.Retained}). */
     public List<Recovery.Retained> retainedGenerations() throws IOException {
         checkOpen();

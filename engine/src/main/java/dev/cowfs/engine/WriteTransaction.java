@@ -42,10 +42,24 @@ public final class WriteTransaction implements AutoCloseable {
     /** Set by a failed operation, read by the filesystem's readers and writer alike. */
     private volatile boolean broken;
 
+    /** The superblock the commit writes into the far copy, and the checksum it records as its parent's. */
+    private final Superblock previousSuperblock;
+    private final int previousChecksum;
+
     WriteTransaction(Store store, CommittedState base) {
+        this(store, base, base.generation() + 1, base.superblock(), base.superblockChecksum());
+    }
+
+    /**
+     * A transaction that starts from {@code base} but commits as {@code generation}, after {@code previous}
+     * (whose superblock goes into the far copy): the roll-back of an image to a retained generation.
+     */
+    WriteTransaction(Store store, CommittedState base, long generation, Superblock previous, int previousChecksum) {
         this.store = store;
         this.base = base;
-        this.generation = base.generation() + 1;
+        this.generation = generation;
+        this.previousSuperblock = previous;
+        this.previousChecksum = previousChecksum;
         Superblock superblock = base.superblock();
         this.allocator = new SpaceAllocator(store.device(), store.blockSizeBytes(), generation, store.readers(),
                 superblock);
@@ -486,6 +500,16 @@ public final class WriteTransaction implements AutoCloseable {
         allocator.repair(leaked, freeTotal, pendingTotal);
     }
 
+    /**
+     * Roll-back (see {@link Store#rollBack}): the blocks in {@code protect}, which generations other than this
+     * transaction's base still reach, become pending-free at this generation, wherever the base's space tree
+     * had them (free, pending since earlier, or past its high-water mark, which rises to {@code highWater}).
+     */
+    void protectForRollBack(java.util.BitSet protect, long highWater) throws IOException {
+        checkUsable();
+        allocator.protectForRollBack(protect, highWater);
+    }
+
     /** Takes one more reference to a committed or new data extent (a second entry will point at it). */
     public void addDataExtentReference(BlockRef extent) throws IOException {
         checkUsable();
@@ -549,7 +573,7 @@ public final class WriteTransaction implements AutoCloseable {
             allocator.persist();
             BlockRef spaceRoot = space.flush();
             BlockDevice device = store.device();
-            SuperblockWriter.writeFarCopy(device, base.superblock());
+            SuperblockWriter.writeFarCopy(device, previousSuperblock);
             if (store.options().injectedBug() != StoreOptions.InjectedBug.NO_BARRIER_BEFORE_SUPERBLOCK) {
                 device.barrier();
             }
@@ -559,7 +583,7 @@ public final class WriteTransaction implements AutoCloseable {
                     | (usesSharedTrees ? SuperblockLayout.INCOMPAT_SHARED_TREES : 0);
             Superblock superblock = new Superblock(generation, previous.imageUuid(),
                     store.blockSizeBytes(), previous.compatFeatures(), previous.roCompatFeatures(), incompat,
-                    base.superblockChecksum(),
+                    previousChecksum,
                     store.options().clockMillis().getAsLong(), allocator.highWaterBlock(), allocator.freeBlocks(),
                     allocator.pendingBlocks(), catalogRoot, spaceRoot, previous.capacityBlocks());
             int superblockChecksum = SuperblockWriter.writeRingSlot(device, superblock);

@@ -448,6 +448,61 @@ final class Commands {
         }
     }
 
+    @Command(name = "rollback", mixinStandardHelpOptions = true,
+            description = "Roll the whole image back to a retained generation, for when the newest commits are "
+                    + "suspect: one commit holding that generation's trees. The newer generations stay readable "
+                    + "with --generation until four more commits have been made.",
+            footer = {"", "Examples:", "  cowfs info data.img --generations", "  cowfs rollback data.img 41"})
+    static final class Rollback extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
+        Path image;
+        @Parameters(index = "1", paramLabel = "GENERATION", description = "a retained generation (see cowfs info "
+                + "--generations)")
+        long generation;
+
+        @Override
+        public Integer call() throws IOException {
+            if (generation < 1) {
+                throw new Cowfs.UsageException("generation " + generation + " is not a generation (cowfs info "
+                        + "--generations lists those the image keeps)");
+            }
+            if (invocation.images() != Images.LOCAL) {
+                throw new dev.cowfs.engine.ImageLockedException(image + " is held by a process that keeps "
+                        + "committing (a mount or cowfs serve); stop it, then roll back", true);
+            }
+            if (Files.isDirectory(image)) {
+                throw new Cowfs.UsageException(image + " is a directory, not an image file");
+            }
+            long rolled;
+            long from;
+            try (dev.cowfs.engine.Store store = openExclusive(image);
+                 Progress bar = progress("rollback", 2 * store.blocksToCheck(), "blocks")) {
+                from = store.generation();
+                if (generation >= from) {
+                    throw new Cowfs.UsageException("generation " + generation + " is not older than the newest, "
+                            + from + ": there is nothing to roll back");
+                }
+                rolled = store.rollBack(generation, bar::step);
+            }
+            out().println("rolled " + image + " back to generation " + generation + ", now generation " + rolled
+                    + "; generations " + (generation + 1) + " to " + from + " stay readable with --generation "
+                    + "until four more commits");
+            return 0;
+        }
+
+        private static dev.cowfs.engine.Store openExclusive(Path image) throws IOException {
+            try {
+                return dev.cowfs.engine.Store.open(image, StoreOptions.builder().build());
+            } catch (dev.cowfs.engine.ImageLockedException e) {
+                if (e.otherProcess()) {
+                    throw new dev.cowfs.engine.ImageLockedException(image + " is held by another process (a mount or "
+                            + "cowfs serve); stop it, then roll back", true);
+                }
+                throw e;
+            }
+        }
+    }
+
     @Command(name = "fsck", mixinStandardHelpOptions = true,
             description = "Check an image: every block, reference count and filesystem structure.",
             footer = {"", "Exit status 0 when clean, 5 when anything is wrong (each problem on its own line)."})

@@ -66,6 +66,18 @@ class CowfsCommandTest {
         assertEquals(3, gone.code(), gone.out() + gone.err());
         assertTrue(gone.err().startsWith("cowfs: ls: generation 1 is not retained"), gone.err());
         assertEquals("version 4", cat(image, "/v.txt")); // reading an older one changed nothing
+
+        // Rolling the whole image back: the older generation becomes the newest, as a commit of its own.
+        Result rolled = run("rollback", image, Long.toString(newestGeneration - 2));
+        assertEquals(0, rolled.code(), rolled.err());
+        assertTrue(rolled.out().contains("now generation " + (newestGeneration + 1)), rolled.out());
+        assertEquals("version 3", cat(image, "/v.txt"));
+        assertEquals("version 4", run("cat", image, "/v.txt", "--generation",
+                Long.toString(newestGeneration)).out(), "the newer generation stays readable for a while");
+        Result fsck = run("fsck", image);
+        assertEquals(0, fsck.code(), fsck.out() + fsck.err());
+        assertEquals(2, run("rollback", image, Long.toString(newestGeneration + 1)).code(), "the newest itself");
+        assertEquals(3, run("rollback", image, "1").code());
     }
 
     @Test

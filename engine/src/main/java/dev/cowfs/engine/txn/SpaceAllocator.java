@@ -141,9 +141,32 @@ public final class SpaceAllocator implements BlockAllocator {
         leakedToReturn.addAll(leaked);
     }
 
+    /** Roll-back: blocks to make pending-free at this generation, and the high-water mark to raise to. */
+    private java.util.BitSet rollBackProtect;
+    private long rollBackHighWater;
+
+    /**
+     * Roll-back, before anything is allocated: the blocks of {@code protect} leave the free extents and the older
+     * pending ones they are in (or come from past the high-water mark, which rises to {@code highWater}; blocks
+     * between that are not protected become free), so that nothing this transaction writes can land on them,
+     * and become pending-free at this generation when it persists.
+     */
+    public void protectForRollBack(java.util.BitSet protect, long highWater) throws IOException {
+        EngineBugError.check(blocksAllocated == 0 && reserve.isEmpty(), "roll-back protection after allocations");
+        this.rollBackProtect = (java.util.BitSet) protect.clone();
+        this.rollBackHighWater = highWater;
+        spaceTreeBusy = true;
+        try {
+            applyRollBackProtection();
+        } finally {
+            spaceTreeBusy = false;
+        }
+    }
+
     /** True when this transaction has allocated or freed anything. */
     public boolean hasChanges() {
-        return blocksAllocated > 0 || !freedCommitted.isEmpty() || !reserve.isEmpty() || totalsRepaired;
+        return blocksAllocated > 0 || !freedCommitted.isEmpty() || !reserve.isEmpty() || totalsRepaired
+                || rollBackProtect != null;
     }
 
     @Override
@@ -327,6 +350,119 @@ public final class SpaceAllocator implements BlockAllocator {
         } finally {
             spaceTreeBusy = false;
         }
+    }
+
+    /**
+     * Makes every protected block pending-free at this generation: each lies in a free extent, in a pending
+     * extent of an earlier generation, or past the base's high-water mark; anything else would be a block the
+     * base reaches or leaked, which a roll-back never protects.
+     */
+    private void applyRollBackProtection() throws IOException {
+        java.util.BitSet protect = rollBackProtect;
+        if (rollBackHighWater > highWaterBlock) {
+            long from = highWaterBlock;
+            highWaterBlock = rollBackHighWater;
+            // Blocks between the old and the new mark: protected ones are made pending below, the rest are free.
+            for (long block = from; block < rollBackHighWater; ) {
+                if (protect.get((int) block)) {
+                    long end = protect.nextClearBit((int) block);
+                    end = Math.min(end, rollBackHighWater);
+                    freedCommitted.add(new long[] {block, end - block, 1});
+                    protect.clear((int) block, (int) end);
+                    block = end;
+                } else {
+                    long end = Math.min(protect.nextSetBit((int) block) < 0 ? rollBackHighWater
+                            : protect.nextSetBit((int) block), rollBackHighWater);
+                    if (!Limits.isReservedBlock(block, blockSizeBytes)) {
+                        long runEnd = block;
+                        while (runEnd < end && !Limits.isReservedBlock(runEnd, blockSizeBytes)) {
+                            runEnd++;
+                        }
+                        insertFree(block, runEnd - block);
+                        block = runEnd;
+                    } else {
+                        block++;
+                    }
+                }
+            }
+        }
+        // Protected blocks inside free extents: the extent is split around them.
+        List<long[]> frees = new ArrayList<>();
+        TreeCursor cursor = space.cursor();
+        for (boolean found = cursor.seek(new byte[] {SpaceKeys.FREE_BY_ADDRESS}); found; found = cursor.next()) {
+            byte[] key = cursor.key();
+            if (key[0] != SpaceKeys.FREE_BY_ADDRESS) {
+                break;
+            }
+            long start = Bytes.getLongBigEndian(key, 1);
+            long count = Bytes.getLong(cursor.value(), 0);
+            int hit = protect.nextSetBit((int) start);
+            if (hit >= 0 && hit < start + count) {
+                frees.add(new long[] {start, count});
+            }
+        }
+        for (long[] extent : frees) {
+            removeFreeRecord(extent[0], extent[1]);
+            for (long[] run : runs(protect, extent[0], extent[0] + extent[1], false)) {
+                putFreeRecord(run[0], run[1]);
+            }
+            for (long[] run : runs(protect, extent[0], extent[0] + extent[1], true)) {
+                freedCommitted.add(new long[] {run[0], run[1], 1});
+                protect.clear((int) run[0], (int) (run[0] + run[1]));
+            }
+        }
+        // Protected blocks inside pending extents of earlier generations: they wait again, from this one.
+        List<long[]> pendings = new ArrayList<>();
+        cursor = space.cursor();
+        for (boolean found = cursor.seek(new byte[] {SpaceKeys.PENDING}); found; found = cursor.next()) {
+            byte[] key = cursor.key();
+            if (key[0] != SpaceKeys.PENDING || key.length != SpaceKeys.PENDING_KEY_BYTES) {
+                break;
+            }
+            long start = Bytes.getLongBigEndian(key, 9);
+            long count = Bytes.getLong(cursor.value(), 0);
+            int hit = protect.nextSetBit((int) start);
+            if (hit >= 0 && hit < start + count) {
+                pendings.add(new long[] {Bytes.getLongBigEndian(key, 1), start, count,
+                        Bytes.getLong(cursor.value(), 8)});
+            }
+        }
+        for (long[] pending : pendings) {
+            space.delete(SpaceKeys.pending(pending[0], pending[1]));
+            pendingBlocks -= pending[2];
+            for (long[] run : runs(protect, pending[1], pending[1] + pending[2], false)) {
+                byte[] value = new byte[SpaceKeys.PENDING_VALUE_BYTES];
+                Bytes.putLong(value, 0, run[1]);
+                Bytes.putLong(value, 8, pending[3]);
+                space.put(SpaceKeys.pending(pending[0], run[0]), value);
+                pendingBlocks += run[1];
+            }
+            for (long[] run : runs(protect, pending[1], pending[1] + pending[2], true)) {
+                freedCommitted.add(new long[] {run[0], run[1], 1});
+                protect.clear((int) run[0], (int) (run[0] + run[1]));
+            }
+        }
+        EngineBugError.check(protect.isEmpty(), "roll-back: blocks " + protect + " are neither free, pending nor "
+                + "past the high-water mark of the generation rolled back to");
+    }
+
+    /** The runs of [start, end) whose blocks are ({@code set}) or are not in {@code bits}: {start, count} each. */
+    private static List<long[]> runs(java.util.BitSet bits, long start, long end, boolean set) {
+        List<long[]> runs = new ArrayList<>();
+        long block = start;
+        while (block < end) {
+            long next = set ? bits.nextSetBit((int) block) : bits.nextClearBit((int) block);
+            if (next < 0 || next >= end) {
+                break;
+            }
+            long stop = set ? bits.nextClearBit((int) next) : bits.nextSetBit((int) next);
+            if (stop < 0 || stop > end) {
+                stop = end;
+            }
+            runs.add(new long[] {next, stop - next});
+            block = stop;
+        }
+        return runs;
     }
 
     /** Pending extents freed at least a ring's length of commits ago, and pinned by no reader, become free. */
