@@ -187,7 +187,7 @@ public final class Recovery {
         }
     }
 
-    private static void checkFeatures(Superblock superblock, boolean readOnly) throws IncompatibleImageException {
+    static void checkFeatures(Superblock superblock, boolean readOnly) throws IncompatibleImageException {
         long unknownIncompat = superblock.incompatFeatures() & ~SuperblockLayout.KNOWN_INCOMPAT_FEATURES;
         if (unknownIncompat != 0) {
             throw new IncompatibleImageException(String.format("image uses incompatible features %x that this "

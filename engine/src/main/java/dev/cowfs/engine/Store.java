@@ -384,6 +384,7 @@ public final class Store implements Closeable {
                 throw new IllegalArgumentException("generation " + generation + " is not older than the newest, "
                         + newest.generation());
             }
+            Recovery.checkFeatures(target, false); // its trees are written on: it must be fully known here
             String failure = Recovery.verifyRoots(device, target);
             if (failure != null) {
                 throw new CorruptionException(-1, "generation " + generation + " does not verify (" + failure
@@ -397,6 +398,13 @@ public final class Store implements Closeable {
             }
             List<Superblock> others = new ArrayList<>();
             long highWater = newest.highWaterBlock();
+            for (Superblock copy : copies) {
+                highWater = Math.max(highWater, copy.highWaterBlock());
+            }
+            if (highWater > Integer.MAX_VALUE) {
+                throw new IOException("images of more than 2^31 blocks cannot be rolled back yet (this one reaches "
+                        + "block " + highWater + "); nothing was changed");
+            }
             for (Superblock copy : copies) {
                 if (copy.generation() != generation) {
                     others.add(copy);
@@ -417,7 +425,12 @@ public final class Store implements Closeable {
             protect.andNot(alone.protectedBlocks());
             txn = new WriteTransaction(this, stateOf(target), newest.generation() + 1, newest,
                     committed.superblockChecksum());
-            txn.protectForRollBack(protect, highWater);
+            try {
+                txn.protectForRollBack(protect, highWater);
+            } catch (IOException | RuntimeException | Error e) {
+                txn.abort(); // releases the writer permit; nothing was written that any superblock names
+                throw e;
+            }
             return txn.commit(); // releases the writer permit
         } finally {
             if (txn == null) {

@@ -507,7 +507,18 @@ public final class WriteTransaction implements AutoCloseable {
      */
     void protectForRollBack(java.util.BitSet protect, long highWater) throws IOException {
         checkUsable();
-        allocator.protectForRollBack(protect, highWater);
+        // Like a commit, it must find room: an image filled by runaway writes is what one rolls back.
+        allocator.privileged(true);
+        store.device().allowHostReserve(true);
+        try {
+            allocator.protectForRollBack(protect, highWater);
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        } finally {
+            store.device().allowHostReserve(false);
+            allocator.privileged(false);
+        }
     }
 
     /** Takes one more reference to a committed or new data extent (a second entry will point at it). */
@@ -578,11 +589,14 @@ public final class WriteTransaction implements AutoCloseable {
                 device.barrier();
             }
             Superblock previous = base.superblock();
-            long incompat = previous.incompatFeatures()
+            // Features stay set once set, across a roll-back too (the previous superblock is then the newest's,
+            // whose trees are still in the ring).
+            long incompat = previous.incompatFeatures() | previousSuperblock.incompatFeatures()
                     | (usesDataExtents ? SuperblockLayout.INCOMPAT_DATA_EXTENTS : 0)
                     | (usesSharedTrees ? SuperblockLayout.INCOMPAT_SHARED_TREES : 0);
             Superblock superblock = new Superblock(generation, previous.imageUuid(),
-                    store.blockSizeBytes(), previous.compatFeatures(), previous.roCompatFeatures(), incompat,
+                    store.blockSizeBytes(), previous.compatFeatures() | previousSuperblock.compatFeatures(),
+                    previous.roCompatFeatures() | previousSuperblock.roCompatFeatures(), incompat,
                     previousChecksum,
                     store.options().clockMillis().getAsLong(), allocator.highWaterBlock(), allocator.freeBlocks(),
                     allocator.pendingBlocks(), catalogRoot, spaceRoot, previous.capacityBlocks());

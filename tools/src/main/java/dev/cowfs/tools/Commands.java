@@ -451,7 +451,8 @@ final class Commands {
     @Command(name = "rollback", mixinStandardHelpOptions = true,
             description = "Roll the whole image back to a retained generation, for when the newest commits are "
                     + "suspect: one commit holding that generation's trees. The newer generations stay readable "
-                    + "with --generation until four more commits have been made.",
+                    + "with --generation while the superblock ring keeps them: the newest of them for three more "
+                    + "commits.",
             footer = {"", "Examples:", "  cowfs info data.img --generations", "  cowfs rollback data.img 41"})
     static final class Rollback extends ToolCommand {
         @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
@@ -485,8 +486,9 @@ final class Commands {
                 rolled = store.rollBack(generation, bar::step);
             }
             out().println("rolled " + image + " back to generation " + generation + ", now generation " + rolled
-                    + "; generations " + (generation + 1) + " to " + from + " stay readable with --generation "
-                    + "until four more commits");
+                    + "; generations " + Math.max(generation + 1, from - 2) + " to " + from + " stay readable with "
+                    + "--generation while the superblock ring keeps them (generation " + from + " for three more "
+                    + "commits)");
             return 0;
         }
 
