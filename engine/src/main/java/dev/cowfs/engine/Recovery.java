@@ -93,23 +93,29 @@ public final class Recovery {
             throw new IllegalArgumentException("an older generation opens read-only");
         }
         List<Superblock> copies = readCopies(device, new ArrayList<>());
-        for (Superblock candidate : copies) {
-            if (candidate.generation() == wanted) {
-                checkFeatures(candidate, true);
-                String failure = verifyRoots(device, candidate);
-                if (failure != null) {
-                    throw new CorruptionException(-1, "generation " + wanted + " is retained but does not verify ("
-                            + failure + ")");
-                }
-                if (candidate != copies.get(0)) {
-                    warnings.add("opened generation " + wanted + " on request; the newest is "
-                            + copies.get(0).generation());
-                }
-                return candidate;
+        Superblock candidate = retainedCopy(copies, wanted);
+        checkFeatures(candidate, true);
+        String failure = verifyRoots(device, candidate);
+        if (failure != null) {
+            throw new CorruptionException(-1, "generation " + wanted + " is retained but does not verify ("
+                    + failure + ")");
+        }
+        if (candidate != copies.get(0)) {
+            warnings.add("opened generation " + wanted + " on request; the newest is " + copies.get(0).generation());
+        }
+        return candidate;
+    }
+
+    /** The copy of generation {@code generation} among {@code copies} ({@link #readCopies}), or why there is none. */
+    static Superblock retainedCopy(List<Superblock> copies, long generation) throws NoRetainedGenerationException {
+        for (Superblock copy : copies) {
+            if (copy.generation() == generation) {
+                return copy;
             }
         }
-        throw new NoRetainedGenerationException("generation " + wanted + " is not retained in this image (it keeps "
-                + copies.stream().map(c -> Long.toString(c.generation())).toList() + "; see cowfs info --generations)");
+        throw new NoRetainedGenerationException("generation " + generation + " is not retained in this image (it "
+                + "keeps " + copies.stream().map(c -> Long.toString(c.generation())).toList()
+                + "; see cowfs info --generations)");
     }
 
     /** The generation asked for is not among those the image keeps. */

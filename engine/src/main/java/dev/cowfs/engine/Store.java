@@ -369,17 +369,7 @@ public final class Store implements Closeable {
         try {
             Superblock newest = committed.superblock();
             List<Superblock> copies = Recovery.readCopies(device, new ArrayList<>());
-            Superblock target = null;
-            for (Superblock copy : copies) {
-                if (copy.generation() == generation) {
-                    target = copy;
-                }
-            }
-            if (target == null) {
-                throw new Recovery.NoRetainedGenerationException("generation " + generation + " is not retained in "
-                        + "this image (it keeps " + copies.stream().map(c -> Long.toString(c.generation())).toList()
-                        + "; see cowfs info --generations)");
-            }
+            Superblock target = Recovery.retainedCopy(copies, generation);
             if (target.generation() >= newest.generation()) {
                 throw new IllegalArgumentException("generation " + generation + " is not older than the newest, "
                         + newest.generation());

@@ -468,8 +468,7 @@ final class Commands {
                         + "--generations lists those the image keeps)");
             }
             if (invocation.images() != Images.LOCAL) {
-                throw new dev.cowfs.engine.ImageLockedException(image + " is held by a process that keeps "
-                        + "committing (a mount or cowfs serve); stop it, then roll back", true);
+                throw Images.heldElsewhere(image, "stop it, then roll back");
             }
             if (Files.isDirectory(image)) {
                 throw new Cowfs.UsageException(image + " is a directory, not an image file");
@@ -497,8 +496,7 @@ final class Commands {
                 return dev.cowfs.engine.Store.open(image, StoreOptions.builder().build());
             } catch (dev.cowfs.engine.ImageLockedException e) {
                 if (e.otherProcess()) {
-                    throw new dev.cowfs.engine.ImageLockedException(image + " is held by another process (a mount or "
-                            + "cowfs serve); stop it, then roll back", true);
+                    throw Images.heldElsewhere(image, "stop it, then roll back");
                 }
                 throw e;
             }

@@ -56,6 +56,15 @@ final class Images {
         return openLocal(image, false, generation);
     }
 
+    /**
+     * Refuses work that cannot go through the control channel of the process holding {@code image} (a mount or
+     * {@code cowfs serve}, which keeps committing): {@code then} says what the user does once it has stopped.
+     */
+    static ImageLockedException heldElsewhere(Path image, String then) {
+        return new ImageLockedException(image + " is held by a process that keeps committing (a mount or cowfs "
+                + "serve); " + then, true);
+    }
+
     private static Session openLocal(Path image, boolean writable, long generation) throws IOException {
         FsOptions options = FsOptions.builder().commitIntervalMillis(0)
                 .store(StoreOptions.builder().readOnly(!writable).openGeneration(generation).build()).build();
@@ -69,8 +78,7 @@ final class Images {
             Path socket = Channel.socketOf(image);
             if (e.otherProcess() && Files.exists(socket)) {
                 if (generation != 0) {
-                    throw new ImageLockedException(image + " is held by a process that keeps committing (a mount or "
-                            + "cowfs serve); read older generations once it has stopped", true);
+                    throw heldElsewhere(image, "read older generations once it has stopped");
                 }
                 throw new Channel.HeldElsewhere(socket);
             }

@@ -32,8 +32,7 @@ abstract class ToolCommand implements Callable<Integer> {
         }
         if (generation() != 0) {
             if (invocation.images() != Images.LOCAL) {
-                throw new dev.cowfs.engine.ImageLockedException(image + " is held by a process that keeps "
-                        + "committing; read older generations once it has stopped", true);
+                throw Images.heldElsewhere(image, "read older generations once it has stopped");
             }
             Images.Session session = Images.openGeneration(image, generation());
             for (String warning : session.warnings()) {
