@@ -238,6 +238,7 @@ public final class AceWorkloads {
             s.ensureNoSubvolume("c1");
             s.add(new CrashOp.CloneSnapshot("s1", "c1"));
         }));
+        all.add(new Template("compact", "/", s -> s.add(new CrashOp.Compact())));
         return List.copyOf(all);
     }
 

@@ -129,6 +129,17 @@ public sealed interface CrashOp {
         }
     }
 
+    /**
+     * Compaction of the image: everything is committed first, then blocks move down in commits of their own
+     * (below the far superblock copy too, as the harness's images are small); what the image holds stays.
+     */
+    record Compact() implements CrashOp {
+        @Override
+        public String toString() {
+            return "compact";
+        }
+    }
+
     /** A persistence point: fsync of a file or directory, a commit of everything, or none. */
     record Persist(Kind kind, String path) implements CrashOp {
         public enum Kind { FSYNC_FILE, FSYNC_DIR, COMMIT, NONE }
@@ -170,6 +181,7 @@ public sealed interface CrashOp {
                 case "snapshot-delete" -> new SnapshotDelete(w[1]);
                 case "rollback" -> new Rollback(w[1]);
                 case "clone" -> new CloneSnapshot(w[1], w[2]);
+                case "compact" -> new Compact();
                 case "fsync" -> new Persist(Persist.Kind.FSYNC_FILE, w[1]);
                 case "fsync-dir" -> new Persist(Persist.Kind.FSYNC_DIR, w[1]);
                 case "commit" -> new Persist(Persist.Kind.COMMIT, null);

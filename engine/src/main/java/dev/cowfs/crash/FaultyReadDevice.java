@@ -54,6 +54,16 @@ final class FaultyReadDevice implements BlockDevice {
     }
 
     @Override
+    public long shrink(long minimumBytes) throws IOException {
+        return inner.shrink(minimumBytes);
+    }
+
+    @Override
+    public long shrinkUnitBytes() {
+        return inner.shrinkUnitBytes();
+    }
+
+    @Override
     public void window(long offset, int length, BlockWindow window) throws IOException {
         if (!touches(offset, length)) {
             inner.window(offset, length, window);

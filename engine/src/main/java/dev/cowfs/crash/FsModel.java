@@ -177,7 +177,7 @@ public final class FsModel {
             subvolumes.put("", new Subvolume(copyTree(rollback.name()), false));
         } else if (op instanceof CrashOp.CloneSnapshot clone) {
             subvolumes.put(clone.name(), new Subvolume(copyTree(clone.snapshot()), false));
-        } else if (!(op instanceof CrashOp.Persist)) { // persistence points change nothing visible
+        } else if (!(op instanceof CrashOp.Persist || op instanceof CrashOp.Compact)) { // nothing visible changes
             throw new IllegalArgumentException("unknown operation " + op);
         }
     }

@@ -101,6 +101,8 @@ final class IoFailureSweep {
                 } else {
                     device.write(write.offset(), write.bytes(), 0, write.bytes().length);
                 }
+            } else if (op instanceof SimulatedDevice.Shrink shrink) {
+                device.shrink(shrink.lengthBytes());
             }
         }
         long acknowledged = CrashHarness.acknowledgedBefore(recording.log(), recording.log().size());

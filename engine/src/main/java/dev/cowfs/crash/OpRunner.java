@@ -51,6 +51,8 @@ public final class OpRunner {
             fs.rollback(0, fs.subvolumeId(rollback.name()));
         } else if (op instanceof CrashOp.CloneSnapshot clone) {
             fs.createSnapshot(fs.subvolumeId(clone.snapshot()), clone.name(), true);
+        } else if (op instanceof CrashOp.Compact) {
+            fs.compact(blocks -> { }, true);
         } else if (op instanceof CrashOp.Persist persist) {
             switch (persist.kind()) {
                 case FSYNC_FILE, FSYNC_DIR -> fs.fsync(fs.resolve(persist.path(), false));

@@ -360,6 +360,6 @@ final class WorkloadRun {
     private static boolean makesDurable(CrashOp op) {
         return op instanceof CrashOp.Persist persist ? persist.kind() != CrashOp.Persist.Kind.NONE
                 : op instanceof CrashOp.SnapshotCreate || op instanceof CrashOp.SnapshotDelete
-                || op instanceof CrashOp.Rollback || op instanceof CrashOp.CloneSnapshot;
+                || op instanceof CrashOp.Rollback || op instanceof CrashOp.CloneSnapshot || op instanceof CrashOp.Compact;
     }
 }

@@ -2,6 +2,7 @@ package dev.cowfs.engine;
 
 import dev.cowfs.engine.block.BlockRef;
 import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.block.EngineBugError;
 import dev.cowfs.engine.btree.BTree;
 import dev.cowfs.engine.btree.BlockAllocator;
 import dev.cowfs.engine.btree.TreeContext;
@@ -106,6 +107,22 @@ final class SharedBlocks implements TreeContext.BlockReferences {
             tree.put(key, value);
         }
         return false;
+    }
+
+    /** Compaction moved a shared block: its count goes with it to its new address. */
+    void move(long fromBlock, long toBlock) throws IOException {
+        BTree tree = tree(false);
+        byte[] count = tree == null ? null : tree.get(TreeIds.catalogKey(fromBlock));
+        EngineBugError.check(count != null, "block " + fromBlock + " moved as shared but has no count");
+        checkedCount(fromBlock, count);
+        tree.delete(TreeIds.catalogKey(fromBlock));
+        EngineBugError.check(tree.get(TreeIds.catalogKey(toBlock)) == null, "block " + toBlock + " already counted");
+        tree.put(TreeIds.catalogKey(toBlock), count);
+    }
+
+    /** The reference-count tree as this transaction has it, or null when nothing is shared. */
+    BTree refsTree() throws IOException {
+        return tree(false);
     }
 
     private static long checkedCount(long blockIndex, byte[] count) throws CorruptionException {

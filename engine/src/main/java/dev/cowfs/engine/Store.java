@@ -429,6 +429,39 @@ public final class Store implements Closeable {
         }
     }
 
+    /**
+     * What {@link #compact} did: the file's length and the high-water mark (in blocks) before and after, the nodes
+     * it wrote, the extent blocks it copied, the shared blocks among what it moved, the commits it took, and, when it could not shrink as far as the
+     * free space allows, why (null otherwise).
+     */
+    public record Compacted(long lengthBefore, long lengthAfter, long highWaterBefore, long highWaterAfter,
+                            long nodesWritten, long extentBlocksMoved, long sharedMoved, long commits,
+                            String limitedBy) {
+    }
+
+    /**
+     * Moves the blocks the trees reach in the image's tail down into free space below, and cuts the file, in
+     * ordinary commits: power lost at any point leaves a committed image holding the same data. The trees keep
+     * their shape and sharing (snapshots and clones share the moved blocks as before). The image must check clean
+     * (the full checker runs first); trees being dropped are released first. {@code progress} hears the blocks
+     * checked, then the blocks written. Waits for an open write transaction to end; open readers keep what they
+     * read, and may keep the file from shrinking as far.
+     */
+    public Compacted compact(LongConsumer progress) throws IOException {
+        return compact(progress, false);
+    }
+
+    /**
+     * {@link #compact(LongConsumer)}; with {@code belowCut}, blocks also move down where the file cannot be cut
+     * for it (below the far superblock copy at 64 MiB): no use to an image, but it lets the crash harness
+     * compact its small images for real.
+     */
+    public Compacted compact(LongConsumer progress, boolean belowCut) throws IOException {
+        checkOpen();
+        checkWritable();
+        return new Compaction(this, progress, belowCut).run();
+    }
+
     /** The generations the image keeps superblock copies of, newest first (see {@link Recovery.Retained}). */
     public List<Recovery.Retained> retainedGenerations() throws IOException {
         checkOpen();

@@ -5,6 +5,8 @@ import dev.cowfs.engine.block.BlockRef;
 import dev.cowfs.engine.block.OutOfSpaceException;
 import dev.cowfs.engine.btree.BTree;
 import dev.cowfs.engine.btree.TreeContext;
+import dev.cowfs.engine.btree.TreeRelocation;
+import dev.cowfs.engine.block.EngineBugError;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.SuperblockLayout;
@@ -519,6 +521,91 @@ public final class WriteTransaction implements AutoCloseable {
             store.device().allowHostReserve(false);
             allocator.privileged(false);
         }
+    }
+
+    /** What one compaction commit moved (see {@link Store#compact}). */
+    record Relocated(long nodesWritten, long extentBlocksMoved, long sharedMoved, long enginePaths) {
+    }
+
+    /**
+     * Compaction: every block this transaction writes lies below {@code limitBlock}, and every block the trees
+     * reach at or past it moves below it: user trees by {@link TreeRelocation} (their shape and sharing kept),
+     * the engine's own trees by shadowing. The old blocks become pending-free in this commit, as any freed block
+     * does. Only for a transaction that has changed nothing, with no tree being dropped. {@code spaceReserveBlocks}:
+     * room to take from the space tree before it is itself relocated.
+     */
+    Relocated relocateBelow(long limitBlock, long spaceReserveBlocks) throws IOException {
+        checkUsable();
+        try {
+            allocator.limitTo(limitBlock);
+            allocator.forceCommit();
+            EngineBugError.check(!drops.pending(), "compaction while trees are being dropped");
+            EngineBugError.check(nestedTrees.isEmpty() && trees.values().stream().noneMatch(BTree::isDirty)
+                    && !catalog.isDirty(), "compaction in a transaction with changes");
+            TreeRelocation relocation = new TreeRelocation(ctx, new TreeRelocation.Counts() {
+                @Override
+                public long count(long blockIndex) throws IOException {
+                    return shared.count(blockIndex);
+                }
+
+                @Override
+                public long lastCloneGeneration() throws IOException {
+                    return shared.lastCloneGeneration();
+                }
+
+                @Override
+                public void move(long fromBlock, long toBlock) throws IOException {
+                    shared.move(fromBlock, toBlock);
+                }
+            }, limitBlock);
+            java.util.List<byte[]> keys = new java.util.ArrayList<>();
+            java.util.List<BlockRef> roots = new java.util.ArrayList<>();
+            dev.cowfs.engine.btree.TreeCursor cursor = catalog.cursor();
+            for (boolean found = cursor.first(); found; found = cursor.next()) {
+                byte[] key = cursor.key();
+                if (key.length == 8 && cursor.storedFlags() == dev.cowfs.engine.format.NodeLayout.FLAG_SUBTREE_ROOT
+                        && Bytes.getLongBigEndian(key, 0) >= Limits.FIRST_USER_TREE_ID) {
+                    keys.add(key);
+                    roots.add(BlockRef.decode(cursor.storedValue(), 0));
+                }
+            }
+            trees.keySet().removeIf(id -> id >= Limits.FIRST_USER_TREE_ID); // reopened from the catalog on use
+            for (int i = 0; i < keys.size(); i++) {
+                BlockRef root = roots.get(i);
+                BlockRef moved = relocation.relocate(root, Bytes.getLongBigEndian(keys.get(i), 0));
+                if (moved != root) {
+                    catalog.putSubtreeRoot(keys.get(i), moved);
+                }
+            }
+            if (relocation.sharedMoved() > 0) {
+                shared.recordClone(); // moved shared nodes are born now, and nodes born after the last clone never are
+            }
+            long paths = 0;
+            BTree refs = shared.refsTree();
+            if (refs != null) {
+                paths += refs.relocateAbove(limitBlock);
+            }
+            paths += catalog.relocateAbove(limitBlock);
+            allocator.fillReserve(spaceReserveBlocks);
+            long[] spacePaths = new long[1];
+            allocator.whileSpaceTreeBusy(() -> spacePaths[0] = space.relocateAbove(limitBlock));
+            return new Relocated(relocation.nodesWritten(), relocation.extentBlocksMoved(), relocation.sharedMoved(),
+                    paths + spacePaths[0]);
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    /**
+     * Compaction: commits nothing but what the commit itself does (pending blocks released, the high-water mark
+     * lowered over a free tail), allocating only below {@code limitBlock}.
+     */
+    long commitReleasing(long limitBlock) throws IOException {
+        checkUsable();
+        allocator.limitTo(limitBlock);
+        allocator.forceCommit();
+        return commit();
     }
 
     /** Takes one more reference to a committed or new data extent (a second entry will point at it). */

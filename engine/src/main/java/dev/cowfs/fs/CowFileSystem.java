@@ -2000,6 +2000,47 @@ public final class CowFileSystem implements Closeable {
         });
     }
 
+    /**
+     * Compacts the image ({@link Store#compact}): what the trees reach in the file's tail moves down into free
+     * space, and the file is cut. What is not yet committed is committed first, and nothing else reads or writes
+     * through this filesystem meanwhile. A refusal (EIO: the image does not check clean) changes nothing.
+     */
+    public Store.Compacted compact(java.util.function.LongConsumer progress) throws IOException {
+        return compact(progress, false);
+    }
+
+    /** {@link #compact(java.util.function.LongConsumer)}, as {@link Store#compact(java.util.function.LongConsumer, boolean)}. */
+    public Store.Compacted compact(java.util.function.LongConsumer progress, boolean belowCut) throws IOException {
+        beginWrite();
+        try {
+            try {
+                commitLocked();
+            } catch (IOException e) {
+                throw failed(e);
+            }
+            WriteTransaction idle = txn;
+            txn = null;
+            if (idle != null) {
+                idle.abort(); // compaction runs its own commits
+            }
+            try {
+                return store.compact(progress, belowCut);
+            } catch (IOException e) {
+                throw translate(e);
+            } finally {
+                data.discardBuffers();
+                try {
+                    txn = store.beginWrite();
+                    reloadCounters();
+                } catch (IOException e) {
+                    txn = null; // the store turned read-only after a failed commit: later writes get EROFS
+                }
+            }
+        } finally {
+            end();
+        }
+    }
+
     /** True while deleted subvolumes still hold blocks that the following commits release. */
     public boolean isReleasingSpace() throws IOException {
         return query(() -> txn != null && txn.hasDroppedTrees());

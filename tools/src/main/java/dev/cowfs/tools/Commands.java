@@ -503,6 +503,58 @@ final class Commands {
         }
     }
 
+    @Command(name = "compact", mixinStandardHelpOptions = true,
+            description = "Move the blocks in the image's tail down into free space and shrink the file, in "
+                    + "ordinary commits: power lost at any point leaves the image as it was or compacted, with the "
+                    + "same data. Snapshots and clones keep sharing what they shared. The image must check clean "
+                    + "first (run cowfs fsck). Through a mount or cowfs serve, everything else waits meanwhile.",
+            footer = {"", "The file cannot shrink below the far superblock copy at 64 MiB, and is cut in whole "
+                    + "mapping chunks (64 MiB).", "", "Examples:", "  cowfs compact data.img",
+                    "  cowfs compact data.img --json"})
+    static final class Compact extends ToolCommand {
+        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
+        Path image;
+        @Option(names = "--json", description = "print one JSON object")
+        boolean json;
+
+        @Override
+        public Integer call() throws IOException {
+            dev.cowfs.engine.Store.Compacted result;
+            int blockSize;
+            try (Images.Session session = open(image, true);
+                 Progress bar = progress("compact", 2 * session.fs().store().blocksToCheck(), "blocks")) {
+                blockSize = session.fs().store().blockSizeBytes();
+                result = session.fs().compact(bar::step);
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) {
+                out.println("{\"image\":" + Images.json(image.toString()) + ",\"bytes_before\":"
+                        + result.lengthBefore() + ",\"bytes_after\":" + result.lengthAfter()
+                        + ",\"used_bytes_before\":" + result.highWaterBefore() * blockSize
+                        + ",\"used_bytes_after\":" + result.highWaterAfter() * blockSize
+                        + ",\"nodes_written\":" + result.nodesWritten()
+                        + ",\"extent_bytes_moved\":" + result.extentBlocksMoved() * blockSize
+                        + ",\"shared_blocks_moved\":" + result.sharedMoved() + ",\"commits\":" + result.commits()
+                        + ",\"limited_by\":" + (result.limitedBy() == null ? "null" : Images.json(result.limitedBy()))
+                        + "}");
+                return 0;
+            }
+            if (result.lengthAfter() < result.lengthBefore()) {
+                out.println("compacted " + image + ": " + Images.humanBytes(result.lengthBefore()) + " -> "
+                        + Images.humanBytes(result.lengthAfter()) + " (moved " + result.nodesWritten() + " nodes and "
+                        + Images.humanBytes(result.extentBlocksMoved() * blockSize) + " of extents in "
+                        + result.commits() + " commits)");
+                if (result.limitedBy() != null) {
+                    out.println("not shorter because " + result.limitedBy());
+                }
+            } else {
+                out.println(image + ": not shortened (" + Images.humanBytes(result.lengthAfter()) + "): "
+                        + (result.limitedBy() == null ? "nothing past its length could go" : result.limitedBy()));
+            }
+            return 0;
+        }
+    }
+
     @Command(name = "fsck", mixinStandardHelpOptions = true,
             description = "Check an image: every block, reference count and filesystem structure.",
             footer = {"", "Exit status 0 when clean, 5 when anything is wrong (each problem on its own line)."})

@@ -22,7 +22,7 @@ import java.nio.file.NoSuchFileException;
                 Commands.Cat.class, Commands.Mkdir.class, FileCommands.Rm.class, FileCommands.Mv.class,
                 FileCommands.Ln.class, Commands.Put.class, FileCommands.Get.class, FileCommands.Clone.class,
                 FileCommands.Du.class, SubvolumeCommands.class, SnapshotCommands.class, SendCommands.Send.class,
-                SendCommands.Receive.class, Commands.Rollback.class, Commands.Fsck.class,
+                SendCommands.Receive.class, Commands.Rollback.class, Commands.Compact.class, Commands.Fsck.class,
                 DemoCommands.Scrub.class, ServeCommand.class, MountCommands.Mount.class,
                 MountCommands.Umount.class, MountCommands.InstallMountHelper.class, CrashtestCommand.class, DemoCommands.Demo.class,
                 DemoCommands.Completion.class,

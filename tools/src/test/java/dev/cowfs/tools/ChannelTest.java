@@ -114,6 +114,42 @@ class ChannelTest {
     }
 
     @Test
+    void compactionThroughTheChannelCutsTheHeldImageWhileWritersWait() throws Exception {
+        byte[] content = new byte[5 << 20];
+        new java.util.Random(6).nextBytes(content);
+        Files.write(dir.resolve("host.bin"), content);
+        for (int i = 0; i < 30; i++) { // 150 MiB, then most of it deleted: what stays lies spread up to the tail
+            assertEquals(0, call("put", image.toString(), "host.bin", "/file" + i).code());
+        }
+        for (int i = 0; i < 29; i++) {
+            assertEquals(0, call("rm", image.toString(), "/file" + i).code());
+        }
+        long before = Files.size(image);
+        CompletableFuture<Integer> writer = CompletableFuture.supplyAsync(() -> {
+            try {
+                for (int i = 0; i < 4; i++) {
+                    Result put = call("put", image.toString(), "host.bin", "/during" + i);
+                    assertEquals(0, put.code(), put.err());
+                }
+                return 4;
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Result compacted = call("compact", image.toString(), "--json");
+        String json = new String(compacted.out(), StandardCharsets.UTF_8);
+        assertEquals(0, compacted.code(), json + compacted.err());
+        Map<String, Object> report = Json.object(json);
+        assertEquals(before, report.get("bytes_before"), json);
+        assertTrue((Long) report.get("bytes_after") < before, json);
+        assertEquals(4, writer.get(2, TimeUnit.MINUTES));
+        assertArrayEquals(content, call("cat", image.toString(), "/file29").out());
+        assertArrayEquals(content, call("cat", image.toString(), "/during3").out());
+        Result fsck = call("fsck", image.toString());
+        assertEquals(0, fsck.code(), new String(fsck.out(), StandardCharsets.UTF_8) + fsck.err());
+    }
+
+    @Test
     void binaryOutputCrossesTheChannelByteForByte() throws Exception {
         byte[] every = new byte[300_000];
         for (int i = 0; i < every.length; i++) {

@@ -81,6 +81,41 @@ class CowfsCommandTest {
     }
 
     @Test
+    void compactMovesTheTailDownAndCutsTheImageFile() throws Exception {
+        String image = dir.resolve("compact.img").toString();
+        assertEquals(0, run("mkfs", image).code());
+        Result small = run("compact", image);
+        assertEquals(0, small.code(), small.err());
+        assertTrue(small.out().contains("not shortened") && small.out().contains("as short as"), small.out());
+        byte[] big = new byte[150 << 20];
+        new java.util.Random(1).nextBytes(big);
+        Files.write(dir.resolve("big.bin"), big);
+        byte[] tail = java.util.Arrays.copyOf(big, 3_000_000);
+        Files.write(dir.resolve("tail.bin"), tail);
+        assertEquals(0, run("put", image, dir.resolve("big.bin").toString(), "/big.bin").code());
+        assertEquals(0, run("put", image, dir.resolve("tail.bin").toString(), "/tail.bin").code());
+        assertEquals(0, run("snapshot", "create", image, "default", "kept").code());
+        assertEquals(0, run("rm", image, "/big.bin").code());
+        Files.delete(dir.resolve("big.bin"));
+        assertEquals(0, run("snapshot", "delete", image, "kept").code());
+        long before = Files.size(Path.of(image));
+        Result compacted = run("compact", image, "--json");
+        assertEquals(0, compacted.code(), compacted.err());
+        java.util.Map<String, Object> report = Json.object(compacted.out());
+        assertEquals(before, report.get("bytes_before"), compacted.out());
+        long after = (Long) report.get("bytes_after");
+        assertEquals(after, Files.size(Path.of(image)));
+        assertEquals(128L << 20, after, "cut to whole chunks past the far superblock copy: " + compacted.out());
+        assertTrue((Long) report.get("extent_bytes_moved") >= tail.length, compacted.out());
+        assertEquals(null, report.get("limited_by"), compacted.out());
+        Result fsck = run("fsck", image);
+        assertEquals(0, fsck.code(), fsck.out() + fsck.err());
+        Result got = run("get", image, "/tail.bin", dir.resolve("tail-back.bin").toString());
+        assertEquals(0, got.code(), got.err());
+        assertTrue(java.util.Arrays.equals(tail, Files.readAllBytes(dir.resolve("tail-back.bin"))));
+    }
+
+    @Test
     void makePutListReadSnapshotDiffAndCheck() throws Exception {
         String image = dir.resolve("data.img").toString();
         Path host = Files.createDirectories(dir.resolve("host/docs"));

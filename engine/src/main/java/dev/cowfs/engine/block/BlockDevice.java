@@ -62,6 +62,20 @@ public interface BlockDevice extends Closeable {
         write(offset, bytes, 0, length);
     }
 
+    /**
+     * Cuts the device to {@code minimumBytes} rounded up to {@link #shrinkUnitBytes()}, when that is shorter than
+     * it is, and returns the length after. The caller guarantees that no superblock the image keeps reaches past
+     * the cut; the cut is durable when this returns. A device that cannot shrink keeps its length.
+     */
+    default long shrink(long minimumBytes) throws IOException {
+        return lengthBytes();
+    }
+
+    /** The unit {@link #shrink} cuts in: 0 when the device cannot shrink. */
+    default long shrinkUnitBytes() {
+        return 0;
+    }
+
     /** Makes every write issued before this call durable. */
     void barrier() throws IOException;
 

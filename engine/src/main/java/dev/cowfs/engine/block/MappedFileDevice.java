@@ -228,6 +228,32 @@ public final class MappedFileDevice implements BlockDevice {
         lengthBytes = target;
     }
 
+    /**
+     * Truncates the file to whole mapping chunks, never below the far superblock region. Chunks past the cut
+     * stay mapped but are never read (nothing reaches them), and growing again makes them valid once more. The
+     * new size is made durable before this returns.
+     */
+    @Override
+    public synchronized long shrink(long minimumBytes) throws IOException {
+        requireWritable();
+        long floor = roundUp(Limits.FAR_SUPERBLOCK_OFFSET_BYTES + Limits.FAR_REGION_BYTES, chunkBytes);
+        long target = Math.max(floor, roundUp(Math.max(minimumBytes, 1), chunkBytes));
+        if (target >= lengthBytes) {
+            return lengthBytes;
+        }
+        channel.force(false);
+        lengthBytes = target; // reads past it fail cleanly from now on
+        channel.truncate(target);
+        channel.force(true);
+        channelDirty = false;
+        return target;
+    }
+
+    @Override
+    public long shrinkUnitBytes() {
+        return chunkBytes;
+    }
+
     /** Writes the whole buffer at {@code offset}; a full host filesystem becomes {@link OutOfSpaceException}. */
     private void writeFully(ByteBuffer buffer, long offset) throws IOException {
         long start = offset - buffer.position();

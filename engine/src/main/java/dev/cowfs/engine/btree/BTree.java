@@ -181,6 +181,118 @@ public final class BTree {
         return BlockRef.decode(cursor.storedValue(), 0);
     }
 
+    /**
+     * Compaction, for the engine's own trees (never shared): shadows every committed node at or past
+     * {@code limitBlock}, with the path above it, and stores again every out-of-line value that reaches it, so
+     * that the allocator (which then places nothing at or past the limit) gives them new homes below it. Each pass
+     * first lists one key per node to move, then dirties the paths to those keys from the root, so that changes
+     * the allocator makes to the tree in between (the space tree's) never meet a stale node. Returns the number
+     * of paths dirtied.
+     */
+    public long relocateAbove(long limitBlock) throws IOException {
+        EngineBugError.check(!shareable, "tree " + treeId + ": user trees are relocated by TreeRelocation");
+        long paths = 0;
+        for (int pass = 0; pass < 16; pass++) {
+            java.util.List<byte[]> keys = new java.util.ArrayList<>();
+            java.util.List<byte[]> outOfLine = new java.util.ArrayList<>();
+            boolean rootAlone;
+            if (root == null) {
+                rootAlone = collectCommitted(rootRef, -1, limitBlock, keys, outOfLine) && keys.isEmpty();
+            } else {
+                rootAlone = false;
+                collectDirty(root, limitBlock, keys, outOfLine);
+            }
+            if (keys.isEmpty() && outOfLine.isEmpty() && !rootAlone) {
+                return paths;
+            }
+            if (rootAlone) {
+                dirtyRoot(); // an empty root leaf: no key leads to it
+            }
+            for (byte[] key : keys) {
+                DirtyNode node = dirtyRoot();
+                while (!node.isLeaf()) {
+                    node = dirtyChild(node, node.searchBranch(key));
+                }
+                paths++;
+            }
+            for (byte[] key : outOfLine) {
+                put(key, get(key)); // a new out-of-line extent; the old one is released
+            }
+            modCount++;
+        }
+        throw new EngineBugError("tree " + treeId + ": relocation above block " + limitBlock + " did not converge");
+    }
+
+    private void collectDirty(DirtyNode node, long limitBlock, java.util.List<byte[]> keys,
+                              java.util.List<byte[]> outOfLine) throws IOException {
+        if (node.isLeaf()) {
+            for (int i = 0; i < node.count; i++) {
+                if ((node.flags(i) & NodeLayout.FLAG_OUT_OF_LINE) != 0 && reaches(BlockRef.decode(node.storedValue(i),
+                        NodeLayout.OUT_OF_LINE_REF_OFFSET), limitBlock)) {
+                    outOfLine.add(node.key(i));
+                }
+            }
+            return;
+        }
+        for (int i = 0; i < node.count; i++) {
+            if (node.children[i] != null) {
+                collectDirty(node.children[i], limitBlock, keys, outOfLine);
+            } else {
+                collectCommitted(node.childRef(i), node.level - 1, limitBlock, keys, outOfLine);
+            }
+        }
+    }
+
+    /**
+     * Lists a key leading to each committed node at or past the limit in this subtree, and the keys of
+     * out-of-line values reaching it; true when the node itself must move.
+     */
+    private boolean collectCommitted(BlockRef ref, int level, long limitBlock, java.util.List<byte[]> keys,
+                                     java.util.List<byte[]> outOfLine) throws IOException {
+        NodeView view = new NodeView();
+        ctx.reader().read(ref, treeId, level, view);
+        int listedBefore = keys.size();
+        int count = view.count();
+        if (view.isLeaf()) {
+            for (int i = 0; i < count; i++) {
+                if ((view.flags(i) & NodeLayout.FLAG_OUT_OF_LINE) != 0 && reaches(BlockRef.decode(view.storedValue(i),
+                        NodeLayout.OUT_OF_LINE_REF_OFFSET), limitBlock)) {
+                    outOfLine.add(view.key(i));
+                }
+            }
+        } else {
+            java.util.List<BlockRef> children = new java.util.ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                children.add(view.childRef(i));
+            }
+            for (BlockRef child : children) {
+                collectCommitted(child, view.level() - 1, limitBlock, keys, outOfLine);
+            }
+        }
+        boolean moves = ref.blockIndex() >= limitBlock;
+        if (moves && keys.size() == listedBefore) {
+            byte[] key = leftmostKey(ref, level);
+            if (key != null) {
+                keys.add(key);
+            }
+        }
+        return moves;
+    }
+
+    /** The first key stored under the node, or null for an empty leaf. */
+    private byte[] leftmostKey(BlockRef ref, int level) throws IOException {
+        NodeView view = new NodeView();
+        ctx.reader().read(ref, treeId, level, view);
+        while (!view.isLeaf()) {
+            ctx.reader().read(view.childRef(0), treeId, view.level() - 1, view);
+        }
+        return view.count() == 0 ? null : view.key(0);
+    }
+
+    private static boolean reaches(BlockRef extent, long limitBlock) {
+        return extent.blockIndex() + extent.blockCount() > limitBlock;
+    }
+
     /** Flushes so far: a nested tree whose parent flushed must touch its entry again before its next change. */
     public long flushCount() {
         return flushCount;

@@ -75,6 +75,16 @@ public final class AuditingDevice implements BlockDevice {
     }
 
     @Override
+    public long shrink(long minimumBytes) throws IOException {
+        return inner.shrink(minimumBytes);
+    }
+
+    @Override
+    public long shrinkUnitBytes() {
+        return inner.shrinkUnitBytes();
+    }
+
+    @Override
     public void window(long offset, int length, BlockWindow window) throws IOException {
         inner.window(offset, length, window);
     }

@@ -79,6 +79,9 @@ public final class CrashStates {
         for (int i = replayEnd; i < end; i++) {
             if (log.get(i) instanceof SimulatedDevice.Write write) {
                 replay.apply(write.offset(), write.bytes(), 0, write.bytes().length);
+            } else if (log.get(i) instanceof SimulatedDevice.Shrink shrink) {
+                replay.applyShrink(shrink.lengthBytes());
+                reset = true; // the pages were rebuilt: the digest is computed afresh
             }
         }
         replayEnd = end;

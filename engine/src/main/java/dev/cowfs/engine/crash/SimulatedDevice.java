@@ -22,7 +22,7 @@ public final class SimulatedDevice implements BlockDevice {
     public static final int PAGE_BYTES = 4096;
 
     /** One recorded event. */
-    public sealed interface Op permits Write, Barrier, Marker {
+    public sealed interface Op permits Write, Barrier, Marker, Shrink {
         long sequence();
     }
 
@@ -37,6 +37,13 @@ public final class SimulatedDevice implements BlockDevice {
     }
 
     public record Barrier(long sequence) implements Op {
+    }
+
+    /**
+     * The image cut to {@code lengthBytes}. Barriers come before and after it (see {@link #shrink}), so a crash
+     * state has it whole or not at all.
+     */
+    public record Shrink(long sequence, long lengthBytes) implements Op {
     }
 
     public record Marker(long sequence, String label) implements Op {
@@ -268,6 +275,49 @@ public final class SimulatedDevice implements BlockDevice {
             }
             lengthBytes = wanted;
         }
+    }
+
+    /**
+     * Cuts the image to whole pages, never below the far superblock region: a barrier, the cut, a barrier, as the
+     * file device makes the cut durable on its own.
+     */
+    @Override
+    public long shrink(long minimumBytes) throws IOException {
+        if (readOnly) {
+            throw new dev.cowfs.engine.block.ReadOnlyEngineException("simulated device is read-only");
+        }
+        long floor = dev.cowfs.engine.format.Limits.FAR_SUPERBLOCK_OFFSET_BYTES
+                + dev.cowfs.engine.format.Limits.FAR_REGION_BYTES;
+        long target = Math.max(floor, (Math.max(minimumBytes, 1) + PAGE_BYTES - 1) / PAGE_BYTES * PAGE_BYTES);
+        if (target >= lengthBytes) {
+            return lengthBytes;
+        }
+        barrier();
+        if (recording) {
+            log.add(new Shrink(log.size(), target));
+        }
+        applyShrink(target);
+        barrier();
+        return target;
+    }
+
+    @Override
+    public long shrinkUnitBytes() {
+        return PAGE_BYTES;
+    }
+
+    /**
+     * Cuts the contents to {@code target} bytes (a whole number of pages) without recording it: pages past it are
+     * gone, so growing again reads zeros there. The pages become this device's shared pages: a digest must then be
+     * computed afresh ({@link #contentDigest}), not from an earlier one.
+     */
+    void applyShrink(long target) {
+        Map<Long, byte[]> pages = new HashMap<>(sharedPages);
+        pages.putAll(ownPages);
+        ownPages.clear();
+        pages.keySet().removeIf(index -> index * PAGE_BYTES >= target);
+        sharedPages = Collections.unmodifiableMap(pages);
+        lengthBytes = target;
     }
 
     /** Makes growth beyond {@code bytes} fail with {@link OutOfSpaceException}, as a full disk would. */

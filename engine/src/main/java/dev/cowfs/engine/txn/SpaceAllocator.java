@@ -36,6 +36,8 @@ public final class SpaceAllocator implements BlockAllocator {
     /** Refills prefer free extents at least this long, so that a commit's blocks land in one run. */
     private static final int LOCALITY_BLOCKS = 16;
     private static final int PERSIST_MAX_ROUNDS = 64;
+    /** Space-tree nodes one refill may shadow (two changes, each down a path of a few levels). */
+    private static final int REFILL_SHADOW_SLACK_BLOCKS = 16;
 
     private final BlockDevice device;
     private final int blockSizeBytes;
@@ -77,6 +79,53 @@ public final class SpaceAllocator implements BlockAllocator {
     /** The pool kept for deletes: 1/32 of the capacity (as ZFS keeps slop space), from 64 to 32768 blocks. */
     public static long reservedPoolBlocks(long capacityBlocks) {
         return capacityBlocks == 0 ? 0 : Math.max(64, Math.min(32_768, capacityBlocks / 32));
+    }
+
+    /** Compaction: no block at or past this one is handed out (Long.MAX_VALUE: no limit). */
+    private long limitBlock = Long.MAX_VALUE;
+
+    /**
+     * Compaction: from now on every allocation lies below {@code block} (or fails with
+     * {@link OutOfSpaceException}), so that the blocks at and past it can empty out. Set before any allocation.
+     */
+    public void limitTo(long block) {
+        EngineBugError.check(reserve.isEmpty() && blocksAllocated == 0, "allocation limit set after allocations");
+        this.limitBlock = block;
+    }
+
+    /**
+     * Compaction: fills the reserve with at least {@code blocks} blocks below the limit (fewer when the space
+     * tree has no more), so that changing the space tree itself ({@link #whileSpaceTreeBusy}) finds room.
+     */
+    public void fillReserve(long blocks) throws IOException {
+        while (true) {
+            long reserved = reserve.values().stream().mapToLong(Long::longValue).sum();
+            if (reserved >= blocks || !refill(1, (int) Math.min(Integer.MAX_VALUE, blocks - reserved))) {
+                return;
+            }
+        }
+    }
+
+    /** The work that changes the space tree: meanwhile allocations come only from the reserve (or the tail). */
+    public interface SpaceTreeWork {
+        void run() throws IOException;
+    }
+
+    /** Runs work that changes the space tree itself: allocations meanwhile take only the reserve or the tail. */
+    public void whileSpaceTreeBusy(SpaceTreeWork work) throws IOException {
+        spaceTreeBusy = true;
+        try {
+            work.run();
+        } finally {
+            spaceTreeBusy = false;
+        }
+    }
+
+    /** Forces a commit even with nothing changed: compaction's commits that only release pending blocks. */
+    private boolean forced;
+
+    public void forceCommit() {
+        this.forced = true;
     }
 
     /** Breaks deferred reuse on purpose (crash harness self-test only). */
@@ -166,7 +215,7 @@ public final class SpaceAllocator implements BlockAllocator {
     /** True when this transaction has allocated or freed anything. */
     public boolean hasChanges() {
         return blocksAllocated > 0 || !freedCommitted.isEmpty() || !reserve.isEmpty() || totalsRepaired
-                || rollBackProtect != null;
+                || rollBackProtect != null || forced;
     }
 
     @Override
@@ -182,6 +231,14 @@ public final class SpaceAllocator implements BlockAllocator {
             start = takeFromReserve(blockCount);
             if (start >= 0) {
                 return start;
+            }
+            // Recording the refill in the space tree took blocks from the reserve. The tail is there for that
+            // otherwise; under a compaction's limit it is not, so refill again (the slack covers it, see below).
+            for (int again = 0; limitBlock != Long.MAX_VALUE && again < 2 && refill(blockCount); again++) {
+                start = takeFromReserve(blockCount);
+                if (start >= 0) {
+                    return start;
+                }
             }
         }
         return growHighWater(blockCount);
@@ -239,6 +296,10 @@ public final class SpaceAllocator implements BlockAllocator {
 
     private long growHighWater(int blockCount) throws IOException {
         long start = highWaterBlock;
+        if (start + blockCount > limitBlock) {
+            throw new OutOfSpaceException("compaction found no room below block " + limitBlock + " for "
+                    + blockCount + " blocks");
+        }
         long farStart = Limits.farRegionFirstBlock(blockSizeBytes);
         long farEnd = Limits.farRegionEndBlock(blockSizeBytes);
         if (start < farEnd && start + blockCount > farStart) {
@@ -249,6 +310,10 @@ public final class SpaceAllocator implements BlockAllocator {
         }
         if (start + blockCount > Limits.MAX_BLOCK_INDEX) {
             throw new OutOfSpaceException("image reached its largest size (" + Limits.MAX_BLOCK_INDEX + " blocks)");
+        }
+        if (start + blockCount > limitBlock) {
+            throw new OutOfSpaceException("compaction found no room below block " + limitBlock + " for "
+                    + blockCount + " blocks");
         }
         if (capacityBlocks != 0 && start + blockCount > capacityBlocks) {
             throw new OutOfSpaceException("the image is full: its capacity of " + capacityBlocks + " blocks is used up"
@@ -289,8 +354,11 @@ public final class SpaceAllocator implements BlockAllocator {
             }
             long count = Bytes.getLongBigEndian(key, 1);
             long start = Bytes.getLongBigEndian(key, 9);
-            taken.add(new long[] {start, count});
-            got += count;
+            long usable = Math.min(count, Math.max(0, limitBlock - start)); // compaction: nothing at or past it
+            if (usable >= blockCount) {
+                taken.add(new long[] {start, count, usable});
+                got += usable;
+            }
             found = cursor.next();
         }
         if (taken.isEmpty()) {
@@ -301,7 +369,9 @@ public final class SpaceAllocator implements BlockAllocator {
             long stillWanted = wanted;
             for (long[] extent : taken) {
                 // Every extent found holds at least blockCount blocks (the size index was sought from there).
-                long take = Math.min(extent[1], Math.max(blockCount, stillWanted));
+                // Under a compaction's limit, some room besides for the space-tree nodes this refill shadows.
+                long slack = limitBlock == Long.MAX_VALUE ? 0 : REFILL_SHADOW_SLACK_BLOCKS;
+                long take = Math.min(extent[2], Math.max(blockCount + slack, stillWanted));
                 stillWanted -= take;
                 addToReserve(extent[0], take);
                 removeFreeRecord(extent[0], extent[1]);

@@ -1,0 +1,393 @@
+package dev.cowfs.engine;
+
+import dev.cowfs.engine.block.BlockRef;
+import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.block.OutOfSpaceException;
+import dev.cowfs.engine.btree.NodeReader;
+import dev.cowfs.engine.btree.NodeView;
+import dev.cowfs.engine.btree.TreeCursor;
+import dev.cowfs.engine.btree.TreeSearch;
+import dev.cowfs.engine.format.Bytes;
+import dev.cowfs.engine.format.Limits;
+import dev.cowfs.engine.format.NodeLayout;
+import dev.cowfs.engine.format.SpaceKeys;
+import dev.cowfs.engine.format.TreeIds;
+import dev.cowfs.engine.txn.Superblock;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongConsumer;
+
+/**
+ * Moves blocks down and shrinks the image ({@link Store#compact}), as a sequence of ordinary commits, each
+ * crash-safe like any other:
+ * <ol>
+ * <li>the image must check clean, and trees still being dropped are released first;</li>
+ * <li>commits that change nothing release the blocks earlier commits freed, so the free space is all known;</li>
+ * <li>a plan picks the shortest length whose free space below can take every block the trees reach past it,
+ *     and every node above such a block (a walk of all trees counts them, shared ones once);</li>
+ * <li>one commit moves those blocks below the limit ({@link WriteTransaction#relocateBelow}); should the free
+ *     space prove too scattered for an extent, the commit is dropped and a longer length tried;</li>
+ * <li>commits that allocate only below the limit wait out the superblock ring: the old blocks become free, the
+ *     high-water mark falls over the free tail, and every superblock the image keeps comes to lie below it;</li>
+ * <li>the file is cut, between barriers.</li>
+ * </ol>
+ * Power lost at any point leaves a committed image holding the same data; only the length and the block
+ * addresses differ.
+ */
+final class Compaction {
+    /** Lengths tried, shortest feasible first, before giving up. */
+    private static final int ATTEMPTS = 4;
+
+    private final Store store;
+    private final LongConsumer progress;
+    /** Move blocks down even where the file cannot be cut (below the far copy): the crash harness's small images. */
+    private final boolean belowCut;
+    private long commits;
+
+    Compaction(Store store, LongConsumer progress, boolean belowCut) {
+        this.store = store;
+        this.progress = progress;
+        this.belowCut = belowCut;
+    }
+
+    Store.Compacted run() throws IOException {
+        long lengthBefore = store.device().lengthBytes();
+        long highWaterBefore = store.superblock().highWaterBlock();
+        dev.cowfs.engine.check.CheckReport report = store.check(progress);
+        if (!report.isClean()) {
+            throw new CorruptionException(-1, "the image does not check clean (" + report.problems().get(0)
+                    + (report.problems().size() > 1 ? "; and " + (report.problems().size() - 1) + " more" : "")
+                    + "); nothing was moved: run cowfs fsck, and --repair where it can");
+        }
+        releaseDrops();
+        settle(Long.MAX_VALUE, Limits.SUPERBLOCK_RING_SLOTS);
+        Plan plan = plan();
+        long nodesWritten = 0;
+        long extentBlocks = 0;
+        long sharedMoved = 0;
+        long limit = Long.MAX_VALUE;
+        String outcome;
+        if (plan.shorterLengths == 0) {
+            outcome = "it is as short as the far superblock copy at 64 MiB and whole "
+                    + (store.device().shrinkUnitBytes() >> 20) + " MiB steps allow";
+        } else if (plan.candidates.isEmpty()) {
+            outcome = "no shorter length has room below it for what lies past it";
+        } else {
+            outcome = null;
+            List<String> failures = new ArrayList<>();
+            for (Candidate candidate : plan.candidates) {
+                if (failures.size() >= ATTEMPTS) {
+                    break;
+                }
+                long limitBlock = candidate.lengthBytes / plan.blockSize;
+                if (candidate.blocksToWrite == 0) {
+                    limit = limitBlock; // nothing past it: the tail is free already
+                    break;
+                }
+                WriteTransaction txn = store.beginWrite();
+                try {
+                    WriteTransaction.Relocated moved = txn.relocateBelow(limitBlock, 2 * plan.engineNodes + 64);
+                    txn.commit();
+                    commits++;
+                    nodesWritten = moved.nodesWritten();
+                    extentBlocks = moved.extentBlocksMoved();
+                    sharedMoved = moved.sharedMoved();
+                    progress.accept(nodesWritten + extentBlocks);
+                    limit = limitBlock;
+                    break;
+                } catch (OutOfSpaceException e) {
+                    failures.add(e.getMessage()); // nothing durable changed; try a longer length
+                } finally {
+                    txn.abort(); // the writer permit goes back on every path (after a commit, nothing happens)
+                }
+            }
+            if (limit == Long.MAX_VALUE) {
+                outcome = "the free space below every shorter length is too scattered (" + String.join("; ", failures)
+                        + ")";
+            }
+        }
+        long lengthAfter = lengthBefore;
+        if (limit != Long.MAX_VALUE) {
+            long wanted = limit * plan.blockSize;
+            for (int i = 0; i < 3 * Limits.SUPERBLOCK_RING_SLOTS && keptHighWater() * plan.blockSize > wanted; i++) {
+                settle(limit, 1);
+            }
+            long kept = keptHighWater() * plan.blockSize;
+            if (kept > wanted) {
+                outcome = "open readers still hold blocks past " + wanted + " bytes";
+            }
+            lengthAfter = store.device().shrink(kept);
+        } else {
+            long kept = keptHighWater() * plan.blockSize;
+            if (kept < lengthBefore) {
+                lengthAfter = store.device().shrink(kept); // the tail past every superblock's reach is cut anyway
+            }
+        }
+        return new Store.Compacted(lengthBefore, lengthAfter, highWaterBefore, store.superblock().highWaterBlock(),
+                nodesWritten, extentBlocks, sharedMoved, commits, outcome);
+    }
+
+    /** Releases every tree still being dropped, over as many commits as that takes. */
+    private void releaseDrops() throws IOException {
+        while (true) {
+            try (WriteTransaction txn = store.beginWrite()) { // closing aborts whatever did not commit
+                if (!txn.hasDroppedTrees()) {
+                    return;
+                }
+                txn.reclaim(1 << 20);
+                txn.commit();
+                commits++;
+            }
+        }
+    }
+
+    /** Commits {@code count} times, changing nothing but what commits release, allocating below {@code limit}. */
+    private void settle(long limit, int count) throws IOException {
+        for (int i = 0; i < count; i++) {
+            try (WriteTransaction txn = store.beginWrite()) {
+                txn.commitReleasing(limit);
+                commits++;
+            }
+        }
+    }
+
+    /** The highest high-water mark of the superblocks the image keeps (ring and far copy) and open readers hold. */
+    private long keptHighWater() throws IOException {
+        long highWater = store.superblock().highWaterBlock();
+        for (Superblock copy : Recovery.readCopies(store.device(), new ArrayList<>())) {
+            highWater = Math.max(highWater, copy.highWaterBlock());
+        }
+        for (Superblock held : store.readerSuperblocks()) {
+            highWater = Math.max(highWater, held.highWaterBlock());
+        }
+        return highWater;
+    }
+
+    // ------------------------------------------------------------------ the plan
+
+    /** A length to shrink to, and the blocks compaction would write to get there. */
+    record Candidate(long lengthBytes, long blocksToWrite) {
+    }
+
+    /** Lengths worth trying, shortest first; engine-tree nodes to allow for besides. */
+    record Plan(int blockSize, List<Candidate> candidates, long engineNodes, long shorterLengths) {
+    }
+
+    /**
+     * Walks every tree of the newest commit once. A node must be rewritten for a limit L exactly when some block
+     * below it (itself included) lies at or past L: its highest such block decides, so one histogram over the
+     * unit the device cuts in gives, for every length, the blocks to write. Free space below each length comes
+     * from the space tree.
+     */
+    private Plan plan() throws IOException {
+        try (ReadTransaction pin = store.beginRead()) { // keeps the walked blocks from reuse meanwhile
+            return plan(pin.superblock());
+        }
+    }
+
+    private Plan plan(Superblock superblock) throws IOException {
+        int blockSize = superblock.blockSizeBytes();
+        long unit = belowCut ? blockSize : Math.max(store.device().shrinkUnitBytes(), blockSize);
+        long highWater = superblock.highWaterBlock();
+        long lengthNow = belowCut ? highWater * blockSize : store.device().lengthBytes();
+        if (!belowCut && store.device().shrinkUnitBytes() == 0) {
+            return new Plan(blockSize, List.of(), 0, 0);
+        }
+        int buckets = (int) Math.min(Integer.MAX_VALUE - 8, (Math.max(highWater, 1) * blockSize + unit - 1) / unit + 1);
+        long[] writes = new long[buckets];
+        long[] free = new long[buckets];
+        NodeReader reader = store.reader();
+        BlockRef catalogRoot = superblock.catalogRoot();
+        Walk walk = new Walk(reader, catalogRoot, writes, blockSize, unit);
+        long[] engineNodes = new long[1];
+        walk.engineTree(catalogRoot, TreeIds.CATALOG, -1, engineNodes);
+        walk.engineTree(superblock.spaceRoot(), TreeIds.SPACE, -1, engineNodes);
+        if (walk.refsRoot != null) {
+            walk.engineTree(walk.refsRoot, TreeIds.REFS, -1, engineNodes);
+        }
+        TreeCursor catalog = TreeCursor.overCommitted(reader, TreeIds.CATALOG, catalogRoot);
+        List<Long> treeIds = new ArrayList<>();
+        List<BlockRef> roots = new ArrayList<>();
+        for (boolean found = catalog.first(); found; found = catalog.next()) {
+            byte[] key = catalog.key();
+            if (key.length == 8 && catalog.storedFlags() == NodeLayout.FLAG_SUBTREE_ROOT
+                    && Bytes.getLongBigEndian(key, 0) >= Limits.FIRST_USER_TREE_ID) {
+                treeIds.add(Bytes.getLongBigEndian(key, 0));
+                roots.add(BlockRef.decode(catalog.storedValue(), 0));
+            }
+        }
+        for (int i = 0; i < roots.size(); i++) {
+            walk.maxBlock(roots.get(i), treeIds.get(i), -1, 0);
+        }
+        TreeCursor space = TreeCursor.overCommitted(reader, TreeIds.SPACE, superblock.spaceRoot());
+        for (boolean found = space.seek(new byte[] {SpaceKeys.FREE_BY_ADDRESS}); found; found = space.next()) {
+            byte[] key = space.key();
+            if (key[0] != SpaceKeys.FREE_BY_ADDRESS) {
+                break;
+            }
+            long start = Bytes.getLongBigEndian(key, 1);
+            long count = Bytes.getLong(space.value(), 0);
+            for (long at = start; at < start + count; ) {
+                int bucket = (int) (at * blockSize / unit);
+                long bucketEnd = ((long) bucket + 1) * unit / blockSize;
+                long piece = Math.min(start + count, bucketEnd) - at;
+                free[Math.min(bucket, buckets - 1)] += piece;
+                at += piece;
+            }
+        }
+        // For a length of k units: free below it, writes for everything at or past it.
+        long floorBytes = belowCut ? 0 : Limits.FAR_SUPERBLOCK_OFFSET_BYTES + Limits.FAR_REGION_BYTES;
+        long firstUnit = Math.max((floorBytes + unit - 1) / unit,
+                (Limits.firstDataBlock(blockSize) * blockSize + unit - 1) / unit);
+        long[] freeBelow = new long[buckets + 1];
+        for (int b = 0; b < buckets; b++) {
+            freeBelow[b + 1] = freeBelow[b] + free[b];
+        }
+        long[] writesFrom = new long[buckets + 1];
+        for (int b = buckets - 1; b >= 0; b--) {
+            writesFrom[b] = writesFrom[b + 1] + writes[b];
+        }
+        List<Candidate> candidates = new ArrayList<>();
+        long shorter = 0;
+        for (long k = firstUnit; k * unit < lengthNow; k++) {
+            shorter++;
+            int at = (int) Math.min(k, buckets); // lengths past the high-water mark: nothing lies past them
+            long need = writesFrom[at];
+            long slack = need == 0 ? 0 : engineNodes[0] + 64 + need / 16;
+            if (freeBelow[at] >= need + slack) {
+                candidates.add(new Candidate(k * unit, need));
+            }
+        }
+        return new Plan(blockSize, candidates, engineNodes[0], shorter);
+    }
+
+    /** The walk behind the plan: the highest block below every node, each shared block counted once. */
+    private static final class Walk {
+        final NodeReader reader;
+        final long[] writes;
+        final int blockSize;
+        final long unit;
+        final BlockRef refsRoot;
+        final long lastClone;
+        final NodeView countView = new NodeView();
+        /** Shared nodes walked: the highest block below each. */
+        final Map<Long, Long> sharedNodes = new HashMap<>();
+        /** Shared extents counted. */
+        final BitSet sharedExtents = new BitSet();
+
+        Walk(NodeReader reader, BlockRef catalogRoot, long[] writes, int blockSize, long unit) throws IOException {
+            this.reader = reader;
+            this.writes = writes;
+            this.blockSize = blockSize;
+            this.unit = unit;
+            NodeView view = new NodeView();
+            byte[] refs = TreeSearch.get(reader, catalogRoot, TreeIds.CATALOG, TreeIds.catalogKey(TreeIds.REFS), view);
+            this.refsRoot = refs == null ? null : BlockRef.decode(refs, 0);
+            byte[] clone = TreeSearch.get(reader, catalogRoot, TreeIds.CATALOG, SharedBlocks.LAST_CLONE_KEY, view);
+            this.lastClone = clone == null ? 0 : Bytes.getLong(clone, 0);
+        }
+
+        long count(long blockIndex) throws IOException {
+            if (refsRoot == null) {
+                return 1;
+            }
+            byte[] count = TreeSearch.get(reader, refsRoot, TreeIds.REFS, TreeIds.catalogKey(blockIndex), countView);
+            return count == null ? 1 : Bytes.getLong(count, 0);
+        }
+
+        void add(long lastBlock, long weight) {
+            int bucket = (int) Math.min(writes.length - 1, lastBlock * blockSize / unit);
+            writes[bucket] += weight;
+        }
+
+        /** The highest block index below {@code ref}, itself included; adds what moving each part would write. */
+        long maxBlock(BlockRef ref, long treeId, int level, int depth) throws IOException {
+            if (depth > 4 * Limits.MAX_TREE_HEIGHT) {
+                throw new CorruptionException(ref.blockIndex(), "tree " + treeId + ": nested trees too deep");
+            }
+            boolean shared = ref.birthGeneration() <= lastClone && count(ref.blockIndex()) > 1;
+            if (shared) {
+                Long known = sharedNodes.get(ref.blockIndex());
+                if (known != null) {
+                    return known;
+                }
+            }
+            NodeView view = new NodeView();
+            reader.read(ref, treeId, level, view);
+            long highest = ref.blockIndex();
+            int count = view.count();
+            List<BlockRef> nodes = new ArrayList<>();
+            List<BlockRef> extents = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                if (!view.isLeaf()) {
+                    nodes.add(view.childRef(i));
+                    continue;
+                }
+                byte flags = view.flags(i);
+                BlockRef target = dev.cowfs.engine.btree.BTree.referencedBlock(view.storedValue(i), flags);
+                if (target == null) {
+                    continue;
+                }
+                if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
+                    nodes.add(target);
+                } else {
+                    extents.add(target);
+                }
+            }
+            int childLevel = view.isLeaf() ? -1 : view.level() - 1;
+            for (BlockRef child : nodes) {
+                highest = Math.max(highest, maxBlock(child, treeId, childLevel, depth + 1));
+            }
+            for (BlockRef extent : extents) {
+                long last = extent.blockIndex() + extent.blockCount() - 1;
+                highest = Math.max(highest, last);
+                boolean sharedExtent = count(extent.blockIndex()) > 1;
+                if (sharedExtent && extent.blockIndex() <= Integer.MAX_VALUE) {
+                    if (sharedExtents.get((int) extent.blockIndex())) {
+                        continue;
+                    }
+                    sharedExtents.set((int) extent.blockIndex());
+                }
+                add(last, extent.blockCount());
+            }
+            add(highest, 1);
+            if (shared) {
+                sharedNodes.put(ref.blockIndex(), highest);
+            }
+            return highest;
+        }
+
+        /**
+         * An engine tree (never shared): counts its nodes into {@code nodes}, adds each to the histogram like a
+         * user tree's node, and returns the highest block below the node.
+         */
+        long engineTree(BlockRef ref, long treeId, int level, long[] nodes) throws IOException {
+            NodeView view = new NodeView();
+            reader.read(ref, treeId, level, view);
+            nodes[0]++;
+            long highest = ref.blockIndex();
+            List<BlockRef> below = new ArrayList<>();
+            for (int i = 0; i < view.count(); i++) {
+                if (!view.isLeaf()) {
+                    below.add(view.childRef(i));
+                } else if ((view.flags(i) & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
+                    BlockRef value = BlockRef.decode(view.storedValue(i), NodeLayout.OUT_OF_LINE_REF_OFFSET);
+                    long last = value.blockIndex() + value.blockCount() - 1;
+                    highest = Math.max(highest, last);
+                    add(last, value.blockCount());
+                }
+            }
+            int childLevel = view.level() - 1;
+            for (BlockRef child : below) {
+                highest = Math.max(highest, engineTree(child, treeId, childLevel, nodes));
+            }
+            add(highest, 1);
+            return highest;
+        }
+    }
+}
