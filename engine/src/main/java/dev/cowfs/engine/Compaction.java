@@ -65,7 +65,7 @@ final class Compaction {
                     + "); nothing was moved: run cowfs fsck, and --repair where it can");
         }
         releaseDrops();
-        settle(Long.MAX_VALUE, Limits.SUPERBLOCK_RING_SLOTS);
+        settle(Long.MAX_VALUE, 0, Limits.SUPERBLOCK_RING_SLOTS);
         Plan plan = plan();
         long nodesWritten = 0;
         long extentBlocks = 0;
@@ -89,7 +89,7 @@ final class Compaction {
                     limit = limitBlock; // nothing past it: the tail is free already
                     break;
                 }
-                WriteTransaction txn = store.beginWrite();
+                WriteTransaction txn = store.beginWriteUnderHeldPermit();
                 try {
                     WriteTransaction.Relocated moved = txn.relocateBelow(limitBlock, 2 * plan.engineNodes + 64);
                     txn.commit();
@@ -113,9 +113,13 @@ final class Compaction {
         }
         long lengthAfter = lengthBefore;
         if (limit != Long.MAX_VALUE) {
-            long wanted = limit * plan.blockSize;
+            // The far superblock region is never free: a high-water mark past it stays past it.
+            long farEnd = Limits.farRegionEndBlock(plan.blockSize);
+            long wanted = Math.max(limit, highWaterBefore >= farEnd ? farEnd : 0) * plan.blockSize;
+            // Old blocks turn free a ring's length after they were freed, the mark falls a commit later, and the
+            // superblocks the image keeps follow a ring's length after that: about eight commits.
             for (int i = 0; i < 3 * Limits.SUPERBLOCK_RING_SLOTS && keptHighWater() * plan.blockSize > wanted; i++) {
-                settle(limit, 1);
+                settle(limit, 2 * plan.engineNodes + 64, 1);
             }
             long kept = keptHighWater() * plan.blockSize;
             if (kept > wanted) {
@@ -135,7 +139,7 @@ final class Compaction {
     /** Releases every tree still being dropped, over as many commits as that takes. */
     private void releaseDrops() throws IOException {
         while (true) {
-            try (WriteTransaction txn = store.beginWrite()) { // closing aborts whatever did not commit
+            try (WriteTransaction txn = store.beginWriteUnderHeldPermit()) { // closing aborts whatever did not commit
                 if (!txn.hasDroppedTrees()) {
                     return;
                 }
@@ -146,11 +150,14 @@ final class Compaction {
         }
     }
 
-    /** Commits {@code count} times, changing nothing but what commits release, allocating below {@code limit}. */
-    private void settle(long limit, int count) throws IOException {
+    /**
+     * Commits {@code count} times, changing nothing but what commits release, allocating below {@code limit} (with
+     * {@code reserveBlocks} to record each commit in).
+     */
+    private void settle(long limit, long reserveBlocks, int count) throws IOException {
         for (int i = 0; i < count; i++) {
-            try (WriteTransaction txn = store.beginWrite()) {
-                txn.commitReleasing(limit);
+            try (WriteTransaction txn = store.beginWriteUnderHeldPermit()) {
+                txn.commitReleasing(limit, reserveBlocks);
                 commits++;
             }
         }

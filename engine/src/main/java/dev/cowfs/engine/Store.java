@@ -444,8 +444,8 @@ public final class Store implements Closeable {
      * ordinary commits: power lost at any point leaves a committed image holding the same data. The trees keep
      * their shape and sharing (snapshots and clones share the moved blocks as before). The image must check clean
      * (the full checker runs first); trees being dropped are released first. {@code progress} hears the blocks
-     * checked, then the blocks written. Waits for an open write transaction to end; open readers keep what they
-     * read, and may keep the file from shrinking as far.
+     * checked, then the blocks written. Waits for an open write transaction to end, and holds the writer permit
+     * throughout; open readers keep what they read, and may keep the file from shrinking as far.
      */
     public Compacted compact(LongConsumer progress) throws IOException {
         return compact(progress, false);
@@ -459,7 +459,25 @@ public final class Store implements Closeable {
     public Compacted compact(LongConsumer progress, boolean belowCut) throws IOException {
         checkOpen();
         checkWritable();
-        return new Compaction(this, progress, belowCut).run();
+        // One permit for the whole compaction: no other writer may place blocks past the limit, or past the cut.
+        try {
+            writerPermit.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted waiting for the write transaction");
+        }
+        try {
+            return new Compaction(this, progress, belowCut).run();
+        } finally {
+            writerPermit.release();
+        }
+    }
+
+    /** A write transaction for work that holds the writer permit already ({@link #compact}). */
+    WriteTransaction beginWriteUnderHeldPermit() throws IOException {
+        checkOpen();
+        checkWritable();
+        return WriteTransaction.underHeldPermit(this, committed);
     }
 
     /** The generations the image keeps superblock copies of, newest first (see {@link Recovery.Retained}). */

@@ -53,6 +53,19 @@ public final class WriteTransaction implements AutoCloseable {
     }
 
     /**
+     * A transaction under a writer permit its caller holds for longer (compaction's commits): ending it leaves
+     * the permit with the caller.
+     */
+    static WriteTransaction underHeldPermit(Store store, CommittedState base) {
+        WriteTransaction txn = new WriteTransaction(store, base);
+        txn.ownsPermit = false;
+        return txn;
+    }
+
+    /** False when the caller holds the writer permit across several transactions (see {@link #underHeldPermit}). */
+    private boolean ownsPermit = true;
+
+    /**
      * A transaction that starts from {@code base} but commits as {@code generation}, after {@code previous}
      * (whose superblock goes into the far copy): the roll-back of an image to a retained generation.
      */
@@ -537,7 +550,7 @@ public final class WriteTransaction implements AutoCloseable {
     Relocated relocateBelow(long limitBlock, long spaceReserveBlocks) throws IOException {
         checkUsable();
         try {
-            allocator.limitTo(limitBlock);
+            allocator.limitTo(limitBlock, spaceReserveBlocks);
             allocator.forceCommit();
             EngineBugError.check(!drops.pending(), "compaction while trees are being dropped");
             EngineBugError.check(nestedTrees.isEmpty() && trees.values().stream().noneMatch(BTree::isDirty)
@@ -601,9 +614,9 @@ public final class WriteTransaction implements AutoCloseable {
      * Compaction: commits nothing but what the commit itself does (pending blocks released, the high-water mark
      * lowered over a free tail), allocating only below {@code limitBlock}.
      */
-    long commitReleasing(long limitBlock) throws IOException {
+    long commitReleasing(long limitBlock, long persistReserveBlocks) throws IOException {
         checkUsable();
-        allocator.limitTo(limitBlock);
+        allocator.limitTo(limitBlock, persistReserveBlocks);
         allocator.forceCommit();
         return commit();
     }
@@ -700,7 +713,9 @@ public final class WriteTransaction implements AutoCloseable {
         } finally {
             store.device().allowHostReserve(false);
             ctx.memory().releaseAll();
-            store.endWrite();
+            if (ownsPermit) {
+                store.endWrite();
+            }
         }
     }
 
@@ -743,7 +758,9 @@ public final class WriteTransaction implements AutoCloseable {
         if (!finished) {
             finished = true;
             ctx.memory().releaseAll();
-            store.endWrite();
+            if (ownsPermit) {
+                store.endWrite();
+            }
         }
     }
 

@@ -2033,6 +2033,9 @@ public final class CowFileSystem implements Closeable {
                     txn = store.beginWrite();
                     reloadCounters();
                 } catch (IOException e) {
+                    if (txn != null) {
+                        txn.abort(); // the writer permit goes back
+                    }
                     txn = null; // the store turned read-only after a failed commit: later writes get EROFS
                 }
             }

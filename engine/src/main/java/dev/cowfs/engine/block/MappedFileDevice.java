@@ -230,8 +230,9 @@ public final class MappedFileDevice implements BlockDevice {
 
     /**
      * Truncates the file to whole mapping chunks, never below the far superblock region. Chunks past the cut
-     * stay mapped but are never read (nothing reaches them), and growing again makes them valid once more. The
-     * new size is made durable before this returns.
+     * stay mapped: nothing reaches them (the caller guarantees it, and every address is checked against the
+     * length, which falls first), so nothing reads them and no SIGBUS can come of it; growing again makes them
+     * valid once more. The new size is made durable before this returns.
      */
     @Override
     public synchronized long shrink(long minimumBytes) throws IOException {
@@ -242,9 +243,15 @@ public final class MappedFileDevice implements BlockDevice {
             return lengthBytes;
         }
         channel.force(false);
-        lengthBytes = target; // reads past it fail cleanly from now on
-        channel.truncate(target);
-        channel.force(true);
+        long before = lengthBytes;
+        lengthBytes = target; // reads past it fail cleanly from now on, before the bytes go
+        try {
+            channel.truncate(target);
+            channel.force(true);
+        } catch (IOException | RuntimeException e) {
+            lengthBytes = Math.min(before, channel.size()); // what the file holds, whatever the cut left
+            throw e;
+        }
         channelDirty = false;
         return target;
     }

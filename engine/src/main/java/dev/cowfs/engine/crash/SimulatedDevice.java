@@ -283,6 +283,9 @@ public final class SimulatedDevice implements BlockDevice {
      */
     @Override
     public long shrink(long minimumBytes) throws IOException {
+        if (closed) {
+            throw new IOException("device closed");
+        }
         if (readOnly) {
             throw new dev.cowfs.engine.block.ReadOnlyEngineException("simulated device is read-only");
         }
@@ -293,6 +296,10 @@ public final class SimulatedDevice implements BlockDevice {
             return lengthBytes;
         }
         barrier();
+        if (failureKind == Failure.IO_ERROR && failureDue()) { // a cut needs no room: only an I/O error meets it
+            failureInjected = true;
+            throw new IOException("simulated I/O error cutting the image to " + target + " bytes");
+        }
         if (recording) {
             log.add(new Shrink(log.size(), target));
         }

@@ -87,11 +87,17 @@ public final class SpaceAllocator implements BlockAllocator {
     /**
      * Compaction: from now on every allocation lies below {@code block} (or fails with
      * {@link OutOfSpaceException}), so that the blocks at and past it can empty out. Set before any allocation.
+     * Recording the commit cannot grow the image then, so it starts with {@code persistReserveBlocks} and what
+     * its records need in the reserve (the space tree's nodes are a fair bound).
      */
-    public void limitTo(long block) {
+    public void limitTo(long block, long persistReserveBlocks) {
         EngineBugError.check(reserve.isEmpty() && blocksAllocated == 0, "allocation limit set after allocations");
         this.limitBlock = block;
+        this.limitedPersistReserveBlocks = persistReserveBlocks;
     }
+
+    /** Under a limit: the reserve recording the commit starts from, besides what its records need. */
+    private long limitedPersistReserveBlocks;
 
     /**
      * Compaction: fills the reserve with at least {@code blocks} blocks below the limit (fewer when the space
@@ -387,6 +393,13 @@ public final class SpaceAllocator implements BlockAllocator {
 
     /** Refills the reserve before commit so that recording the commit rarely needs to grow the image. */
     public void prepareForPersist() throws IOException {
+        if (limitBlock != Long.MAX_VALUE) {
+            // Nothing may grow past the limit: what recording the commit needs must be in the reserve beforehand,
+            // a leaf for about every 16 records changed (a leaf holds some 90), with room for splits up the tree.
+            long records = freedCommitted.size() + leakedToReturn.size() + releasableRecords();
+            fillReserve(limitedPersistReserveBlocks + records / 16 + 4L * Limits.MAX_TREE_HEIGHT);
+            return;
+        }
         long reserved = reserve.values().stream().mapToLong(Long::longValue).sum();
         if (reserved < PERSIST_RESERVE_BLOCKS && freeBlocks > 0) {
             refill(1, PERSIST_RESERVE_BLOCKS);
@@ -399,7 +412,9 @@ public final class SpaceAllocator implements BlockAllocator {
      */
     public void persist() throws IOException {
         spaceTreeBusy = true;
+        persisting = true;
         try {
+            lowerOverFreeTail();
             releaseReusable();
             for (long[] extent : leakedToReturn) {
                 insertFree(extent[0], extent[1]);
@@ -419,6 +434,56 @@ public final class SpaceAllocator implements BlockAllocator {
             }
         } finally {
             spaceTreeBusy = false;
+            persisting = false;
+        }
+    }
+
+    /**
+     * True while a commit is recorded: a free extent reaching the high-water mark then stays a free record. Blocks
+     * released by this commit are free only from the next commit on, so the mark must not fall over them while
+     * this commit may still grow the image from it (the next commit lowers it: {@link #lowerOverFreeTail}).
+     */
+    private boolean persisting;
+
+    /** Pending records a commit now would release (readers aside): what recording it may need room for. */
+    private long releasableRecords() throws IOException {
+        long lastReusableFreeGeneration = generation + 1 - Limits.SUPERBLOCK_RING_SLOTS;
+        long records = 0;
+        TreeCursor cursor = space.cursor();
+        for (boolean found = cursor.seek(new byte[] {SpaceKeys.PENDING}); found; found = cursor.next()) {
+            byte[] key = cursor.key();
+            if (key[0] != SpaceKeys.PENDING || key.length != SpaceKeys.PENDING_KEY_BYTES
+                    || Bytes.getLongBigEndian(key, 1) > lastReusableFreeGeneration) {
+                break;
+            }
+            records++;
+        }
+        return records;
+    }
+
+    /**
+     * A free extent an earlier commit left ending at the high-water mark (see {@link #persisting}) lowers it now:
+     * its blocks have been free since that commit.
+     */
+    private void lowerOverFreeTail() throws IOException {
+        TreeCursor cursor = space.cursor();
+        if (!cursor.seekFloor(SpaceKeys.freeByAddress(highWaterBlock))) {
+            return;
+        }
+        byte[] key = cursor.key();
+        if (key[0] != SpaceKeys.FREE_BY_ADDRESS) {
+            return;
+        }
+        long start = Bytes.getLongBigEndian(key, 1);
+        long count = Bytes.getLong(cursor.value(), 0);
+        if (start + count != highWaterBlock) {
+            return;
+        }
+        removeFreeRecord(start, count);
+        if (highWaterBlock == start + count) {
+            highWaterBlock = start;
+        } else {
+            putFreeRecord(start, count); // recording the removal grew the image: the extent stays free below it
         }
     }
 
@@ -626,7 +691,7 @@ public final class SpaceAllocator implements BlockAllocator {
             removeFreeRecord(end, afterCount);
             count += afterCount;
         }
-        if (start + count == highWaterBlock) {
+        if (start + count == highWaterBlock && !persisting) {
             highWaterBlock = start;
             return;
         }
