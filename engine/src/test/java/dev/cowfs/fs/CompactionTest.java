@@ -9,8 +9,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -96,12 +94,7 @@ class CompactionTest {
     }
 
     private static void assertClean(CowFileSystem fs, String what) throws Exception {
-        List<String> problems = new ArrayList<>(FsChecker.check(fs.store()));
-        var report = fs.store().check();
-        if (!report.isClean()) {
-            problems.add(report.summary());
-        }
-        assertTrue(problems.isEmpty(), what + ": " + problems);
+        ImageRollbackTest.assertClean(fs, what);
     }
 
     @Test

@@ -55,7 +55,8 @@ class ImageRollbackTest {
         return states;
     }
 
-    private static void assertClean(CowFileSystem fs, String what) throws Exception {
+    /** Both checkers clean, the engine's over every retained root. */
+    static void assertClean(CowFileSystem fs, String what) throws Exception {
         List<String> problems = new ArrayList<>(FsChecker.check(fs.store()));
         var report = fs.store().check(); // with every retained ring generation
         if (!report.isClean()) {

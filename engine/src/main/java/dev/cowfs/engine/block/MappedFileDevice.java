@@ -249,7 +249,11 @@ public final class MappedFileDevice implements BlockDevice {
             channel.truncate(target);
             channel.force(true);
         } catch (IOException | RuntimeException e) {
-            lengthBytes = Math.min(before, channel.size()); // what the file holds, whatever the cut left
+            try {
+                lengthBytes = Math.min(before, channel.size()); // what the file holds, whatever the cut left
+            } catch (IOException | RuntimeException unknown) {
+                e.addSuppressed(unknown); // nothing the image keeps lies past the cut: the lower length is safe
+            }
             throw e;
         }
         channelDirty = false;

@@ -494,6 +494,19 @@ public final class SpaceAllocator implements BlockAllocator {
      */
     private void applyRollBackProtection() throws IOException {
         java.util.BitSet protect = rollBackProtect;
+        // A free extent may end at the base's mark (see persisting): merging the raised blocks into it must not
+        // lower the mark and take the extent away before its protected blocks are split out below.
+        persisting = true;
+        try {
+            raiseForRollBack(protect);
+        } finally {
+            persisting = false;
+        }
+        splitProtectedOut(protect);
+    }
+
+    /** Roll-back: the blocks between the base's mark and the raised one; protected ones wait, the rest are free. */
+    private void raiseForRollBack(java.util.BitSet protect) throws IOException {
         if (rollBackHighWater > highWaterBlock) {
             long from = highWaterBlock;
             highWaterBlock = rollBackHighWater;
@@ -521,6 +534,10 @@ public final class SpaceAllocator implements BlockAllocator {
                 }
             }
         }
+    }
+
+    /** Roll-back: protected blocks leave the free and older pending extents they lie in, and wait from now. */
+    private void splitProtectedOut(java.util.BitSet protect) throws IOException {
         // Protected blocks inside free extents: the extent is split around them.
         List<long[]> frees = new ArrayList<>();
         TreeCursor cursor = space.cursor();
