@@ -69,14 +69,15 @@ public final class Report {
             return null;
         }
 
-        /** What the work's size was, as "field=value", or "" when the line names none. */
+        /** What the work's size was, as "field=value" pairs, or "" when the line names none. */
         String size() {
+            StringBuilder text = new StringBuilder();
             for (String size : SIZES) {
                 if (number(size) != null) {
-                    return size + "=" + format(number(size));
+                    text.append(text.isEmpty() ? "" : ", ").append(size).append('=').append(format(number(size)));
                 }
             }
-            return "";
+            return text.toString();
         }
     }
 
@@ -253,11 +254,24 @@ public final class Report {
 
     /** A chart for every bench measured at several sizes: cost as the work grows, one series per implementation. */
     private static String curves(String suite, List<Line> lines, Path out) throws IOException {
+        // The size a bench's curve runs along: the first size field that takes several values in its lines.
+        Map<String, String> along = new TreeMap<>();
+        Map<String, Map<String, TreeSet<Double>>> seen = new TreeMap<>();
+        for (Line line : lines) {
+            for (String size : SIZES) {
+                if (line.number(size) != null) {
+                    seen.computeIfAbsent(line.text("bench"), k -> new TreeMap<>())
+                            .computeIfAbsent(size, k -> new TreeSet<>()).add(line.number(size));
+                }
+            }
+        }
+        seen.forEach((bench, sizes) -> SIZES.stream().filter(size -> sizes.containsKey(size)
+                && sizes.get(size).size() >= 2).findFirst().ifPresent(size -> along.put(bench, size)));
         Map<String, Map<String, TreeMap<Double, List<Double>>>> benches = new TreeMap<>();
         Map<String, String[]> axes = new TreeMap<>();
         for (Line line : lines) {
-            String sizeField = SIZES.stream().filter(size -> line.number(size) != null).findFirst().orElse(null);
-            if (sizeField == null) {
+            String sizeField = along.get(line.text("bench"));
+            if (sizeField == null || line.number(sizeField) == null) {
                 continue;
             }
             String metric = line.metric();
