@@ -55,13 +55,52 @@ public final class BenchMain {
             System.err.println("bench: unknown suite '" + suite + "' (known: engine, fs, snap, send)");
             System.exit(2);
         }
-        Collection<RunResult> results = run(benchmarks, quick, onlyBench);
-        for (RunResult result : results) {
-            System.out.println(jsonLine(suite, result, quick));
+        // Repetition by repetition, every implementation once in each (A-B-C, A-B-C, ...): a drift of the machine
+        // during the run falls on all of them alike, and each repetition is a fork of its own.
+        int repetitions = quick ? 1 : FULL_REPETITIONS;
+        List<java.lang.reflect.Method> methods = new ArrayList<>();
+        for (java.lang.reflect.Method method : benchmarks.getMethods()) {
+            if (method.isAnnotationPresent(org.openjdk.jmh.annotations.Benchmark.class)
+                    && (onlyBench == null || method.getName().equals(onlyBench))) {
+                methods.add(method);
+            }
+        }
+        methods.sort(java.util.Comparator.comparing(java.lang.reflect.Method::getName));
+        for (java.lang.reflect.Method method : methods) {
+            List<String> impls = implementations(method);
+            for (int rep = 0; rep < repetitions; rep++) {
+                for (String impl : impls) {
+                    for (RunResult result : run(benchmarks, method.getName(), impl, quick)) {
+                        System.out.println(jsonLine(suite, result, quick, rep));
+                        System.out.flush();
+                    }
+                }
+            }
         }
     }
 
-    private static Collection<RunResult> run(Class<?> benchmarks, boolean quick, String onlyBench)
+    /** Forks (one repetition each) of every implementation in a full run. */
+    private static final int FULL_REPETITIONS = 3;
+
+    /** The values of the {@code impl} parameter of the state a benchmark method takes. */
+    static List<String> implementations(java.lang.reflect.Method method) {
+        for (Class<?> type : method.getParameterTypes()) {
+            for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+                try {
+                    java.lang.reflect.Field field = c.getDeclaredField("impl");
+                    org.openjdk.jmh.annotations.Param param = field.getAnnotation(org.openjdk.jmh.annotations.Param.class);
+                    if (param != null) {
+                        return List.of(param.value());
+                    }
+                } catch (NoSuchFieldException e) {
+                    // look in the superclass
+                }
+            }
+        }
+        throw new IllegalStateException("benchmark " + method.getName() + " takes no state with an impl parameter");
+    }
+
+    private static Collection<RunResult> run(Class<?> benchmarks, String method, String impl, boolean quick)
             throws RunnerException {
         List<String> jvmArgs = new ArrayList<>();
         String argfile = System.getProperty("cowfs.jvm.argfile");
@@ -79,7 +118,8 @@ public final class BenchMain {
             }
         }
         ChainedOptionsBuilder options = new OptionsBuilder()
-                .include(benchmarks.getName() + "\\." + (onlyBench != null ? onlyBench + "$" : ""))
+                .include(benchmarks.getName() + "\\." + method + "$")
+                .param("impl", impl)
                 .forks(1)
                 .jvmArgs(jvmArgs.toArray(String[]::new))
                 .warmupIterations(quick ? 1 : 2)
@@ -95,7 +135,7 @@ public final class BenchMain {
                 .run();
     }
 
-    static String jsonLine(String suite, RunResult result, boolean quick) {
+    static String jsonLine(String suite, RunResult result, boolean quick, int rep) {
         String bench = result.getParams().getBenchmark();
         bench = bench.substring(bench.lastIndexOf('.') + 1);
         String impl = result.getParams().getParam("impl");
@@ -115,7 +155,16 @@ public final class BenchMain {
             }
             default -> opsPerSecond = score;
         }
-        return String.format(Locale.ROOT, "{\"suite\":\"%s\",\"bench\":\"%s\",\"impl\":\"%s\",\"ops_per_s\":%.1f%s%s}",
-                suite, bench, impl, opsPerSecond, latency, quick ? ",\"quick\":true" : "");
+        // The dataset's size, as the benchmark's numeric parameters say it (keys, files, fileMiB, ...).
+        StringBuilder dataset = new StringBuilder();
+        for (String key : new java.util.TreeSet<>(result.getParams().getParamsKeys())) {
+            String value = result.getParams().getParam(key);
+            if (!key.equals("impl") && value != null && value.matches("\\d+")) {
+                dataset.append(",\"").append(key).append("\":").append(value);
+            }
+        }
+        return String.format(Locale.ROOT, "{\"suite\":\"%s\",\"bench\":\"%s\",\"impl\":\"%s\",\"ops_per_s\":%.1f%s%s,"
+                        + "\"rep\":%d%s}", suite, bench, impl, opsPerSecond, latency, dataset, rep,
+                quick ? ",\"quick\":true" : "");
     }
 }
