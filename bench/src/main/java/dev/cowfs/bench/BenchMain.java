@@ -88,7 +88,7 @@ public final class BenchMain {
             for (Class<?> c = type; c != null; c = c.getSuperclass()) {
                 try {
                     java.lang.reflect.Field field = c.getDeclaredField("impl");
-                    org.openjdk.jmh.annotations.Param param = field.getAnnotation(org.openjdk.jmh.annotations.Param.class);
+                    var param = field.getAnnotation(org.openjdk.jmh.annotations.Param.class);
                     if (param != null) {
                         return List.of(param.value());
                     }

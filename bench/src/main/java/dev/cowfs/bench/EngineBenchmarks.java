@@ -151,6 +151,10 @@ public class EngineBenchmarks {
         @Param({"cowfs", "lmdb", "mvstore"})
         public String impl;
 
+        /** Keys in the store each commit updates one of (its own name: the quick run's "keys" is not for it). */
+        @Param({"10000"})
+        public int storeKeys;
+
         Dataset data;
         Path directory;
         KeyValueStore store;
@@ -158,7 +162,7 @@ public class EngineBenchmarks {
 
         @Setup(Level.Trial)
         public void load() throws IOException {
-            data = new Dataset(10_000, 16, 100, 4);
+            data = new Dataset(storeKeys, 16, 100, 4);
             directory = Dataset.diskDirectory(impl);
             store = Dataset.open(impl, directory);
             store.bulkInsert(data.keys, data.values);

@@ -43,8 +43,8 @@ public final class Report {
     }
 
     /** Fields that say how large the measured work was: a bench measured at several of them is a curve. */
-    private static final List<String> SIZES = List.of("dataset_bytes", "keys", "pageValueKeys", "fileMiB", "files",
-            "size_bytes", "extents", "changed", "bytes", "length");
+    private static final List<String> SIZES = List.of("dataset_bytes", "keys", "storeKeys", "pageValueKeys",
+            "fileMiB", "files", "size_bytes", "extents", "changed", "bytes", "length");
 
     private Report() {
     }

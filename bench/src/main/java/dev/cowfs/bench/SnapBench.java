@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Locale;
 
 /**
@@ -30,9 +29,9 @@ final class SnapBench {
                 "cowfs-snap");
         try {
             int[] sizes = quick ? new int[] {10, 1_000, 100_000} : new int[] {10, 1_000, 100_000, 1_000_000};
-            snapshotCreate(dir, 1_000, quick); // warm-up: the JIT compiles the paths once, not in the first figure
+            snapshotCreate(dir, 1_000, quick, false); // warm-up: the JIT compiles the paths, not in a figure
             for (int files : sizes) {
-                snapshotCreate(dir, files, quick);
+                snapshotCreate(dir, files, quick, true);
             }
             clone(dir, quick);
             diff(dir, quick ? 100_000 : 1_000_000, quick);
@@ -70,7 +69,7 @@ final class SnapBench {
         fs.sync();
     }
 
-    private static void snapshotCreate(Path dir, int files, boolean quick) throws IOException {
+    private static void snapshotCreate(Path dir, int files, boolean quick, boolean report) throws IOException {
         Path image = dir.resolve("snapshot-" + files + ".img");
         try (CowFileSystem fs = CowFileSystem.create(image, options())) {
             fill(fs, files, 0);
@@ -82,9 +81,9 @@ final class SnapBench {
                 fs.createSnapshot(0, "s" + r, false);
                 micros[r] = (System.nanoTime() - start) / 1000;
             }
-            Arrays.sort(micros);
-            line("snapshotCreate", "\"files\":" + files + ",\"us\":" + micros[REPETITIONS / 2]
-                    + ",\"min_us\":" + micros[0] + ",\"max_us\":" + micros[REPETITIONS - 1], quick);
+            for (int r = 0; r < REPETITIONS && report; r++) { // one line a repetition: the report takes medians
+                line("snapshotCreate", "\"files\":" + files + ",\"us\":" + micros[r] + ",\"rep\":" + r, quick);
+            }
         } finally {
             Files.deleteIfExists(image);
         }
@@ -126,9 +125,10 @@ final class SnapBench {
                     fs.sync();
                     micros[r] = (System.nanoTime() - start) / 1000;
                 }
-                Arrays.sort(micros);
-                line("clone", "\"extents\":" + c[1] + ",\"size_bytes\":" + c[2] + ",\"us\":" + micros[REPETITIONS / 2]
-                        + ",\"min_us\":" + micros[0] + ",\"max_us\":" + micros[REPETITIONS - 1], quick);
+                for (int r = 0; r < REPETITIONS; r++) {
+                    line("clone", "\"extents\":" + c[1] + ",\"size_bytes\":" + c[2] + ",\"us\":" + micros[r]
+                            + ",\"rep\":" + r, quick);
+                }
             }
         } finally {
             Files.deleteIfExists(image);
@@ -152,7 +152,7 @@ final class SnapBench {
                 int found = fs.diff(base, 0).size();
                 long micros = (System.nanoTime() - start) / 1000;
                 line("diff", "\"files\":" + files + ",\"changed\":" + target + ",\"found\":" + found + ",\"us\":"
-                        + micros, quick);
+                        + micros + ",\"rep\":0", quick);
             }
         } finally {
             Files.deleteIfExists(image);
@@ -182,7 +182,7 @@ final class SnapBench {
                 long blocks = device.log().stream().filter(op -> op instanceof SimulatedDevice.Write)
                         .mapToLong(op -> (((SimulatedDevice.Write) op).bytes().length + 4095) / 4096).sum();
                 line(kind.equals("shared") ? "sharedOverwrite" : "unsharedOverwrite",
-                        "\"blocks_written\":" + blocks, quick);
+                        "\"blocks_written\":" + blocks + ",\"rep\":0", quick);
             }
         }
     }
