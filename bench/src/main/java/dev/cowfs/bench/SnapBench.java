@@ -6,16 +6,24 @@ import dev.cowfs.fs.CowFileSystem;
 import dev.cowfs.fs.FsOptions;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
 /**
  * The snapshot suite (single-shot timings, not JMH: each measured operation changes the image). Snapshot
- * creation against subvolume size, diff against the amount of change, and the blocks a 4 KiB overwrite of
- * shared data writes in its commit. Times include the commit that makes the snapshot durable. Images live on
- * tmpfs ({@code cowfs.bench.memdir}, /dev/shm by default).
+ * creation against subvolume size, reflink clone against file size and against extent count, a snapshot's
+ * exclusive bytes as the live tree diverges, open time against image size, diff against the amount of change,
+ * and the blocks a 4 KiB overwrite of shared data writes in its commit. Times include the commit that makes the
+ * snapshot or clone durable. Images live on tmpfs ({@code cowfs.bench.memdir}, /dev/shm by default); btrfs and
+ * XFS, the peers, run on loop images in the same directory, each case on freshly made filesystems, and every
+ * repetition measures cowfs and each peer in turn.
  */
 final class SnapBench {
     private static final int REPETITIONS = 5;
@@ -28,15 +36,43 @@ final class SnapBench {
         Path dir = Files.createTempDirectory(Path.of(System.getProperty("cowfs.bench.memdir", "/dev/shm")),
                 "cowfs-snap");
         try {
-            int[] sizes = quick ? new int[] {10, 1_000, 100_000} : new int[] {10, 1_000, 100_000, 1_000_000};
-            snapshotCreate(dir, 1_000, quick, false); // warm-up: the JIT compiles the paths, not in a figure
-            for (int files : sizes) {
-                snapshotCreate(dir, files, quick, true);
+            List<String> peers = new ArrayList<>();
+            for (String kind : List.of("btrfs", "xfs")) {
+                String reason = LoopVolume.unavailable(kind);
+                if (reason == null) {
+                    peers.add(kind);
+                } else {
+                    System.err.println("snap: " + reason);
+                }
             }
-            clone(dir, quick);
+            boolean btrfs = peers.contains("btrfs");
+            if (!btrfs) {
+                System.err.println("snap: snapshotCreate and snapshotExclusive run for cowfs alone (btrfs is the "
+                        + "peer with snapshots)");
+            }
+            int[] sizes = quick ? new int[] {10, 1_000, 100_000} : new int[] {10, 1_000, 100_000, 1_000_000};
+            snapshotCreate(dir, 1_000, quick, false, false); // warm-up: the JIT compiles the paths, no figure
+            for (int files : sizes) {
+                snapshotCreate(dir, files, quick, true, btrfs);
+            }
+            long[] cloneSizes = quick ? new long[] {1L << 20, 64L << 20, 256L << 20}
+                    : new long[] {1L << 20, 64L << 20, 1L << 30, 4L << 30};
+            for (long bytes : cloneSizes) {
+                cloneCase(dir, "cloneBySize", "size_bytes", bytes, sink -> writeBytes(sink, bytes), bytes, peers,
+                        quick);
+            }
+            int[] extentCounts = quick ? new int[] {100, 1_000, 10_000} : new int[] {100, 1_000, 10_000, 100_000};
+            for (int extents : extentCounts) {
+                cloneCase(dir, "cloneByExtents", "extents", extents, sink -> writeScattered(sink, extents),
+                        4096L * extents, peers, quick);
+            }
+            snapshotExclusive(dir, quick, btrfs);
+            long[] imageSizes = quick ? new long[] {64L << 20, 512L << 20} : new long[] {64L << 20, 1L << 30, 4L << 30};
+            for (long bytes : imageSizes) {
+                openTime(dir, bytes, quick);
+            }
             diff(dir, quick ? 100_000 : 1_000_000, quick);
             sharedOverwrite(quick);
-            System.err.println("snap: btrfs and XFS rows skipped: mkfs.btrfs / mkfs.xfs are not installed here");
         } finally {
             try (var paths = Files.walk(dir)) {
                 paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
@@ -69,66 +105,229 @@ final class SnapBench {
         fs.sync();
     }
 
-    private static void snapshotCreate(Path dir, int files, boolean quick, boolean report) throws IOException {
+    /** The same files as {@link #fill}, on a peer filesystem. */
+    private static void fill(Path root, int files) throws IOException {
+        byte[] contents = new byte[100];
+        for (int i = 0; i < files; i++) {
+            Path dir = root.resolve("d" + (i / 1000));
+            if (i % 1000 == 0) {
+                Files.createDirectories(dir);
+            }
+            contents[0] = (byte) i;
+            Files.write(dir.resolve("f" + i), contents);
+        }
+    }
+
+    private static void snapshotCreate(Path dir, int files, boolean quick, boolean report, boolean btrfs)
+            throws IOException {
         Path image = dir.resolve("snapshot-" + files + ".img");
-        try (CowFileSystem fs = CowFileSystem.create(image, options())) {
+        // btrfs keeps about 1 KiB of metadata a small file, twice (DUP); the image is sparse on tmpfs
+        try (CowFileSystem fs = CowFileSystem.create(image, options());
+             LoopVolume peer = btrfs ? LoopVolume.create("btrfs", dir, (4L << 30) + files * 8192L, false) : null) {
             fill(fs, files, 0);
-            long[] micros = new long[REPETITIONS];
+            if (peer != null) {
+                fill(peer.root(), files);
+                peer.sync();
+            }
+            long[][] micros = new long[2][REPETITIONS];
             for (int r = 0; r < REPETITIONS; r++) {
                 long file = fs.resolve("/d0/f0", true);
                 fs.write(file, 0, new byte[] {(byte) r}, 0, 1); // the source changed since the last snapshot
                 long start = System.nanoTime();
                 fs.createSnapshot(0, "s" + r, false);
-                micros[r] = (System.nanoTime() - start) / 1000;
+                micros[0][r] = (System.nanoTime() - start) / 1000;
+                if (peer != null) {
+                    try (FileChannel channel = FileChannel.open(peer.root().resolve("d0/f0"),
+                            StandardOpenOption.WRITE)) {
+                        channel.write(ByteBuffer.wrap(new byte[] {(byte) r}), 0);
+                    }
+                    micros[1][r] = peer.snapshot("s" + r);
+                }
             }
             for (int r = 0; r < REPETITIONS && report; r++) { // one line a repetition: the report takes medians
-                line("snapshotCreate", "\"files\":" + files + ",\"us\":" + micros[r] + ",\"rep\":" + r, quick);
+                line("snapshotCreate", "cowfs", "\"files\":" + files + ",\"us\":" + micros[0][r] + ",\"rep\":" + r,
+                        quick);
+                if (peer != null) {
+                    line("snapshotCreate", "btrfs", "\"files\":" + files + ",\"us\":" + micros[1][r] + ",\"rep\":"
+                            + r, quick);
+                }
             }
         } finally {
             Files.deleteIfExists(image);
         }
     }
 
-    /** Reflink clone time (with its commit) of a 1 MiB file, a large file and a file of many extents. */
-    private static void clone(Path dir, boolean quick) throws IOException {
+    /** Where a clone's source file is written: a cowfs inode or a peer's file. */
+    interface Sink {
+        void write(long offset, byte[] bytes) throws IOException;
+    }
+
+    interface Filler {
+        void fill(Sink sink) throws IOException;
+    }
+
+    /** {@code bytes} of seeded random data, in 1 MiB writes. */
+    private static void writeBytes(Sink sink, long bytes) throws IOException {
+        byte[] chunk = new byte[(int) Math.min(bytes, 1 << 20)];
+        new java.util.Random(2).nextBytes(chunk);
+        for (long at = 0; at < bytes; at += chunk.length) {
+            sink.write(at, chunk);
+        }
+    }
+
+    /** {@code extents} seeded random 4 KiB writes over a sparse span 16 times larger: about one extent each. */
+    private static void writeScattered(Sink sink, int extents) throws IOException {
+        java.util.Random random = new java.util.Random(3);
+        byte[] page = new byte[4096];
+        int spanPages = 16 * extents;
+        for (int i = 0; i < extents; i++) {
+            random.nextBytes(page);
+            sink.write((long) random.nextInt(spanPages) * 4096, page);
+        }
+    }
+
+    /**
+     * Reflink clone time (with the commit or fsync that makes it durable) of one source file, the same bytes in
+     * cowfs and on each peer, every repetition cloning on each in turn.
+     */
+    private static void cloneCase(Path dir, String bench, String sizeField, long sizeValue, Filler filler,
+                                  long dataBytes, List<String> peers, boolean quick) throws IOException {
         Path image = dir.resolve("clone.img");
+        List<LoopVolume> volumes = new ArrayList<>();
         try (CowFileSystem fs = CowFileSystem.create(image, options())) {
-            byte[] chunk = new byte[1 << 20];
-            new java.util.Random(2).nextBytes(chunk);
-            long small = fs.mknod(ROOT, "one-mib", 0644, 0, 0, 0);
-            fs.write(small, 0, chunk, 0, chunk.length);
-            long largeBytes = quick ? 256L << 20 : 4L << 30;
-            long large = fs.mknod(ROOT, "large", 0644, 0, 0, 0);
-            for (long at = 0; at < largeBytes; at += chunk.length) {
-                fs.write(large, at, chunk, 0, chunk.length);
-            }
-            int extents = quick ? 10_000 : 100_000;
-            long fragmented = fs.mknod(ROOT, "fragmented", 0644, 0, 0, 0);
-            java.util.Random random = new java.util.Random(3);
-            byte[] page = new byte[4096];
-            int spanPages = 16 * extents; // random 4 KiB writes over a sparse span: about one extent item each
-            for (int i = 0; i < extents; i++) {
-                random.nextBytes(page);
-                fs.write(fragmented, (long) random.nextInt(spanPages) * 4096, page, 0, page.length);
-            }
+            long source = fs.mknod(ROOT, "source", 0644, 0, 0, 0);
+            filler.fill((offset, bytes) -> fs.write(source, offset, bytes, 0, bytes.length));
             fs.sync();
-            long[][] cases = {{small, 1, chunk.length}, {large, largeBytes >> 20, largeBytes},
-                    {fragmented, extents, fs.stat(fragmented).size()}};
-            int n = 0;
-            for (long[] c : cases) {
-                long[] micros = new long[REPETITIONS];
-                for (int r = 0; r < REPETITIONS; r++) {
-                    long dst = fs.mknod(ROOT, "clone-" + n++, 0644, 0, 0, 0);
-                    fs.sync();
-                    long start = System.nanoTime();
-                    fs.reflink(c[0], dst);
-                    fs.sync();
-                    micros[r] = (System.nanoTime() - start) / 1000;
+            for (String kind : peers) {
+                LoopVolume volume = LoopVolume.create(kind, dir, (2L << 30) + 2 * dataBytes, false);
+                volumes.add(volume);
+                try (FileChannel channel = FileChannel.open(volume.root().resolve("source"),
+                        StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                    filler.fill((offset, bytes) -> channel.write(ByteBuffer.wrap(bytes), offset));
+                    channel.force(true);
                 }
-                for (int r = 0; r < REPETITIONS; r++) {
-                    line("clone", "\"extents\":" + c[1] + ",\"size_bytes\":" + c[2] + ",\"us\":" + micros[r]
-                            + ",\"rep\":" + r, quick);
+                volume.sync();
+            }
+            long[][] micros = new long[1 + volumes.size()][REPETITIONS];
+            for (int r = 0; r < REPETITIONS; r++) {
+                long target = fs.mknod(ROOT, "clone-" + r, 0644, 0, 0, 0);
+                fs.sync();
+                long start = System.nanoTime();
+                fs.reflink(source, target);
+                fs.sync();
+                micros[0][r] = (System.nanoTime() - start) / 1000;
+                for (int v = 0; v < volumes.size(); v++) {
+                    Path root = volumes.get(v).root();
+                    micros[1 + v][r] = volumes.get(v).reflink(root.resolve("source"), root.resolve("clone-" + r));
                 }
+            }
+            for (int r = 0; r < REPETITIONS; r++) {
+                for (int i = 0; i < micros.length; i++) {
+                    line(bench, i == 0 ? "cowfs" : volumes.get(i - 1).kind, "\"" + sizeField + "\":" + sizeValue
+                            + ",\"us\":" + micros[i][r] + ",\"rep\":" + r, quick);
+                }
+            }
+        } finally {
+            IOException failure = null;
+            for (LoopVolume volume : volumes) {
+                try {
+                    volume.close();
+                } catch (IOException e) {
+                    failure = e;
+                }
+            }
+            Files.deleteIfExists(image);
+            if (failure != null) {
+                throw failure;
+            }
+        }
+    }
+
+    /**
+     * A snapshot's exclusive bytes (what deleting it would free) as the live file it shares diverges under
+     * seeded random 4 KiB overwrites (snapshotExclusive), and the bytes in use on the whole filesystem
+     * (divergedUsed); beside btrfs (quotas on). Both share whole extents: an extent a live file still uses part
+     * of stays shared, so the snapshot's exclusive bytes stay small while the bytes in use grow.
+     */
+    private static void snapshotExclusive(Path dir, boolean quick, boolean btrfs) throws IOException {
+        long fileBytes = quick ? 64L << 20 : 256L << 20;
+        int pages = (int) (fileBytes / 4096);
+        double[] rounds = {0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0}; // overwrites so far, in files' worth of pages
+        Path image = dir.resolve("exclusive.img");
+        try (CowFileSystem fs = CowFileSystem.create(image, options());
+             LoopVolume peer = btrfs ? LoopVolume.create("btrfs", dir, (2L << 30) + 4 * fileBytes, true) : null;
+             FileChannel channel = peer == null ? null : FileChannel.open(peer.root().resolve("file"),
+                     StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            long file = fs.mknod(ROOT, "file", 0644, 0, 0, 0);
+            Sink mine = (offset, bytes) -> fs.write(file, offset, bytes, 0, bytes.length);
+            Sink theirs = channel == null ? null : (offset, bytes) -> channel.write(ByteBuffer.wrap(bytes), offset);
+            writeBytes(mine, fileBytes);
+            long snapshot = fs.createSnapshot(0, "snap", false);
+            if (theirs != null) {
+                writeBytes(theirs, fileBytes);
+                channel.force(true);
+                peer.snapshot("snap");
+            }
+            java.util.Random random = new java.util.Random(4);
+            java.util.BitSet touched = new java.util.BitSet(pages);
+            byte[] page = new byte[4096];
+            long written = 0;
+            for (double round : rounds) {
+                for (; written < (long) (round * pages); written++) {
+                    int at = random.nextInt(pages);
+                    random.nextBytes(page);
+                    touched.set(at);
+                    mine.write((long) at * 4096, page);
+                    if (theirs != null) {
+                        theirs.write((long) at * 4096, page);
+                    }
+                }
+                String common = "\"written_bytes\":" + written * 4096 + ",\"distinct_bytes_overwritten\":"
+                        + touched.cardinality() * 4096L;
+                var usage = fs.space(snapshot);
+                var stat = fs.statfs();
+                line("snapshotExclusive", "cowfs", common + ",\"exclusive_bytes\":" + usage.exclusiveBytes()
+                        + ",\"rep\":0", quick);
+                line("divergedUsed", "cowfs", common + ",\"used_bytes\":" + stat.usedBlocks() * stat.blockSize()
+                        + ",\"rep\":0", quick);
+                if (peer != null) {
+                    channel.force(true);
+                    peer.sync();
+                    line("snapshotExclusive", "btrfs", common + ",\"exclusive_bytes\":"
+                            + peer.exclusiveBytes(peer.snapshotPath("snap")) + ",\"rep\":0", quick);
+                    line("divergedUsed", "btrfs", common + ",\"used_bytes\":" + peer.usedBytes() + ",\"rep\":0",
+                            quick);
+                }
+            }
+        } finally {
+            Files.deleteIfExists(image);
+        }
+    }
+
+    /** Time to open an image (the file system ready to serve) against its size: 64 KiB files filling it. */
+    private static void openTime(Path dir, long dataBytes, boolean quick) throws IOException {
+        Path image = dir.resolve("open.img");
+        try {
+            try (CowFileSystem fs = CowFileSystem.create(image, options())) {
+                byte[] contents = new byte[64 << 10];
+                new java.util.Random(6).nextBytes(contents);
+                long parent = 0;
+                for (int i = 0; (long) i * contents.length < dataBytes; i++) {
+                    if (i % 1000 == 0) {
+                        parent = fs.mkdir(ROOT, "d" + (i / 1000), 0755, 0, 0);
+                    }
+                    long ino = fs.mknod(parent, "f" + i, 0644, 0, 0, 0);
+                    fs.write(ino, 0, contents, 0, contents.length);
+                }
+            }
+            long imageBytes = Files.size(image);
+            for (int r = 0; r < REPETITIONS; r++) {
+                long start = System.nanoTime();
+                CowFileSystem fs = CowFileSystem.open(image, options());
+                long micros = (System.nanoTime() - start) / 1000;
+                fs.close();
+                line("open", "cowfs", "\"dataset_bytes\":" + dataBytes + ",\"image_bytes\":" + imageBytes
+                        + ",\"us\":" + micros + ",\"rep\":" + r, quick);
             }
         } finally {
             Files.deleteIfExists(image);
@@ -151,7 +350,7 @@ final class SnapBench {
                 long start = System.nanoTime();
                 int found = fs.diff(base, 0).size();
                 long micros = (System.nanoTime() - start) / 1000;
-                line("diff", "\"files\":" + files + ",\"changed\":" + target + ",\"found\":" + found + ",\"us\":"
+                line("diff", "cowfs", "\"files\":" + files + ",\"changed\":" + target + ",\"found\":" + found + ",\"us\":"
                         + micros + ",\"rep\":0", quick);
             }
         } finally {
@@ -181,14 +380,15 @@ final class SnapBench {
                 device.setRecording(false);
                 long blocks = device.log().stream().filter(op -> op instanceof SimulatedDevice.Write)
                         .mapToLong(op -> (((SimulatedDevice.Write) op).bytes().length + 4095) / 4096).sum();
-                line(kind.equals("shared") ? "sharedOverwrite" : "unsharedOverwrite",
+                line(kind.equals("shared") ? "sharedOverwrite" : "unsharedOverwrite", "cowfs",
                         "\"blocks_written\":" + blocks + ",\"rep\":0", quick);
             }
         }
     }
 
-    private static void line(String bench, String fields, boolean quick) {
-        System.out.println(String.format(Locale.ROOT, "{\"suite\":\"snap\",\"bench\":\"%s\",\"impl\":\"cowfs\",%s%s}",
-                bench, fields, quick ? ",\"quick\":true" : ""));
+    private static void line(String bench, String impl, String fields, boolean quick) {
+        System.out.println(String.format(Locale.ROOT, "{\"suite\":\"snap\",\"bench\":\"%s\",\"impl\":\"%s\",%s%s}",
+                bench, impl, fields, quick ? ",\"quick\":true" : ""));
+        System.out.flush();
     }
 }
