@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # bench/run all [--quick]: every suite (engine, fs, snap, send, fuse, crash) in one run, then the report.
 # Writes bench/results/: RESULTS.json (every JSON line of the run), machine.json (CPU, cores, memory, kernel,
-# JDK, commit), commands.txt (each suite's exact command and how long it took, or why it was skipped), and
-# report.md with its PNG charts, built from RESULTS.json alone. Progress goes to standard error.
+# JDK, disks, commit), commands.txt (each suite's exact command, how long it took and its outcome), skipped.txt
+# (peers or suites skipped and why), each suite's log and the PNG charts; then bench/RESULTS.md, the report,
+# built from those files alone (with bench/METHOD.md, the hand-written method). Progress goes to standard error.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 quick=""
 [ "${1:-}" = "--quick" ] && quick="--quick"
 out="$root/bench/results"
 mkdir -p "$out"
-rm -f "$out"/RESULTS.json "$out"/commands.txt "$out"/*.png "$out"/report.md
-touch "$out/RESULTS.json"
+rm -f "$out"/RESULTS.json "$out"/commands.txt "$out"/skipped.txt "$out"/*.png "$out"/*.log "$out"/report.md
+touch "$out/RESULTS.json" "$out/skipped.txt"
 
 if [ -z "${COWFS_BENCH_SKIP_BUILD:-}" ]; then
   (cd "$root" && mvn -B -q -DskipTests install -pl tools,bench -am) >&2
@@ -39,8 +40,12 @@ for line in open("/proc/meminfo"):
         mem = int(line.split()[1]) * 1024
 jdk = run(java, "-version").strip().splitlines()
 commit = run("git", "-C", root, "rev-parse", "--short", "HEAD").strip().splitlines()
+def disk(path):
+    rows = run("df", "-hT", path).strip().splitlines()
+    return " ".join(rows[-1].split()[:3]) if len(rows) > 1 else ""
 json.dump({"cpu": cpu, "cores": os.cpu_count(), "memory_bytes": mem, "kernel": platform.release(),
            "jdk": jdk[0] if jdk else "", "commit": commit[0] if commit else "",
+           "memory_dir": disk("/dev/shm"), "project_disk": disk(os.path.join(root, "bench")),
            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")},
           open(path, "w"), indent=1)
 PY
@@ -50,10 +55,14 @@ run_suite() {
   local name="$1"; shift
   local started=$SECONDS status=0
   echo "== bench/run all: suite $name: $*" >&2
-  "$@" > "$out/$name.jsonl" || status=$?
+  set +e
+  "$@" 2>&1 > "$out/$name.jsonl" | tee "$out/$name.log" >&2 # progress to the terminal and the suite's log
+  status=${PIPESTATUS[0]}
+  set -e
+  grep -i "skipped" "$out/$name.log" | sed "s/^/$name: /" >> "$out/skipped.txt" || true
   cat "$out/$name.jsonl" >> "$out/RESULTS.json"
   local outcome="ok"
-  if [ "$status" = 3 ]; then outcome="skipped (exit 3: see its message above)";
+  if [ "$status" = 3 ]; then outcome="skipped (see below)";
   elif [ "$status" != 0 ]; then outcome="failed (exit $status)"; fi
   printf '%s\t%s s\t%s\t%s\n' "$name" "$((SECONDS - started))" "$outcome" "$*" >> "$out/commands.txt"
   rm -f "$out/$name.jsonl"
@@ -68,7 +77,11 @@ run_suite fuse "$root/bench/run" fuse $quick
 # workload length (seeded random workloads).
 crash_lines() {
   local bench="$1" length="$2"; shift 2
-  java @"$root/engine/jvm.args" -jar "$root/tools/target/cowfs.jar" crashtest --json "$@" | python3 -c '
+  local command=(java @"$root/engine/jvm.args" -jar "$root/tools/target/cowfs.jar" crashtest --json "$@")
+  local started=$SECONDS status=0
+  echo "== bench/run all: crash $bench: ${command[*]}" >&2
+  set +e
+  "${command[@]}" | python3 -c '
 import json, sys
 bench, length = sys.argv[1], int(sys.argv[2])
 report = json.load(sys.stdin)
@@ -81,22 +94,29 @@ if length:
 print(json.dumps(line, separators=(",", ":")))
 if report["violations"]:
     sys.exit(5)
-' "$bench" "$length"
+' "$bench" "$length" >> "$out/RESULTS.json"
+  status=$?
+  set -e
+  local outcome="ok" label="crash $bench"
+  if [ "$status" != 0 ]; then outcome="failed (exit $status)"; fi
+  if [ "$length" != 0 ]; then label="$label, length $length"; fi
+  printf '%s\t%s s\t%s\t%s\n' "$label" "$((SECONDS - started))" "$outcome" "${command[*]}" >> "$out/commands.txt"
 }
+# Each crash harness run is a row of its own in commands.txt (its exact command).
 crash_suite() {
   if [ -n "$quick" ]; then
     crash_lines seq1 0 --workloads seq1
     for length in 10 50 200; do crash_lines random "$length" --workloads random --length "$length" --time 20s; done
   else
     crash_lines seq1 0 --workloads seq1 --faults all --io-errors 16 --no-space 16
-    crash_lines seq2 0 --workloads seq2 --time 10m
+    crash_lines seq2 0 --workloads seq2 --time 3m
     for length in 10 30 100 300 1000; do
-      crash_lines random "$length" --workloads random --length "$length" --time 60s
+      crash_lines random "$length" --workloads random --length "$length" --time 20s
     done
   fi
 }
-run_suite crash crash_suite
+crash_suite
 
-java -cp "$root/bench/target/benchmarks.jar" dev.cowfs.bench.Report "$out/RESULTS.json" "$out" \
-  "cowfs benchmark report$([ -n "$quick" ] && echo ' (quick run)')" >&2
-echo "bench/run all: $(wc -l < "$out/RESULTS.json") lines; report in $out/report.md" >&2
+java -cp "$root/bench/target/benchmarks.jar" dev.cowfs.bench.Report "$out" "$root/bench/RESULTS.md" \
+  "cowfs benchmark report$([ -n "$quick" ] && echo ' (quick run)')" "$root/bench/METHOD.md" >&2
+echo "bench/run all: $(wc -l < "$out/RESULTS.json") lines; report in bench/RESULTS.md, charts in $out" >&2

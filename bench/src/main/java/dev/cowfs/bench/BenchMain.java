@@ -79,6 +79,9 @@ public final class BenchMain {
         }
     }
 
+    /** Benchmarks that are points of a scaling curve, measured at several sizes. */
+    private static final java.util.Set<String> CURVES = java.util.Set.of("pointReadBySize", "commitDirty");
+
     /** Forks (one repetition each) of every implementation in a full run. */
     private static final int FULL_REPETITIONS = 3;
 
@@ -122,14 +125,18 @@ public final class BenchMain {
                 .param("impl", impl)
                 .forks(1)
                 .jvmArgs(jvmArgs.toArray(String[]::new))
-                .warmupIterations(quick ? 1 : 2)
-                .warmupTime(TimeValue.seconds(quick ? 1 : 2))
-                .measurementIterations(quick ? 2 : 4)
-                .measurementTime(TimeValue.seconds(quick ? 1 : 3))
                 .shouldFailOnError(true);
+        if (CURVES.contains(method)) { // a point of a curve: shorter, there are many of them
+            options.warmupIterations(1).warmupTime(TimeValue.seconds(1))
+                    .measurementIterations(quick ? 2 : 3).measurementTime(TimeValue.seconds(1));
+        } else {
+            options.warmupIterations(1).warmupTime(TimeValue.seconds(quick ? 1 : 2))
+                    .measurementIterations(quick ? 2 : 3).measurementTime(TimeValue.seconds(quick ? 1 : 2));
+        }
         if (quick) {
             options.param("keys", "100000").param("pageValueKeys", "10000").param("fileMiB", "128")
-                    .param("files", "10000");
+                    .param("files", "10000").param("datasetMiB", "64", "256").param("storeKeys", "10000", "100000")
+                    .param("commitStoreKeys", "10000").param("dirtyKeys", "1", "100", "1000");
         }
         return new Runner(options.build(), OutputFormatFactory.createFormatInstance(System.err, VerboseMode.NORMAL))
                 .run();
@@ -147,7 +154,8 @@ public final class BenchMain {
             case "createFiles" -> opsPerSecond = Integer.parseInt(result.getParams().getParam("files")) / (score / 1000.0);
             case "bulkInsert" -> opsPerSecond = Integer.parseInt(result.getParams().getParam("keys")) / (score / 1000.0);
             case "scan" -> opsPerSecond = score * Integer.parseInt(result.getParams().getParam("keys"));
-            case "durableCommit" -> {
+            case "coldScan" -> opsPerSecond = Integer.parseInt(result.getParams().getParam("keys")) / (score / 1000.0);
+            case "durableCommit", "commitDirty" -> {
                 opsPerSecond = 1e6 / score;
                 var statistics = primary.getStatistics();
                 latency = String.format(Locale.ROOT, ",\"p50_us\":%.1f,\"p99_us\":%.1f",

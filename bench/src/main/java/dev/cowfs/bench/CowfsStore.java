@@ -14,23 +14,17 @@ final class CowfsStore implements KeyValueStore {
     private final Store store;
 
     CowfsStore(Path directory) throws IOException {
-        this.store = Store.create(directory.resolve("cowfs.img"), StoreOptions.builder().checkAfterCommit(false).build());
+        Path image = directory.resolve("cowfs.img");
+        StoreOptions options = StoreOptions.builder().checkAfterCommit(false).build();
+        this.store = java.nio.file.Files.exists(image) ? Store.open(image, options) : Store.create(image, options);
     }
 
     @Override
-    public void bulkInsert(byte[][] keys, byte[][] values) throws IOException {
+    public void insert(byte[][] keys, byte[][] values, int from, int count) throws IOException {
         try (WriteTransaction txn = store.beginWrite()) {
-            for (int i = 0; i < keys.length; i++) {
+            for (int i = from; i < from + count; i++) {
                 txn.put(keys[i], values[i]);
             }
-            txn.commit();
-        }
-    }
-
-    @Override
-    public void durableUpdate(byte[] key, byte[] value) throws IOException {
-        try (WriteTransaction txn = store.beginWrite()) {
-            txn.put(key, value);
             txn.commit();
         }
     }

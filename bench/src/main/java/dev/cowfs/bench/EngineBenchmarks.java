@@ -107,6 +107,109 @@ public class EngineBenchmarks {
         return state.reader.scan();
     }
 
+    /** The store closed and opened again before each invocation: a fresh mapping (or an empty cache). */
+    @State(Scope.Benchmark)
+    public static class Reopened extends SmallValues {
+        @Setup(Level.Invocation)
+        public void reopen() throws IOException {
+            reader.close();
+            store.close();
+            store = Dataset.open(impl, directory);
+            reader = store.reader();
+        }
+    }
+
+    /**
+     * First-touch cost, apart from the pre-faulted figures: one full scan right after the store is opened, so
+     * every page is touched for the first time through the new mapping (page faults) or read into an empty cache.
+     * The runner reports entries per second; {@code scan} is the same walk over pages already touched.
+     */
+    @Benchmark
+    @BenchmarkMode(Mode.SingleShotTime)
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public long coldScan(Reopened state) throws IOException {
+        return state.reader.scan();
+    }
+
+    /**
+     * A dataset of {@code datasetMiB} of 1 KiB values under 16-byte keys, generated from the key's index (not
+     * held in memory: 4 GiB of it would not fit the heap), loaded in commits of 16 MiB.
+     */
+    @State(Scope.Benchmark)
+    public static class Sized {
+        @Param({"cowfs", "lmdb", "mvstore"})
+        public String impl;
+        @Param({"64", "1024", "4096"})
+        public int datasetMiB;
+
+        static final int VALUE_BYTES = 1024;
+        static final int BATCH = 16_384;
+        int count;
+        Path directory;
+        KeyValueStore store;
+        KeyValueStore.Reader reader;
+        final byte[] key = new byte[16];
+        int next;
+
+        static void key(long index, byte[] into) {
+            long a = mix(index);
+            long b = mix(index ^ 0x5DEECE66DL);
+            for (int i = 0; i < 8; i++) {
+                into[i] = (byte) (a >>> (56 - 8 * i));
+                into[8 + i] = (byte) (b >>> (56 - 8 * i));
+            }
+        }
+
+        private static long mix(long z) { // splitmix64's finaliser
+            z = (z + 0x9E3779B97F4A7C15L);
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            return z ^ (z >>> 31);
+        }
+
+        @Setup(Level.Trial)
+        public void load() throws IOException {
+            count = datasetMiB * 1024; // an entry is 1 KiB of value and 16 bytes of key
+            directory = Dataset.memoryDirectory(impl);
+            store = Dataset.open(impl, directory);
+            java.util.Random random = new java.util.Random(5);
+            byte[][] keys = new byte[BATCH][16];
+            byte[][] values = new byte[BATCH][VALUE_BYTES];
+            for (int from = 0; from < count; from += BATCH) {
+                int n = Math.min(BATCH, count - from);
+                for (int i = 0; i < n; i++) {
+                    key(from + i, keys[i]);
+                    random.nextBytes(values[i]);
+                }
+                store.insert(keys, values, 0, n);
+            }
+            reader = store.reader();
+            reader.scan(); // pre-fault, as for the other read benchmarks
+        }
+
+        byte[] nextKey() {
+            int index = next;
+            next = index + 1 == count ? 0 : index + 1;
+            key((index * 2_654_435_761L) % count, key);
+            return key;
+        }
+
+        @TearDown(Level.Trial)
+        public void close() throws IOException {
+            reader.close();
+            store.close();
+            Dataset.delete(directory);
+        }
+    }
+
+    /** Point reads as the dataset grows (one implementation's dataset on tmpfs at a time: a fork each). */
+    @Benchmark
+    @BenchmarkMode(Mode.Throughput)
+    @OutputTimeUnit(TimeUnit.SECONDS)
+    public byte[] pointReadBySize(Sized state) throws IOException {
+        return state.reader.get(state.nextKey());
+    }
+
     /** A fresh store for each bulk insert. */
     @State(Scope.Benchmark)
     public static class Empty {
@@ -152,7 +255,7 @@ public class EngineBenchmarks {
         public String impl;
 
         /** Keys in the store each commit updates one of (its own name: the quick run's "keys" is not for it). */
-        @Param({"10000"})
+        @Param({"10000", "1000000"})
         public int storeKeys;
 
         Dataset data;
@@ -175,6 +278,7 @@ public class EngineBenchmarks {
         }
     }
 
+    /** A durable commit of one updated key, as the store grows (storeKeys). */
     @Benchmark
     @BenchmarkMode(Mode.SampleTime)
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
@@ -182,5 +286,45 @@ public class EngineBenchmarks {
         int index = state.next++ % state.data.keys.length;
         state.store.durableUpdate(state.data.keys[(int) ((index * 2_654_435_761L) % state.data.keys.length)],
                 state.data.values[index]);
+    }
+
+    /** A store of 100,000 keys on the project disk whose commits each update {@code dirtyKeys} of them. */
+    @State(Scope.Benchmark)
+    public static class DirtySet {
+        @Param({"cowfs", "lmdb", "mvstore"})
+        public String impl;
+        @Param({"100000"})
+        public int commitStoreKeys;
+        @Param({"1", "100", "10000"})
+        public int dirtyKeys;
+
+        Dataset data;
+        Path directory;
+        KeyValueStore store;
+        int next;
+
+        @Setup(Level.Trial)
+        public void load() throws IOException {
+            data = new Dataset(commitStoreKeys, 16, 100, 6);
+            directory = Dataset.diskDirectory(impl);
+            store = Dataset.open(impl, directory);
+            store.bulkInsert(data.keys, data.values);
+        }
+
+        @TearDown(Level.Trial)
+        public void close() throws IOException {
+            store.close();
+            Dataset.delete(directory);
+        }
+    }
+
+    /** Commit latency as the dirty set grows: dirtyKeys random keys (the dataset's order is random) updated. */
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public void commitDirty(DirtySet state) throws IOException {
+        int from = state.next;
+        state.next = from + 2 * state.dirtyKeys > state.data.keys.length ? 0 : from + state.dirtyKeys;
+        state.store.insert(state.data.keys, state.data.values, from, state.dirtyKeys);
     }
 }

@@ -5,13 +5,20 @@ import java.io.IOException;
 /** What each engine under comparison must do, in the same terms: byte[] keys and values, one writer. */
 interface KeyValueStore extends AutoCloseable {
     /** Inserts all pairs in one transaction and makes it durable. */
-    void bulkInsert(byte[][] keys, byte[][] values) throws IOException;
+    default void bulkInsert(byte[][] keys, byte[][] values) throws IOException {
+        insert(keys, values, 0, keys.length);
+    }
+
+    /** Inserts {@code count} pairs from {@code from} in one transaction and makes it durable. */
+    void insert(byte[][] keys, byte[][] values, int from, int count) throws IOException;
 
     /** A read view kept open across calls, like a read transaction reused by one thread. */
     Reader reader() throws IOException;
 
     /** One transaction updating one key, made durable before returning. */
-    void durableUpdate(byte[] key, byte[] value) throws IOException;
+    default void durableUpdate(byte[] key, byte[] value) throws IOException {
+        insert(new byte[][] {key}, new byte[][] {value}, 0, 1);
+    }
 
     @Override
     void close() throws IOException;

@@ -31,19 +31,11 @@ final class LmdbStore implements KeyValueStore {
     }
 
     @Override
-    public void bulkInsert(byte[][] keys, byte[][] values) {
+    public void insert(byte[][] keys, byte[][] values, int from, int count) {
         try (Txn<ByteBuffer> txn = env.txnWrite()) {
-            for (int i = 0; i < keys.length; i++) {
+            for (int i = from; i < from + count; i++) {
                 dbi.put(txn, fill(keyBuffer, keys[i]), fill(valueBuffer, values[i]));
             }
-            txn.commit();
-        }
-    }
-
-    @Override
-    public void durableUpdate(byte[] key, byte[] value) {
-        try (Txn<ByteBuffer> txn = env.txnWrite()) {
-            dbi.put(txn, fill(keyBuffer, key), fill(valueBuffer, value));
             txn.commit();
         }
     }

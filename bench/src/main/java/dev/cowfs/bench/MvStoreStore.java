@@ -22,17 +22,10 @@ final class MvStoreStore implements KeyValueStore {
     }
 
     @Override
-    public void bulkInsert(byte[][] keys, byte[][] values) {
-        for (int i = 0; i < keys.length; i++) {
+    public void insert(byte[][] keys, byte[][] values, int from, int count) {
+        for (int i = from; i < from + count; i++) {
             map.put(keys[i], values[i]);
         }
-        store.commit();
-        store.sync();
-    }
-
-    @Override
-    public void durableUpdate(byte[] key, byte[] value) {
-        map.put(key, value);
         store.commit();
         store.sync();
     }
