@@ -18,6 +18,26 @@ if [ -z "${COWFS_BENCH_SKIP_BUILD:-}" ]; then
 fi
 export COWFS_BENCH_SKIP_BUILD=1
 java_bin="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+java_args=(@"$root/engine/jvm.args")
+major=$("$java_bin" -XshowSettings:properties -version 2>&1 | sed -n 's/ *java.specification.version = //p')
+if [ "${major%%.*}" -ge 24 ] 2>/dev/null; then java_args+=(@"$root/engine/jvm24.args"); fi
+
+# What a run killed midway leaves on tmpfs (loop mounts of the snap suite's peers, datasets of killed forks)
+# holds memory the next suites need: cleared before the run and after it, however it ends.
+memdir=/dev/shm # the suites' default (cowfs.bench.memdir)
+clear_leftovers() {
+  local dir mount
+  for dir in "$memdir"/cowfs-snap* "$memdir"/cowfs-send* "$memdir"/cowfs-bench-*; do
+    [ -e "$dir" ] || continue
+    for mount in "$dir"/*.mnt; do
+      if [ -d "$mount" ] && mountpoint -q "$mount"; then umount -l "$mount" || true; fi
+    done
+    echo "bench/run all: removing $dir, left by a run that did not finish" >&2
+    rm -rf "$dir"
+  done
+}
+clear_leftovers
+trap clear_leftovers EXIT
 
 # The machine, as the run saw it.
 python3 - "$out/machine.json" "$java_bin" "$root" <<'PY'
@@ -74,10 +94,10 @@ done
 run_suite fuse "$root/bench/run" fuse $quick
 
 # The crash harness reports as suite "crash": states per second over seq1 (and seq2 in a full run), and against
-# workload length (seeded random workloads).
+# workload length (seeded random workloads). Every line carries its workloads' length (seqN: N operations).
 crash_lines() {
   local bench="$1" length="$2"; shift 2
-  local command=(java @"$root/engine/jvm.args" -jar "$root/tools/target/cowfs.jar" crashtest --json "$@")
+  local command=("$java_bin" "${java_args[@]}" -jar "$root/tools/target/cowfs.jar" crashtest --json "$@")
   local started=$SECONDS status=0
   echo "== bench/run all: crash $bench: ${command[*]}" >&2
   set +e
@@ -89,8 +109,7 @@ line = {"suite": "crash", "bench": bench, "impl": "cowfs", "rep": 0,
         "states_per_second": report["states_per_second"], "states_unique": report["states_unique"],
         "workloads": report["workloads"], "violations": report["violations"],
         "recovery_us_p99": report["recovery_us_p99"]}
-if length:
-    line["length"] = length
+line["length"] = length  # operations a workload does (seqN: N)
 print(json.dumps(line, separators=(",", ":")))
 if report["violations"]:
     sys.exit(5)
@@ -99,17 +118,17 @@ if report["violations"]:
   set -e
   local outcome="ok" label="crash $bench"
   if [ "$status" != 0 ]; then outcome="failed (exit $status)"; fi
-  if [ "$length" != 0 ]; then label="$label, length $length"; fi
+  if [ "$bench" = random ]; then label="$label, length $length"; fi
   printf '%s\t%s s\t%s\t%s\n' "$label" "$((SECONDS - started))" "$outcome" "${command[*]}" >> "$out/commands.txt"
 }
 # Each crash harness run is a row of its own in commands.txt (its exact command).
 crash_suite() {
   if [ -n "$quick" ]; then
-    crash_lines seq1 0 --workloads seq1
+    crash_lines seq1 1 --workloads seq1
     for length in 10 50 200; do crash_lines random "$length" --workloads random --length "$length" --time 20s; done
   else
-    crash_lines seq1 0 --workloads seq1 --faults all --io-errors 16 --no-space 16
-    crash_lines seq2 0 --workloads seq2 --time 3m
+    crash_lines seq1 1 --workloads seq1 --faults all --io-errors 16 --no-space 16
+    crash_lines seq2 2 --workloads seq2 --time 3m
     for length in 10 30 100 300 1000; do
       crash_lines random "$length" --workloads random --length "$length" --time 20s
     done

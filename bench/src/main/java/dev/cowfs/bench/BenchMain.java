@@ -68,6 +68,27 @@ public final class BenchMain {
         methods.sort(java.util.Comparator.comparing(java.lang.reflect.Method::getName));
         for (java.lang.reflect.Method method : methods) {
             List<String> impls = implementations(method);
+            if (method.getName().equals("pointReadBySize")) {
+                // Size by size, implementation by implementation: the dataset (up to 4 GiB on tmpfs) is loaded once
+                // for the repetitions (forks) of one implementation and deleted before the next one's is loaded.
+                for (String size : quick ? List.of("64", "256") : List.of(parameter(EngineBenchmarks.Sized.class,
+                        "datasetMiB"))) {
+                    for (String impl : impls) {
+                        try {
+                            for (int rep = 0; rep < repetitions; rep++) {
+                                for (RunResult result : run(benchmarks, method.getName(), impl, quick,
+                                        "datasetMiB", size)) {
+                                    System.out.println(jsonLine(suite, result, quick, rep));
+                                    System.out.flush();
+                                }
+                            }
+                        } finally {
+                            Dataset.delete(EngineBenchmarks.Sized.directory(impl, Integer.parseInt(size)));
+                        }
+                    }
+                }
+                continue;
+            }
             for (int rep = 0; rep < repetitions; rep++) {
                 for (String impl : impls) {
                     for (RunResult result : run(benchmarks, method.getName(), impl, quick)) {
@@ -84,6 +105,15 @@ public final class BenchMain {
 
     /** Forks (one repetition each) of every implementation in a full run. */
     private static final int FULL_REPETITIONS = 3;
+
+    /** The values a state's {@code @Param} field declares. */
+    static String[] parameter(Class<?> state, String field) {
+        try {
+            return state.getField(field).getAnnotation(org.openjdk.jmh.annotations.Param.class).value();
+        } catch (NoSuchFieldException e) {
+            throw new IllegalStateException(state + " has no parameter " + field, e);
+        }
+    }
 
     /** The values of the {@code impl} parameter of the state a benchmark method takes. */
     static List<String> implementations(java.lang.reflect.Method method) {
@@ -103,8 +133,8 @@ public final class BenchMain {
         throw new IllegalStateException("benchmark " + method.getName() + " takes no state with an impl parameter");
     }
 
-    private static Collection<RunResult> run(Class<?> benchmarks, String method, String impl, boolean quick)
-            throws RunnerException {
+    private static Collection<RunResult> run(Class<?> benchmarks, String method, String impl, boolean quick,
+                                             String... params) throws RunnerException {
         List<String> jvmArgs = new ArrayList<>();
         String argfile = System.getProperty("cowfs.jvm.argfile");
         if (argfile != null) {
@@ -137,6 +167,9 @@ public final class BenchMain {
             options.param("keys", "100000").param("pageValueKeys", "10000").param("fileMiB", "128")
                     .param("files", "10000").param("datasetMiB", "64", "256").param("storeKeys", "10000", "100000")
                     .param("commitStoreKeys", "10000").param("dirtyKeys", "1", "100", "1000");
+        }
+        for (int i = 0; i + 1 < params.length; i += 2) {
+            options.param(params[i], params[i + 1]);
         }
         return new Runner(options.build(), OutputFormatFactory.createFormatInstance(System.err, VerboseMode.NORMAL))
                 .run();

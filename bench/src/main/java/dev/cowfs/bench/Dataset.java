@@ -26,9 +26,12 @@ final class Dataset {
 
     /** tmpfs unless told otherwise: the engines are compared, not the disk. */
     static Path memoryDirectory(String name) throws IOException {
-        Path base = Path.of(System.getProperty("cowfs.bench.memdir", Files.isDirectory(Path.of("/dev/shm"))
+        return Files.createTempDirectory(memoryBase(), "cowfs-bench-" + name + "-");
+    }
+
+    static Path memoryBase() {
+        return Path.of(System.getProperty("cowfs.bench.memdir", Files.isDirectory(Path.of("/dev/shm"))
                 ? "/dev/shm" : System.getProperty("java.io.tmpdir")));
-        return Files.createTempDirectory(base, "cowfs-bench-" + name + "-");
     }
 
     /** The project disk, for what must reach stable storage. */

@@ -9,7 +9,6 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -109,16 +108,22 @@ final class LoopVolume implements AutoCloseable {
     static LoopVolume create(String kind, Path dir, long bytes, boolean quotas) throws IOException {
         Path image = dir.resolve(kind + ".img");
         Path mount = dir.resolve(kind + ".mnt");
-        try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
-            file.setLength(bytes);
+        try {
+            try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
+                file.setLength(bytes);
+            }
+            Files.createDirectories(mount);
+            if (kind.equals("btrfs")) {
+                run(List.of("mkfs.btrfs", "-q", "-f", image.toString()));
+            } else {
+                run(List.of("mkfs.xfs", "-q", "-f", "-m", "reflink=1", image.toString()));
+            }
+            run(List.of("mount", "-o", "loop", image.toString(), mount.toString()));
+        } catch (IOException e) {
+            Files.deleteIfExists(image); // nothing mounted: the image's memory goes back to tmpfs
+            Files.deleteIfExists(mount);
+            throw e;
         }
-        Files.createDirectories(mount);
-        if (kind.equals("btrfs")) {
-            run(List.of("mkfs.btrfs", "-q", "-f", image.toString()));
-        } else {
-            run(List.of("mkfs.xfs", "-q", "-f", "-m", "reflink=1", image.toString()));
-        }
-        run(List.of("mount", "-o", "loop", image.toString(), mount.toString()));
         LoopVolume volume = new LoopVolume(kind, image, mount);
         try {
             if (kind.equals("btrfs")) {
@@ -128,7 +133,11 @@ final class LoopVolume implements AutoCloseable {
                 run(List.of("btrfs", "subvolume", "create", mount.resolve("vol").toString()));
             }
         } catch (IOException e) {
-            volume.close();
+            try {
+                volume.close();
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
             throw e;
         }
         return volume;
@@ -150,20 +159,23 @@ final class LoopVolume implements AutoCloseable {
         jnr.ffi.Runtime runtime = jnr.ffi.Runtime.getRuntime(c);
         Pointer args = Memory.allocateDirect(runtime, 4096, true);
         int source = open(root(), O_RDONLY | O_DIRECTORY, 0);
-        int parent = open(mount, O_RDONLY | O_DIRECTORY, 0);
         try {
-            args.putLong(0, source);
-            args.putLong(16, BTRFS_SUBVOL_RDONLY);
-            byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
-            args.put(56, bytes, 0, bytes.length);
-            long start = System.nanoTime();
-            int rc = c.ioctl(parent, BTRFS_IOC_SNAP_CREATE_V2, args);
-            long micros = (System.nanoTime() - start) / 1000;
-            check(rc, "BTRFS_IOC_SNAP_CREATE_V2 " + name);
-            return micros;
+            int parent = open(mount, O_RDONLY | O_DIRECTORY, 0);
+            try {
+                args.putLong(0, source);
+                args.putLong(16, BTRFS_SUBVOL_RDONLY);
+                byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
+                args.put(56, bytes, 0, bytes.length);
+                long start = System.nanoTime();
+                int rc = c.ioctl(parent, BTRFS_IOC_SNAP_CREATE_V2, args);
+                long micros = (System.nanoTime() - start) / 1000;
+                check(rc, "BTRFS_IOC_SNAP_CREATE_V2 " + name);
+                return micros;
+            } finally {
+                c.close(parent);
+            }
         } finally {
             c.close(source);
-            c.close(parent);
         }
     }
 
@@ -179,16 +191,20 @@ final class LoopVolume implements AutoCloseable {
     long reflink(Path source, Path target) throws IOException {
         LibC c = libc();
         int from = open(source, O_RDONLY, 0);
-        int to = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         try {
-            check(c.fsync(to), "fsync " + target);
-            long start = System.nanoTime();
-            check(c.ioctl(to, FICLONE, Pointer.wrap(jnr.ffi.Runtime.getRuntime(c), from)), "FICLONE " + target);
-            check(c.fsync(to), "fsync " + target);
-            return (System.nanoTime() - start) / 1000;
+            Pointer fromFd = Pointer.wrap(jnr.ffi.Runtime.getRuntime(c), from);
+            int to = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            try {
+                check(c.fsync(to), "fsync " + target);
+                long start = System.nanoTime();
+                check(c.ioctl(to, FICLONE, fromFd), "FICLONE " + target);
+                check(c.fsync(to), "fsync " + target);
+                return (System.nanoTime() - start) / 1000;
+            } finally {
+                c.close(to);
+            }
         } finally {
             c.close(from);
-            c.close(to);
         }
     }
 
@@ -228,22 +244,40 @@ final class LoopVolume implements AutoCloseable {
         }
     }
 
+    /**
+     * Unmounts and deletes the image. When the mount is busy it is detached lazily (the kernel frees it once the
+     * last user is gone), so that its tmpfs memory does not outlive the case unseen.
+     */
     @Override
     public void close() throws IOException {
-        List<String> problems = new ArrayList<>();
         try {
             run(List.of("umount", mount.toString()));
-        } catch (IOException e) {
-            problems.add(e.getMessage());
+        } catch (IOException busy) {
+            try {
+                run(List.of("umount", "-l", mount.toString()));
+                System.err.println("snap: " + kind + " at " + mount + " was busy; detached lazily (" + busy.getMessage()
+                        + ")");
+            } catch (IOException e) {
+                e.addSuppressed(busy);
+                throw new IOException(kind + " volume teardown: cannot unmount " + mount + "; unmount it and delete "
+                        + image + " by hand", e);
+            }
         }
         Files.deleteIfExists(image);
-        try {
-            Files.deleteIfExists(mount);
-        } catch (IOException e) {
-            problems.add("cannot remove " + mount + ": " + e.getMessage());
-        }
-        if (!problems.isEmpty()) {
-            throw new IOException(kind + " volume teardown: " + String.join("; ", problems));
+        Files.deleteIfExists(mount);
+    }
+
+    /** Unmounts what an earlier run killed midway left mounted under {@code dir} (best effort). */
+    static void unmountLeftovers(Path dir) {
+        for (String kind : List.of("btrfs", "xfs")) {
+            Path mount = dir.resolve(kind + ".mnt");
+            if (Files.isDirectory(mount)) {
+                try {
+                    run(List.of("umount", "-l", mount.toString()));
+                } catch (IOException e) {
+                    // not mounted
+                }
+            }
         }
     }
 

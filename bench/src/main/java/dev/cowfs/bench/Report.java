@@ -46,7 +46,7 @@ public final class Report {
         METRICS.put("seconds", false);
         METRICS.put("blocks_written", false);
         METRICS.put("exclusive_bytes", null);
-        METRICS.put("used_bytes", false);
+        METRICS.put("used_bytes", null);
     }
 
     /** Fields that say how large the measured work was: a bench measured at several of them is a curve. */
@@ -275,8 +275,8 @@ public final class Report {
             }
             md.append('\n');
         }
-        md.append("\nRatios are cowfs's advantage (above 1: cowfs leads), the median of per-repetition ratios with "
-                + "their min and max; one repetition gives one ratio.\n\n");
+        md.append(peers.isEmpty() ? "\n" : "\nRatios are cowfs's advantage (above 1: cowfs leads), the median of "
+                + "per-repetition ratios with their min and max; one repetition gives one ratio.\n\n");
         TreeSet<String> compared = new TreeSet<>();
         ratios.values().forEach(row -> compared.addAll(row.keySet()));
         for (String peer : compared) {
@@ -411,6 +411,16 @@ public final class Report {
                     .title(suite + " / " + bench.getKey() + ": " + axis[1] + " against " + axis[0])
                     .xAxisTitle(axis[0]).yAxisTitle(axis[1]).build();
             chart.getStyler().setXAxisLogarithmic(true);
+            // figures spread over more than two orders of magnitude (a clone of 100 or 100,000 extents): log too
+            double low = Double.MAX_VALUE;
+            double high = 0;
+            for (TreeMap<Double, List<Double>> points : bench.getValue().values()) {
+                for (List<Double> values : points.values()) {
+                    low = Math.min(low, median(values));
+                    high = Math.max(high, median(values));
+                }
+            }
+            chart.getStyler().setYAxisLogarithmic(low > 0 && high / low > 100);
             chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
             for (Map.Entry<String, TreeMap<Double, List<Double>>> impl : bench.getValue().entrySet()) {
                 List<Double> x = new ArrayList<>();

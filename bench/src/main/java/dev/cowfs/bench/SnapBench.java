@@ -35,6 +35,9 @@ final class SnapBench {
     static void run(boolean quick) throws IOException {
         Path dir = Files.createTempDirectory(Path.of(System.getProperty("cowfs.bench.memdir", "/dev/shm")),
                 "cowfs-snap");
+        // Killed midway (interrupted run), the peers' loop mounts must not keep their tmpfs memory.
+        Thread unmount = new Thread(() -> LoopVolume.unmountLeftovers(dir));
+        Runtime.getRuntime().addShutdownHook(unmount);
         try {
             List<String> peers = new ArrayList<>();
             for (String kind : List.of("btrfs", "xfs")) {
@@ -47,8 +50,8 @@ final class SnapBench {
             }
             boolean btrfs = peers.contains("btrfs");
             if (!btrfs) {
-                System.err.println("snap: snapshotCreate and snapshotExclusive run for cowfs alone (btrfs is the "
-                        + "peer with snapshots)");
+                System.err.println("snap: btrfs skipped, so snapshotCreate and snapshotExclusive run for cowfs "
+                        + "alone (btrfs is the peer with snapshots)");
             }
             int[] sizes = quick ? new int[] {10, 1_000, 100_000} : new int[] {10, 1_000, 100_000, 1_000_000};
             snapshotCreate(dir, 1_000, quick, false, false); // warm-up: the JIT compiles the paths, no figure
@@ -74,6 +77,7 @@ final class SnapBench {
             diff(dir, quick ? 100_000 : 1_000_000, quick);
             sharedOverwrite(quick);
         } finally {
+            Runtime.getRuntime().removeShutdownHook(unmount);
             try (var paths = Files.walk(dir)) {
                 paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
             }
@@ -123,25 +127,30 @@ final class SnapBench {
         Path image = dir.resolve("snapshot-" + files + ".img");
         // btrfs keeps about 1 KiB of metadata a small file, twice (DUP); the image is sparse on tmpfs
         try (CowFileSystem fs = CowFileSystem.create(image, options());
-             LoopVolume peer = btrfs ? LoopVolume.create("btrfs", dir, (4L << 30) + files * 8192L, false) : null) {
+             LoopVolume peer = btrfs && report ? peer("btrfs", dir, (4L << 30) + files * 8192L, false,
+                     "snapshotCreate", volume -> {
+                         fill(volume.root(), files);
+                         volume.sync();
+                     }) : null) {
             fill(fs, files, 0);
-            if (peer != null) {
-                fill(peer.root(), files);
-                peer.sync();
-            }
             long[][] micros = new long[2][REPETITIONS];
-            for (int r = 0; r < REPETITIONS; r++) {
+            for (int r = -1; r < REPETITIONS; r++) { // -1: one snapshot on each before the measured ones
                 long file = fs.resolve("/d0/f0", true);
                 fs.write(file, 0, new byte[] {(byte) r}, 0, 1); // the source changed since the last snapshot
                 long start = System.nanoTime();
                 fs.createSnapshot(0, "s" + r, false);
-                micros[0][r] = (System.nanoTime() - start) / 1000;
+                long mine = (System.nanoTime() - start) / 1000;
+                long theirs = 0;
                 if (peer != null) {
                     try (FileChannel channel = FileChannel.open(peer.root().resolve("d0/f0"),
                             StandardOpenOption.WRITE)) {
                         channel.write(ByteBuffer.wrap(new byte[] {(byte) r}), 0);
                     }
-                    micros[1][r] = peer.snapshot("s" + r);
+                    theirs = peer.snapshot("s" + r);
+                }
+                if (r >= 0) {
+                    micros[0][r] = mine;
+                    micros[1][r] = theirs;
                 }
             }
             for (int r = 0; r < REPETITIONS && report; r++) { // one line a repetition: the report takes medians
@@ -155,6 +164,33 @@ final class SnapBench {
         } finally {
             Files.deleteIfExists(image);
         }
+    }
+
+    /**
+     * A fresh peer volume with {@code fill} done on it, or null (the reason printed) when making or filling it
+     * fails: the case goes on with cowfs and the other peers.
+     */
+    private static LoopVolume peer(String kind, Path dir, long bytes, boolean quotas, String bench, PeerFill fill) {
+        LoopVolume volume = null;
+        try {
+            volume = LoopVolume.create(kind, dir, bytes, quotas);
+            fill.fill(volume);
+            return volume;
+        } catch (IOException e) {
+            System.err.println("snap: " + kind + " skipped for " + bench + ": " + e.getMessage());
+            if (volume != null) {
+                try {
+                    volume.close();
+                } catch (IOException closing) {
+                    System.err.println("snap: " + closing.getMessage());
+                }
+            }
+            return null;
+        }
+    }
+
+    interface PeerFill {
+        void fill(LoopVolume volume) throws IOException;
     }
 
     /** Where a clone's source file is written: a cowfs inode or a peer's file. */
@@ -199,26 +235,36 @@ final class SnapBench {
             filler.fill((offset, bytes) -> fs.write(source, offset, bytes, 0, bytes.length));
             fs.sync();
             for (String kind : peers) {
-                LoopVolume volume = LoopVolume.create(kind, dir, (2L << 30) + 2 * dataBytes, false);
-                volumes.add(volume);
-                try (FileChannel channel = FileChannel.open(volume.root().resolve("source"),
-                        StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-                    filler.fill((offset, bytes) -> channel.write(ByteBuffer.wrap(bytes), offset));
-                    channel.force(true);
+                LoopVolume volume = peer(kind, dir, (2L << 30) + 2 * dataBytes, false, bench, made -> {
+                    try (FileChannel channel = FileChannel.open(made.root().resolve("source"),
+                            StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                        filler.fill((offset, bytes) -> channel.write(ByteBuffer.wrap(bytes), offset));
+                        channel.force(true);
+                    }
+                    made.sync();
+                });
+                if (volume != null) {
+                    volumes.add(volume);
                 }
-                volume.sync();
             }
             long[][] micros = new long[1 + volumes.size()][REPETITIONS];
-            for (int r = 0; r < REPETITIONS; r++) {
-                long target = fs.mknod(ROOT, "clone-" + r, 0644, 0, 0, 0);
+            for (int r = -1; r < REPETITIONS; r++) { // -1: one clone on each before the measured ones
+                String name = r < 0 ? "clone-warm" : "clone-" + r;
+                long target = fs.mknod(ROOT, name, 0644, 0, 0, 0);
                 fs.sync();
                 long start = System.nanoTime();
                 fs.reflink(source, target);
                 fs.sync();
-                micros[0][r] = (System.nanoTime() - start) / 1000;
+                long mine = (System.nanoTime() - start) / 1000;
+                if (r >= 0) {
+                    micros[0][r] = mine;
+                }
                 for (int v = 0; v < volumes.size(); v++) {
                     Path root = volumes.get(v).root();
-                    micros[1 + v][r] = volumes.get(v).reflink(root.resolve("source"), root.resolve("clone-" + r));
+                    long theirs = volumes.get(v).reflink(root.resolve("source"), root.resolve(name));
+                    if (r >= 0) {
+                        micros[1 + v][r] = theirs;
+                    }
                 }
             }
             for (int r = 0; r < REPETITIONS; r++) {
@@ -255,7 +301,8 @@ final class SnapBench {
         double[] rounds = {0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0}; // overwrites so far, in files' worth of pages
         Path image = dir.resolve("exclusive.img");
         try (CowFileSystem fs = CowFileSystem.create(image, options());
-             LoopVolume peer = btrfs ? LoopVolume.create("btrfs", dir, (2L << 30) + 4 * fileBytes, true) : null;
+             LoopVolume peer = btrfs ? peer("btrfs", dir, (2L << 30) + 4 * fileBytes, true, "snapshotExclusive",
+                     made -> { }) : null;
              FileChannel channel = peer == null ? null : FileChannel.open(peer.root().resolve("file"),
                      StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
             long file = fs.mknod(ROOT, "file", 0644, 0, 0, 0);
@@ -342,7 +389,8 @@ final class SnapBench {
             int changed = 0;
             for (int target : new int[] {10, 10_000}) {
                 for (; changed < target; changed++) {
-                    int i = (int) ((long) changed * files / target) ;
+                    // spread over the tree; the later round's files are one past, never a file changed before
+                    int i = (int) ((long) changed * files / target) + (target == 10 ? 0 : 1);
                     long ino = fs.resolve("/d" + (i / 1000) + "/f" + i, true);
                     fs.write(ino, 50, "changed".getBytes(StandardCharsets.UTF_8), 0, 7);
                 }
@@ -372,7 +420,8 @@ final class SnapBench {
             fs.createSnapshot(0, "snap", false);
             byte[] page = new byte[4096];
             for (String kind : new String[] {"shared", "unshared"}) {
-                long offset = kind.equals("shared") ? 32L << 20 : (32L << 20) + 8192;
+                // the same block again: the first overwrite's commit made it the live file's own
+                long offset = 32L << 20;
                 fs.write(file, offset, page, 0, page.length);
                 device.clearLog();
                 device.setRecording(true);
@@ -381,7 +430,8 @@ final class SnapBench {
                 long blocks = device.log().stream().filter(op -> op instanceof SimulatedDevice.Write)
                         .mapToLong(op -> (((SimulatedDevice.Write) op).bytes().length + 4095) / 4096).sum();
                 line(kind.equals("shared") ? "sharedOverwrite" : "unsharedOverwrite", "cowfs",
-                        "\"blocks_written\":" + blocks + ",\"rep\":0", quick);
+                        "\"files\":20000,\"size_bytes\":" + (64L << 20) + ",\"blocks_written\":" + blocks
+                                + ",\"rep\":0", quick);
             }
         }
     }
