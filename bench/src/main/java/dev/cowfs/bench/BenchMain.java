@@ -71,8 +71,14 @@ public final class BenchMain {
             if (method.getName().equals("pointReadBySize")) {
                 // Size by size, implementation by implementation: the dataset (up to 4 GiB on tmpfs) is loaded once
                 // for the repetitions (forks) of one implementation and deleted before the next one's is loaded.
-                for (String size : quick ? List.of("64", "256") : List.of(parameter(EngineBenchmarks.Sized.class,
-                        "datasetMiB"))) {
+                List<String> sizes = quick ? List.of("64", "256")
+                        : List.of(parameter(EngineBenchmarks.Sized.class, "datasetMiB"));
+                for (String size : sizes) { // a dataset a killed run left is not to be taken for this run's
+                    for (String impl : impls) {
+                        Dataset.delete(EngineBenchmarks.Sized.directory(impl, Integer.parseInt(size)));
+                    }
+                }
+                for (String size : sizes) {
                     for (String impl : impls) {
                         try {
                             for (int rep = 0; rep < repetitions; rep++) {
@@ -165,7 +171,7 @@ public final class BenchMain {
         }
         if (quick) {
             options.param("keys", "100000").param("pageValueKeys", "10000").param("fileMiB", "128")
-                    .param("files", "10000").param("datasetMiB", "64", "256").param("storeKeys", "10000", "100000")
+                    .param("files", "10000").param("storeKeys", "10000", "100000")
                     .param("commitStoreKeys", "10000").param("dirtyKeys", "1", "100", "1000");
         }
         for (int i = 0; i + 1 < params.length; i += 2) {

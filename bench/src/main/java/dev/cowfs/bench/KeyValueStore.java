@@ -9,7 +9,11 @@ interface KeyValueStore extends AutoCloseable {
         insert(keys, values, 0, keys.length);
     }
 
-    /** Inserts {@code count} pairs from {@code from} in one transaction and makes it durable. */
+    /**
+     * Inserts {@code count} pairs from {@code from} in one transaction and makes it durable. The caller may
+     * overwrite the arrays once this returns (the point-read loader refills one batch of them), so a store that
+     * keeps objects rather than bytes must keep copies.
+     */
     void insert(byte[][] keys, byte[][] values, int from, int count) throws IOException;
 
     /** A read view kept open across calls, like a read transaction reused by one thread. */

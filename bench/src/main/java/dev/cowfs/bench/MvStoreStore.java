@@ -24,7 +24,8 @@ final class MvStoreStore implements KeyValueStore {
     @Override
     public void insert(byte[][] keys, byte[][] values, int from, int count) {
         for (int i = from; i < from + count; i++) {
-            map.put(keys[i], values[i]);
+            // MVStore keeps the very objects in its in-memory pages: copies, as cowfs and LMDB copy the bytes.
+            map.put(keys[i].clone(), values[i].clone());
         }
         store.commit();
         store.sync();
