@@ -136,6 +136,6 @@ crash_suite() {
 }
 crash_suite
 
-java -cp "$root/bench/target/benchmarks.jar" dev.cowfs.bench.Report "$out" "$root/bench/RESULTS.md" \
+"$java_bin" -cp "$root/bench/target/benchmarks.jar" dev.cowfs.bench.Report "$out" "$root/bench/RESULTS.md" \
   "cowfs benchmark report$([ -n "$quick" ] && echo ' (quick run)')" "$root/bench/METHOD.md" >&2
 echo "bench/run all: $(wc -l < "$out/RESULTS.json") lines; report in bench/RESULTS.md, charts in $out" >&2

@@ -35,8 +35,11 @@ final class SnapBench {
     static void run(boolean quick) throws IOException {
         Path dir = Files.createTempDirectory(Path.of(System.getProperty("cowfs.bench.memdir", "/dev/shm")),
                 "cowfs-snap");
-        // Killed midway (interrupted run), the peers' loop mounts must not keep their tmpfs memory.
-        Thread unmount = new Thread(() -> LoopVolume.unmountLeftovers(dir));
+        // Killed midway (interrupted run), neither the peers' loop mounts nor the images may keep their tmpfs memory.
+        Thread unmount = new Thread(() -> {
+            LoopVolume.unmountLeftovers(dir);
+            deleteTree(dir);
+        });
         Runtime.getRuntime().addShutdownHook(unmount);
         try {
             List<String> peers = new ArrayList<>();
@@ -78,9 +81,16 @@ final class SnapBench {
             sharedOverwrite(quick);
         } finally {
             Runtime.getRuntime().removeShutdownHook(unmount);
-            try (var paths = Files.walk(dir)) {
-                paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-            }
+            deleteTree(dir);
+        }
+    }
+
+    /** Deletes what is left under {@code dir} and the directory itself, as far as it can (never throws). */
+    private static void deleteTree(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        } catch (IOException | java.io.UncheckedIOException e) {
+            System.err.println("snap: could not clear " + dir + ": " + e.getMessage());
         }
     }
 
@@ -134,6 +144,7 @@ final class SnapBench {
                      }) : null) {
             fill(fs, files, 0);
             long[][] micros = new long[2][REPETITIONS];
+            boolean peerFailed = false;
             for (int r = -1; r < REPETITIONS; r++) { // -1: one snapshot on each before the measured ones
                 long file = fs.resolve("/d0/f0", true);
                 fs.write(file, 0, new byte[] {(byte) r}, 0, 1); // the source changed since the last snapshot
@@ -141,12 +152,16 @@ final class SnapBench {
                 fs.createSnapshot(0, "s" + r, false);
                 long mine = (System.nanoTime() - start) / 1000;
                 long theirs = 0;
-                if (peer != null) {
-                    try (FileChannel channel = FileChannel.open(peer.root().resolve("d0/f0"),
-                            StandardOpenOption.WRITE)) {
-                        channel.write(ByteBuffer.wrap(new byte[] {(byte) r}), 0);
+                if (peer != null && !peerFailed) {
+                    try {
+                        try (FileChannel channel = FileChannel.open(peer.root().resolve("d0/f0"),
+                                StandardOpenOption.WRITE)) {
+                            channel.write(ByteBuffer.wrap(new byte[] {(byte) r}), 0);
+                        }
+                        theirs = peer.snapshot("s" + r);
+                    } catch (IOException e) {
+                        peerFailed = dropped("btrfs", "snapshotCreate", e);
                     }
-                    theirs = peer.snapshot("s" + r);
                 }
                 if (r >= 0) {
                     micros[0][r] = mine;
@@ -156,7 +171,7 @@ final class SnapBench {
             for (int r = 0; r < REPETITIONS && report; r++) { // one line a repetition: the report takes medians
                 line("snapshotCreate", "cowfs", "\"files\":" + files + ",\"us\":" + micros[0][r] + ",\"rep\":" + r,
                         quick);
-                if (peer != null) {
+                if (peer != null && !peerFailed) {
                     line("snapshotCreate", "btrfs", "\"files\":" + files + ",\"us\":" + micros[1][r] + ",\"rep\":"
                             + r, quick);
                 }
@@ -187,6 +202,15 @@ final class SnapBench {
             }
             return null;
         }
+    }
+
+    /**
+     * Prints why a peer that failed in the middle of a case is left out of that case (its figures so far too), and
+     * returns true: the case goes on with cowfs and the other peers, the suite with the next case.
+     */
+    private static boolean dropped(String kind, String bench, IOException e) {
+        System.err.println("snap: " + kind + " skipped for the rest of " + bench + ": " + e.getMessage());
+        return true;
     }
 
     interface PeerFill {
@@ -248,6 +272,7 @@ final class SnapBench {
                 }
             }
             long[][] micros = new long[1 + volumes.size()][REPETITIONS];
+            boolean[] failed = new boolean[volumes.size()];
             for (int r = -1; r < REPETITIONS; r++) { // -1: one clone on each before the measured ones
                 String name = r < 0 ? "clone-warm" : "clone-" + r;
                 long target = fs.mknod(ROOT, name, 0644, 0, 0, 0);
@@ -260,15 +285,25 @@ final class SnapBench {
                     micros[0][r] = mine;
                 }
                 for (int v = 0; v < volumes.size(); v++) {
+                    if (failed[v]) {
+                        continue;
+                    }
                     Path root = volumes.get(v).root();
-                    long theirs = volumes.get(v).reflink(root.resolve("source"), root.resolve(name));
-                    if (r >= 0) {
-                        micros[1 + v][r] = theirs;
+                    try {
+                        long theirs = volumes.get(v).reflink(root.resolve("source"), root.resolve(name));
+                        if (r >= 0) {
+                            micros[1 + v][r] = theirs;
+                        }
+                    } catch (IOException e) {
+                        failed[v] = dropped(volumes.get(v).kind, bench, e);
                     }
                 }
             }
             for (int r = 0; r < REPETITIONS; r++) {
                 for (int i = 0; i < micros.length; i++) {
+                    if (i > 0 && failed[i - 1]) {
+                        continue;
+                    }
                     line(bench, i == 0 ? "cowfs" : volumes.get(i - 1).kind, "\"" + sizeField + "\":" + sizeValue
                             + ",\"us\":" + micros[i][r] + ",\"rep\":" + r, quick);
                 }
@@ -310,10 +345,15 @@ final class SnapBench {
             Sink theirs = channel == null ? null : (offset, bytes) -> channel.write(ByteBuffer.wrap(bytes), offset);
             writeBytes(mine, fileBytes);
             long snapshot = fs.createSnapshot(0, "snap", false);
-            if (theirs != null) {
-                writeBytes(theirs, fileBytes);
-                channel.force(true);
-                peer.snapshot("snap");
+            boolean peerFailed = theirs == null;
+            if (!peerFailed) {
+                try {
+                    writeBytes(theirs, fileBytes);
+                    channel.force(true);
+                    peer.snapshot("snap");
+                } catch (IOException e) {
+                    peerFailed = dropped("btrfs", "snapshotExclusive", e);
+                }
             }
             java.util.Random random = new java.util.Random(4);
             java.util.BitSet touched = new java.util.BitSet(pages);
@@ -325,8 +365,12 @@ final class SnapBench {
                     random.nextBytes(page);
                     touched.set(at);
                     mine.write((long) at * 4096, page);
-                    if (theirs != null) {
-                        theirs.write((long) at * 4096, page);
+                    if (!peerFailed) {
+                        try {
+                            theirs.write((long) at * 4096, page);
+                        } catch (IOException e) {
+                            peerFailed = dropped("btrfs", "snapshotExclusive", e);
+                        }
                     }
                 }
                 String common = "\"written_bytes\":" + written * 4096 + ",\"distinct_bytes_overwritten\":"
@@ -337,13 +381,18 @@ final class SnapBench {
                         + ",\"rep\":0", quick);
                 line("divergedUsed", "cowfs", common + ",\"used_bytes\":" + stat.usedBlocks() * stat.blockSize()
                         + ",\"rep\":0", quick);
-                if (peer != null) {
-                    channel.force(true);
-                    peer.sync();
-                    line("snapshotExclusive", "btrfs", common + ",\"exclusive_bytes\":"
-                            + peer.exclusiveBytes(peer.snapshotPath("snap")) + ",\"rep\":0", quick);
-                    line("divergedUsed", "btrfs", common + ",\"used_bytes\":" + peer.usedBytes() + ",\"rep\":0",
-                            quick);
+                if (!peerFailed) {
+                    try {
+                        channel.force(true);
+                        peer.sync();
+                        long exclusive = peer.exclusiveBytes(peer.snapshotPath("snap"));
+                        long used = peer.usedBytes();
+                        line("snapshotExclusive", "btrfs", common + ",\"exclusive_bytes\":" + exclusive
+                                + ",\"rep\":0", quick);
+                        line("divergedUsed", "btrfs", common + ",\"used_bytes\":" + used + ",\"rep\":0", quick);
+                    } catch (IOException e) {
+                        peerFailed = dropped("btrfs", "snapshotExclusive", e);
+                    }
                 }
             }
         } finally {
@@ -368,11 +417,14 @@ final class SnapBench {
                 }
             }
             long imageBytes = Files.size(image);
-            for (int r = 0; r < REPETITIONS; r++) {
+            for (int r = -1; r < REPETITIONS; r++) { // -1: one open before the measured ones
                 long start = System.nanoTime();
                 CowFileSystem fs = CowFileSystem.open(image, options());
                 long micros = (System.nanoTime() - start) / 1000;
                 fs.close();
+                if (r < 0) {
+                    continue;
+                }
                 line("open", "cowfs", "\"dataset_bytes\":" + dataBytes + ",\"image_bytes\":" + imageBytes
                         + ",\"us\":" + micros + ",\"rep\":" + r, quick);
             }
@@ -395,11 +447,15 @@ final class SnapBench {
                     fs.write(ino, 50, "changed".getBytes(StandardCharsets.UTF_8), 0, 7);
                 }
                 fs.sync();
-                long start = System.nanoTime();
-                int found = fs.diff(base, 0).size();
-                long micros = (System.nanoTime() - start) / 1000;
-                line("diff", "cowfs", "\"files\":" + files + ",\"changed\":" + target + ",\"found\":" + found + ",\"us\":"
-                        + micros + ",\"rep\":0", quick);
+                for (int r = -1; r < REPETITIONS; r++) { // -1: one diff before the measured ones
+                    long start = System.nanoTime();
+                    int found = fs.diff(base, 0).size();
+                    long micros = (System.nanoTime() - start) / 1000;
+                    if (r >= 0) {
+                        line("diff", "cowfs", "\"files\":" + files + ",\"changed\":" + target + ",\"found\":"
+                                + found + ",\"us\":" + micros + ",\"rep\":" + r, quick);
+                    }
+                }
             }
         } finally {
             Files.deleteIfExists(image);

@@ -34,7 +34,8 @@ final class CrashtestCommand extends ToolCommand {
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "seed (default: ${DEFAULT-VALUE})")
     long seed;
     @Option(names = "--time", paramLabel = "LIMIT",
-            description = "stop after this long (e.g. 90s, 10m, 1h); default: all of seq1, 60s otherwise")
+            description = "start no workload after this long (e.g. 90s, 10m, 1h; the one running finishes, so a long "
+                    + "random workload can overrun it); default: all of seq1, 60s otherwise")
     String time;
     @Option(names = "--count", paramLabel = "N", description = "stop after this many workloads")
     Long count;
