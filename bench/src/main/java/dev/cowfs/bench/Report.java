@@ -359,11 +359,21 @@ public final class Report {
                 values.add(ratio);
             }
         }
-        CategoryChart chart = new CategoryChartBuilder().width(1000).height(520)
+        double low = values.stream().mapToDouble(Double::doubleValue).min().orElse(1);
+        double high = values.stream().mapToDouble(Double::doubleValue).max().orElse(1);
+        // Ratios from 0.1 to 1000 on one linear axis hide every bar near 1, so a wide spread goes on a log axis.
+        boolean log = high / low > 20;
+        CategoryChart chart = new CategoryChartBuilder().width(1000).height(760)
                 .title("Suite " + suite + ": cowfs's advantage over " + peer + " (above 1: cowfs leads)")
-                .xAxisTitle("bench").yAxisTitle("ratio").build();
+                .xAxisTitle("bench").yAxisTitle(log ? "ratio (log scale)" : "ratio").build();
         chart.getStyler().setLegendVisible(false);
-        chart.getStyler().setXAxisLabelRotation(30);
+        // Upright labels sit under their own bar; slanted ones read as the neighbour's.
+        chart.getStyler().setXAxisLabelRotation(90);
+        chart.getStyler().setYAxisLogarithmic(log);
+        if (log) {
+            // Bars rise from the axis floor, which on a log axis must sit above zero: the decade under the least ratio.
+            chart.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(low))));
+        }
         chart.addSeries("cowfs vs " + peer, benches, values);
         BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
