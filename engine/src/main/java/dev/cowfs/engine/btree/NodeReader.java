@@ -124,15 +124,22 @@ public final class NodeReader {
         device.rememberVerified(blockIndex * blockSizeBytes, blockSizeBytes, nodeClaim(checksum));
     }
 
-    /** Reads and checks an out-of-line extent holding exactly {@code lengthBytes} bytes. */
+    /**
+     * Reads and checks an out-of-line extent holding exactly {@code lengthBytes} bytes. The value is checked
+     * against its reference's CRC32C on every read (it is in hand, being copied out); the zero padding after it,
+     * which no later read returns, is checked on the first read since open, like a node's structure.
+     */
     public byte[] readExtent(BlockRef ref, int lengthBytes) throws IOException {
         long expectedBlocks = checkExtentShape(ref, lengthBytes);
         byte[] bytes = new byte[lengthBytes];
         device.read(ref.blockIndex() * blockSizeBytes, bytes, 0, lengthBytes);
         checkExtentChecksum(ref, Checksums.crc32c(bytes, 0, lengthBytes));
-        checkExtentPadding(ref, lengthBytes, expectedBlocks, new byte[blockSizeBytes]);
-        device.rememberVerified(ref.blockIndex() * blockSizeBytes, (int) (expectedBlocks * blockSizeBytes),
-                extentClaim(ref.checksum(), lengthBytes));
+        if (!verified.isVerified(ref.blockIndex())) {
+            checkExtentPadding(ref, lengthBytes, expectedBlocks, verifyPiece.get());
+            verified.markVerified(ref.blockIndex());
+            device.rememberVerified(ref.blockIndex() * blockSizeBytes, (int) (expectedBlocks * blockSizeBytes),
+                    extentClaim(ref.checksum(), lengthBytes));
+        }
         return bytes;
     }
 

@@ -1,0 +1,73 @@
+package dev.cowfs.engine;
+
+import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.format.Limits;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * A value too large for a leaf lives in blocks of its own: its bytes are checked against the reference's CRC32C
+ * on every read, and the zero padding after it up to the end of its last block on the first read since open.
+ */
+class OutOfLineValueTest {
+    private static final int BLOCK = Limits.DEFAULT_BLOCK_SIZE_BYTES;
+    private static final StoreOptions OPTIONS = StoreOptions.builder().checkAfterCommit(false).build();
+    private static final byte[] KEY = "big".getBytes();
+
+    /** A store holding one 5,000-byte value (two blocks, 3,192 bytes of padding); returns the value's first block. */
+    private static long storeOneValue(SimulatedDevice device, byte[] value) throws IOException {
+        try (Store store = Store.create(device, OPTIONS); WriteTransaction txn = store.beginWrite()) {
+            txn.put(KEY, value);
+            txn.commit();
+        }
+        byte[] block = new byte[BLOCK];
+        for (long at = Limits.firstDataBlock(BLOCK); at * BLOCK < device.lengthBytes(); at++) {
+            device.read(at * BLOCK, block, 0, BLOCK);
+            if (Arrays.equals(block, 0, 64, value, 0, 64)) {
+                return at;
+            }
+        }
+        throw new AssertionError("the value's blocks were not found on the device");
+    }
+
+    private static byte[] value() {
+        byte[] value = new byte[5000];
+        new Random(9).nextBytes(value);
+        return value;
+    }
+
+    @Test
+    void valueBytesDamagedAfterAFirstReadAreCaughtOnTheNextRead() throws IOException {
+        SimulatedDevice device = new SimulatedDevice();
+        byte[] value = value();
+        long first = storeOneValue(device, value);
+        try (Store store = Store.open(device, OPTIONS); ReadTransaction read = store.beginRead()) {
+            assertArrayEquals(value, read.get(KEY));
+            assertArrayEquals(value, read.get(KEY)); // the second read takes the path of a verified extent
+            device.corrupt(first * BLOCK + 4200, 3); // in the value's second block, before its padding
+            CorruptionException damaged = assertThrows(CorruptionException.class, () -> read.get(KEY));
+            assertEquals(first, damaged.blockIndex());
+        }
+    }
+
+    @Test
+    void damagedPaddingIsCaughtOnTheFirstReadSinceOpen() throws IOException {
+        SimulatedDevice device = new SimulatedDevice();
+        byte[] value = value();
+        long first = storeOneValue(device, value);
+        device.corrupt(first * BLOCK + 5000 + 1000, 0); // after the value, inside its last block
+        try (Store store = Store.open(device, OPTIONS); ReadTransaction read = store.beginRead()) {
+            CorruptionException damaged = assertThrows(CorruptionException.class, () -> read.get(KEY));
+            assertEquals(first, damaged.blockIndex());
+            assertThrows(CorruptionException.class, () -> read.get(KEY)); // and on every read after it
+        }
+    }
+}
