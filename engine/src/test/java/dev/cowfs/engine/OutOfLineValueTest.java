@@ -28,6 +28,11 @@ class OutOfLineValueTest {
             txn.put(KEY, value);
             txn.commit();
         }
+        return blockOf(device, value);
+    }
+
+    /** The block whose first bytes are the value's (values here are random, so only the value's own block). */
+    private static long blockOf(SimulatedDevice device, byte[] value) throws IOException {
         byte[] block = new byte[BLOCK];
         for (long at = Limits.firstDataBlock(BLOCK); at * BLOCK < device.lengthBytes(); at++) {
             device.read(at * BLOCK, block, 0, BLOCK);
@@ -39,8 +44,12 @@ class OutOfLineValueTest {
     }
 
     private static byte[] value() {
-        byte[] value = new byte[5000];
-        new Random(9).nextBytes(value);
+        return value(5000, 9);
+    }
+
+    private static byte[] value(int length, long seed) {
+        byte[] value = new byte[length];
+        new Random(seed).nextBytes(value);
         return value;
     }
 
@@ -68,6 +77,40 @@ class OutOfLineValueTest {
             CorruptionException damaged = assertThrows(CorruptionException.class, () -> read.get(KEY));
             assertEquals(first, damaged.blockIndex());
             assertThrows(CorruptionException.class, () -> read.get(KEY)); // and on every read after it
+        }
+    }
+
+    /**
+     * Values read (each extent then counts as verified) and replaced, commit after commit, until a new value is
+     * written where an earlier one was verified: the write clears that verification, so damaged padding of the
+     * new value is caught on its first read.
+     */
+    @Test
+    void aBlockRewrittenAfterItsExtentWasVerifiedIsVerifiedAgain() throws IOException {
+        SimulatedDevice device = new SimulatedDevice();
+        try (Store store = Store.create(device, OPTIONS)) {
+            java.util.Set<Long> verifiedBlocks = new java.util.HashSet<>();
+            for (int round = 1; round <= 500; round++) {
+                byte[] value = value(3000, round); // one block, 1,096 bytes of padding
+                try (WriteTransaction txn = store.beginWrite()) {
+                    txn.put(KEY, value);
+                    txn.commit();
+                }
+                long block = blockOf(device, value);
+                if (verifiedBlocks.contains(block)) {
+                    device.corrupt(block * BLOCK + 3500, 5);
+                    try (ReadTransaction read = store.beginRead()) {
+                        CorruptionException damaged = assertThrows(CorruptionException.class, () -> read.get(KEY));
+                        assertEquals(block, damaged.blockIndex());
+                    }
+                    return;
+                }
+                try (ReadTransaction read = store.beginRead()) {
+                    assertArrayEquals(value, read.get(KEY));
+                }
+                verifiedBlocks.add(block);
+            }
+            throw new AssertionError("no value was written where an earlier one was verified, in 500 commits");
         }
     }
 }

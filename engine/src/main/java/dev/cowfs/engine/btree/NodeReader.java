@@ -134,9 +134,9 @@ public final class NodeReader {
         byte[] bytes = new byte[lengthBytes];
         device.read(ref.blockIndex() * blockSizeBytes, bytes, 0, lengthBytes);
         checkExtentChecksum(ref, Checksums.crc32c(bytes, 0, lengthBytes));
-        if (!verified.isVerified(ref.blockIndex())) {
+        if (!verified.isExtentVerified(ref.blockIndex())) {
             checkExtentPadding(ref, lengthBytes, expectedBlocks, verifyPiece.get());
-            verified.markVerified(ref.blockIndex());
+            verified.markExtentVerified(ref.blockIndex());
             device.rememberVerified(ref.blockIndex() * blockSizeBytes, (int) (expectedBlocks * blockSizeBytes),
                     extentClaim(ref.checksum(), lengthBytes));
         }
@@ -212,12 +212,12 @@ public final class NodeReader {
             throw new IllegalArgumentException("range " + from + "+" + length + " outside an extent of "
                     + storedBytes + " bytes");
         }
-        if (!verified.isVerified(ref.blockIndex())) {
+        if (!verified.isExtentVerified(ref.blockIndex())) {
             // Concurrent readers of one extent (read-ahead asks for several pieces at once) verify it once.
             synchronized (verifyStripes[(int) (ref.blockIndex() & (VERIFY_STRIPES - 1))]) {
-                if (!verified.isVerified(ref.blockIndex())) {
+                if (!verified.isExtentVerified(ref.blockIndex())) {
                     verifyExtent(ref, storedBytes);
-                    verified.markVerified(ref.blockIndex());
+                    verified.markExtentVerified(ref.blockIndex());
                 }
             }
         }
