@@ -364,17 +364,24 @@ public final class Report {
         // Ratios from 0.1 to 1000 on one linear axis hide every bar near 1, so a wide spread goes on a log axis.
         boolean log = high / low > 20;
         CategoryChart chart = new CategoryChartBuilder().width(1000).height(760)
-                .title("Suite " + suite + ": cowfs's advantage over " + peer + " (above 1: cowfs leads)")
+                .title("Suite " + suite + ": cowfs's advantage over " + peer + " (above 1: cowfs leads; line: parity)")
                 .xAxisTitle("bench").yAxisTitle(log ? "ratio (log scale)" : "ratio").build();
-        chart.getStyler().setLegendVisible(false);
+        chart.getStyler().setLegendVisible(false); // the title names the line; a legend box covers bars
         // Upright labels sit under their own bar; slanted ones read as the neighbour's.
         chart.getStyler().setXAxisLabelRotation(90);
         chart.getStyler().setYAxisLogarithmic(log);
+        chart.getStyler().setOverlapped(true); // the parity line over the bars, not a bar group beside them
         if (log) {
-            // Bars rise from the axis floor, which on a log axis must sit above zero: the decade under the least ratio.
-            chart.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(low))));
+            // Bars rise from the axis floor, which on a log axis must sit above zero: the decade under the least
+            // ratio (a decade lower for a ratio of exactly 1, whose bar would otherwise have no height).
+            chart.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(low) - 1e-9)));
         }
         chart.addSeries("cowfs vs " + peer, benches, values);
+        // On a log axis every bar rises from the floor, so a trailing ratio would look like a lead without it.
+        chart.addSeries("parity (1)", benches, java.util.Collections.nCopies(benches.size(), 1.0))
+                .setChartCategorySeriesRenderStyle(org.knowm.xchart.CategorySeries.CategorySeriesRenderStyle.Line)
+                .setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE)
+                .setLineColor(java.awt.Color.BLACK);
         BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 
