@@ -226,7 +226,9 @@ public final class SpaceAllocator implements BlockAllocator {
 
     @Override
     public long allocate(int blockCount) throws IOException {
-        EngineBugError.check(blockCount >= 1, "allocation of " + blockCount + " blocks");
+        if (blockCount < 1) { // checks on this path build their message only when they fail
+            throw new EngineBugError("allocation of " + blockCount + " blocks");
+        }
         checkCapacity(blockCount);
         blocksAllocated += blockCount;
         long start = takeFromReserve(blockCount);
@@ -282,7 +284,9 @@ public final class SpaceAllocator implements BlockAllocator {
     private void addToReserve(long start, long count) {
         Map.Entry<Long, Long> before = reserve.floorEntry(start);
         if (before != null) {
-            EngineBugError.check(before.getKey() + before.getValue() <= start, "block " + start + " freed twice");
+            if (before.getKey() + before.getValue() > start) {
+                throw new EngineBugError("block " + start + " freed twice");
+            }
             if (before.getKey() + before.getValue() == start) {
                 reserve.remove(before.getKey());
                 start = before.getKey();
@@ -291,7 +295,9 @@ public final class SpaceAllocator implements BlockAllocator {
         }
         Map.Entry<Long, Long> after = reserve.ceilingEntry(start);
         if (after != null) {
-            EngineBugError.check(start + count <= after.getKey(), "block " + after.getKey() + " freed twice");
+            if (start + count > after.getKey()) {
+                throw new EngineBugError("block " + after.getKey() + " freed twice");
+            }
             if (start + count == after.getKey()) {
                 reserve.remove(after.getKey());
                 count += after.getValue();
@@ -668,8 +674,9 @@ public final class SpaceAllocator implements BlockAllocator {
             byte[] value = new byte[SpaceKeys.PENDING_VALUE_BYTES];
             Bytes.putLong(value, 0, extent[1]);
             Bytes.putLong(value, 8, extent[2]);
-            EngineBugError.check(space.get(SpaceKeys.pending(generation, extent[0])) == null,
-                    "block " + extent[0] + " freed twice in generation " + generation);
+            if (space.get(SpaceKeys.pending(generation, extent[0])) != null) {
+                throw new EngineBugError("block " + extent[0] + " freed twice in generation " + generation);
+            }
             space.put(SpaceKeys.pending(generation, extent[0]), value);
             pendingBlocks += extent[1];
         }
@@ -733,7 +740,9 @@ public final class SpaceAllocator implements BlockAllocator {
     private void removeFreeRecord(long start, long count) throws IOException {
         boolean byAddress = space.delete(SpaceKeys.freeByAddress(start));
         boolean bySize = space.delete(SpaceKeys.freeBySize(count, start));
-        EngineBugError.check(byAddress && bySize, "free extent " + start + "+" + count + " missing from an index");
+        if (!(byAddress && bySize)) {
+            throw new EngineBugError("free extent " + start + "+" + count + " missing from an index");
+        }
         freeBlocks -= count;
     }
 }
