@@ -3,15 +3,20 @@ package dev.cowfs.bench;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.CategorySeries;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.Styler;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+import java.awt.Color;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -378,10 +383,10 @@ public final class Report {
         }
         chart.addSeries("cowfs vs " + peer, benches, values);
         // On a log axis every bar rises from the floor, so a trailing ratio would look like a lead without it.
-        chart.addSeries("parity (1)", benches, java.util.Collections.nCopies(benches.size(), 1.0))
-                .setChartCategorySeriesRenderStyle(org.knowm.xchart.CategorySeries.CategorySeriesRenderStyle.Line)
-                .setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE)
-                .setLineColor(java.awt.Color.BLACK);
+        chart.addSeries("parity (1)", benches, Collections.nCopies(benches.size(), 1.0))
+                .setChartCategorySeriesRenderStyle(CategorySeries.CategorySeriesRenderStyle.Line)
+                .setMarker(SeriesMarkers.NONE)
+                .setLineColor(Color.BLACK);
         BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
     }
 

@@ -113,10 +113,10 @@ final class SharedBlocks implements TreeContext.BlockReferences {
     void move(long fromBlock, long toBlock) throws IOException {
         BTree tree = tree(false);
         byte[] count = tree == null ? null : tree.get(TreeIds.catalogKey(fromBlock));
-        EngineBugError.check(count != null, "block " + fromBlock + " moved as shared but has no count");
+        EngineBugError.check(count != null, "block %d moved as shared but has no count", fromBlock);
         checkedCount(fromBlock, count);
         tree.delete(TreeIds.catalogKey(fromBlock));
-        EngineBugError.check(tree.get(TreeIds.catalogKey(toBlock)) == null, "block " + toBlock + " already counted");
+        EngineBugError.check(tree.get(TreeIds.catalogKey(toBlock)) == null, "block %d already counted", toBlock);
         tree.put(TreeIds.catalogKey(toBlock), count);
     }
 

@@ -127,7 +127,8 @@ public final class NodeReader {
     /**
      * Reads and checks an out-of-line extent holding exactly {@code lengthBytes} bytes. The value is checked
      * against its reference's CRC32C on every read (it is in hand, being copied out); the zero padding after it,
-     * which no later read returns, is checked on the first read since open, like a node's structure.
+     * which no read returns, is checked on the first read after the extent was written or the store
+     * opened, like a node's structure.
      */
     public byte[] readExtent(BlockRef ref, int lengthBytes) throws IOException {
         long expectedBlocks = checkExtentShape(ref, lengthBytes);

@@ -226,9 +226,7 @@ public final class SpaceAllocator implements BlockAllocator {
 
     @Override
     public long allocate(int blockCount) throws IOException {
-        if (blockCount < 1) { // checks on this path build their message only when they fail
-            throw new EngineBugError("allocation of " + blockCount + " blocks");
-        }
+        EngineBugError.check(blockCount >= 1, "allocation of %d blocks", blockCount);
         checkCapacity(blockCount);
         blocksAllocated += blockCount;
         long start = takeFromReserve(blockCount);
@@ -284,9 +282,7 @@ public final class SpaceAllocator implements BlockAllocator {
     private void addToReserve(long start, long count) {
         Map.Entry<Long, Long> before = reserve.floorEntry(start);
         if (before != null) {
-            if (before.getKey() + before.getValue() > start) {
-                throw new EngineBugError("block " + start + " freed twice");
-            }
+            EngineBugError.check(before.getKey() + before.getValue() <= start, "block %d freed twice", start);
             if (before.getKey() + before.getValue() == start) {
                 reserve.remove(before.getKey());
                 start = before.getKey();
@@ -295,9 +291,7 @@ public final class SpaceAllocator implements BlockAllocator {
         }
         Map.Entry<Long, Long> after = reserve.ceilingEntry(start);
         if (after != null) {
-            if (start + count > after.getKey()) {
-                throw new EngineBugError("block " + after.getKey() + " freed twice");
-            }
+            EngineBugError.check(start + count <= after.getKey(), "block %d freed twice", after.getKey());
             if (start + count == after.getKey()) {
                 reserve.remove(after.getKey());
                 count += after.getValue();
@@ -674,9 +668,8 @@ public final class SpaceAllocator implements BlockAllocator {
             byte[] value = new byte[SpaceKeys.PENDING_VALUE_BYTES];
             Bytes.putLong(value, 0, extent[1]);
             Bytes.putLong(value, 8, extent[2]);
-            if (space.get(SpaceKeys.pending(generation, extent[0])) != null) {
-                throw new EngineBugError("block " + extent[0] + " freed twice in generation " + generation);
-            }
+            EngineBugError.check(space.get(SpaceKeys.pending(generation, extent[0])) == null,
+                    "block %d freed twice in generation %d", extent[0], generation);
             space.put(SpaceKeys.pending(generation, extent[0]), value);
             pendingBlocks += extent[1];
         }
@@ -740,9 +733,7 @@ public final class SpaceAllocator implements BlockAllocator {
     private void removeFreeRecord(long start, long count) throws IOException {
         boolean byAddress = space.delete(SpaceKeys.freeByAddress(start));
         boolean bySize = space.delete(SpaceKeys.freeBySize(count, start));
-        if (!(byAddress && bySize)) {
-            throw new EngineBugError("free extent " + start + "+" + count + " missing from an index");
-        }
+        EngineBugError.check(byAddress && bySize, "free extent %d+%d missing from an index", start, count);
         freeBlocks -= count;
     }
 }
