@@ -1405,7 +1405,10 @@ public final class CowFileSystem implements Closeable {
             if (!FsKeys.is(key, ino, FsKeys.XATTR)) {
                 break;
             }
-            names.add(new String(FsKeys.name(key), StandardCharsets.UTF_8));
+            String name = new String(FsKeys.name(key), StandardCharsets.UTF_8);
+            if (!isSystemXattr(name)) {
+                names.add(name);
+            }
         }
     }
 
@@ -1415,8 +1418,24 @@ public final class CowFileSystem implements Closeable {
             throw new FsException(bytes.length > XATTR_NAME_MAX ? Errno.ERANGE : Errno.EINVAL,
                     "attribute name of " + bytes.length + " bytes (1 to " + XATTR_NAME_MAX + ", no NUL)");
         }
+        if (isSystemXattr(name)) {
+            throw new FsException(Errno.EOPNOTSUPP, "'" + name + "': attributes of the system namespace (POSIX "
+                    + "ACLs among them) are not supported; the mode is the only permission (use chmod)");
+        }
         return FsKeys.of(ino, FsKeys.XATTR, bytes);
     }
+
+    /**
+     * The {@code system.} namespace holds attributes the kernel interprets ({@code system.posix_acl_access} is the
+     * mode and more). Stored as plain bytes they would claim permissions nothing enforces, so programs must see
+     * EOPNOTSUPP and fall back to the mode (as {@code cp -a} and {@code setfacl} do); names an older version
+     * stored are hidden from listings.
+     */
+    static boolean isSystemXattr(String name) {
+        return name.startsWith(SYSTEM_XATTR_PREFIX);
+    }
+
+    private static final String SYSTEM_XATTR_PREFIX = "system.";
 
     // ------------------------------------------------------------------ durability
 

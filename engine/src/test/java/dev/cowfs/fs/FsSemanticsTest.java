@@ -105,6 +105,29 @@ class FsSemanticsTest {
         }
     }
 
+    /**
+     * POSIX ACLs are refused, not stored: an access ACL accepted as plain bytes would leave the mode unchanged
+     * (cp -a sets a copy's final mode that way) and claim permissions nothing enforces.
+     */
+    @Test
+    void systemNamespaceAttributesArePosixAclsAndAreRefusedNotStored() throws Exception {
+        try (CowFileSystem fs = CowFileSystem.create(new SimulatedDevice(), options())) {
+            long file = fs.mknod(ROOT, "file", 0100700, 0, 0, 0);
+            byte[] minimalAcl = {2, 0, 0, 0, 1, 0, 6, 0, -1, -1, -1, -1, 4, 0, 4, 0, -1, -1, -1, -1, 32, 0, 4, 0,
+                    -1, -1, -1, -1};
+            for (String name : List.of("system.posix_acl_access", "system.posix_acl_default", "system.other")) {
+                assertErrno(Errno.EOPNOTSUPP, () -> fs.setXattr(file, name, minimalAcl, false, false));
+                assertErrno(Errno.EOPNOTSUPP, () -> fs.getXattr(file, name));
+                assertErrno(Errno.EOPNOTSUPP, () -> fs.findXattr(file, name));
+                assertErrno(Errno.EOPNOTSUPP, () -> fs.removeXattr(file, name));
+            }
+            assertEquals(List.of(), fs.listXattrs(file));
+            assertEquals(0100700, fs.stat(file).mode(), "the mode is untouched");
+            fs.setXattr(file, "user.systematic", new byte[1], false, false);
+            assertEquals(List.of("user.systematic"), fs.listXattrs(file));
+        }
+    }
+
     @Test
     void anUnlinkedOpenFileKeepsItsDataUntilReleasedOrReclaimedAfterACrash() throws Exception {
         SimulatedDevice device = new SimulatedDevice();

@@ -153,6 +153,35 @@ class FuseMountIT {
         assertTrue(out.contains("user.color"), out);
     }
 
+    /**
+     * cp -a and cp -p set a copy's final mode with an access ACL (fsetxattr of system.posix_acl_access), and fall
+     * back to chmod only when that is refused: every mode must arrive. An ACL the mode cannot express fails
+     * visibly; a minimal one becomes the mode.
+     */
+    @Test
+    @Order(2)
+    void copiesKeepEveryModeAndAclsAreRefusedNotIgnored() {
+        shell("""
+                src="$D/modes"; rm -rf "$src"; mkdir -p "$src/open" "$src/private" "$src/shared"
+                echo a > "$src/f644"; echo b > "$src/f600"; echo c > "$src/x755"; echo d > "$src/shared/in"
+                chmod 644 "$src/f644"; chmod 600 "$src/f600"; chmod 755 "$src/x755" "$src/open" "$src"
+                chmod 700 "$src/private"; chmod 2775 "$src/shared"; chmod 640 "$src/shared/in"
+                cp -a "$src" copied-a
+                cp -rp "$src" copied-p
+                modes() { (cd "$1" && find . -printf '%p %m\n' | sort); }
+                diff <(modes "$src") <(modes copied-a)
+                diff <(modes "$src") <(modes copied-p)
+                test "$(modes copied-a | wc -l)" = 8
+                python3 -c 'import os, sys; sys.exit(any(os.listxattr(p) for p in sys.argv[1:]))' \
+                    copied-a/f644 copied-a/shared copied-p/x755
+                if setfacl -m u:nobody:r copied-a/f644 2>err; then echo "a named ACL entry was accepted"; exit 1; fi
+                grep -q 'Operation not supported' err
+                setfacl -m o::--- copied-a/f644 && test "$(stat -c %a copied-a/f644)" = 640
+                getfacl -c copied-a/f644 | grep -qx 'other::---'
+                rm -r copied-a copied-p err
+                """);
+    }
+
     @Test
     @Order(2)
     void tarRoundTripKeepsSymlinksHardLinksModesAndTimes() {
@@ -381,15 +410,19 @@ class FuseMountIT {
                 String out = shell(permsMnt, """
                         echo public > public && chmod 644 public
                         echo secret > secret && chmod 600 secret
+                        echo hidden > hidden && chmod 644 hidden && setfacl -m o::--- hidden
                         mkdir -p shared && chmod 1777 shared
                         """ + asNobody + "ls . >/dev/null 2>&1 && echo list-ok || echo list-denied\n"
                         + asNobody + "cat public 2>/dev/null || echo read-public-denied\n"
+                        + asNobody + "cat hidden 2>/dev/null || echo read-hidden-denied\n"
                         + asNobody + "cat secret 2>/dev/null || echo read-secret-denied\n"
                         + asNobody + "touch new 2>/dev/null || echo create-denied\n"
                         + "if " + asNobody + "sh -c 'echo mine > shared/mine' 2>/dev/null; then "
                         + "stat -c %u shared/mine; rm shared/mine; else echo write-shared-denied; fi\n");
-                assertEquals(allowOther ? "list-ok\npublic\nread-secret-denied\ncreate-denied\n65534"
-                        : "list-denied\nread-public-denied\nread-secret-denied\ncreate-denied\nwrite-shared-denied",
+                assertEquals(allowOther
+                                ? "list-ok\npublic\nread-hidden-denied\nread-secret-denied\ncreate-denied\n65534"
+                                : "list-denied\nread-public-denied\nread-hidden-denied\nread-secret-denied\n"
+                                + "create-denied\nwrite-shared-denied",
                         out.strip(), "allow_other " + allowOther);
             } finally {
                 ok("umount", permsMnt.toString());
