@@ -107,6 +107,11 @@ final class FaultyReadDevice implements BlockDevice {
     }
 
     @Override
+    public long growableBytes() throws IOException {
+        return inner.growableBytes();
+    }
+
+    @Override
     public void close() throws IOException {
         inner.close();
     }

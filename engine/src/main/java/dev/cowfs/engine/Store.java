@@ -63,6 +63,11 @@ public final class Store implements Closeable {
 
     private Store(BlockDevice device, StoreOptions options, ImageLock lock, Superblock superblock,
                   List<String> openWarnings) throws IOException {
+        if (device instanceof MappedFileDevice file && superblock.capacityBlocks() != 0) {
+            // a file of the capacity asked for: growth steps stop there (the far copy lies past a small one)
+            file.limitGrowth(Math.max(superblock.capacityBlocks() * superblock.blockSizeBytes(),
+                    Limits.FAR_SUPERBLOCK_OFFSET_BYTES + Limits.FAR_REGION_BYTES));
+        }
         this.device = options.checkAfterCommit() && !device.isReadOnly() ? StoreAudit.wrap(device) : device;
         this.options = options;
         this.lock = lock;

@@ -268,6 +268,50 @@ public final class WriteTransaction implements AutoCloseable {
         return allocator.availableBlocks();
     }
 
+    /** The block past the last one in use as of this transaction: the image spans the blocks below it. */
+    public long highWaterBlock() {
+        return allocator.highWaterBlock();
+    }
+
+    /**
+     * How many blocks, up to {@code wanted}, one data extent can take as a single run now (at least one): where free
+     * space is fragmented and the image cannot grow, data split into extents of this size still fits.
+     */
+    public int contiguousBlocks(int wanted) throws IOException {
+        checkUsable();
+        return allocator.contiguousBlocks(wanted);
+    }
+
+    /** Blocks in use as of this transaction: its own allocations and blocks waiting for reuse included. */
+    public long usedBlocks() {
+        return allocator.usedBlocks();
+    }
+
+    /**
+     * Blocks that commits alone will make reusable (deferred reuse, DESIGN.md invariant 4): those this transaction
+     * freed, and those freed by commits up to generation {@code freedAtOrBefore} that no open reader pins, so
+     * that only the superblock ring keeps them. Open readers' blocks are left out: commits cannot release them.
+     */
+    public long blocksAwaitingReuse(long freedAtOrBefore) throws IOException {
+        checkUsable();
+        return allocator.blocksAwaitingRing(freedAtOrBefore);
+    }
+
+    /** Blocks freed by commits that open readers keep from reuse until they end. */
+    public long blocksPinnedByReaders() throws IOException {
+        checkUsable();
+        return allocator.blocksPinnedByReaders();
+    }
+
+    /**
+     * Makes {@link #commit()} write a new generation even when nothing changed: such a commit moves the superblock
+     * ring on, so that blocks freed before it become reusable (and releases those whose time has come).
+     */
+    public void forceCommit() throws IOException {
+        checkUsable();
+        allocator.forceCommit();
+    }
+
     /** True while dropped trees still hold blocks that later commits will release. */
     public boolean hasDroppedTrees() throws IOException {
         checkUsable();
@@ -719,7 +763,8 @@ public final class WriteTransaction implements AutoCloseable {
         }
     }
 
-    private boolean hasChanges() {
+    /** True when a commit now would write a new generation (something changed, or a commit was forced). */
+    public boolean hasChanges() {
         if (allocator.hasChanges() || catalog.isDirty()) {
             return true;
         }

@@ -9,6 +9,8 @@ import dev.cowfs.engine.block.EngineBugError;
 import dev.cowfs.engine.block.OutOfSpaceException;
 import dev.cowfs.engine.block.ReadOnlyEngineException;
 import dev.cowfs.engine.format.Bytes;
+import dev.cowfs.engine.format.Limits;
+import dev.cowfs.engine.txn.SpaceAllocator;
 import dev.cowfs.engine.txn.Superblock;
 
 import java.io.Closeable;
@@ -85,6 +87,13 @@ public final class CowFileSystem implements Closeable {
      */
     private FsException lostWork;
     private boolean closed;
+    /**
+     * The generation of the last commit that carried changes (or the one opened): blocks freed up to it are the
+     * ones an idle filesystem or a sync moves the superblock ring past. Commits made only to move the ring free a
+     * few space-tree blocks themselves; those are left for later commits, so that releasing ends. Guarded by the
+     * write lock.
+     */
+    private long lastChangeGeneration;
 
     private CowFileSystem(Store store, FsOptions options) {
         this.store = store;
@@ -193,6 +202,7 @@ public final class CowFileSystem implements Closeable {
             compressByDefault = (Bytes.getInt(info, 4) & Inode.FLAG_COMPRESS) != 0;
             subvolumes.load(read, info);
         }
+        lastChangeGeneration = store.generation();
         if (!store.options().readOnly()) {
             txn = store.beginWrite();
             for (long subvolume : subvolumes.writableIds()) {
@@ -599,16 +609,49 @@ public final class CowFileSystem implements Closeable {
      * Refuses (ENOSPC, before anything changes) a change needing about {@code blocks} new blocks when the image's
      * capacity, less its reserved pool and the data still buffered, cannot take them with some room for metadata.
      */
-    private void requireSpace(long blocks) throws FsException {
-        long available = txn.availableBlocks();
-        if (available == Long.MAX_VALUE) {
+    private void requireSpace(long blocks) throws IOException {
+        if (txn.availableBlocks() == Long.MAX_VALUE || neededBlocks(blocks) <= txn.availableBlocks()) {
             return;
         }
-        long buffered = (data.bufferedBytes() + blockSize() - 1) / blockSize();
-        long needed = blocks + buffered + 16 + blocks / 64;
+        // Space freed by earlier commits may only be waiting for the superblock ring to pass it: move the ring on.
+        releaseFreedSpace(Long.MAX_VALUE, () -> neededBlocks(blocks) <= txn.availableBlocks());
+        long available = txn.availableBlocks();
+        long needed = neededBlocks(blocks);
         if (needed > available) {
             throw new FsException(Errno.ENOSPC, "no space left on the image (" + available + " blocks available to "
-                    + "writes, about " + needed + " needed); delete files or snapshots to make room");
+                    + "writes, about " + needed + " needed" + heldByReaders() + "); delete files or snapshots to "
+                    + "make room (cowfs du --explain says what holds the space)");
+        }
+    }
+
+    /** About how many blocks a change of {@code blocks} new blocks takes, with the buffered data and metadata. */
+    private long neededBlocks(long blocks) {
+        long buffered = (data.bufferedBytes() + blockSize() - 1) / blockSize();
+        return blocks + buffered + 16 + blocks / 64;
+    }
+
+    /** Freed blocks open readers keep from reuse, for an ENOSPC message ("" when none). */
+    private String heldByReaders() throws IOException {
+        long pinned = txn.blocksPinnedByReaders();
+        return pinned == 0 ? "" : "; " + pinned + " freed blocks are kept for open readers until they end";
+    }
+
+    /**
+     * Deferred reuse (DESIGN.md invariant 4): blocks freed by a commit become reusable only once the superblock
+     * ring has moved past every generation that reaches them. Where that space is wanted now, commits move the
+     * ring on: the open transaction's own changes first, then commits that change nothing, until {@code enough}
+     * holds or no block freed up to generation {@code freedAtOrBefore} waits on the ring alone (open readers may
+     * still pin some). Bounded by the ring's length: after that many commits every block freed before them is
+     * reusable. Such commits free a few space-tree blocks of their own; an idle filesystem or a sync leaves those
+     * (bound: the last commit with changes) so that releasing ends, a writer short of space takes them too.
+     */
+    private void releaseFreedSpace(long freedAtOrBefore, java.util.function.BooleanSupplier enough)
+            throws IOException {
+        for (int round = 0; round <= Limits.SUPERBLOCK_RING_SLOTS && txn != null; round++) {
+            if (enough.getAsBoolean() || txn.blocksAwaitingReuse(freedAtOrBefore) == 0) {
+                return;
+            }
+            commitLocked(true);
         }
     }
 
@@ -1439,8 +1482,17 @@ public final class CowFileSystem implements Closeable {
 
     // ------------------------------------------------------------------ durability
 
-    /** Makes every finished operation durable (one commit). */
+    /**
+     * Makes every finished operation durable (one commit). With nothing to commit, it still commits when blocks freed
+     * by earlier commits wait for the superblock ring to pass them: each such sync moves the ring on by one, and
+     * the ring's length of them makes the blocks reusable.
+     */
     public void sync() throws IOException {
+        commit(true);
+    }
+
+    /** One commit of every finished operation; {@code moveRing}: one even with nothing changed, as {@link #sync}. */
+    private void commit(boolean moveRing) throws IOException {
         begin();
         try {
             reportLostWork();
@@ -1454,7 +1506,11 @@ public final class CowFileSystem implements Closeable {
         } finally {
             end();
         }
-        change(this::commitLocked);
+        change(() -> {
+            boolean waiting = moveRing && !txn.hasChanges() && data.bufferedBytes() == 0 && !txn.hasDroppedTrees()
+                    && txn.blocksAwaitingReuse(lastChangeGeneration) > 0;
+            commitLocked(waiting);
+        });
     }
 
     private void reportLostWork() throws FsException {
@@ -1468,15 +1524,30 @@ public final class CowFileSystem implements Closeable {
     /** Returns once the file's data and metadata are durable (today: one commit of everything). */
     public void fsync(long ino) throws IOException {
         inspect(() -> loadInode(ino));
-        sync();
+        commit(false);
     }
 
     private void commitLocked() throws IOException {
+        commitLocked(false);
+    }
+
+    /**
+     * Commits the open transaction. {@code moveRing}: commit even when nothing changed, so that the superblock ring
+     * moves past blocks freed earlier ({@link #releaseFreedSpace}).
+     */
+    private void commitLocked(boolean moveRing) throws IOException {
         data.flushAll();
         WriteTransaction done = txn;
+        boolean changes = done.hasChanges() || done.hasDroppedTrees();
+        if (moveRing && !changes) {
+            done.forceCommit();
+        }
         txn = null;
         try {
-            done.commit();
+            long generation = done.commit();
+            if (changes) {
+                lastChangeGeneration = generation;
+            }
             data.committed();
             if (store.options().checkAfterCommit()) {
                 checkAfterCommit();
@@ -1528,11 +1599,16 @@ public final class CowFileSystem implements Closeable {
         }
         try {
             if (!closed && txn != null) {
+                boolean idle = !txn.hasChanges() && data.bufferedBytes() == 0 && !txn.hasDroppedTrees();
                 commitLocked();
                 // A deleted subvolume releases its blocks a bounded part per commit: carry on for a while.
                 long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.commitIntervalMillis() / 5);
                 while (!closed && txn != null && txn.hasDroppedTrees() && System.nanoTime() < until) {
                     commitLocked();
+                }
+                if (idle && !closed) {
+                    // Nothing else will commit: freed blocks waiting for the ring would wait for ever.
+                    releaseFreedSpace(lastChangeGeneration, () -> false);
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -2076,15 +2152,32 @@ public final class CowFileSystem implements Closeable {
         }
     }
 
+    /**
+     * The filesystem's space as of now: what the open transaction allocated and the data buffered for writing count
+     * as used at once, and freed blocks count as used until they are reusable (see {@link FsStat}).
+     */
     public FsStat statfs() throws IOException {
         beginRead();
         try {
             Superblock superblock = store.superblock();
-            long total = superblock.capacityBlocks() != 0 ? superblock.capacityBlocks()
-                    : store.device().lengthBytes() / blockSize();
-            long used = superblock.highWaterBlock() - superblock.freeBlocks() - superblock.pendingBlocks();
-            return new FsStat(blockSize(), total, total - used, used, subvolumes.inodesHandedOut(),
-                    superblock.generation());
+            WriteTransaction open = txn;
+            long highWater = open != null ? open.highWaterBlock() : superblock.highWaterBlock();
+            long used = open != null ? open.usedBlocks() + (data.bufferedBytes() + blockSize() - 1) / blockSize()
+                    : superblock.highWaterBlock() - superblock.freeBlocks();
+            long capacity = superblock.capacityBlocks();
+            long total;
+            long available;
+            if (capacity != 0) {
+                total = capacity;
+                available = Math.max(0, capacity - SpaceAllocator.reservedPoolBlocks(capacity) - used);
+            } else { // as a sparse file's loop device: what it spans, and what the host can still give it
+                long growable = store.device().growableBytes() / blockSize();
+                total = highWater + Math.min(growable, Limits.MAX_BLOCK_INDEX);
+                available = total - used;
+            }
+            used = Math.min(used, total);
+            return new FsStat(blockSize(), total, used, total - used, Math.max(0, Math.min(available, total - used)),
+                    superblock.pendingBlocks(), capacity == 0, subvolumes.inodesHandedOut(), superblock.generation());
         } finally {
             lock.readLock().unlock();
         }

@@ -323,9 +323,16 @@ final class FileData {
         boolean compress = (inode.flags & Inode.FLAG_COMPRESS) != 0;
         int piece = compress ? MAX_COMPRESSED_EXTENT_BYTES : MAX_EXTENT_BYTES;
         ExtentItems.Target target = extents.of(ino);
-        for (int done = 0; done < length; done += piece) {
+        int blockSize = fs.blockSize();
+        for (int done = 0; done < length; ) {
             int n = Math.min(piece, length - done);
+            int blocks = (n + blockSize - 1) / blockSize;
+            int fitting = txn().contiguousBlocks(blocks); // free space in pieces: extents to match
+            if (fitting < blocks) {
+                n = fitting * blockSize;
+            }
             putExtent(target, offset + done, bytes, at + done, n, compress);
+            done += n;
         }
     }
 

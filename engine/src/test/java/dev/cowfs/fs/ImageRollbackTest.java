@@ -44,7 +44,8 @@ class ImageRollbackTest {
             fs.write(file, 0, bytes, 0, bytes.length);
             fs.mkdir(ROOT, "d" + i, 0755, 0, 0);
             if (i % 3 == 2) {
-                fs.createSnapshot(0, "s" + i, false);
+                fs.createSnapshot(0, "s" + i, false); // a commit of its own
+                states.put(fs.store().generation(), SnapshotCrashTest.dumpAll(fs));
             }
             if (i > 0 && i % 2 == 0) {
                 fs.rmdir(ROOT, "d" + (i - 1));

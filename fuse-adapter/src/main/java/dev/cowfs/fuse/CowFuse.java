@@ -273,7 +273,7 @@ final class CowFuse extends FuseStubFS {
             stat.f_frsize.set(figures.blockSize());
             stat.f_blocks.set(figures.totalBlocks());
             stat.f_bfree.set(figures.freeBlocks());
-            stat.f_bavail.set(figures.freeBlocks());
+            stat.f_bavail.set(figures.availableBlocks());
             stat.f_files.set(CowFileSystem.MAX_INO);
             stat.f_ffree.set(CowFileSystem.MAX_INO - figures.files());
             stat.f_favail.set(CowFileSystem.MAX_INO - figures.files());
@@ -595,7 +595,7 @@ final class CowFuse extends FuseStubFS {
             Inode inode = fs.stat(ino);
             long end = offset + length;
             long newBytes = Math.max(0, end - inode.size());
-            if ((newBytes + figures.blockSize() - 1) / figures.blockSize() > figures.freeBlocks()) {
+            if ((newBytes + figures.blockSize() - 1) / figures.blockSize() > figures.availableBlocks()) {
                 return -Errno.ENOSPC.number();
             }
             if ((mode & FALLOC_FL_KEEP_SIZE) == 0 && end > inode.size()) {

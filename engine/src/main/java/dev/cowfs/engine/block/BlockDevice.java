@@ -112,6 +112,14 @@ public interface BlockDevice extends Closeable {
     default void rememberVerified(long offset, int length, long claim) {
     }
 
+    /**
+     * How many more bytes the device's storage can take (the usable space of an image file's host filesystem):
+     * what an image without a capacity of its own may still grow by. Long.MAX_VALUE when unknown or unbounded.
+     */
+    default long growableBytes() throws IOException {
+        return Long.MAX_VALUE;
+    }
+
     /** Records a point of interest (such as "commit 12 acknowledged") where the device keeps a log; else nothing. */
     default void marker(String label) {
     }

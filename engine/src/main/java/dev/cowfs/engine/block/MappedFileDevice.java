@@ -193,8 +193,24 @@ public final class MappedFileDevice implements BlockDevice {
     }
 
     @Override
+    public long growableBytes() throws IOException {
+        return Files.getFileStore(path).getUsableSpace();
+    }
+
+    @Override
     public boolean isReadOnly() {
         return readOnly;
+    }
+
+    /** The file grows in steps of {@code growthStepBytes}, but never past this by a step (an image's capacity). */
+    private volatile long growthLimitBytes = Long.MAX_VALUE;
+
+    /**
+     * Caps the growth steps at {@code bytes}: an image made with a capacity is a file of about that size, not the
+     * next whole step. Growth to what is asked for still happens past it (the caller bounds its allocations).
+     */
+    public void limitGrowth(long bytes) {
+        this.growthLimitBytes = bytes;
     }
 
     @Override
@@ -203,22 +219,21 @@ public final class MappedFileDevice implements BlockDevice {
         if (wantedBytes <= lengthBytes) {
             return;
         }
-        extendSparse(roundUp(wantedBytes, growthStepBytes));
+        extendSparse(Math.max(wantedBytes, Math.min(roundUp(wantedBytes, growthStepBytes), growthLimitBytes)));
     }
 
     /**
-     * Makes the file at least {@code bytes} long, rounded up to whole mapping chunks so that mapping a chunk
-     * never grows the file by itself. The added tail is a hole: it reads as zeros, takes no space until written,
-     * and is never written through the (read-only) mapping, so it cannot raise SIGBUS. Space is not reserved
-     * in advance (fallocate made later writes into the reserved pages up to seven times slower on tmpfs); a
-     * full host filesystem surfaces as {@link OutOfSpaceException} from the write that needs the space.
+     * Makes the file at least {@code bytes} long. The added tail is a hole: it reads as zeros, takes no space until
+     * written, and is never written through the mapping (read-only, so mapping a chunk past the end of the file
+     * never grows it; reads are checked against the length first, so no SIGBUS can come of it). Space is not
+     * reserved in advance (fallocate made later writes into the reserved pages up to seven times slower on
+     * tmpfs); a full host filesystem surfaces as {@link OutOfSpaceException} from the write that needs the space.
      */
     private void extendSparse(long bytes) throws IOException {
-        long target = roundUp(Math.max(bytes, 1), chunkBytes);
-        if (target <= lengthBytes && lengthBytes % chunkBytes == 0) {
+        long target = Math.max(bytes, 1);
+        if (target <= lengthBytes) {
             return;
         }
-        target = Math.max(target, roundUp(lengthBytes, chunkBytes));
         ByteBuffer zero = ByteBuffer.allocate(1);
         if (channel.read(zero, target - 1) <= 0) {
             zero.clear();

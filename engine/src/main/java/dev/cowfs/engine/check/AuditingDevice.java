@@ -115,6 +115,11 @@ public final class AuditingDevice implements BlockDevice {
     }
 
     @Override
+    public long growableBytes() throws IOException {
+        return inner.growableBytes();
+    }
+
+    @Override
     public boolean hostReserveGivenUp() {
         return inner.hostReserveGivenUp();
     }

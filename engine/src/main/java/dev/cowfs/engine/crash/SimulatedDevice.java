@@ -327,6 +327,11 @@ public final class SimulatedDevice implements BlockDevice {
         lengthBytes = target;
     }
 
+    @Override
+    public long growableBytes() {
+        return capacityBytes == Long.MAX_VALUE ? Long.MAX_VALUE : Math.max(0, capacityBytes - lengthBytes);
+    }
+
     /** Makes growth beyond {@code bytes} fail with {@link OutOfSpaceException}, as a full disk would. */
     public void setCapacityBytes(long bytes) {
         this.capacityBytes = bytes;

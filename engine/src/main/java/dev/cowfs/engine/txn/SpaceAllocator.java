@@ -239,8 +239,9 @@ public final class SpaceAllocator implements BlockAllocator {
                 return start;
             }
             // Recording the refill in the space tree took blocks from the reserve. The tail is there for that
-            // otherwise; under a compaction's limit it is not, so refill again (the slack covers it, see below).
-            for (int again = 0; limitBlock != Long.MAX_VALUE && again < 2 && refill(blockCount); again++) {
+            // otherwise; under a compaction's limit, or on an image grown to its capacity, it is not, so refill
+            // again (the slack covers it, see below).
+            for (int again = 0; tailClosedFor(blockCount) && again < 2 && refill(blockCount); again++) {
                 start = takeFromReserve(blockCount);
                 if (start >= 0) {
                     return start;
@@ -248,6 +249,43 @@ public final class SpaceAllocator implements BlockAllocator {
             }
         }
         return growHighWater(blockCount);
+    }
+
+    /**
+     * The most blocks, up to {@code wanted}, one allocation can take as a single run now: all of them while the tail
+     * takes them; otherwise the longest run of the reserve, of free space (less what recording a refill may take from
+     * it) or of the tail's room under the capacity, at least one block. A writer that can split its data (file
+     * extents) asks first, so that fragmented free space is used rather than refused.
+     */
+    public int contiguousBlocks(int wanted) throws IOException {
+        if (!tailClosedFor(wanted)) {
+            return wanted;
+        }
+        long longest = 0;
+        for (long count : reserve.values()) {
+            longest = Math.max(longest, count);
+        }
+        TreeCursor cursor = space.cursor();
+        if (cursor.seekFloor(SpaceKeys.freeBySize(Long.MAX_VALUE, Long.MAX_VALUE))
+                && cursor.key()[0] == SpaceKeys.FREE_BY_SIZE) {
+            long count = Bytes.getLongBigEndian(cursor.key(), 1);
+            long start = Bytes.getLongBigEndian(cursor.key(), 9);
+            longest = Math.max(longest, Math.min(count, Math.max(0, limitBlock - start)) - REFILL_SHADOW_SLACK_BLOCKS);
+        }
+        if (limitBlock == Long.MAX_VALUE && capacityBlocks != 0) {
+            long farBlocks = Limits.farRegionEndBlock(blockSizeBytes) - Limits.farRegionFirstBlock(blockSizeBytes);
+            longest = Math.max(longest, capacityBlocks - highWaterBlock - farBlocks);
+        }
+        return (int) Math.max(1, Math.min(wanted, longest));
+    }
+
+    /**
+     * True when {@code blockCount} blocks cannot come from past the high-water mark: under a compaction's limit, or
+     * when the image has grown to its capacity. Free space is then all there is, for the blocks and for recording
+     * the refill that finds them.
+     */
+    private boolean tailClosedFor(int blockCount) {
+        return limitBlock != Long.MAX_VALUE || (capacityBlocks != 0 && highWaterBlock + blockCount > capacityBlocks);
     }
 
     @Override
@@ -373,16 +411,23 @@ public final class SpaceAllocator implements BlockAllocator {
         spaceTreeBusy = true;
         try {
             long stillWanted = wanted;
-            for (long[] extent : taken) {
+            long[] takes = new long[taken.size()];
+            for (int i = 0; i < takes.length; i++) {
+                long[] extent = taken.get(i);
                 // Every extent found holds at least blockCount blocks (the size index was sought from there).
-                // Under a compaction's limit, some room besides for the space-tree nodes this refill shadows.
-                long slack = limitBlock == Long.MAX_VALUE ? 0 : REFILL_SHADOW_SLACK_BLOCKS;
-                long take = Math.min(extent[2], Math.max(blockCount + slack, stillWanted));
-                stillWanted -= take;
-                addToReserve(extent[0], take);
+                // Where the tail cannot take them, some room besides for the space-tree nodes this refill shadows.
+                long slack = tailClosedFor(blockCount) ? REFILL_SHADOW_SLACK_BLOCKS : 0;
+                takes[i] = Math.min(extent[2], Math.max(blockCount + slack, stillWanted));
+                stillWanted -= takes[i];
+                addToReserve(extent[0], takes[i]);
+            }
+            // Only then the records go: their removal shadows space-tree nodes, which the whole of what was taken
+            // pays for (on a full image of small free extents, one extent's blocks are fewer than one path).
+            for (int i = 0; i < takes.length; i++) {
+                long[] extent = taken.get(i);
                 removeFreeRecord(extent[0], extent[1]);
-                if (take < extent[1]) {
-                    putFreeRecord(extent[0] + take, extent[1] - take);
+                if (takes[i] < extent[1]) {
+                    putFreeRecord(extent[0] + takes[i], extent[1] - takes[i]);
                 }
             }
         } finally {
@@ -649,6 +694,45 @@ public final class SpaceAllocator implements BlockAllocator {
             pendingBlocks -= record[2];
             insertFree(record[1], record[2]);
         }
+    }
+
+    /**
+     * Blocks that commits alone will make reusable: this transaction's frees (pending from its commit on), and
+     * pending extents freed at or before generation {@code freedAtOrBefore} that no open reader pins. The rule is
+     * {@link #releaseReusable}'s without its bound on the free generation.
+     */
+    public long blocksAwaitingRing(long freedAtOrBefore) throws IOException {
+        long blocks = 0;
+        for (long[] extent : freedCommitted) {
+            blocks += extent[1];
+        }
+        return blocks + pendingBlocks(freedAtOrBefore, false);
+    }
+
+    /** Pending blocks open readers keep from reuse: no number of commits releases them while the readers last. */
+    public long blocksPinnedByReaders() throws IOException {
+        return pendingBlocks(Long.MAX_VALUE, true);
+    }
+
+    /** Pending blocks freed at or before {@code freedAtOrBefore} that open readers pin, or that none pins. */
+    private long pendingBlocks(long freedAtOrBefore, boolean pinned) throws IOException {
+        long blocks = 0;
+        TreeCursor cursor = space.cursor();
+        for (boolean found = cursor.seek(new byte[] {SpaceKeys.PENDING}); found; found = cursor.next()) {
+            byte[] key = cursor.key();
+            if (key[0] != SpaceKeys.PENDING || key.length != SpaceKeys.PENDING_KEY_BYTES) {
+                break;
+            }
+            long freeGeneration = Bytes.getLongBigEndian(key, 1);
+            if (freeGeneration > freedAtOrBefore) {
+                break;
+            }
+            byte[] value = cursor.value();
+            if (readers.pins(Bytes.getLong(value, 8), freeGeneration) == pinned) {
+                blocks += Bytes.getLong(value, 0);
+            }
+        }
+        return blocks;
     }
 
     private void recordPendingFrees() throws IOException {

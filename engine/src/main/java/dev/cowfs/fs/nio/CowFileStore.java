@@ -49,12 +49,13 @@ final class CowFileStore extends FileStore {
     @Override
     public long getUsableSpace() throws IOException {
         FsStat stat = statfs();
-        return stat.freeBlocks() * stat.blockSize();
+        return stat.availableBlocks() * stat.blockSize();
     }
 
     @Override
     public long getUnallocatedSpace() throws IOException {
-        return getUsableSpace();
+        FsStat stat = statfs();
+        return stat.freeBlocks() * stat.blockSize();
     }
 
     @Override
