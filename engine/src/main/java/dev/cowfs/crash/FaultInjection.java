@@ -5,6 +5,7 @@ import dev.cowfs.engine.block.EngineBugError;
 import dev.cowfs.engine.crash.CrashStates;
 import dev.cowfs.engine.crash.SimulatedDevice;
 import dev.cowfs.fs.CowFileSystem;
+import dev.cowfs.fs.FsOptions;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -123,7 +124,22 @@ final class FaultInjection {
      */
     private String classify(BlockDevice device, Map<Long, List<Map<String, String>>> expected,
                             long finalGeneration) {
-        try (CowFileSystem fs = CowFileSystem.open(device, harness.options(false))) {
+        String outcome = classify(device, expected, finalGeneration, harness.options(false));
+        if (!outcome.equals(REFUSED_WRITABLE)) {
+            return outcome;
+        }
+        // A writable open refuses to write over a newer commit that does not verify; a read-only open falls back,
+        // and must hold the older commit exactly.
+        FsOptions writable = harness.options(false);
+        return classify(device, expected, finalGeneration, FsOptions.builder().commitIntervalMillis(0)
+                .clock(writable.clock()).store(writable.store().toBuilder().readOnly(true).build()).build());
+    }
+
+    private static final String REFUSED_WRITABLE = "refused: a newer generation does not verify";
+
+    private String classify(BlockDevice device, Map<Long, List<Map<String, String>>> expected,
+                            long finalGeneration, FsOptions options) {
+        try (CowFileSystem fs = CowFileSystem.open(device, options)) {
             boolean fellBack = fs.store().openedOlderCommit();
             long generation = fs.store().generation();
             Map<String, String> dump = FsDump.of(fs);
@@ -142,6 +158,9 @@ final class FaultInjection {
         } catch (dev.cowfs.fs.FsException e) {
             return e.errno() == dev.cowfs.fs.Errno.EIO ? "D"
                     : "S:a read failed with " + e.errno() + " instead of an I/O error: " + CrashHarness.describe(e);
+        } catch (dev.cowfs.engine.Recovery.NewerGenerationDamagedException e) {
+            return options.store().readOnly() ? "U:a read-only open refused: " + CrashHarness.describe(e)
+                    : REFUSED_WRITABLE;
         } catch (IOException e) {
             return "D";
         } catch (RuntimeException | EngineBugError e) {

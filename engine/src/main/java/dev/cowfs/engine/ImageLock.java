@@ -3,8 +3,14 @@ package dev.cowfs.engine;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -42,6 +48,28 @@ final class ImageLock implements AutoCloseable {
         this.holder = holder;
     }
 
+    /**
+     * Makes the lock file if it is missing, readable and writable by whom the image is (owner only for a new image),
+     * so that a user who may read the image may also take the shared lock, and nobody else.
+     */
+    private static void createLike(Path lockFile, Path image) throws IOException {
+        if (Files.exists(lockFile)) {
+            return;
+        }
+        Set<PosixFilePermission> permissions = EnumSet.of(PosixFilePermission.OWNER_READ,
+                PosixFilePermission.OWNER_WRITE);
+        if (Files.exists(image)) {
+            permissions.addAll(Files.getPosixFilePermissions(image));
+            permissions.removeAll(EnumSet.of(PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.GROUP_EXECUTE,
+                    PosixFilePermission.OTHERS_EXECUTE));
+        }
+        try {
+            Files.createFile(lockFile, PosixFilePermissions.asFileAttribute(permissions));
+        } catch (FileAlreadyExistsException raced) {
+            // another process made it meanwhile
+        }
+    }
+
     static Path lockFileOf(Path image) {
         return image.toAbsolutePath().normalize().resolveSibling(image.getFileName() + ".lock");
     }
@@ -58,8 +86,17 @@ final class ImageLock implements AutoCloseable {
                 throw new ImageLockedException(image + " is already open " + (held.shared ? "read-only" : "for writing")
                         + " in this process; close that store first");
             }
-            FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE);
+            FileChannel channel;
+            try {
+                createLike(lockFile, image);
+                channel = shared ? FileChannel.open(lockFile, StandardOpenOption.READ)
+                        : FileChannel.open(lockFile, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            } catch (java.nio.file.AccessDeniedException e) {
+                throw new java.nio.file.AccessDeniedException(image.toString(), null, "permission denied: "
+                        + (shared ? "reading" : "writing") + " it takes its lock file " + lockFile.getFileName()
+                        + ", which this user may not open (images are their owner's alone unless made with "
+                        + "cowfs mkfs --mode); ask the owner, or run as root");
+            }
             FileLock lock;
             try {
                 lock = channel.tryLock(0, Long.MAX_VALUE, shared);

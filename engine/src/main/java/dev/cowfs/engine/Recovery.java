@@ -5,6 +5,7 @@ import dev.cowfs.engine.block.CorruptionException;
 import dev.cowfs.engine.block.VerifiedBlocks;
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.NodeView;
+import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.SuperblockLayout;
 import dev.cowfs.engine.format.TreeIds;
@@ -56,6 +57,53 @@ public final class Recovery {
         return copies;
     }
 
+    /**
+     * The superblock copies that do not verify, as one problem each for the checker's report: a copy claiming a
+     * generation newer than {@code openedGeneration} means that commit is lost (damaged, or cut off by a crash
+     * before its superblock was whole), which the image's newest state then lacks; any other means a retained
+     * generation (the fall-back window) is lost. All-zero slots, which an image younger than the ring has, are no
+     * copies.
+     */
+    public static List<String> damagedCopies(BlockDevice device, long openedGeneration) throws IOException {
+        List<String> damaged = new ArrayList<>();
+        for (int slot = 0; slot <= Limits.SUPERBLOCK_RING_SLOTS; slot++) {
+            boolean far = slot == Limits.SUPERBLOCK_RING_SLOTS;
+            long offset = far ? Limits.FAR_SUPERBLOCK_OFFSET_BYTES : Limits.superblockSlotOffset(slot);
+            String where = far ? "far superblock copy" : "superblock ring slot " + slot;
+            if (offset + SuperblockLayout.BYTES > device.lengthBytes()) {
+                continue; // the truncation check on open refuses such an image before any check runs
+            }
+            byte[] bytes = new byte[SuperblockLayout.BYTES];
+            device.read(offset, bytes, 0, bytes.length);
+            if (isAllZero(bytes)) {
+                continue;
+            }
+            String failure;
+            try {
+                Superblock copy = Superblock.decode(bytes, where);
+                if (far || copy.ringSlot() == slot) {
+                    continue;
+                }
+                failure = where + " holds generation " + copy.generation() + ", which belongs in slot "
+                        + copy.ringSlot();
+            } catch (CorruptionException e) {
+                failure = e.getMessage();
+            }
+            long claimed = Bytes.getLong(bytes, SuperblockLayout.MAGIC_OFFSET) == SuperblockLayout.MAGIC
+                    ? Bytes.getLong(bytes, SuperblockLayout.GENERATION_OFFSET) : -1;
+            boolean plausible = claimed > 0 && (far || claimed % Limits.SUPERBLOCK_RING_SLOTS == slot);
+            if (plausible && claimed > openedGeneration) {
+                damaged.add("generation " + claimed + " is lost: its superblock does not verify (" + failure
+                        + "); the image opens at generation " + openedGeneration + ", without that commit's changes "
+                        + "(damage, or a crash before the commit was whole)");
+            } else {
+                damaged.add((plausible ? "retained generation " + claimed : "a retained generation")
+                        + " is lost: " + failure + "; the image can no longer fall back to it");
+            }
+        }
+        return damaged;
+    }
+
     /** How the warning of a fall-back to an older commit begins (its newer commit landed but did not verify). */
     static final String FELL_BACK = "opened generation ";
 
@@ -83,7 +131,8 @@ public final class Recovery {
         if (options.openGeneration() != 0) {
             return chooseGeneration(device, options, warnings);
         }
-        return chooseSuperblock(device, options.readOnly(), warnings);
+        return chooseSuperblock(device, options.readOnly() || options.acceptOlderGeneration(), options.readOnly(),
+                warnings);
     }
 
     private static Superblock chooseGeneration(BlockDevice device, StoreOptions options, List<String> warnings)
@@ -125,8 +174,48 @@ public final class Recovery {
         }
     }
 
-    static Superblock chooseSuperblock(BlockDevice device, boolean readOnly, List<String> warnings)
-            throws IOException {
+    /**
+     * A writable open found that the newest generation does not verify: falling back to the older one it would
+     * open, and then committing, would overwrite the damaged newer commit. Nothing was written.
+     */
+    public static final class NewerGenerationDamagedException extends CorruptionException {
+        private final long newestGeneration;
+        private final long olderGeneration;
+        private final String why;
+
+        NewerGenerationDamagedException(long newestGeneration, long olderGeneration, String why, String image) {
+            super(-1, image + ": the newest generation, " + newestGeneration + ", does not verify (" + why
+                    + "); writing would overwrite it, so nothing was written. Read the image as it is (read-only "
+                    + "commands, cowfs mount -o ro), or give up generation " + newestGeneration + " and go on from "
+                    + "generation " + olderGeneration + " with: cowfs rollback " + image + " " + olderGeneration);
+            this.newestGeneration = newestGeneration;
+            this.olderGeneration = olderGeneration;
+            this.why = why;
+        }
+
+        /** The same refusal, naming the image file. */
+        NewerGenerationDamagedException naming(java.nio.file.Path image) {
+            return new NewerGenerationDamagedException(newestGeneration, olderGeneration, why, image.toString());
+        }
+
+        public long newestGeneration() {
+            return newestGeneration;
+        }
+
+        /** The newest generation that verifies: the one a read-only open falls back to. */
+        public long olderGeneration() {
+            return olderGeneration;
+        }
+    }
+
+    /**
+     * The newest copy whose roots verify. {@code mayFallBack}: whether an older one may be chosen when newer ones
+     * do not verify (read-only opens, or a writable open that accepts the loss); otherwise that is a
+     * {@link NewerGenerationDamagedException}. {@code readOnly}: nothing may be written (a ring slot is rewritten
+     * from the far copy only on writable opens).
+     */
+    static Superblock chooseSuperblock(BlockDevice device, boolean mayFallBack, boolean readOnly,
+                                       List<String> warnings) throws IOException {
         List<String> problems = new ArrayList<>();
         List<Superblock> copies = readCopies(device, problems);
         if (copies.isEmpty()) {
@@ -148,6 +237,13 @@ public final class Recovery {
             checkFeatures(candidate, readOnly);
             String failure = verifyRoots(device, candidate);
             if (failure == null) {
+                if (candidate != copies.get(0) && !mayFallBack) {
+                    throw new NewerGenerationDamagedException(copies.get(0).generation(), candidate.generation(),
+                            String.join("; ", problems), "IMAGE");
+                }
+                if (candidate != copies.get(0) && !readOnly) {
+                    giveUpNewer(device, copies, candidate, warnings);
+                }
                 if (!readOnly && !ringSlotHolds(device, candidate)) {
                     SuperblockWriter.writeRingSlot(device, candidate);
                     device.barrier();
@@ -163,6 +259,35 @@ public final class Recovery {
             problems.add("generation " + candidate.generation() + ": " + failure);
         }
         throw new CorruptionException(-1, "no superblock whose roots verify: " + String.join("; ", problems));
+    }
+
+    /**
+     * A writable open that accepts falling back to {@code candidate}: the newer copies, whose roots do not verify,
+     * are given up. Their ring slots are cleared and a far copy among them is replaced by the candidate, so that
+     * the next commit (numbered after the candidate, as deferred reuse requires) is the newest copy on the next
+     * open. Durable before the open goes on; a crash meanwhile leaves the image opening at the candidate too.
+     */
+    private static void giveUpNewer(BlockDevice device, List<Superblock> copies, Superblock candidate,
+                                    List<String> warnings) throws IOException {
+        List<Long> givenUp = new ArrayList<>();
+        for (Superblock newer : copies) {
+            if (newer.generation() <= candidate.generation()) {
+                break;
+            }
+            givenUp.add(newer.generation());
+            if (ringSlotHolds(device, newer)) {
+                byte[] zeros = new byte[SuperblockLayout.BYTES];
+                device.write(Limits.superblockSlotOffset(newer.ringSlot()), zeros, 0, zeros.length);
+            }
+        }
+        byte[] far = new byte[SuperblockLayout.BYTES];
+        device.read(Limits.FAR_SUPERBLOCK_OFFSET_BYTES, far, 0, far.length);
+        if (!isAllZero(far) && Bytes.getLong(far, SuperblockLayout.GENERATION_OFFSET) > candidate.generation()) {
+            SuperblockWriter.writeFarCopy(device, candidate);
+        }
+        device.barrier();
+        warnings.add("gave up generation(s) " + givenUp + ", whose roots do not verify: the image goes on from "
+                + "generation " + candidate.generation());
     }
 
     private static boolean ringSlotHolds(BlockDevice device, Superblock superblock) throws IOException {

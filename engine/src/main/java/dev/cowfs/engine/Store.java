@@ -116,6 +116,14 @@ public final class Store implements Closeable {
                     device.keepHostReserve(options.hostReserveBytes());
                 }
                 return open(device, options, lock);
+            } catch (Recovery.NewerGenerationDamagedException e) {
+                device.close();
+                throw e.naming(image);
+            } catch (CorruptionException e) {
+                device.close();
+                CorruptionException named = new CorruptionException(-1, image + ": " + e.getMessage());
+                named.initCause(e);
+                throw named; // the image refused on open, named: the block, if any, is in the message
             } catch (IOException | RuntimeException e) {
                 device.close();
                 throw e;

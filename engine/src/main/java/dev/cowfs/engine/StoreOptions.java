@@ -10,6 +10,7 @@ public final class StoreOptions {
     private final int blockSizeBytes;
     private final boolean readOnly;
     private final long openGeneration;
+    private final boolean acceptOlderGeneration;
     private final long mappingChunkBytes;
     private final long growthStepBytes;
     private final long dirtyCacheBytes;
@@ -37,6 +38,7 @@ public final class StoreOptions {
         this.blockSizeBytes = builder.blockSizeBytes;
         this.readOnly = builder.readOnly;
         this.openGeneration = builder.openGeneration;
+        this.acceptOlderGeneration = builder.acceptOlderGeneration;
         this.mappingChunkBytes = builder.mappingChunkBytes;
         this.growthStepBytes = builder.growthStepBytes;
         this.dirtyCacheBytes = builder.dirtyCacheBytes;
@@ -68,6 +70,11 @@ public final class StoreOptions {
     /** The retained generation to open (read-only), or 0 for the newest that verifies. */
     public long openGeneration() {
         return openGeneration;
+    }
+
+    /** Whether a writable open may fall back past a newer generation that does not verify (and overwrite it). */
+    public boolean acceptOlderGeneration() {
+        return acceptOlderGeneration;
     }
 
     public long mappingChunkBytes() {
@@ -118,6 +125,7 @@ public final class StoreOptions {
         builder.blockSizeBytes = blockSizeBytes;
         builder.readOnly = readOnly;
         builder.openGeneration = openGeneration;
+        builder.acceptOlderGeneration = acceptOlderGeneration;
         builder.mappingChunkBytes = mappingChunkBytes;
         builder.growthStepBytes = growthStepBytes;
         builder.dirtyCacheBytes = dirtyCacheBytes;
@@ -135,6 +143,7 @@ public final class StoreOptions {
         private int blockSizeBytes = Limits.DEFAULT_BLOCK_SIZE_BYTES;
         private boolean readOnly;
         private long openGeneration;
+        private boolean acceptOlderGeneration;
         private long mappingChunkBytes = 64L << 20;
         private long growthStepBytes = 64L << 20;
         /** A quarter of the heap size, at most 256 MiB: bounded, and large enough to make spills rare. */
@@ -178,6 +187,17 @@ public final class StoreOptions {
                 throw new IllegalArgumentException("generation " + value + " is not a generation");
             }
             this.openGeneration = value;
+            return this;
+        }
+
+        /**
+         * When the newest generation does not verify, a writable open refuses (its first commit would overwrite
+         * the damaged commit, which a repair might have saved) with {@link Recovery.NewerGenerationDamagedException};
+         * true accepts the older generation it falls back to, and the loss of the newer one. Read-only opens fall
+         * back either way, with a warning.
+         */
+        public Builder acceptOlderGeneration(boolean value) {
+            this.acceptOlderGeneration = value;
             return this;
         }
 

@@ -73,10 +73,10 @@ public final class MappedFileDevice implements BlockDevice {
         this.channel = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
                 : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         this.uninterruptible = makeUninterruptible(channel);
+        // The length as found, even for a writable open: recovery compares it with what the superblocks use, and a
+        // truncated image must be refused before anything grows or writes it. The first growth rounds it up to
+        // whole mapping chunks again (extendSparse).
         this.lengthBytes = channel.size();
-        if (!readOnly) {
-            extendSparse(lengthBytes);
-        }
         // Mapped read-only even for a writable image: the mapping only serves reads, so a stray store into it faults
         // instead of changing a block behind the checksums.
         this.mappedFile = MappedFile.of(path.toFile(), chunkBytes, 0, true);
@@ -106,9 +106,18 @@ public final class MappedFileDevice implements BlockDevice {
         return new MappedFileDevice(path, readOnly, chunkBytes, growthStepBytes);
     }
 
-    /** Creates a new, empty image file; fails if one exists. */
+    /**
+     * New image and reserve files are the owner's alone (mode 0600): anyone who can read an image can read every
+     * file in it, whatever modes they have inside. {@code cowfs mkfs --mode} widens that on request.
+     */
+    private static final java.nio.file.attribute.FileAttribute<?> OWNER_ONLY =
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+
+    /** Creates a new, empty image file (mode 0600); fails if one exists. */
     public static MappedFileDevice create(Path path, long chunkBytes, long growthStepBytes) throws IOException {
-        Files.newByteChannel(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
+        Files.newByteChannel(path, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                OWNER_ONLY).close();
         return new MappedFileDevice(path, false, chunkBytes, growthStepBytes);
     }
 
@@ -147,7 +156,8 @@ public final class MappedFileDevice implements BlockDevice {
             return;
         }
         ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
-        try (FileChannel file = FileChannel.open(reservePath, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+        try (FileChannel file = FileChannel.open(reservePath, java.util.Set.of(StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE), OWNER_ONLY)) {
             makeUninterruptible(file);
             long at = 0;
             while (at < reserveBytes) {
