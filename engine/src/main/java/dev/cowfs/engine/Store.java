@@ -306,6 +306,14 @@ public final class Store implements Closeable {
         return reader;
     }
 
+    /**
+     * Data extents verified whole since open (the checksum over all their bytes and their padding): each once, on
+     * its first read, until it is written again. Reads after that check only where the bytes are.
+     */
+    public long extentsVerified() {
+        return reader.extentsVerified();
+    }
+
     ReaderRegistry readers() {
         return readers;
     }

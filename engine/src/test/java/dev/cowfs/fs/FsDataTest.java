@@ -190,6 +190,42 @@ class FsDataTest {
      * compression: holes, inline files, partial extents, data still in a write buffer, and several files streaming
      * at once so that whole-extent buffers are written out and used again.
      */
+    /**
+     * The first read of an extent since open verifies it whole; small reads after that (4 KiB, as a mount's random
+     * reads) verify nothing again, into arrays and into direct buffers alike. Each other extent once, on its own
+     * first read.
+     */
+    @Test
+    void aSmallReadOfAnExtentVerifiedSinceOpenVerifiesNothingAgain(@TempDir Path dir) throws Exception {
+        Path image = dir.resolve("verify.img");
+        byte[] data = new byte[4 << 20]; // four extents of 1 MiB
+        new Random(11).nextBytes(data);
+        long ino;
+        FsOptions options = FsOptions.builder().commitIntervalMillis(0).build();
+        try (CowFileSystem fs = CowFileSystem.create(image, options)) {
+            ino = fs.mknod(CowFileSystem.ROOT_INO, "f", 0644, 0, 0, 0);
+            fs.write(ino, 0, data, 0, data.length);
+        }
+        try (CowFileSystem fs = CowFileSystem.open(image, options)) {
+            long before = fs.store().extentsVerified();
+            byte[] small = new byte[4096];
+            ByteBuffer direct = ByteBuffer.allocateDirect(4096);
+            fs.read(ino, 8192, small, 0, small.length);
+            assertEquals(before + 1, fs.store().extentsVerified(), "the first read verifies its extent");
+            assertArrayEquals(Arrays.copyOfRange(data, 8192, 8192 + 4096), small);
+            for (int i = 0; i < 100; i++) {
+                long offset = (long) (i * 37 % 256) * 4096; // all over the first extent
+                fs.read(ino, offset, small, 0, small.length);
+                fs.read(ino, offset, direct.clear());
+            }
+            assertEquals(before + 1, fs.store().extentsVerified(), "4 KiB reads of a verified extent verify again");
+            fs.read(ino, (3L << 20) + 4096, direct.clear());
+            assertEquals(before + 2, fs.store().extentsVerified(), "another extent: verified on its first read");
+            fs.read(ino, (3L << 20) + 8192, small, 0, small.length);
+            assertEquals(before + 2, fs.store().extentsVerified());
+        }
+    }
+
     @Test
     void buffersOfEveryKindReadAndWriteWhatArraysDo(@TempDir Path dir) throws Exception {
         for (int round = 0; round < 4; round++) {

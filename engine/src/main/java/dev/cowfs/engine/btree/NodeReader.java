@@ -31,6 +31,8 @@ public final class NodeReader {
     /** Where extents are read to be verified: direct, so a device can fill it without an array in between. */
     private final ThreadLocal<ByteBuffer> verifyBuffer;
     private final Object[] verifyStripes = new Object[VERIFY_STRIPES];
+    /** Extents verified whole (checksum over every byte, padding): once each per open until rewritten. */
+    private final java.util.concurrent.atomic.LongAdder extentsVerified = new java.util.concurrent.atomic.LongAdder();
 
     public NodeReader(BlockDevice device, int blockSizeBytes, VerifiedBlocks verified) {
         this.device = device;
@@ -149,6 +151,7 @@ public final class NodeReader {
      * a large extent on its first read costs no allocation of its size.
      */
     private void checkExtentInPieces(BlockRef ref, int lengthBytes) throws IOException {
+        extentsVerified.increment();
         long expectedBlocks = checkExtentShape(ref, lengthBytes);
         byte[] piece = verifyPiece.get();
         ByteBuffer pieceBuffer = verifyBuffer.get();
@@ -237,6 +240,11 @@ public final class NodeReader {
             return;
         }
         checkExtentInPieces(ref, lengthBytes);
+    }
+
+    /** How many extents were verified whole so far: a small read of an extent verified before adds none. */
+    public long extentsVerified() {
+        return extentsVerified.sum();
     }
 
     /** What verifying a node proves: its checksum, over the block after the checksum field. */
