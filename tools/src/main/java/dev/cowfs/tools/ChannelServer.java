@@ -112,16 +112,19 @@ final class ChannelServer implements AutoCloseable {
             throws IOException {
         UnixDomainPrincipal peer = caller.getOption(ExtendedSocketOptions.SO_PEERCRED);
         String user = peer.user().getName();
-        if (!user.equals("root") && !user.equals(owner)) {
-            log("refused user " + user + " (only root and " + owner + " may act)");
-            stderr.write(("cowfs: " + image + " is held by user " + owner + "; user " + user
-                    + " may not use its channel (only root and " + owner + " may)\n").getBytes(StandardCharsets.UTF_8));
-            return Cowfs.ExitCode.READ_ONLY.code;
-        }
+        // The request is read before anything is answered, a refusal too: closing a connection with the caller's
+        // bytes unread resets it, and the caller would see a broken pipe instead of the reason.
         DataInputStream in = new DataInputStream(new BufferedInputStream(Channels.newInputStream(caller)));
         Channel.Frame frame = Channel.readFrame(in);
         if (frame == null || frame.type() != Channel.REQUEST) {
             throw new IOException("the caller sent no request");
+        }
+        if (!user.equals("root") && !user.equals(owner)) {
+            log("refused user " + user + " (only root and " + owner + " may act)");
+            stderr.write(("cowfs: " + image + ": permission denied: the image is held by user " + owner + ", and only "
+                    + (owner.equals("root") ? "root" : "root and " + owner) + " may use it; user " + user
+                    + " may not\n").getBytes(StandardCharsets.UTF_8));
+            return Cowfs.ExitCode.READ_ONLY.code;
         }
         Channel.Request request = Channel.Request.decode(frame.payload());
         String command = "cowfs " + String.join(" ", request.arguments());
@@ -151,7 +154,7 @@ final class ChannelServer implements AutoCloseable {
                     CheckReport report = fs.store().check(pinned, progress);
                     List<String> problems = new ArrayList<>(report.problems());
                     problems.addAll(FsChecker.check(pinned));
-                    return new Images.Check(report, problems);
+                    return new Images.Check(report, List.of(), problems);
                 }
             }
 

@@ -47,11 +47,28 @@ final class Commands {
         int blockSize;
         @Option(names = "--compress", paramLabel = "ALGORITHM", description = "compress new files' data: lz4")
         String compress;
+        @Option(names = "--mode", paramLabel = "MODE", description = "permissions of the image file, in octal "
+                + "(default 600: the owner's alone; whoever can read the image can read every file in it, "
+                + "whatever their modes say)")
+        String mode;
 
         @Override
         public Integer call() throws IOException {
             if (compress != null && !compress.equals("lz4")) {
                 throw new Cowfs.UsageException("unknown compression '" + compress + "' (known: lz4)");
+            }
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> permissions = null;
+            if (mode != null) {
+                if (!mode.matches("0?[0-7]{3}")) {
+                    throw new Cowfs.UsageException("--mode " + mode + " is not an octal mode such as 600 or 640");
+                }
+                int bits = Integer.parseInt(mode, 8);
+                permissions = java.util.EnumSet.noneOf(java.nio.file.attribute.PosixFilePermission.class);
+                for (var permission : java.nio.file.attribute.PosixFilePermission.values()) {
+                    if ((bits & (1 << (8 - permission.ordinal()))) != 0) {
+                        permissions.add(permission);
+                    }
+                }
             }
             StoreOptions.Builder store = StoreOptions.builder();
             try {
@@ -65,6 +82,9 @@ final class Commands {
             FsOptions options = FsOptions.builder().commitIntervalMillis(0).compress(compress != null)
                     .store(store.build()).build();
             try (CowFileSystem fs = CowFileSystem.create(image, options)) {
+                if (permissions != null) {
+                    Files.setPosixFilePermissions(image, permissions);
+                }
                 FsStat stat = fs.statfs();
                 spec.commandLine().getOut().println("made " + image + ": " + (size == null ? "grows as needed"
                         : Images.humanBytes(stat.totalBlocks() * stat.blockSize())) + ", blocks of "
@@ -105,14 +125,18 @@ final class Commands {
                     out.println("{\"image\":" + Images.json(image.toString()) + ",\"image_bytes\":" + imageBytes
                             + ",\"block_size\":" + stat.blockSize() + ",\"total_blocks\":" + stat.totalBlocks()
                             + ",\"used_blocks\":" + stat.usedBlocks() + ",\"free_blocks\":" + stat.freeBlocks()
+                            + ",\"available_blocks\":" + stat.availableBlocks() + ",\"grows\":" + stat.growing()
                             + ",\"generation\":" + stat.generation() + ",\"files\":" + stat.files()
                             + ",\"subvolumes\":" + (subvolumes.size() - snapshots) + ",\"snapshots\":" + snapshots
                             + ",\"open_readers\":" + readers + ",\"reader_pinned_blocks\":" + pinnedBlocks
                             + ",\"pending_blocks\":" + pins.pendingBlocks() + "}");
                 } else {
                     out.printf("image        %s (a sparse file of %s)%n", image, Images.humanBytes(imageBytes));
-                    out.printf("used         %s of %s%n", Images.humanBytes(stat.usedBlocks() * stat.blockSize()),
-                            Images.humanBytes(stat.totalBlocks() * stat.blockSize()));
+                    out.printf("used         %s of %s%s, %s available to writes%n",
+                            Images.humanBytes(stat.usedBlocks() * stat.blockSize()),
+                            Images.humanBytes(stat.totalBlocks() * stat.blockSize()),
+                            stat.growing() ? " (grows as needed: the image and its host's free space)" : "",
+                            Images.humanBytes(stat.availableBlocks() * stat.blockSize()));
                     out.printf("blocks       %d bytes each%n", stat.blockSize());
                     out.printf("generation   %d%n", stat.generation());
                     out.printf("files        %d%n", stat.files());
@@ -226,14 +250,34 @@ final class Commands {
             }
         }
 
+        /** The mode as ls -l shows it: the type, then rwx with set-ID (s, S) and sticky (t, T) bits in place. */
         static String modeString(Inode inode) {
-            String type = inode.isDirectory() ? "d" : inode.isSymbolicLink() ? "l" : inode.isRegularFile() ? "-" : "?";
-            StringBuilder bits = new StringBuilder(type);
+            int mode = inode.mode();
+            char type = switch (inode.type()) {
+                case Inode.S_IFDIR -> 'd';
+                case Inode.S_IFLNK -> 'l';
+                case Inode.S_IFREG -> '-';
+                case Inode.S_IFIFO -> 'p';
+                case Inode.S_IFCHR -> 'c';
+                case Inode.S_IFBLK -> 'b';
+                case Inode.S_IFSOCK -> 's';
+                default -> '?';
+            };
+            StringBuilder bits = new StringBuilder().append(type);
             String letters = "rwxrwxrwx";
             for (int i = 0; i < 9; i++) {
-                bits.append((inode.mode() & (1 << (8 - i))) != 0 ? letters.charAt(i) : '-');
+                bits.append((mode & (1 << (8 - i))) != 0 ? letters.charAt(i) : '-');
             }
+            special(bits, 3, (mode & 04000) != 0, 's');
+            special(bits, 6, (mode & 02000) != 0, 's');
+            special(bits, 9, (mode & 01000) != 0, 't');
             return bits.toString();
+        }
+
+        private static void special(StringBuilder bits, int at, boolean set, char letter) {
+            if (set) {
+                bits.setCharAt(at, bits.charAt(at) == 'x' ? letter : Character.toUpperCase(letter));
+            }
         }
     }
 
@@ -320,139 +364,12 @@ final class Commands {
         }
     }
 
-    @Command(name = "put", mixinStandardHelpOptions = true,
-            description = "Copy host files and directories (recursively) into the image, with modes and times.",
-            footer = {"", "Examples:", "  cowfs put data.img notes.txt /docs/", "  cowfs put data.img ./src /src"})
-    static final class Put extends ToolCommand {
-        @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
-        Path image;
-        @Parameters(index = "1..*", paramLabel = "HOSTPATH... DEST", arity = "2..*",
-                description = "host files or directories, then the destination in the image")
-        List<String> arguments;
-
-        @Override
-        public Integer call() throws IOException {
-            List<String> sources = arguments.subList(0, arguments.size() - 1);
-            String dest = arguments.get(arguments.size() - 1);
-            List<Path> hosts = new ArrayList<>();
-            for (String source : sources) {
-                Path host = hostPath(source);
-                if (!Files.exists(host, LinkOption.NOFOLLOW_LINKS)) {
-                    throw new java.nio.file.NoSuchFileException(source, null, "no such file on the host");
-                }
-                hosts.add(host);
-            }
-            try (Images.Session session = open(image, true)) {
-                CowFileSystem fs = session.fs();
-                Long destDir = existingDirectory(fs, dest);
-                if (destDir == null && sources.size() > 1) {
-                    throw new FsException(dev.cowfs.fs.Errno.ENOTDIR, dest + " is not a directory in the image");
-                }
-                long total = invocation.terminalColumns() > 0 ? bytesUnder(hosts) : 0;
-                try (Progress bar = progress("put", total, "bytes")) {
-                    progress = bar;
-                    java.util.Map<Object, Long> copied = new java.util.HashMap<>(); // host file key -> inode
-                    for (Path host : hosts) {
-                        if (destDir != null) {
-                            copy(fs, host, destDir, hostName(host), copied);
-                        } else {
-                            Images.Parent parent = Images.parentOf(fs, dest);
-                            copy(fs, host, parent.dir(), parent.name(), copied);
-                        }
-                    }
-                }
-                fs.sync();
-            }
-            return 0;
-        }
-
-        private Progress progress;
-
-        private static String hostName(Path host) {
-            Path name = host.toAbsolutePath().normalize().getFileName();
-            if (name == null) {
-                throw new Cowfs.UsageException("copy the host's root directory by naming a destination, not a "
-                        + "directory to copy it into");
-            }
-            return name.toString();
-        }
-
-        /** The bytes of the regular host files under the paths (for the progress bar). */
-        private static long bytesUnder(List<Path> hosts) throws IOException {
-            long bytes = 0;
-            for (Path host : hosts) {
-                try (var files = Files.walk(host)) {
-                    bytes += files.filter(file -> Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS))
-                            .mapToLong(file -> file.toFile().length()).sum();
-                }
-            }
-            return bytes;
-        }
-
-        private static Long existingDirectory(CowFileSystem fs, String dest) throws IOException {
-            try {
-                long ino = Images.resolve(fs, dest, true);
-                return fs.stat(ino).isDirectory() ? ino : null;
-            } catch (FsException e) {
-                return null;
-            }
-        }
-
-        /** Copies one host file or tree; a file met again through another hard link becomes a link too. */
-        private void copy(CowFileSystem fs, Path host, long dir, String name, java.util.Map<Object, Long> copied)
-                throws IOException {
-            int mode = permissions(host);
-            if (Files.isSymbolicLink(host)) {
-                fs.symlink(dir, name, Files.readSymbolicLink(host).toString(), 0, 0);
-                return;
-            }
-            if (Files.isDirectory(host)) {
-                long sub = fs.mkdir(dir, name, mode, 0, 0);
-                try (var children = Files.list(host)) {
-                    for (Path child : (Iterable<Path>) children.sorted()::iterator) {
-                        copy(fs, child, sub, child.getFileName().toString(), copied);
-                    }
-                }
-                fs.setTimes(sub, null, Files.getLastModifiedTime(host).toInstant());
-                return;
-            }
-            var attributes = Files.readAttributes(host, java.nio.file.attribute.BasicFileAttributes.class,
-                    LinkOption.NOFOLLOW_LINKS);
-            Object key = attributes.fileKey();
-            if (key != null && copied.containsKey(key)) {
-                fs.link(copied.get(key), dir, name);
-                return;
-            }
-            long ino = fs.mknod(dir, name, 0100000 | mode, 0, 0, 0);
-            if (key != null) {
-                copied.put(key, ino);
-            }
-            byte[] buffer = new byte[1 << 20];
-            try (InputStream in = Files.newInputStream(host)) {
-                long at = 0;
-                for (int n; (n = in.readNBytes(buffer, 0, buffer.length)) > 0; at += n) {
-                    fs.write(ino, at, buffer, 0, n);
-                    progress.step(n);
-                }
-            }
-            fs.setTimes(ino, null, Files.getLastModifiedTime(host).toInstant());
-        }
-
-        private static int permissions(Path host) throws IOException {
-            Set<PosixFilePermission> set = Files.getPosixFilePermissions(host, LinkOption.NOFOLLOW_LINKS);
-            int mode = 0;
-            for (PosixFilePermission permission : set) {
-                mode |= 1 << (8 - permission.ordinal());
-            }
-            return mode;
-        }
-    }
-
     @Command(name = "rollback", mixinStandardHelpOptions = true,
             description = "Roll the whole image back to a retained generation, for when the newest commits are "
                     + "suspect: one commit holding that generation's trees. The newer generations stay readable "
                     + "with --generation while the superblock ring keeps them: the newest of them for three more "
-                    + "commits.",
+                    + "commits. When the newest generation does not verify (writing commands refuse the image then), "
+                    + "rolling back to the newest one that does accepts the loss and lets writes go on.",
             footer = {"", "Examples:", "  cowfs info data.img --generations", "  cowfs rollback data.img 41"})
     static final class Rollback extends ToolCommand {
         @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file")
@@ -475,7 +392,23 @@ final class Commands {
             }
             long rolled;
             long from;
-            try (dev.cowfs.engine.Store store = openExclusive(image);
+            dev.cowfs.engine.Store opened;
+            try {
+                opened = openExclusive(image, false);
+            } catch (dev.cowfs.engine.Recovery.NewerGenerationDamagedException damaged) {
+                if (generation > damaged.olderGeneration()) {
+                    throw new Cowfs.UsageException("generation " + generation + " does not verify; the newest that "
+                            + "does is " + damaged.olderGeneration() + " (cowfs info --generations)");
+                }
+                opened = openExclusive(image, true); // rolling back to it or before accepts the loss
+                if (generation == damaged.olderGeneration()) {
+                    opened.close();
+                    out().println("accepted generation " + generation + " of " + image + ": generation(s) after it, "
+                            + "which did not verify, are given up; writes go on from here");
+                    return 0;
+                }
+            }
+            try (dev.cowfs.engine.Store store = opened;
                  Progress bar = progress("rollback", 2 * store.blocksToCheck(), "blocks")) {
                 from = store.generation();
                 if (generation >= from) {
@@ -491,9 +424,10 @@ final class Commands {
             return 0;
         }
 
-        private static dev.cowfs.engine.Store openExclusive(Path image) throws IOException {
+        private static dev.cowfs.engine.Store openExclusive(Path image, boolean acceptOlder) throws IOException {
             try {
-                return dev.cowfs.engine.Store.open(image, StoreOptions.builder().build());
+                return dev.cowfs.engine.Store.open(image, StoreOptions.builder().acceptOlderGeneration(acceptOlder)
+                        .build());
             } catch (dev.cowfs.engine.ImageLockedException e) {
                 if (e.otherProcess()) {
                     throw Images.heldElsewhere(image, "stop it, then roll back");

@@ -20,7 +20,7 @@ import java.nio.file.NoSuchFileException;
         description = "Copy-on-write filesystem images: make, inspect, copy in and out, snapshot, check.",
         subcommands = {Commands.Mkfs.class, Commands.Info.class, Commands.Ls.class, FileCommands.Stat.class,
                 Commands.Cat.class, Commands.Mkdir.class, FileCommands.Rm.class, FileCommands.Mv.class,
-                FileCommands.Ln.class, Commands.Put.class, FileCommands.Get.class, FileCommands.Clone.class,
+                FileCommands.Ln.class, PutCommand.class, FileCommands.Get.class, FileCommands.Clone.class,
                 FileCommands.Du.class, SubvolumeCommands.class, SnapshotCommands.class, SendCommands.Send.class,
                 SendCommands.Receive.class, Commands.Rollback.class, Commands.Compact.class, Commands.Fsck.class,
                 DemoCommands.Scrub.class, ServeCommand.class, MountCommands.Mount.class,
@@ -150,6 +150,9 @@ public final class Cowfs implements Runnable {
     }
 
     static ExitCode exitCodeOf(Throwable e) {
+        if (e instanceof ReportedFailure reported) {
+            return reported.code;
+        }
         if (e instanceof UsageException || e instanceof CommandLine.ParameterException) {
             return ExitCode.USAGE;
         }
@@ -204,6 +207,16 @@ public final class Cowfs implements Runnable {
     static final class UsageException extends RuntimeException {
         UsageException(String message) {
             super(message);
+        }
+    }
+
+    /** A failure told again with more said about it (what was undone), keeping the exit code of its cause. */
+    static final class ReportedFailure extends java.io.IOException {
+        final ExitCode code;
+
+        ReportedFailure(String message, ExitCode code, Throwable cause) {
+            super(message, cause);
+            this.code = code;
         }
     }
 

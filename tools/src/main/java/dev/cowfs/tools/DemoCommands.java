@@ -49,15 +49,18 @@ final class DemoCommands {
         @Override
         public Integer call() throws IOException {
             try (Images.Session session = open(image, false)) {
-                CheckReport report;
+                Images.Check check;
                 try (Progress bar = progress("scrub", session.fs().store().blocksToCheck(), "blocks")) {
-                    report = session.check(bar::step).engine();
+                    check = session.check(bar::step);
                 }
+                CheckReport report = check.engine();
+                List<String> problems = new java.util.ArrayList<>(check.superblocks());
+                problems.addAll(report.problems());
                 PrintWriter out = spec.commandLine().getOut();
-                report.problems().forEach(out::println);
-                out.println(image + ": " + report.reachableBlocks() + " blocks read and verified, "
-                        + (report.isClean() ? "no errors" : report.problems().size() + " problem(s)"));
-                return report.isClean() ? 0 : Cowfs.ExitCode.DAMAGED.code;
+                problems.forEach(out::println);
+                out.println(image + ": " + report.reachableBlocks() + " blocks of generation " + report.generation()
+                        + " read and verified, " + (problems.isEmpty() ? "no errors" : problems.size() + " problem(s)"));
+                return problems.isEmpty() ? 0 : Cowfs.ExitCode.DAMAGED.code;
             }
         }
     }

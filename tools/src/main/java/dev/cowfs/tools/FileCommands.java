@@ -100,38 +100,55 @@ final class FileCommands {
         @Override
         public Integer call() throws IOException {
             try (Images.Session session = open(image, true); Progress bar = progress("rm", -1, "entries")) {
-                progress = bar;
                 CowFileSystem fs = session.fs();
                 for (String path : paths) {
                     Images.Parent parent = Images.parentOf(fs, path);
                     long ino = fs.lookup(parent.dir(), parent.name());
-                    if (fs.stat(ino).isDirectory()) {
-                        if (!recursive) {
-                            throw new FsException(Errno.EISDIR, path + " is a directory; use rm -r");
-                        }
-                        removeTree(fs, ino);
-                        fs.rmdir(parent.dir(), parent.name());
-                    } else {
-                        fs.unlink(parent.dir(), parent.name());
+                    if (fs.stat(ino).isDirectory() && !recursive) {
+                        throw new FsException(Errno.EISDIR, path + " is a directory; use rm -r");
                     }
+                    removeTree(fs, parent.dir(), parent.name(), () -> bar.step(1));
                 }
             }
             return 0;
         }
 
-        private Progress progress;
+    }
 
-        private void removeTree(CowFileSystem fs, long dir) throws IOException {
-            for (DirEntry entry : entries(fs, dir)) {
-                progress.step(1);
-                if (fs.stat(entry.ino()).isDirectory()) {
-                    removeTree(fs, entry.ino());
-                    fs.rmdir(dir, entry.name());
-                } else {
-                    fs.unlink(dir, entry.name());
+    /**
+     * Removes {@code name} in {@code dir} and everything under it, telling {@code removed} of each entry. Walks with
+     * an explicit stack of directories, so that a deep tree needs heap, not thread stack.
+     */
+    static void removeTree(CowFileSystem fs, long dir, String name, Runnable removed) throws IOException {
+        long top = fs.lookup(dir, name);
+        if (fs.stat(top).isDirectory()) {
+            java.util.Deque<Long> stack = new java.util.ArrayDeque<>();
+            stack.push(top);
+            while (!stack.isEmpty()) {
+                long current = stack.peek();
+                List<DirEntry> page = fs.readdir(current, 0, 256);
+                if (page.isEmpty()) {
+                    stack.pop(); // empty now: its parent's pass removes it
+                    continue;
+                }
+                for (DirEntry entry : page) {
+                    if (!fs.stat(entry.ino()).isDirectory()) {
+                        fs.unlink(current, entry.name());
+                        removed.run();
+                    } else if (fs.readdir(entry.ino(), 0, 1).isEmpty()) {
+                        fs.rmdir(current, entry.name());
+                        removed.run();
+                    } else {
+                        stack.push(entry.ino());
+                        break;
+                    }
                 }
             }
+            fs.rmdir(dir, name);
+        } else {
+            fs.unlink(dir, name);
         }
+        removed.run();
     }
 
     @Command(name = "mv", mixinStandardHelpOptions = true, description = "Rename or move a file or directory.")
@@ -273,7 +290,12 @@ final class FileCommands {
                 for (DirEntry entry : entries(fs, ino)) {
                     copyOut(fs, entry.ino(), target.resolve(entry.name()), copied);
                 }
-            } else if (inode.isRegularFile()) {
+            } else if (inode.type() == Inode.S_IFSOCK) {
+                invocation.err().println("cowfs: get: warning: skipped " + target + ": a socket is the endpoint of a "
+                        + "running program, not data to copy");
+                invocation.err().flush();
+                return;
+            } else {
                 if (inode.nlink() > 1 && copied.containsKey(ino)) {
                     Files.createLink(target, copied.get(ino));
                     return;
@@ -281,34 +303,54 @@ final class FileCommands {
                 if (inode.nlink() > 1) {
                     copied.put(ino, target);
                 }
-                byte[] buffer = new byte[1 << 20];
-                try (OutputStream out = Files.newOutputStream(target)) {
-                    for (long at = 0; ; ) {
-                        int n = fs.read(ino, at, buffer, 0, buffer.length);
-                        if (n == 0) {
-                            break;
-                        }
-                        out.write(buffer, 0, n);
-                        progress.step(n);
-                        at += n;
-                    }
+                if (inode.isRegularFile()) {
+                    copyData(fs, ino, inode.size(), target);
+                } else { // a fifo or a device node: made as such, never read as data
+                    HostFiles.makeNode(target, inode.mode() & (Inode.S_IFMT | 07777), inode.rdev());
                 }
-            } else {
-                return; // devices, fifos and sockets are not copied out
             }
-            Files.setPosixFilePermissions(target, permissions(inode.mode()));
-            Files.setLastModifiedTime(target, FileTime.from(Instant.ofEpochSecond(inode.mtimeSeconds(),
-                    inode.mtimeNanos())));
+            HostFiles.setMode(target, inode.mode());
+            HostFiles.setModified(target, inode.mtimeSeconds(), inode.mtimeNanos());
         }
 
-        private static Set<PosixFilePermission> permissions(int mode) {
-            Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
-            for (PosixFilePermission permission : PosixFilePermission.values()) {
-                if ((mode & (1 << (8 - permission.ordinal()))) != 0) {
-                    set.add(permission);
+        /** Writes the file's runs of data out; its holes stay holes on the host (SEEK_DATA and SEEK_HOLE). */
+        private void copyData(CowFileSystem fs, long ino, long sizeBytes, Path target) throws IOException {
+            java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect(1 << 20);
+            long at = 0;
+            try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(target,
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+                while (at < sizeBytes) {
+                    long start;
+                    try {
+                        start = fs.seekData(ino, at);
+                    } catch (FsException e) {
+                        if (e.errno() == Errno.ENXIO) {
+                            break; // a hole to the end
+                        }
+                        throw e;
+                    }
+                    long end = Math.min(sizeBytes, fs.seekHole(ino, start));
+                    progress.step(start - at);
+                    for (long position = start; position < end; ) {
+                        buffer.clear().limit((int) Math.min(buffer.capacity(), end - position));
+                        if (fs.read(ino, position, buffer) == 0) {
+                            break;
+                        }
+                        buffer.flip();
+                        int n = buffer.remaining();
+                        while (buffer.hasRemaining()) {
+                            out.write(buffer, position + buffer.position());
+                        }
+                        progress.step(n);
+                        position += n;
+                    }
+                    at = Math.max(at, end);
                 }
             }
-            return set;
+            progress.step(Math.max(0, sizeBytes - at));
+            try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(target.toFile(), "rw")) {
+                file.setLength(sizeBytes); // a trailing hole: the length without the bytes
+            }
         }
     }
 
@@ -413,10 +455,12 @@ final class FileCommands {
                             row[0]);
                 }
                 if (explain && explained != null) {
-                    out.printf("freed, not reusable yet: %s (%s for the last commits to stay recoverable",
-                            Images.humanBytes(explained.pendingBytes()), Images.humanBytes(explained.ringBytes()));
+                    out.printf("freed, not reusable yet: %s (%s keeping the last commits recoverable, reusable as "
+                                    + "soon as a write needs the room", Images.humanBytes(explained.pendingBytes()),
+                            Images.humanBytes(explained.ringBytes()));
                     explained.readerBytes().forEach((generation, bytes) -> out.printf(
-                            ", %s for a reader of generation %d", Images.humanBytes(bytes), generation));
+                            "; %s held for an open reader of generation %d until it ends", Images.humanBytes(bytes),
+                            generation));
                     out.println(")" + (explained.releasing() ? "; deleted snapshots are still being released" : ""));
                 }
             }

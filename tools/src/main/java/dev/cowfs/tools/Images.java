@@ -1,6 +1,7 @@
 package dev.cowfs.tools;
 
 import dev.cowfs.engine.ImageLockedException;
+import dev.cowfs.engine.Recovery;
 import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.check.CheckReport;
 import dev.cowfs.fs.CowFileSystem;
@@ -44,8 +45,11 @@ final class Images {
         void close() throws IOException;
     }
 
-    /** What {@link Session#check} found. */
-    record Check(CheckReport engine, List<String> problems) {
+    /**
+     * What {@link Session#check} found: {@code superblocks} (commits lost to superblocks or roots that do not verify),
+     * then the engine's and the filesystem's problems, all in {@code problems}.
+     */
+    record Check(CheckReport engine, List<String> superblocks, List<String> problems) {
     }
 
     /** Opens images in this process; an image another process holds is reached through its channel. */
@@ -94,13 +98,15 @@ final class Images {
             public Check check(LongConsumer progress) throws IOException {
                 // this process holds the image, so nothing commits meanwhile: the retained roots are checked too
                 CheckReport report = fs.store().check(progress);
-                List<String> problems = new ArrayList<>();
+                List<String> superblocks = new ArrayList<>();
                 if (fs.store().openedOlderCommit()) {
-                    problems.addAll(fs.store().openWarnings()); // a newer commit landed but does not verify
+                    superblocks.addAll(fs.store().openWarnings()); // a newer commit landed but does not verify
                 }
+                superblocks.addAll(Recovery.damagedCopies(fs.store().device(), fs.store().generation()));
+                List<String> problems = new ArrayList<>(superblocks);
                 problems.addAll(report.problems());
                 problems.addAll(FsChecker.check(fs.store()));
-                return new Check(report, problems);
+                return new Check(report, superblocks, problems);
             }
 
             @Override

@@ -113,10 +113,18 @@ final class SnapshotCommands implements Runnable {
             try (Images.Session session = open(image, true)) {
                 CowFileSystem fs = session.fs();
                 for (String name : names) {
-                    fs.deleteSubvolume(Images.subvolume(fs, name));
+                    long id = Images.subvolume(fs, name);
+                    SubvolumeInfo info = fs.subvolume(id);
+                    fs.deleteSubvolume(id);
+                    spec.commandLine().getOut().println("deleted " + (!info.snapshot() ? "subvolume "
+                            : info.readOnly() ? "snapshot " : "clone ") + name + " (id " + id + ")");
                 }
-                for (int i = 0; i < 100_000 && fs.isReleasingSpace(); i++) {
+                int commits = 0;
+                for (; commits < 100_000 && fs.isReleasingSpace(); commits++) {
                     fs.sync(); // release the deleted trees now rather than at the next mount
+                }
+                if (commits > 1) {
+                    spec.commandLine().getOut().println("released their blocks over " + commits + " commits");
                 }
             }
             return 0;

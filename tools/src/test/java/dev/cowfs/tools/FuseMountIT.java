@@ -430,8 +430,48 @@ class FuseMountIT {
         }
     }
 
+    /**
+     * On a 64 MiB image holding a committed 40 MiB file: rm it and write 40 MiB again, 20 times in a row; each
+     * time the freed space is waiting for the superblock ring, and each write must find it. df tells the truth on
+     * the way: the capacity asked for, writes counted before they are committed, freed space counted as free once
+     * the idle mount has made it reusable. The image file is the size asked for.
+     */
     @Test
     @Order(12)
+    void removeThenRewriteOnASmallImageAndDfTellsTheTruth() throws Exception {
+        Path smallImage = dir.resolve("small.img");
+        Path smallMnt = Files.createDirectory(dir.resolve("small-mnt"));
+        ok("mkfs", smallImage.toString(), "--size", "64M");
+        assertTrue(Files.size(smallImage) < 65L << 20, "a 64 MiB image is a file of " + Files.size(smallImage));
+        ok("mount", smallImage.toString(), smallMnt.toString(), "-o", "commit=1");
+        try {
+            String out = shell(smallMnt, """
+                    head -c $((40 << 20)) /dev/urandom > "$D/forty"
+                    kib() { df --output="$1" -k . | tail -1 | tr -d ' '; }
+                    echo "size $(kib size)"
+                    before=$(kib used)
+                    cp "$D/forty" f
+                    echo "grew $(( $(kib used) - before ))"
+                    sync f
+                    for i in $(seq 20); do rm f; cp "$D/forty" f; done
+                    cmp f "$D/forty"
+                    rm f
+                    for i in $(seq 100); do [ "$(kib used)" -lt 2048 ] && break; sleep 0.2; done
+                    echo "after $(kib used)"
+                    """);
+            List<String> lines = out.lines().toList();
+            assertEquals("size 65536", lines.get(0), out);
+            assertTrue(Long.parseLong(lines.get(1).substring(5)) >= 40 << 10, "df did not count the write: " + out);
+            assertTrue(Long.parseLong(lines.get(2).substring(6)) < 2048, "freed space not free when idle: " + out);
+        } finally {
+            ok("umount", smallMnt.toString());
+        }
+        ToolProcess.Result fsck = ToolProcess.run(dir, "fsck", smallImage.toString());
+        assertEquals(0, fsck.code(), fsck.toString());
+    }
+
+    @Test
+    @Order(13)
     void aMountProcessKilledMidWriteLeavesFsyncedDataAndACleanImage() throws Exception {
         Path killedImage = dir.resolve("killed.img");
         Path killedMnt = Files.createDirectory(dir.resolve("killed-mnt"));
