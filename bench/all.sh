@@ -92,6 +92,7 @@ for suite in engine fs snap send; do
   run_suite "$suite" "$root/bench/run" "$suite" $quick
 done
 run_suite fuse "$root/bench/run" fuse $quick
+run_suite cli "$root/bench/run" cli $quick
 
 # The crash harness reports as suite "crash": states per second over seq1 (and seq2 in a full run), and against
 # workload length (seeded random workloads). Every line carries its workloads' length (seqN: N operations).

@@ -152,6 +152,7 @@ public final class Report {
             }
             md.append('\n');
         }
+        md.append(Targets.section(lines));
         md.append(standing(lines));
         md.append(intro.isBlank() ? "" : intro.strip() + "\n\n");
         md.append(write(lines, results, reportDir));

@@ -59,6 +59,25 @@ class ReportTest {
         assertNull(Report.ratio(mine, theirs, "exclusive_bytes"));
     }
 
+    /** Targets: a ratio below its minimum and a median above its limit are MISSED; figures within them met. */
+    @Test
+    void targetsSayMetOrMissedFromTheRunsOwnLines() {
+        String missed = Targets.section(lines(
+                "{\"suite\":\"fuse\",\"bench\":\"randRead4k\",\"impl\":\"cowfs\",\"rep\":1,\"ops_per_s\":36000}",
+                "{\"suite\":\"fuse\",\"bench\":\"randRead4k\",\"impl\":\"bindfs\",\"rep\":1,\"ops_per_s\":110000}",
+                "{\"suite\":\"cli\",\"bench\":\"snapshotCreate\",\"impl\":\"cowfs\",\"rep\":1,\"seconds\":1.2}"));
+        assertTrue(missed.contains("| fuse / randRead4k vs bindfs | at least 1.00x | 0.33x (0.33-0.33) | **MISSED**"),
+                missed);
+        assertTrue(missed.contains("| cli / snapshotCreate (cowfs) | at most 0.30 s | 1.20 s (median of 1) | **MISSED**"),
+                missed);
+        String met = Targets.section(lines(
+                "{\"suite\":\"fuse\",\"bench\":\"randRead4k\",\"impl\":\"cowfs\",\"rep\":1,\"ops_per_s\":60000}",
+                "{\"suite\":\"fuse\",\"bench\":\"randRead4k\",\"impl\":\"bindfs\",\"rep\":1,\"ops_per_s\":58000}"));
+        assertTrue(met.contains("1.03x (1.03-1.03) | met |") && met.contains("not measured"), met);
+        assertEquals("", Targets.section(lines("{\"suite\":\"engine\",\"bench\":\"scan\",\"impl\":\"cowfs\","
+                + "\"rep\":0,\"ops_per_s\":1}")));
+    }
+
     @Test
     void parsesFlatJsonWithEscapesNestedValuesAndLiterals() {
         Report.Line parsed = line("{\"suite\":\"crash\",\"note\":\"a \\\"b\\\"\\n\\u0041\",\"nested\":{\"a\":[1,2]},"

@@ -29,14 +29,34 @@ final class ChannelClient {
                    boolean outputTerminal, boolean inputTerminal, java.io.InputStream stdin, OutputStream stdout,
                    OutputStream stderr)
             throws IOException {
+        return run(connect(socket), socket, arguments, workingDirectory, terminalColumns, debug, outputTerminal,
+                inputTerminal, stdin, stdout, stderr);
+    }
+
+    /** A connection to the holder; why there is none otherwise (another user's holder, a holder that is gone). */
+    static SocketChannel connect(Path socket) throws IOException {
         SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-        try (channel) {
-            try {
-                channel.connect(UnixDomainSocketAddress.of(socket));
-            } catch (IOException e) {
-                throw new ImageLockedException("the image is held by another process, which does not answer on "
-                        + socket + " (" + Cowfs.messageOf(e) + "); try again once it has stopped", true);
+        try {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            return channel;
+        } catch (IOException e) {
+            channel.close();
+            if (String.valueOf(e.getMessage()).contains("Permission denied")) {
+                throw new java.nio.file.AccessDeniedException(socket.toString(), null, "permission denied: "
+                        + "the image is held by user " + ownerOf(socket) + ", and only root and that user may "
+                        + "use it");
             }
+            throw new ImageLockedException("the image is held by another process, which does not answer on "
+                    + socket + " (" + Cowfs.messageOf(e) + "); try again once it has stopped", true);
+        }
+    }
+
+    /** {@link #run(Path, List, Path, int, boolean, boolean, boolean, java.io.InputStream, OutputStream,
+     * OutputStream)} over a connection made. */
+    static int run(SocketChannel channel, Path socket, List<String> arguments, Path workingDirectory,
+                   int terminalColumns, boolean debug, boolean outputTerminal, boolean inputTerminal,
+                   java.io.InputStream stdin, OutputStream stdout, OutputStream stderr) throws IOException {
+        try (channel) {
             // Written with the channel's own write, not Channels.newOutputStream: that stream takes the lock a
             // blocking read holds, and standard input is sent while the reply is being read.
             OutputStream socketOut = new OutputStream() {
@@ -57,8 +77,12 @@ final class ChannelClient {
             byte[] request = new Channel.Request(workingDirectory.toString(), terminalColumns, debug, outputTerminal,
                     inputTerminal, arguments)
                     .encode();
-            Channel.writeFrame(out, Channel.REQUEST, request, 0, request.length);
-            out.flush();
+            try {
+                Channel.writeFrame(out, Channel.REQUEST, request, 0, request.length);
+                out.flush();
+            } catch (IOException e) {
+                // The holder may answer before it has read everything (a refusal): its answer is what to report.
+            }
             DataInputStream in = new DataInputStream(new BufferedInputStream(Channels.newInputStream(channel)));
             Thread pump = null;
             while (true) {
@@ -93,6 +117,14 @@ final class ChannelClient {
                             + " on " + socket);
                 }
             }
+        }
+    }
+
+    private static String ownerOf(Path socket) {
+        try {
+            return java.nio.file.Files.getOwner(socket).getName();
+        } catch (IOException e) {
+            return "(unknown)";
         }
     }
 

@@ -63,6 +63,25 @@ class ChannelTest {
         fs.close();
     }
 
+    /**
+     * The launcher's shortcut sends a command straight to the channel only when its image is held (a socket beside
+     * it) and the command is one that opens an image; anything else, and help, goes to the full tool.
+     */
+    @Test
+    void theLauncherTakesTheShortcutOnlyForImageCommandsOnAHeldImage() {
+        String held = image.toString();
+        assertEquals(server.socket(), Launcher.heldImageSocket(new String[] {"ls", held, "/"}));
+        assertEquals(server.socket(), Launcher.heldImageSocket(new String[] {"snapshot", "create", held, "default",
+                "s"}));
+        assertEquals(server.socket(), Launcher.heldImageSocket(new String[] {"ls", "-l", held, "/"}));
+        assertEquals(null, Launcher.heldImageSocket(new String[] {"ls", held, "--help"}));
+        assertEquals(null, Launcher.heldImageSocket(new String[] {"mount", held, dir.toString()}));
+        assertEquals(null, Launcher.heldImageSocket(new String[] {"mkfs", held}));
+        assertEquals(null, Launcher.heldImageSocket(new String[] {"ls", dir.resolve("other.img").toString(), "/"}));
+        assertEquals(null, Launcher.heldImageSocket(new String[] {"ls", "--generation", "3", held, "/"}),
+                "an option's value taken for the image: no socket there, the full tool decides");
+    }
+
     record Result(int code, byte[] out, String err) {
     }
 
