@@ -29,14 +29,12 @@ public final class Recovery {
         List<Superblock> copies = new ArrayList<>();
         for (int slot = 0; slot <= Limits.SUPERBLOCK_RING_SLOTS; slot++) {
             boolean far = slot == Limits.SUPERBLOCK_RING_SLOTS;
-            long offset = far ? Limits.FAR_SUPERBLOCK_OFFSET_BYTES : Limits.superblockSlotOffset(slot);
             String where = far ? "far superblock copy" : "superblock slot " + slot;
-            if (offset + SuperblockLayout.BYTES > device.lengthBytes()) {
+            byte[] bytes = copyBytes(device, slot);
+            if (bytes == null) {
                 problems.add(where + ": beyond the end of the image");
                 continue;
             }
-            byte[] bytes = new byte[SuperblockLayout.BYTES];
-            device.read(offset, bytes, 0, bytes.length);
             if (isAllZero(bytes)) {
                 continue;
             }
@@ -68,15 +66,10 @@ public final class Recovery {
         List<String> damaged = new ArrayList<>();
         for (int slot = 0; slot <= Limits.SUPERBLOCK_RING_SLOTS; slot++) {
             boolean far = slot == Limits.SUPERBLOCK_RING_SLOTS;
-            long offset = far ? Limits.FAR_SUPERBLOCK_OFFSET_BYTES : Limits.superblockSlotOffset(slot);
             String where = far ? "far superblock copy" : "superblock ring slot " + slot;
-            if (offset + SuperblockLayout.BYTES > device.lengthBytes()) {
-                continue; // the truncation check on open refuses such an image before any check runs
-            }
-            byte[] bytes = new byte[SuperblockLayout.BYTES];
-            device.read(offset, bytes, 0, bytes.length);
-            if (isAllZero(bytes)) {
-                continue;
+            byte[] bytes = copyBytes(device, slot);
+            if (bytes == null || isAllZero(bytes)) {
+                continue; // past the end: the truncation check on open refuses such an image before any check
             }
             String failure;
             try {
@@ -102,6 +95,18 @@ public final class Recovery {
             }
         }
         return damaged;
+    }
+
+    /** The bytes of ring slot {@code slot}, or of the far copy for the slot after the ring; null past the end. */
+    private static byte[] copyBytes(BlockDevice device, int slot) throws IOException {
+        long offset = slot == Limits.SUPERBLOCK_RING_SLOTS ? Limits.FAR_SUPERBLOCK_OFFSET_BYTES
+                : Limits.superblockSlotOffset(slot);
+        if (offset + SuperblockLayout.BYTES > device.lengthBytes()) {
+            return null;
+        }
+        byte[] bytes = new byte[SuperblockLayout.BYTES];
+        device.read(offset, bytes, 0, bytes.length);
+        return bytes;
     }
 
     /** How the warning of a fall-back to an older commit begins (its newer commit landed but did not verify). */

@@ -492,18 +492,10 @@ public final class SpaceAllocator implements BlockAllocator {
 
     /** Pending records a commit now would release (readers aside): what recording it may need room for. */
     private long releasableRecords() throws IOException {
-        long lastReusableFreeGeneration = generation + 1 - Limits.SUPERBLOCK_RING_SLOTS;
-        long records = 0;
-        TreeCursor cursor = space.cursor();
-        for (boolean found = cursor.seek(new byte[] {SpaceKeys.PENDING}); found; found = cursor.next()) {
-            byte[] key = cursor.key();
-            if (key[0] != SpaceKeys.PENDING || key.length != SpaceKeys.PENDING_KEY_BYTES
-                    || Bytes.getLongBigEndian(key, 1) > lastReusableFreeGeneration) {
-                break;
-            }
-            records++;
-        }
-        return records;
+        long[] records = {0};
+        forEachPending(generation + 1 - Limits.SUPERBLOCK_RING_SLOTS, (freeGeneration, start, count, pinned) ->
+                records[0]++);
+        return records[0];
     }
 
     /**
@@ -670,23 +662,11 @@ public final class SpaceAllocator implements BlockAllocator {
             return;
         }
         List<long[]> releasable = new ArrayList<>();
-        TreeCursor cursor = space.cursor();
-        for (boolean found = cursor.seek(new byte[] {SpaceKeys.PENDING}); found; found = cursor.next()) {
-            byte[] key = cursor.key();
-            if (key[0] != SpaceKeys.PENDING || key.length != SpaceKeys.PENDING_KEY_BYTES) {
-                break;
+        forEachPending(lastReusableFreeGeneration, (freeGeneration, start, count, pinned) -> {
+            if (!pinned) {
+                releasable.add(new long[] {freeGeneration, start, count});
             }
-            long freeGeneration = Bytes.getLongBigEndian(key, 1);
-            if (freeGeneration > lastReusableFreeGeneration) {
-                break;
-            }
-            byte[] value = cursor.value();
-            long count = Bytes.getLong(value, 0);
-            long birth = Bytes.getLong(value, 8);
-            if (!readers.pins(birth, freeGeneration)) {
-                releasable.add(new long[] {freeGeneration, Bytes.getLongBigEndian(key, 9), count});
-            }
-        }
+        });
         // Free from the next commit on, not in this one: until this commit's superblock lands, the ring still
         // holds the generation these blocks were last reachable from.
         for (long[] record : releasable) {
@@ -698,25 +678,32 @@ public final class SpaceAllocator implements BlockAllocator {
 
     /**
      * Blocks that commits alone will make reusable: this transaction's frees (pending from its commit on), and
-     * pending extents freed at or before generation {@code freedAtOrBefore} that no open reader pins. The rule is
-     * {@link #releaseReusable}'s without its bound on the free generation.
+     * pending extents freed at or before generation {@code freedAtOrBefore} that no open reader pins: what
+     * {@link #releaseReusable} releases once the ring has passed them.
      */
     public long blocksAwaitingRing(long freedAtOrBefore) throws IOException {
-        long blocks = 0;
+        long[] blocks = {0};
         for (long[] extent : freedCommitted) {
-            blocks += extent[1];
+            blocks[0] += extent[1];
         }
-        return blocks + pendingBlocks(freedAtOrBefore, false);
+        forEachPending(freedAtOrBefore, (freeGeneration, start, count, pinned) -> blocks[0] += pinned ? 0 : count);
+        return blocks[0];
     }
 
     /** Pending blocks open readers keep from reuse: no number of commits releases them while the readers last. */
     public long blocksPinnedByReaders() throws IOException {
-        return pendingBlocks(Long.MAX_VALUE, true);
+        long[] blocks = {0};
+        forEachPending(Long.MAX_VALUE, (freeGeneration, start, count, pinned) -> blocks[0] += pinned ? count : 0);
+        return blocks[0];
     }
 
-    /** Pending blocks freed at or before {@code freedAtOrBefore} that open readers pin, or that none pins. */
-    private long pendingBlocks(long freedAtOrBefore, boolean pinned) throws IOException {
-        long blocks = 0;
+    /** A pending extent: freed at {@code freeGeneration}; {@code pinned}: an open reader can still reach it. */
+    private interface PendingVisitor {
+        void visit(long freeGeneration, long start, long count, boolean pinned);
+    }
+
+    /** The pending extents freed at or before {@code freedAtOrBefore}, oldest first (the one walk of the rule). */
+    private void forEachPending(long freedAtOrBefore, PendingVisitor visitor) throws IOException {
         TreeCursor cursor = space.cursor();
         for (boolean found = cursor.seek(new byte[] {SpaceKeys.PENDING}); found; found = cursor.next()) {
             byte[] key = cursor.key();
@@ -728,11 +715,9 @@ public final class SpaceAllocator implements BlockAllocator {
                 break;
             }
             byte[] value = cursor.value();
-            if (readers.pins(Bytes.getLong(value, 8), freeGeneration) == pinned) {
-                blocks += Bytes.getLong(value, 0);
-            }
+            visitor.visit(freeGeneration, Bytes.getLongBigEndian(key, 9), Bytes.getLong(value, 0),
+                    readers.pins(Bytes.getLong(value, 8), freeGeneration));
         }
-        return blocks;
     }
 
     private void recordPendingFrees() throws IOException {
