@@ -254,53 +254,9 @@ public final class WriteTransaction implements AutoCloseable {
         }
     }
 
-    /**
-     * Lets the following operations use the reserved pool of a capacity-bounded image (true for deletes, which
-     * must succeed on a full image), or not (false, the default: ordinary writes stop while the pool is left).
-     */
-    public void useReservedSpace(boolean value) {
-        allocator.privileged(value);
-        store.device().allowHostReserve(value);
-    }
-
-    /** Blocks ordinary writes may still take before the image is full (Long.MAX_VALUE without a capacity). */
-    public long availableBlocks() {
-        return allocator.availableBlocks();
-    }
-
-    /** The block past the last one in use as of this transaction: the image spans the blocks below it. */
-    public long highWaterBlock() {
-        return allocator.highWaterBlock();
-    }
-
-    /**
-     * How many blocks, up to {@code wanted}, one data extent can take as a single run now (at least one): where free
-     * space is fragmented and the image cannot grow, data split into extents of this size still fits.
-     */
-    public int contiguousBlocks(int wanted) throws IOException {
-        checkUsable();
-        return allocator.contiguousBlocks(wanted);
-    }
-
-    /** Blocks in use as of this transaction: its own allocations and blocks waiting for reuse included. */
-    public long usedBlocks() {
-        return allocator.usedBlocks();
-    }
-
-    /**
-     * Blocks that commits alone will make reusable (deferred reuse, DESIGN.md invariant 4): those this transaction
-     * freed, and those freed by commits up to generation {@code freedAtOrBefore} that no open reader pins, so
-     * that only the superblock ring keeps them. Open readers' blocks are left out: commits cannot release them.
-     */
-    public long blocksAwaitingReuse(long freedAtOrBefore) throws IOException {
-        checkUsable();
-        return allocator.blocksAwaitingRing(freedAtOrBefore);
-    }
-
-    /** Blocks freed by commits that open readers keep from reuse until they end. */
-    public long blocksPinnedByReaders() throws IOException {
-        checkUsable();
-        return allocator.blocksPinnedByReaders();
+    /** This transaction's view of the image's space: what is used, available, waiting for reuse. */
+    public TransactionSpace space() {
+        return new TransactionSpace(allocator, store.device(), this::checkUsable);
     }
 
     /**

@@ -589,15 +589,15 @@ public final class CowFileSystem implements Closeable {
         change(ino, () -> {
             first.run();
             WriteTransaction running = txn;
-            running.useReservedSpace(true);
+            running.space().useReservedSpace(true);
             try {
                 work.run();
             } finally {
                 if (!running.isBroken()) {
-                    running.useReservedSpace(false);
+                    running.space().useReservedSpace(false);
                 }
             }
-            if (txn == running && running.availableBlocks() == 0) {
+            if (txn == running && running.space().availableBlocks() == 0) {
                 // Working inside the reserved pool: commit each delete, so that what it frees starts on its way
                 // back (freed blocks are reusable four commits later) before the next one takes more of the pool.
                 commitLocked();
@@ -610,12 +610,12 @@ public final class CowFileSystem implements Closeable {
      * capacity, less its reserved pool and the data still buffered, cannot take them with some room for metadata.
      */
     private void requireSpace(long blocks) throws IOException {
-        if (txn.availableBlocks() == Long.MAX_VALUE || neededBlocks(blocks) <= txn.availableBlocks()) {
+        if (txn.space().availableBlocks() == Long.MAX_VALUE || neededBlocks(blocks) <= txn.space().availableBlocks()) {
             return;
         }
         // Space freed by earlier commits may only be waiting for the superblock ring to pass it: move the ring on.
-        releaseFreedSpace(Long.MAX_VALUE, () -> neededBlocks(blocks) <= txn.availableBlocks());
-        long available = txn.availableBlocks();
+        releaseFreedSpace(Long.MAX_VALUE, () -> neededBlocks(blocks) <= txn.space().availableBlocks());
+        long available = txn.space().availableBlocks();
         long needed = neededBlocks(blocks);
         if (needed > available) {
             throw new FsException(Errno.ENOSPC, "no space left on the image (" + available + " blocks available to "
@@ -632,7 +632,7 @@ public final class CowFileSystem implements Closeable {
 
     /** Freed blocks open readers keep from reuse, for an ENOSPC message ("" when none). */
     private String heldByReaders() throws IOException {
-        long pinned = txn.blocksPinnedByReaders();
+        long pinned = txn.space().blocksPinnedByReaders();
         return pinned == 0 ? "" : "; " + pinned + " freed blocks are kept for open readers until they end";
     }
 
@@ -648,7 +648,7 @@ public final class CowFileSystem implements Closeable {
     private void releaseFreedSpace(long freedAtOrBefore, java.util.function.BooleanSupplier enough)
             throws IOException {
         for (int round = 0; round <= Limits.SUPERBLOCK_RING_SLOTS && txn != null; round++) {
-            if (enough.getAsBoolean() || txn.blocksAwaitingReuse(freedAtOrBefore) == 0) {
+            if (enough.getAsBoolean() || txn.space().blocksAwaitingReuse(freedAtOrBefore) == 0) {
                 return;
             }
             commitLocked(true);
@@ -1245,11 +1245,11 @@ public final class CowFileSystem implements Closeable {
             }
             Inode inode = loadInode(ino);
             if (inode.nlink == 0) {
-                txn.useReservedSpace(true); // freeing the last handle's file must work on a full image
+                txn.space().useReservedSpace(true); // freeing the last handle's file must work on a full image
                 data.discardBuffer(ino);
                 deleteAllItems(ino);
                 txn.delete(treeOf(ino), FsKeys.of(globalIno(ino, 0), FsKeys.ORPHAN, localIno(ino)));
-                txn.useReservedSpace(false);
+                txn.space().useReservedSpace(false);
             }
         } catch (IOException e) {
             throw failed(e);
@@ -1508,7 +1508,7 @@ public final class CowFileSystem implements Closeable {
         }
         change(() -> {
             boolean waiting = moveRing && !txn.hasChanges() && data.bufferedBytes() == 0 && !txn.hasDroppedTrees()
-                    && txn.blocksAwaitingReuse(lastChangeGeneration) > 0;
+                    && txn.space().blocksAwaitingReuse(lastChangeGeneration) > 0;
             commitLocked(waiting);
         });
     }
@@ -2161,8 +2161,8 @@ public final class CowFileSystem implements Closeable {
         try {
             Superblock superblock = store.superblock();
             WriteTransaction open = txn;
-            long highWater = open != null ? open.highWaterBlock() : superblock.highWaterBlock();
-            long used = open != null ? open.usedBlocks() + (data.bufferedBytes() + blockSize() - 1) / blockSize()
+            long highWater = open != null ? open.space().highWaterBlock() : superblock.highWaterBlock();
+            long used = open != null ? open.space().usedBlocks() + (data.bufferedBytes() + blockSize() - 1) / blockSize()
                     : superblock.highWaterBlock() - superblock.freeBlocks();
             long capacity = superblock.capacityBlocks();
             long total;

@@ -327,7 +327,7 @@ final class FileData {
         for (int done = 0; done < length; ) {
             int n = Math.min(piece, length - done);
             int blocks = (n + blockSize - 1) / blockSize;
-            int fitting = txn().contiguousBlocks(blocks); // free space in pieces: extents to match
+            int fitting = txn().space().contiguousBlocks(blocks); // free space in pieces: extents to match
             if (fitting < blocks) {
                 n = fitting * blockSize;
             }

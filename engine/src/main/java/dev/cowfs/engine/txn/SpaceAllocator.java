@@ -697,27 +697,8 @@ public final class SpaceAllocator implements BlockAllocator {
         return blocks[0];
     }
 
-    /** A pending extent: freed at {@code freeGeneration}; {@code pinned}: an open reader can still reach it. */
-    private interface PendingVisitor {
-        void visit(long freeGeneration, long start, long count, boolean pinned);
-    }
-
-    /** The pending extents freed at or before {@code freedAtOrBefore}, oldest first (the one walk of the rule). */
-    private void forEachPending(long freedAtOrBefore, PendingVisitor visitor) throws IOException {
-        TreeCursor cursor = space.cursor();
-        for (boolean found = cursor.seek(new byte[] {SpaceKeys.PENDING}); found; found = cursor.next()) {
-            byte[] key = cursor.key();
-            if (key[0] != SpaceKeys.PENDING || key.length != SpaceKeys.PENDING_KEY_BYTES) {
-                break;
-            }
-            long freeGeneration = Bytes.getLongBigEndian(key, 1);
-            if (freeGeneration > freedAtOrBefore) {
-                break;
-            }
-            byte[] value = cursor.value();
-            visitor.visit(freeGeneration, Bytes.getLongBigEndian(key, 9), Bytes.getLong(value, 0),
-                    readers.pins(Bytes.getLong(value, 8), freeGeneration));
-        }
+    private void forEachPending(long freedAtOrBefore, PendingFrees.Visitor visitor) throws IOException {
+        PendingFrees.forEach(space, readers, freedAtOrBefore, visitor);
     }
 
     private void recordPendingFrees() throws IOException {
