@@ -129,30 +129,4 @@ class FullHostFilesystemTest {
             assertTrue(Files.exists(reserve) && Files.size(reserve) == 2 << 20, "the reserve is back once there is room");
         }
     }
-
-    @Test
-    void deletingFilesOnAFullHostWorks() throws IOException {
-        Path image = mountPoint.resolve("fs.img");
-        dev.cowfs.fs.FsOptions options = dev.cowfs.fs.FsOptions.builder().commitIntervalMillis(0)
-                .store(MappedStoreTest.SMALL.toBuilder().checkAfterCommit(true).hostReserveBytes(2 << 20).build())
-                .build();
-        try (var fs = dev.cowfs.fs.CowFileSystem.create(image, options)) {
-            long root = dev.cowfs.fs.CowFileSystem.ROOT_INO;
-            byte[] data = new byte[1 << 20];
-            for (int i = 0; i < 3; i++) {
-                long ino = fs.mknod(root, "file" + i, 0644, 0, 0, 0);
-                fs.write(ino, 0, data, 0, data.length);
-                fs.sync();
-            }
-            fillHost("filler");
-            fs.unlink(root, "file0"); // must work on the full host (the reserve is there if it needs new space)
-            fs.unlink(root, "file1");
-            fs.sync();
-            System.out.println("delete on a full host: the reserve " + (Files.exists(image.resolveSibling(
-                    "fs.img.reserve")) ? "was not needed" : "was given up for it"));
-            assertTrue(fs.store().check().isClean(), fs.store().check().summary());
-            assertTrue(dev.cowfs.fs.FsChecker.check(fs.store()).isEmpty());
-            assertEquals(1, fs.readdir(root, 0, 10).size());
-        }
-    }
 }

@@ -187,7 +187,7 @@ class FuseMountIT {
     void tarRoundTripKeepsSymlinksHardLinksModesAndTimes() {
         shell("""
                 src="$D/src"; rm -rf "$src"; mkdir -p "$src/a/b"
-                cp -a "$ROOT/engine/src/main/java/dev/cowfs/fs" "$src/a/b/fs"
+                cp -a "$ROOT/fs/src/main/java/dev/cowfs/fs" "$src/a/b/fs"
                 echo one > "$src/a/one"; ln "$src/a/one" "$src/a/b/one-again"; ln -s ../one "$src/a/b/link"
                 chmod 750 "$src/a/b"; touch -d '2010-01-01' "$src/a/one"
                 mkdir tarred
