@@ -6,6 +6,7 @@ import dev.cowfs.engine.check.CheckReport;
 import dev.cowfs.engine.crash.CrashStates;
 import dev.cowfs.engine.crash.SimulatedDevice;
 import dev.cowfs.fs.CowFileSystem;
+import dev.cowfs.fs.InodeNumber;
 import dev.cowfs.fs.FsChecker;
 import dev.cowfs.fs.FsOptions;
 
@@ -161,7 +162,7 @@ public final class CrashHarness {
             }
             fs.sync();
             try (dev.cowfs.engine.ReadTransaction read = fs.store().beginRead()) {
-                int height = read.treeHeight(CowFileSystem.treeOfSubvolume(0));
+                int height = read.treeHeight(InodeNumber.treeOfSubvolume(0));
                 if (height < 2 && config.agedFiles() >= 100) {
                     throw new IllegalStateException("the aged image's tree has height " + height + "; it must "
                             + "have two levels or more so that splits, merges and path copies run");

@@ -1,5 +1,6 @@
 package dev.cowfs.crash;
 
+import dev.cowfs.fs.InodeNumber;
 import dev.cowfs.engine.StoreOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -211,7 +212,7 @@ class CrashHarnessTest {
         try (dev.cowfs.fs.CowFileSystem fs = dev.cowfs.fs.CowFileSystem.open(
                 dev.cowfs.engine.crash.SimulatedDevice.ofImage(harness.base), harness.options(false));
              dev.cowfs.engine.ReadTransaction read = fs.store().beginRead()) {
-            int height = read.treeHeight(dev.cowfs.fs.CowFileSystem.treeOfSubvolume(0));
+            int height = read.treeHeight(dev.cowfs.fs.InodeNumber.treeOfSubvolume(0));
             assertTrue(height >= 2, "height " + height);
             assertTrue(fs.statfs().freeBlocks() > 0, "deleted files left free space between blocks in use");
         }

@@ -13,6 +13,13 @@ import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.txn.SpaceAllocator;
 import dev.cowfs.engine.txn.Superblock;
 
+import static dev.cowfs.fs.InodeNumber.globalIno;
+import static dev.cowfs.fs.InodeNumber.inoOf;
+import static dev.cowfs.fs.InodeNumber.localIno;
+import static dev.cowfs.fs.InodeNumber.rootOf;
+import static dev.cowfs.fs.InodeNumber.subvolumeOf;
+import static dev.cowfs.fs.InodeNumber.treeOf;
+
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -25,7 +32,6 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -44,8 +50,9 @@ public final class CowFileSystem implements Closeable {
     /** Tree of the filesystem's own records (format, subvolumes). */
     static final long ROOT_TREE = 256;
     /** Tree of the default subvolume. */
-    static final long DEFAULT_SUBVOLUME_TREE = 257;
-    public static final long ROOT_INO = 1;
+    static final long DEFAULT_SUBVOLUME_TREE = InodeNumber.DEFAULT_TREE;
+    /** The root directory of the default subvolume. */
+    public static final long ROOT_INO = InodeNumber.ROOT_LOCAL;
     static final byte[] FS_INFO_KEY = "cowfs.fs".getBytes(StandardCharsets.US_ASCII);
     static final int FS_INFO_BYTES = 32;
     static final int FS_FORMAT_VERSION = 1;
@@ -56,13 +63,8 @@ public final class CowFileSystem implements Closeable {
     public static final int XATTR_NAME_MAX = 255;
     public static final int XATTR_VALUE_MAX = 65536;
     public static final int LINK_MAX = 65000;
-    /**
-     * Inode numbers stay below 2^40, so that a mount showing several subvolumes and snapshots can expose
-     * {@code (subvolume << 40) | ino} as a distinct, stable st_ino for every file of every one of them.
-     */
-    public static final long MAX_INO = (1L << 40) - 1;
-    /** Filesystem-wide inode numbers are {@code (subvolume << 40) | ino}; subvolume 0 is the default one. */
-    static final int SUBVOLUME_SHIFT = 40;
+    /** Inode numbers inside a subvolume stay at or below this: {@link InodeNumber}. */
+    public static final long MAX_INO = InodeNumber.MAX_LOCAL;
     private static final int MAX_SYMLINK_FOLLOWS = 40;
 
     private final Store store;
@@ -74,13 +76,15 @@ public final class CowFileSystem implements Closeable {
      * cache, open counts).
      */
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final InodeTable inodes;
     private final FileData data;
-    private final Map<Long, Integer> openCounts = new ConcurrentHashMap<>();
+    private final Xattrs xattrs;
+    private final OpenFiles openFiles;
     private ScheduledExecutorService committer;
     private volatile WriteTransaction txn;
     private boolean compressByDefault;
     /** Subvolumes and snapshots: their records, read-only flags and inode counters. */
-    private final Subvolumes subvolumes = new Subvolumes(this);
+    private final Subvolumes subvolumes;
     /**
      * Acknowledged work lost to an aborted transaction (a failed operation, or a group commit nobody was
      * waiting for): the next sync, fsync or close reports it, once, instead of claiming durability.
@@ -98,7 +102,11 @@ public final class CowFileSystem implements Closeable {
     private CowFileSystem(Store store, FsOptions options) {
         this.store = store;
         this.options = options;
-        this.data = new FileData(this);
+        this.subvolumes = new Subvolumes(store);
+        this.inodes = new InodeTable(store, () -> txn, subvolumes, options.clock());
+        this.data = new FileData(inodes);
+        this.xattrs = new Xattrs(inodes);
+        this.openFiles = new OpenFiles(inodes, data);
     }
 
     /** Starts group commit once the filesystem is loaded. */
@@ -164,7 +172,7 @@ public final class CowFileSystem implements Closeable {
         root.parent = root.ino;
         root.nextDirIndex = 2;
         root.generation = txn.generation();
-        setAllTimes(root, now);
+        InodeTable.setAllTimes(root, now);
         txn.put(tree, FsKeys.of(root.ino, FsKeys.INODE), root.encode());
         byte[] state = new byte[8];
         Bytes.putLong(state, 0, ROOT_INO + 1);
@@ -241,28 +249,9 @@ public final class CowFileSystem implements Closeable {
 
     /** Unlinked files that were still open at the last crash or close: their space is freed now. */
     private void reclaimOrphans(long subvolume) throws IOException {
-        if (removeOrphans(subvolume) > 0) {
+        if (openFiles.removeOrphans(subvolume) > 0) {
             commitLocked();
         }
-    }
-
-    /** Deletes the subvolume's orphans (inodes unlinked while open) with everything they hold. */
-    int removeOrphans(long subvolume) throws IOException {
-        long base = inoOf(subvolume, 0);
-        List<Long> orphans = new ArrayList<>();
-        Cursor cursor = txn.cursor(treeOf(base));
-        for (boolean ok = cursor.seek(FsKeys.of(base, FsKeys.ORPHAN, 0)); ok; ok = cursor.next()) {
-            byte[] key = cursor.key();
-            if (!FsKeys.is(key, base, FsKeys.ORPHAN)) {
-                break;
-            }
-            orphans.add(inoOf(subvolume, FsKeys.number(key)));
-        }
-        for (long ino : orphans) {
-            deleteAllItems(ino);
-            txn.delete(treeOf(ino), FsKeys.of(base, FsKeys.ORPHAN, localIno(ino)));
-        }
-        return orphans.size();
     }
 
     // ------------------------------------------------------------------ plumbing
@@ -275,39 +264,9 @@ public final class CowFileSystem implements Closeable {
         return txn;
     }
 
-    /** The subvolume an inode number belongs to: its top bits (0 for the default subvolume). */
-    public static long subvolumeOf(long ino) {
-        return ino >>> SUBVOLUME_SHIFT;
-    }
-
-    /** The inode number as stored inside its subvolume's tree. */
-    static long localIno(long ino) {
-        return ino & MAX_INO;
-    }
-
-    /** The filesystem-wide inode number of {@code localIno} in {@code subvolume}. */
-    public static long inoOf(long subvolume, long localIno) {
-        return (subvolume << SUBVOLUME_SHIFT) | localIno;
-    }
-
-    /** The root directory of a subvolume. */
-    public static long rootOf(long subvolume) {
-        return inoOf(subvolume, ROOT_INO);
-    }
-
-    /** The engine tree that holds subvolume {@code subvolume} (its inodes, entries and extents). */
-    public static long treeOfSubvolume(long subvolume) {
-        return DEFAULT_SUBVOLUME_TREE + subvolume;
-    }
-
-    /** The tree holding the inode's subvolume. */
-    static long treeOf(long ino) {
-        return DEFAULT_SUBVOLUME_TREE + subvolumeOf(ino);
-    }
-
-    /** A number stored inside the tree of {@code sameSubvolumeAs}'s subvolume, made filesystem-wide. */
-    static long globalIno(long sameSubvolumeAs, long storedIno) {
-        return (sameSubvolumeAs & ~MAX_INO) | storedIno;
+    /** The inode table (tests that damage the tree on purpose). */
+    InodeTable inodes() {
+        return inodes;
     }
 
     Subvolumes subvolumes() {
@@ -408,57 +367,7 @@ public final class CowFileSystem implements Closeable {
      */
     private void reloadCounters() throws IOException {
         subvolumes.reload(txn);
-        openCounts.keySet().removeIf(ino -> {
-            try {
-                return !subvolumes.exists(subvolumeOf(ino)) || txn.get(treeOf(ino), FsKeys.of(ino, FsKeys.INODE)) == null;
-            } catch (IOException e) {
-                return false;
-            }
-        });
-    }
-
-    Inode loadInode(long ino) throws IOException {
-        if (!subvolumes.exists(subvolumeOf(ino))) {
-            throw new FsException(Errno.ENOENT, "inode " + ino + ": no subvolume " + subvolumeOf(ino));
-        }
-        byte[] bytes = get(ino, FsKeys.of(ino, FsKeys.INODE));
-        if (bytes == null) {
-            throw new FsException(Errno.ENOENT, "inode " + ino + " does not exist");
-        }
-        return Inode.decode(ino, bytes);
-    }
-
-    void storeInode(Inode inode) throws IOException {
-        txn.put(treeOf(inode.ino), FsKeys.of(inode.ino, FsKeys.INODE), inode.encode());
-    }
-
-    /** An item of the subvolume {@code ino} belongs to. */
-    byte[] get(long ino, byte[] key) throws IOException {
-        if (txn != null) {
-            return txn.get(treeOf(ino), key);
-        }
-        try (var read = store.beginRead()) {
-            return read.get(treeOf(ino), key);
-        }
-    }
-
-    Cursor cursor(long ino) throws IOException {
-        return txn.cursor(treeOf(ino));
-    }
-
-    private Instant now() {
-        return options.clock().instant();
-    }
-
-    private static void setAllTimes(Inode inode, Instant now) {
-        inode.setTimes(true, true, true, now.getEpochSecond(), now.getNano());
-        inode.btimeSeconds = now.getEpochSecond();
-        inode.btimeNanos = now.getNano();
-    }
-
-    private void touch(Inode inode, boolean modify, boolean change) {
-        Instant now = now();
-        inode.setTimes(false, modify, change, now.getEpochSecond(), now.getNano());
+        openFiles.forgetUndone(subvolumes);
     }
 
     static byte[] nameBytes(String name) throws FsException {
@@ -667,46 +576,46 @@ public final class CowFileSystem implements Closeable {
     /** The inode's attributes (a copy). */
     public Inode stat(long ino) throws IOException {
         return query(() -> {
-            Inode inode = loadInode(ino);
+            Inode inode = inodes.load(ino);
             return inode;
         });
     }
 
     public void chmod(long ino, int permissions) throws IOException {
         change(ino, () -> {
-            Inode inode = loadInode(ino);
+            Inode inode = inodes.load(ino);
             inode.mode = (inode.mode & Inode.S_IFMT) | (permissions & 07777);
-            touch(inode, false, true);
-            storeInode(inode);
+            inodes.touch(inode, false, true);
+            inodes.store(inode);
         });
     }
 
     public void chown(long ino, int uid, int gid) throws IOException {
         change(ino, () -> {
-            Inode inode = loadInode(ino);
+            Inode inode = inodes.load(ino);
             if (uid != -1) {
                 inode.uid = uid;
             }
             if (gid != -1) {
                 inode.gid = gid;
             }
-            touch(inode, false, true);
-            storeInode(inode);
+            inodes.touch(inode, false, true);
+            inodes.store(inode);
         });
     }
 
     /** Sets access and modification times; a null instant leaves that time as it is. */
     public void setTimes(long ino, Instant access, Instant modify) throws IOException {
         change(ino, () -> {
-            Inode inode = loadInode(ino);
+            Inode inode = inodes.load(ino);
             if (access != null) {
                 inode.setTimes(true, false, false, access.getEpochSecond(), access.getNano());
             }
             if (modify != null) {
                 inode.setTimes(false, true, false, modify.getEpochSecond(), modify.getNano());
             }
-            touch(inode, false, true);
-            storeInode(inode);
+            inodes.touch(inode, false, true);
+            inodes.store(inode);
         });
     }
 
@@ -716,13 +625,13 @@ public final class CowFileSystem implements Closeable {
      */
     public void setCompression(long ino, boolean compress) throws IOException {
         change(ino, () -> {
-            Inode inode = loadInode(ino);
+            Inode inode = inodes.load(ino);
             if (!inode.isRegularFile()) {
                 throw new FsException(Errno.EINVAL, "inode " + ino + " is not a regular file");
             }
             inode.flags = compress ? inode.flags | Inode.FLAG_COMPRESS : inode.flags & ~Inode.FLAG_COMPRESS;
-            touch(inode, false, true);
-            storeInode(inode);
+            inodes.touch(inode, false, true);
+            inodes.store(inode);
         });
     }
 
@@ -736,7 +645,7 @@ public final class CowFileSystem implements Closeable {
     }
 
     private long lookupLocked(long dir, String name) throws IOException {
-        Inode parent = loadInode(dir);
+        Inode parent = inodes.load(dir);
         if (!parent.isDirectory()) {
             throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
         }
@@ -746,7 +655,7 @@ public final class CowFileSystem implements Closeable {
         if (name.equals("..")) {
             return parent.parent;
         }
-        byte[] entry = get(dir, FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes(name)));
+        byte[] entry = inodes.get(dir, FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes(name)));
         if (entry == null) {
             throw new FsException(Errno.ENOENT, "no entry '" + name + "' in directory " + dir);
         }
@@ -790,7 +699,7 @@ public final class CowFileSystem implements Closeable {
             long next = lookupLocked(current, part);
             boolean last = i == components.size() - 1;
             if (!last || followLast) {
-                Inode inode = loadInode(next);
+                Inode inode = inodes.load(next);
                 if (inode.isSymbolicLink()) {
                     if (++follows[0] > MAX_SYMLINK_FOLLOWS) {
                         throw new FsException(Errno.ELOOP, "too many symbolic links resolving '" + path + "'");
@@ -806,7 +715,7 @@ public final class CowFileSystem implements Closeable {
     /** Lists a directory from {@code position} (0 for the start), at most {@code max} entries. */
     public List<DirEntry> readdir(long dir, long position, int max) throws IOException {
         return query(() -> {
-            Inode inode = loadInode(dir);
+            Inode inode = inodes.load(dir);
             if (!inode.isDirectory()) {
                 throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
             }
@@ -870,7 +779,7 @@ public final class CowFileSystem implements Closeable {
     }
 
     private Inode directory(long dir) throws IOException {
-        Inode inode = loadInode(dir);
+        Inode inode = inodes.load(dir);
         if (!inode.isDirectory()) {
             throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
         }
@@ -922,7 +831,7 @@ public final class CowFileSystem implements Closeable {
             if (isDir && parent.nlink >= LINK_MAX) {
                 throw new FsException(Errno.EMLINK, "directory " + dir + " has too many subdirectories");
             }
-            Instant now = now();
+            Instant now = inodes.now();
             Inode inode = new Inode();
             inode.ino = subvolumes.takeIno(txn, subvolumeOf(dir));
             inode.mode = mode;
@@ -931,7 +840,7 @@ public final class CowFileSystem implements Closeable {
             inode.rdev = rdev;
             inode.generation = txn.generation();
             inode.flags = compressByDefault && (mode & Inode.S_IFMT) == Inode.S_IFREG ? Inode.FLAG_COMPRESS : 0;
-            setAllTimes(inode, now);
+            InodeTable.setAllTimes(inode, now);
             if (isDir) {
                 inode.nlink = 2;
                 inode.parent = dir;
@@ -944,10 +853,10 @@ public final class CowFileSystem implements Closeable {
                 inode.size = symlinkTarget.length;
                 txn.put(treeOf(inode.ino), FsKeys.of(inode.ino, FsKeys.SYMLINK), symlinkTarget);
             }
-            storeInode(inode);
+            inodes.store(inode);
             addEntry(parent, nameBytes, inode.ino, mode & Inode.S_IFMT);
-            touch(parent, true, true);
-            storeInode(parent);
+            inodes.touch(parent, true, true);
+            inodes.store(parent);
             return inode.ino;
         });
     }
@@ -959,11 +868,11 @@ public final class CowFileSystem implements Closeable {
     }
 
     private String readlinkLocked(long ino) throws IOException {
-        Inode inode = loadInode(ino);
+        Inode inode = inodes.load(ino);
         if (!inode.isSymbolicLink()) {
             throw new FsException(Errno.EINVAL, "inode " + ino + " is not a symbolic link");
         }
-        byte[] target = get(ino, FsKeys.of(ino, FsKeys.SYMLINK));
+        byte[] target = inodes.get(ino, FsKeys.of(ino, FsKeys.SYMLINK));
         if (target == null) {
             throw new FsException(Errno.EIO, "symbolic link " + ino + " has no target; run cowfs fsck");
         }
@@ -976,7 +885,7 @@ public final class CowFileSystem implements Closeable {
         change(dir, () -> {
             requireSpace(1);
             requireSameSubvolume(ino, dir);
-            Inode inode = loadInode(ino);
+            Inode inode = inodes.load(ino);
             if (inode.isDirectory()) {
                 throw new FsException(Errno.EPERM, "cannot hard-link directory " + ino);
             }
@@ -991,11 +900,11 @@ public final class CowFileSystem implements Closeable {
                 throw new FsException(Errno.EEXIST, "'" + name + "' exists in directory " + dir);
             }
             inode.nlink++;
-            touch(inode, false, true);
-            storeInode(inode);
+            inodes.touch(inode, false, true);
+            inodes.store(inode);
             addEntry(parent, nameBytes, ino, inode.type());
-            touch(parent, true, true);
-            storeInode(parent);
+            inodes.touch(parent, true, true);
+            inodes.store(parent);
         });
     }
 
@@ -1007,13 +916,13 @@ public final class CowFileSystem implements Closeable {
         freeing(dir, () -> {
             Inode parent = directory(dir);
             long ino = lookupLocked(dir, name);
-            Inode inode = loadInode(ino);
+            Inode inode = inodes.load(ino);
             if (inode.isDirectory()) {
                 throw new FsException(Errno.EISDIR, "'" + name + "' is a directory; use rmdir");
             }
             removeEntry(dir, nameBytes);
-            touch(parent, true, true);
-            storeInode(parent);
+            inodes.touch(parent, true, true);
+            inodes.store(parent);
             dropLink(inode);
         });
     }
@@ -1023,17 +932,17 @@ public final class CowFileSystem implements Closeable {
         freeing(dir, () -> {
             Inode parent = directory(dir);
             long ino = lookupLocked(dir, name);
-            Inode inode = loadInode(ino);
+            Inode inode = inodes.load(ino);
             if (!inode.isDirectory()) {
                 throw new FsException(Errno.ENOTDIR, "'" + name + "' is not a directory");
             }
             requireEmpty(ino);
             removeEntry(dir, nameBytes);
             parent.nlink--;
-            touch(parent, true, true);
-            storeInode(parent);
+            inodes.touch(parent, true, true);
+            inodes.store(parent);
             inode.nlink = 0;
-            releaseInode(inode);
+            openFiles.lastNameRemoved(inode);
         });
     }
 
@@ -1047,44 +956,12 @@ public final class CowFileSystem implements Closeable {
     /** One fewer name for the inode: at zero it is freed, or kept as an orphan while open. */
     private void dropLink(Inode inode) throws IOException {
         inode.nlink--;
-        touch(inode, false, true);
+        inodes.touch(inode, false, true);
         if (inode.nlink > 0) {
-            storeInode(inode);
+            inodes.store(inode);
             return;
         }
-        releaseInode(inode);
-    }
-
-    private void releaseInode(Inode inode) throws IOException {
-        if (openCounts.getOrDefault(inode.ino, 0) > 0) {
-            storeInode(inode);
-            txn.put(treeOf(inode.ino), FsKeys.of(globalIno(inode.ino, 0), FsKeys.ORPHAN, localIno(inode.ino)),
-                    new byte[0]);
-            return;
-        }
-        data.discardBuffer(inode.ino);
-        deleteAllItems(inode.ino);
-    }
-
-    /** Deletes every item of the inode (its data extents drop their references). */
-    private void deleteAllItems(long ino) throws IOException {
-        while (true) {
-            List<byte[]> keys = new ArrayList<>();
-            Cursor cursor = txn.cursor(treeOf(ino));
-            for (boolean ok = cursor.seek(FsKeys.of(ino, (byte) 0)); ok && keys.size() < 4096; ok = cursor.next()) {
-                byte[] key = cursor.key();
-                if (FsKeys.ino(key) != localIno(ino)) {
-                    break;
-                }
-                keys.add(key);
-            }
-            if (keys.isEmpty()) {
-                return;
-            }
-            for (byte[] key : keys) {
-                txn.delete(treeOf(ino), key);
-            }
-        }
+        openFiles.lastNameRemoved(inode);
     }
 
     // ------------------------------------------------------------------ rename
@@ -1095,10 +972,10 @@ public final class CowFileSystem implements Closeable {
         byte[] to = nameBytes(toName);
         freeing(toDir, () -> {
             requireSameSubvolume(fromDir, toDir);
-            Inode source = loadInode(lookupLocked(fromDir, fromName));
+            Inode source = inodes.load(lookupLocked(fromDir, fromName));
             directory(toDir);
             byte[] targetEntry = txn.get(treeOf(toDir), FsKeys.of(toDir, FsKeys.DIR_NAME, to));
-            Inode target = targetEntry == null ? null : loadInode(globalIno(toDir, Bytes.getLong(targetEntry, 0)));
+            Inode target = targetEntry == null ? null : inodes.load(globalIno(toDir, Bytes.getLong(targetEntry, 0)));
             if (mode == RenameMode.NOREPLACE && target != null) {
                 throw new FsException(Errno.EEXIST, "'" + toName + "' exists in directory " + toDir);
             }
@@ -1107,7 +984,7 @@ public final class CowFileSystem implements Closeable {
             }
             if (source.isDirectory() && fromDir != toDir) {
                 requireNotBelow(toDir, source.ino);
-                if (loadInode(toDir).nlink >= LINK_MAX && (target == null || !target.isDirectory())) {
+                if (inodes.load(toDir).nlink >= LINK_MAX && (target == null || !target.isDirectory())) {
                     throw new FsException(Errno.EMLINK, "directory " + toDir + " has too many subdirectories");
                 }
             }
@@ -1135,35 +1012,35 @@ public final class CowFileSystem implements Closeable {
                 }
             }
             removeEntry(fromDir, from);
-            Inode fromParent = loadInode(fromDir);
+            Inode fromParent = inodes.load(fromDir);
             if (target != null) {
                 removeEntry(toDir, to);
                 if (target.isDirectory()) {
-                    Inode toParent = loadInode(toDir);
+                    Inode toParent = inodes.load(toDir);
                     toParent.nlink--;
-                    storeInode(toParent);
+                    inodes.store(toParent);
                     target.nlink = 0;
-                    releaseInode(target);
+                    openFiles.lastNameRemoved(target);
                 } else {
                     dropLink(target);
                 }
-                fromParent = loadInode(fromDir);
+                fromParent = inodes.load(fromDir);
             }
             if (source.isDirectory() && fromDir != toDir) {
                 fromParent.nlink--;
                 source.parent = toDir;
             }
-            touch(fromParent, true, true);
-            storeInode(fromParent);
-            Inode toParent = loadInode(toDir);
+            inodes.touch(fromParent, true, true);
+            inodes.store(fromParent);
+            Inode toParent = inodes.load(toDir);
             if (source.isDirectory() && fromDir != toDir) {
                 toParent.nlink++;
             }
             addEntry(toParent, to, source.ino, source.type());
-            touch(toParent, true, true);
-            storeInode(toParent);
-            touch(source, false, true);
-            storeInode(source);
+            inodes.touch(toParent, true, true);
+            inodes.store(toParent);
+            inodes.touch(source, false, true);
+            inodes.store(source);
         });
     }
 
@@ -1177,7 +1054,7 @@ public final class CowFileSystem implements Closeable {
             if (localIno(current) == ROOT_INO) {
                 return;
             }
-            current = loadInode(current).parent;
+            current = inodes.load(current).parent;
         }
         throw new FsException(Errno.EIO, "directory parents form a cycle at " + dir + "; run cowfs fsck");
     }
@@ -1189,68 +1066,44 @@ public final class CowFileSystem implements Closeable {
         }
         removeEntry(fromDir, from);
         removeEntry(toDir, to);
-        Inode fromParent = loadInode(fromDir);
+        Inode fromParent = inodes.load(fromDir);
         addEntry(fromParent, from, target.ino, target.type());
-        touch(fromParent, true, true);
+        inodes.touch(fromParent, true, true);
         if (fromDir != toDir) {
             fromParent.nlink += (target.isDirectory() ? 1 : 0) - (source.isDirectory() ? 1 : 0);
         }
-        storeInode(fromParent);
-        Inode toParent = loadInode(toDir);
+        inodes.store(fromParent);
+        Inode toParent = inodes.load(toDir);
         addEntry(toParent, to, source.ino, source.type());
-        touch(toParent, true, true);
+        inodes.touch(toParent, true, true);
         if (fromDir != toDir) {
             toParent.nlink += (source.isDirectory() ? 1 : 0) - (target.isDirectory() ? 1 : 0);
         }
-        storeInode(toParent);
+        inodes.store(toParent);
         if (source.isDirectory()) {
             source.parent = toDir;
         }
         if (target.isDirectory()) {
             target.parent = fromDir;
         }
-        touch(source, false, true);
-        touch(target, false, true);
-        storeInode(source);
-        storeInode(target);
+        inodes.touch(source, false, true);
+        inodes.touch(target, false, true);
+        inodes.store(source);
+        inodes.store(target);
     }
 
     // ------------------------------------------------------------------ file data
 
     /** Marks the inode open (its data outlives its last link until {@link #release}). */
     public void open(long ino) throws IOException {
-        inspect(() -> {
-            Inode inode = loadInode(ino);
-            if (inode.nlink == 0 && openCounts.getOrDefault(ino, 0) == 0) {
-                throw new FsException(Errno.ENOENT, "inode " + ino + " was removed");
-            }
-            openCounts.merge(ino, 1, Integer::sum);
-        });
+        inspect(() -> openFiles.open(ino));
     }
 
+    /** Releases a handle: the last one of a file with no name left frees it. */
     public void release(long ino) throws IOException {
         begin();
         try {
-            Integer count = openCounts.get(ino);
-            if (count == null) {
-                throw new FsException(Errno.EBADF, "inode " + ino + " is not open");
-            }
-            if (count > 1) {
-                openCounts.put(ino, count - 1);
-                return;
-            }
-            openCounts.remove(ino);
-            if (txn == null) {
-                return;
-            }
-            Inode inode = loadInode(ino);
-            if (inode.nlink == 0) {
-                txn.space().useReservedSpace(true); // freeing the last handle's file must work on a full image
-                data.discardBuffer(ino);
-                deleteAllItems(ino);
-                txn.delete(treeOf(ino), FsKeys.of(globalIno(ino, 0), FsKeys.ORPHAN, localIno(ino)));
-                txn.space().useReservedSpace(false);
-            }
+            openFiles.release(ino);
         } catch (IOException e) {
             throw failed(e);
         } finally {
@@ -1353,8 +1206,8 @@ public final class CowFileSystem implements Closeable {
     public void reflink(long src, long dst) throws IOException {
         change(dst, () -> {
             requireSpace(ExtentItems.NEST_ABOVE_ITEMS);
-            Inode source = loadInode(src);
-            Inode target = loadInode(dst);
+            Inode source = inodes.load(src);
+            Inode target = inodes.load(dst);
             if (source.isDirectory() || target.isDirectory()) {
                 throw new FsException(Errno.EISDIR, "reflink of directory " + (source.isDirectory() ? src : dst)
                         + "; clone files one by one");
@@ -1385,100 +1238,28 @@ public final class CowFileSystem implements Closeable {
      * find nothing (the kernel asks for security.capability before every write through a mount).
      */
     public byte[] findXattr(long ino, String name) throws IOException {
-        byte[] key = xattrKey(ino, name);
-        return query(() -> {
-            loadInode(ino);
-            return get(ino, key);
-        });
+        byte[] key = Xattrs.key(ino, name);
+        return query(() -> xattrs.find(ino, key));
     }
 
     /** Sets an attribute; {@code create} fails if it exists (EEXIST), {@code replace} if it does not (ENODATA). */
     public void setXattr(long ino, String name, byte[] value, boolean create, boolean replace) throws IOException {
-        byte[] key = xattrKey(ino, name);
-        if (value.length > XATTR_VALUE_MAX) {
-            throw new FsException(Errno.E2BIG, "attribute value of " + value.length + " bytes (at most "
-                    + XATTR_VALUE_MAX + ")");
-        }
+        byte[] key = Xattrs.key(ino, name);
+        Xattrs.checkValue(value);
         change(ino, () -> {
             requireSpace(1 + value.length / blockSize());
-            Inode inode = loadInode(ino);
-            boolean exists = txn.get(treeOf(ino), key) != null;
-            if (create && exists) {
-                throw new FsException(Errno.EEXIST, "attribute '" + name + "' exists on inode " + ino);
-            }
-            if (replace && !exists) {
-                throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
-            }
-            txn.put(treeOf(ino), key, value);
-            touch(inode, false, true);
-            storeInode(inode);
+            xattrs.set(ino, key, name, value, create, replace);
         });
     }
 
     public void removeXattr(long ino, String name) throws IOException {
-        byte[] key = xattrKey(ino, name);
-        freeing(ino, () -> {
-            Inode inode = loadInode(ino);
-            if (!txn.delete(treeOf(ino), key)) {
-                throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
-            }
-            touch(inode, false, true);
-            storeInode(inode);
-        });
+        byte[] key = Xattrs.key(ino, name);
+        freeing(ino, () -> xattrs.remove(ino, key, name));
     }
 
     public List<String> listXattrs(long ino) throws IOException {
-        return query(() -> {
-            loadInode(ino);
-            List<String> names = new ArrayList<>();
-            if (txn == null) {
-                try (var read = store.beginRead()) {
-                    collectXattrs(read.cursor(treeOf(ino)), ino, names);
-                }
-            } else {
-                collectXattrs(txn.cursor(treeOf(ino)), ino, names);
-            }
-            return names;
-        });
+        return query(() -> xattrs.list(ino));
     }
-
-    private static void collectXattrs(Cursor cursor, long ino, List<String> names) throws IOException {
-        for (boolean ok = cursor.seek(FsKeys.of(ino, FsKeys.XATTR)); ok; ok = cursor.next()) {
-            byte[] key = cursor.key();
-            if (!FsKeys.is(key, ino, FsKeys.XATTR)) {
-                break;
-            }
-            String name = new String(FsKeys.name(key), StandardCharsets.UTF_8);
-            if (!isSystemXattr(name)) {
-                names.add(name);
-            }
-        }
-    }
-
-    private static byte[] xattrKey(long ino, String name) throws FsException {
-        byte[] bytes = name == null ? new byte[0] : name.getBytes(StandardCharsets.UTF_8);
-        if (bytes.length == 0 || bytes.length > XATTR_NAME_MAX || name.indexOf('\0') >= 0) {
-            throw new FsException(bytes.length > XATTR_NAME_MAX ? Errno.ERANGE : Errno.EINVAL,
-                    "attribute name of " + bytes.length + " bytes (1 to " + XATTR_NAME_MAX + ", no NUL)");
-        }
-        if (isSystemXattr(name)) {
-            throw new FsException(Errno.EOPNOTSUPP, "'" + name + "': attributes of the system namespace (POSIX "
-                    + "ACLs among them) are not supported; the mode is the only permission (use chmod)");
-        }
-        return FsKeys.of(ino, FsKeys.XATTR, bytes);
-    }
-
-    /**
-     * The {@code system.} namespace holds attributes the kernel interprets ({@code system.posix_acl_access} is the
-     * mode and more). Stored as plain bytes they would claim permissions nothing enforces, so programs must see
-     * EOPNOTSUPP and fall back to the mode (as {@code cp -a} and {@code setfacl} do); names an older version
-     * stored are hidden from listings.
-     */
-    static boolean isSystemXattr(String name) {
-        return name.startsWith(SYSTEM_XATTR_PREFIX);
-    }
-
-    private static final String SYSTEM_XATTR_PREFIX = "system.";
 
     // ------------------------------------------------------------------ durability
 
@@ -1523,7 +1304,7 @@ public final class CowFileSystem implements Closeable {
 
     /** Returns once the file's data and metadata are durable (today: one commit of everything). */
     public void fsync(long ino) throws IOException {
-        inspect(() -> loadInode(ino));
+        inspect(() -> inodes.load(ino));
         commit(false);
     }
 
@@ -1641,8 +1422,8 @@ public final class CowFileSystem implements Closeable {
             requireSpace(8);
             subvolumes.requireNameFree(nameBytes);
             long id = subvolumes.allocateId(txn);
-            writeEmptySubvolume(txn, id, now());
-            long created = now().toEpochMilli();
+            writeEmptySubvolume(txn, id, inodes.now());
+            long created = inodes.now().toEpochMilli();
             subvolumes.add(txn, new SubvolumeInfo(id, name, -1, created, txn.generation(), false,
                     false, Subvolumes.identity(store.imageUuid(), id, txn.generation(), created), null));
             commitLocked();
@@ -1664,8 +1445,8 @@ public final class CowFileSystem implements Closeable {
             data.flushAll();
             long id = subvolumes.allocateId(txn);
             txn.cloneTree(treeOf(inoOf(source, 0)), treeOf(inoOf(id, 0)));
-            removeOrphans(id);
-            long created = now().toEpochMilli();
+            openFiles.removeOrphans(id);
+            long created = inodes.now().toEpochMilli();
             subvolumes.add(txn, new SubvolumeInfo(id, name, source, created, txn.generation(),
                     !writable, true, Subvolumes.identity(store.imageUuid(), id, txn.generation(), created), null));
             commitLocked();
@@ -1683,7 +1464,7 @@ public final class CowFileSystem implements Closeable {
                 throw new FsException(Errno.EPERM, "the default subvolume cannot be deleted");
             }
             subvolumes.info(id);
-            requireNothingOpen(id);
+            openFiles.requireNoneOpenIn(id);
             data.flushAll();
             subvolumes.remove(txn, id);
             txn.dropTree(treeOf(inoOf(id, 0)));
@@ -1702,12 +1483,12 @@ public final class CowFileSystem implements Closeable {
             if (id == snapshot) {
                 throw new FsException(Errno.EINVAL, "a subvolume cannot be rolled back to itself");
             }
-            requireNothingOpen(id);
+            openFiles.requireNoneOpenIn(id);
             data.flushAll();
             long next = Math.max(subvolumes.nextIno(id), subvolumes.nextIno(snapshot));
             txn.dropTree(treeOf(inoOf(id, 0)));
             txn.cloneTree(treeOf(inoOf(snapshot, 0)), treeOf(inoOf(id, 0)));
-            removeOrphans(id);
+            openFiles.removeOrphans(id);
             subvolumes.setNextIno(txn, id, next);
             commitLocked();
         });
@@ -1755,7 +1536,7 @@ public final class CowFileSystem implements Closeable {
     public SpaceUsage fileSpace(long ino) throws IOException {
         sync();
         return query(() -> {
-            loadInode(ino);
+            inodes.load(ino);
             try (ReadTransaction read = store.beginRead()) {
                 var measured = read.rangeSpace(treeOf(ino), FsKeys.of(ino, (byte) 0),
                         FsKeys.of(ino, (byte) 0xFF)); // every item type of the inode sorts below 0xFF
@@ -1933,7 +1714,7 @@ public final class CowFileSystem implements Closeable {
         try (ReadTransaction baseRead = base == null ? null : store.beginRead()) {
             long baseTree = base == null ? -1 : treeOf(inoOf(base.id(), 0));
             id = subvolumes.allocateId(txn);
-            SnapshotReceiver receiver = new SnapshotReceiver(this, reader, id, baseRead, baseTree, progress);
+            SnapshotReceiver receiver = new SnapshotReceiver(inodes, reader, id, baseRead, baseTree, progress);
             String finalName = name != null ? name : receiver.readSnapshotRecord();
             if (name != null) {
                 receiver.readSnapshotRecord();
@@ -1983,7 +1764,7 @@ public final class CowFileSystem implements Closeable {
             txn.delete(ROOT_TREE, Subvolumes.receivingKey(id));
             SubvolumeInfo info = new SubvolumeInfo(id, finalName, base == null ? -1 : base.id(),
                     receiver.createdMillis(), txn.generation(), true, true,
-                    Subvolumes.identity(store.imageUuid(), id, txn.generation(), now().toEpochMilli()),
+                    Subvolumes.identity(store.imageUuid(), id, txn.generation(), inodes.now().toEpochMilli()),
                     header.snapshot());
             subvolumes.add(txn, info);
             commitLocked();
@@ -2142,14 +1923,6 @@ public final class CowFileSystem implements Closeable {
     /** True while deleted subvolumes still hold blocks that the following commits release. */
     public boolean isReleasingSpace() throws IOException {
         return query(() -> txn != null && txn.hasDroppedTrees());
-    }
-
-    private void requireNothingOpen(long id) throws FsException {
-        for (long ino : openCounts.keySet()) {
-            if (subvolumeOf(ino) == id) {
-                throw new FsException(Errno.EBUSY, "subvolume " + id + " has open files (inode " + ino + ")");
-            }
-        }
     }
 
     /**

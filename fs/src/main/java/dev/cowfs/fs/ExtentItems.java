@@ -20,10 +20,10 @@ final class ExtentItems {
     /** A file with more items than this gets its own extent tree. */
     static final int NEST_ABOVE_ITEMS = 32;
 
-    private final CowFileSystem fs;
+    private final InodeTable inodes;
 
-    ExtentItems(CowFileSystem fs) {
-        this.fs = fs;
+    ExtentItems(InodeTable inodes) {
+        this.inodes = inodes;
     }
 
     static byte[] offsetKey(long offset) {
@@ -37,15 +37,15 @@ final class ExtentItems {
     }
 
     private WriteTransaction txn() {
-        return fs.txn();
+        return inodes.txn();
     }
 
     private boolean nested(long ino) throws IOException {
-        return txn().hasNestedTree(CowFileSystem.treeOf(ino), treeKey(ino));
+        return txn().hasNestedTree(InodeNumber.treeOf(ino), treeKey(ino));
     }
 
     private NestedTree tree(long ino) throws IOException {
-        return txn().nestedTree(CowFileSystem.treeOf(ino), treeKey(ino));
+        return txn().nestedTree(InodeNumber.treeOf(ino), treeKey(ino));
     }
 
     /**
@@ -70,7 +70,7 @@ final class ExtentItems {
             if (nestedTree != null) {
                 nestedTree.putDataExtent(offsetKey(item.offset()), item.encode());
             } else {
-                txn().putDataExtent(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.EXTENT, item.offset()),
+                txn().putDataExtent(InodeNumber.treeOf(ino), FsKeys.of(ino, FsKeys.EXTENT, item.offset()),
                         item.encode());
             }
         }
@@ -79,7 +79,7 @@ final class ExtentItems {
             if (nestedTree != null) {
                 nestedTree.delete(offsetKey(offset));
             } else {
-                txn().delete(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.EXTENT, offset));
+                txn().delete(InodeNumber.treeOf(ino), FsKeys.of(ino, FsKeys.EXTENT, offset));
             }
         }
     }
@@ -88,18 +88,18 @@ final class ExtentItems {
     List<FileData.Item> items(long ino, long from, long to) throws IOException {
         List<FileData.Item> items = new ArrayList<>();
         if (txn() == null) {
-            try (ReadTransaction read = fs.store().beginRead()) {
-                Cursor nestedCursor = read.nestedCursor(CowFileSystem.treeOf(ino), treeKey(ino));
+            try (ReadTransaction read = inodes.store().beginRead()) {
+                Cursor nestedCursor = read.nestedCursor(InodeNumber.treeOf(ino), treeKey(ino));
                 if (nestedCursor != null) {
                     collectNested(nestedCursor, ino, from, to, items);
                 } else {
-                    collectFlat(read.cursor(CowFileSystem.treeOf(ino)), ino, from, to, items);
+                    collectFlat(read.cursor(InodeNumber.treeOf(ino)), ino, from, to, items);
                 }
             }
         } else if (nested(ino)) {
             collectNested(tree(ino).cursor(), ino, from, to, items);
         } else {
-            collectFlat(fs.cursor(ino), ino, from, to, items);
+            collectFlat(inodes.cursor(ino), ino, from, to, items);
         }
         return items;
     }
@@ -108,7 +108,7 @@ final class ExtentItems {
         if (nested(ino)) {
             return tree(ino).cursor().first();
         }
-        Cursor cursor = fs.cursor(ino);
+        Cursor cursor = inodes.cursor(ino);
         return cursor.seek(FsKeys.of(ino, FsKeys.EXTENT, 0)) && FsKeys.is(cursor.key(), ino, FsKeys.EXTENT);
     }
 
@@ -117,7 +117,7 @@ final class ExtentItems {
         if (nested(ino)) {
             return;
         }
-        Cursor cursor = fs.cursor(ino);
+        Cursor cursor = inodes.cursor(ino);
         int count = 0;
         for (boolean ok = cursor.seek(FsKeys.of(ino, FsKeys.EXTENT, 0)); ok && count <= NEST_ABOVE_ITEMS;
              ok = cursor.next()) {
@@ -134,9 +134,9 @@ final class ExtentItems {
     /** Moves every item of the file into its own extent tree (each reference moves with its item). */
     private void nest(long ino) throws IOException {
         List<FileData.Item> all = new ArrayList<>();
-        collectFlat(fs.cursor(ino), ino, 0, Long.MAX_VALUE, all);
+        collectFlat(inodes.cursor(ino), ino, 0, Long.MAX_VALUE, all);
         NestedTree nestedTree = tree(ino);
-        long subvolumeTree = CowFileSystem.treeOf(ino);
+        long subvolumeTree = InodeNumber.treeOf(ino);
         for (FileData.Item item : all) {
             txn().addDataExtentReference(item.extent());
             nestedTree.putDataExtent(offsetKey(item.offset()), item.encode());
@@ -151,7 +151,7 @@ final class ExtentItems {
     void cloneInto(long src, long dst) throws IOException {
         nestIfLarge(src);
         if (nested(src)) {
-            txn().cloneNestedTree(CowFileSystem.treeOf(src), treeKey(src), CowFileSystem.treeOf(dst), treeKey(dst));
+            txn().cloneNestedTree(InodeNumber.treeOf(src), treeKey(src), InodeNumber.treeOf(dst), treeKey(dst));
             return;
         }
         Target target = of(dst);

@@ -59,7 +59,7 @@ final class FileData {
 
     private static final LZ4Factory LZ4 = LZ4Factory.fastestInstance();
 
-    private final CowFileSystem fs;
+    private final InodeTable inodes;
     private final int inlineMax;
     private final Map<Long, Buffer> buffers = new HashMap<>();
     private long bufferedBytes;
@@ -141,15 +141,15 @@ final class FileData {
 
     private final ExtentItems extents;
 
-    FileData(CowFileSystem fs) {
-        this.fs = fs;
-        this.extents = new ExtentItems(fs);
+    FileData(InodeTable inodes) {
+        this.inodes = inodes;
+        this.extents = new ExtentItems(inodes);
         // An inline item must fit in a node with its 9-byte key.
-        this.inlineMax = Math.min(2048, dev.cowfs.engine.format.Limits.maxInlineEntryBytes(fs.blockSize()) - 64);
+        this.inlineMax = Math.min(2048, dev.cowfs.engine.format.Limits.maxInlineEntryBytes(inodes.blockSize()) - 64);
     }
 
     private WriteTransaction txn() {
-        return fs.txn();
+        return inodes.txn();
     }
 
     long bufferedBytes() {
@@ -223,7 +223,7 @@ final class FileData {
     }
 
     private Inode regularFile(long ino) throws IOException {
-        Inode inode = fs.loadInode(ino);
+        Inode inode = inodes.load(ino);
         if (inode.isDirectory()) {
             throw new FsException(Errno.EISDIR, "inode " + ino + " is a directory");
         }
@@ -285,9 +285,9 @@ final class FileData {
             flush(ino);
         }
         inode.size = Math.max(inode.size, end);
-        java.time.Instant now = fs.options().clock().instant();
+        java.time.Instant now = inodes.now();
         inode.setTimes(false, true, true, now.getEpochSecond(), now.getNano());
-        fs.storeInode(inode);
+        inodes.store(inode);
     }
 
     /**
@@ -295,20 +295,20 @@ final class FileData {
      * extents (written straight from the buffer: a large write is not copied first). Position and limit stay.
      */
     private void store(long ino, long offset, ByteBuffer bytes, int at, int length) throws IOException {
-        Inode inode = fs.loadInode(ino);
-        byte[] inline = fs.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
+        Inode inode = inodes.load(ino);
+        byte[] inline = inodes.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
         long end = offset + length;
         // An inline item means no extents; an empty file has none either (truncating to 0 removed them).
         if (Math.max(inode.size, end) <= inlineMax && (inline != null || inode.size == 0 || !hasExtents(ino))) {
             byte[] content = Arrays.copyOf(inline == null ? new byte[0] : inline,
                     (int) Math.max(inline == null ? 0 : inline.length, end));
             bytes.get(at, content, (int) offset, length);
-            txn().put(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA), content);
+            txn().put(InodeNumber.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA), content);
             return;
         }
         if (inline != null) {
             // The file outgrew inline storage: its inline bytes become its first extent.
-            txn().delete(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA));
+            txn().delete(InodeNumber.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA));
             if (inline.length > 0) {
                 putExtents(ino, inode, 0, ByteBuffer.wrap(inline), 0, inline.length);
             }
@@ -323,7 +323,7 @@ final class FileData {
         boolean compress = (inode.flags & Inode.FLAG_COMPRESS) != 0;
         int piece = compress ? MAX_COMPRESSED_EXTENT_BYTES : MAX_EXTENT_BYTES;
         ExtentItems.Target target = extents.of(ino);
-        int blockSize = fs.blockSize();
+        int blockSize = inodes.blockSize();
         for (int done = 0; done < length; ) {
             int n = Math.min(piece, length - done);
             int blocks = (n + blockSize - 1) / blockSize;
@@ -339,7 +339,7 @@ final class FileData {
     private void putExtent(ExtentItems.Target target, long offset, ByteBuffer bytes, int at, int length,
                            boolean compress)
             throws IOException {
-        int blockSize = fs.blockSize();
+        int blockSize = inodes.blockSize();
         if (compress && length > blockSize) {
             byte[] packed = new byte[compressor.maxCompressedLength(length)];
             int packedLength = compressor.compress(bytes, at, length, ByteBuffer.wrap(packed), 0, packed.length);
@@ -395,15 +395,15 @@ final class FileData {
         flush(ino);
         if (size < inode.size) {
             punch(ino, size, Long.MAX_VALUE);
-            byte[] inline = fs.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
+            byte[] inline = inodes.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
             if (inline != null && inline.length > size) {
-                txn().put(CowFileSystem.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA), Arrays.copyOf(inline, (int) size));
+                txn().put(InodeNumber.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA), Arrays.copyOf(inline, (int) size));
             }
         }
         inode.size = size;
-        java.time.Instant now = fs.options().clock().instant();
+        java.time.Instant now = inodes.now();
         inode.setTimes(false, true, true, now.getEpochSecond(), now.getNano());
-        fs.storeInode(inode);
+        inodes.store(inode);
     }
 
     /**
@@ -416,18 +416,18 @@ final class FileData {
         flush(src);
         flush(dst);
         WriteTransaction txn = txn();
-        long dstTree = CowFileSystem.treeOf(dst);
+        long dstTree = InodeNumber.treeOf(dst);
         punch(dst, 0, Long.MAX_VALUE);
         txn.delete(dstTree, FsKeys.of(dst, FsKeys.INLINE_DATA));
-        byte[] inline = fs.get(src, FsKeys.of(src, FsKeys.INLINE_DATA));
+        byte[] inline = inodes.get(src, FsKeys.of(src, FsKeys.INLINE_DATA));
         if (inline != null) {
             txn.put(dstTree, FsKeys.of(dst, FsKeys.INLINE_DATA), inline);
         }
         extents.cloneInto(src, dst);
         target.size = source.size;
-        java.time.Instant now = fs.options().clock().instant();
+        java.time.Instant now = inodes.now();
         target.setTimes(false, true, true, now.getEpochSecond(), now.getNano());
-        fs.storeInode(target);
+        inodes.store(target);
     }
 
     // ------------------------------------------------------------------ reading
@@ -444,7 +444,7 @@ final class FileData {
         int n = (int) Math.min(length, inode.size - offset);
         long end = offset + n;
         long covered = offset; // below this, dst holds the file's bytes; holes are zeroed as they are passed
-        byte[] inline = fs.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
+        byte[] inline = inodes.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
         if (inline != null && offset < inline.length) {
             int count = (int) Math.min(inline.length, end) - (int) offset;
             dst.put(dstOffset, inline, (int) offset, count);
@@ -463,7 +463,7 @@ final class FileData {
         if (covered < end) {
             zero(dst, dstOffset + (int) (covered - offset), (int) (end - covered));
         }
-        Buffer buffer = fs.txn() != null ? buffers.get(ino) : null;
+        Buffer buffer = inodes.txn() != null ? buffers.get(ino) : null;
         if (buffer != null) { // newer than everything stored: every other change to the file writes it out first
             long from = Math.max(offset, buffer.start);
             long to = Math.min(end, buffer.start + buffer.length);
@@ -514,10 +514,10 @@ final class FileData {
 
     private void readStored(BlockRef extent, int storedBytes, int from, ByteBuffer dst, int dstOffset, int length)
             throws IOException {
-        if (fs.txn() != null) {
-            fs.txn().readDataExtent(extent, storedBytes, from, dst, dstOffset, length);
+        if (inodes.txn() != null) {
+            inodes.txn().readDataExtent(extent, storedBytes, from, dst, dstOffset, length);
         } else {
-            try (var read = fs.store().beginRead()) {
+            try (var read = inodes.store().beginRead()) {
                 read.readDataExtent(extent, storedBytes, from, dst, dstOffset, length);
             }
         }
@@ -525,7 +525,7 @@ final class FileData {
 
     /** SEEK_DATA ({@code data}) or SEEK_HOLE from {@code offset}. */
     long seek(long ino, long offset, boolean data) throws IOException {
-        if (fs.txn() != null) {
+        if (inodes.txn() != null) {
             flush(ino);
         }
         Inode inode = regularFile(ino);
@@ -533,7 +533,7 @@ final class FileData {
             throw new FsException(Errno.ENXIO, "offset " + offset + " is at or past the end of inode " + ino);
         }
         List<long[]> regions = new ArrayList<>();
-        byte[] inline = fs.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
+        byte[] inline = inodes.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
         if (inline != null && inline.length > 0) {
             regions.add(new long[] {0, inline.length});
         }

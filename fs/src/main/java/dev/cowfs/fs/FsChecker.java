@@ -60,7 +60,7 @@ public final class FsChecker {
             }
         }
         for (long id : ids) {
-            long tree = CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0));
+            long tree = InodeNumber.treeOf(InodeNumber.inoOf(id, 0));
             checker.prefix = id == 0 ? "" : "subvolume " + id + ": ";
             if (!read.hasTree(tree)) {
                 checker.problem("its tree " + tree + " is missing");
@@ -82,7 +82,7 @@ public final class FsChecker {
             problem("a receive marker names subvolume " + markerId(marker) + ", which has a record or no tree");
         }
         for (long id : found.leakedTrees()) {
-            problem("subvolume tree " + CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)) + " (id " + id
+            problem("subvolume tree " + InodeNumber.treeOf(InodeNumber.inoOf(id, 0)) + " (id " + id
                     + ") is named by no record: its blocks are leaked");
         }
     }
@@ -115,7 +115,7 @@ public final class FsChecker {
             }
             long id = markerId(key);
             if (id < 1 || id > Subvolumes.MAX_ID || named.contains(id)
-                    || !read.hasTree(CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)))) {
+                    || !read.hasTree(InodeNumber.treeOf(InodeNumber.inoOf(id, 0)))) {
                 bad.add(key);
             } else {
                 staged.add(id);
@@ -123,7 +123,7 @@ public final class FsChecker {
         }
         for (long id = 1; id < Math.min(nextId, Subvolumes.MAX_ID + 1); id++) {
             if (!named.contains(id) && !staged.contains(id)
-                    && read.hasTree(CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)))) {
+                    && read.hasTree(InodeNumber.treeOf(InodeNumber.inoOf(id, 0)))) {
                 leaked.add(id);
             }
         }

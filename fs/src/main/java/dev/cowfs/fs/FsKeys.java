@@ -31,14 +31,14 @@ final class FsKeys {
     /** The key of an item of {@code ino}: only its number within its subvolume goes into the key. */
     static byte[] of(long ino, byte type) {
         byte[] key = new byte[9];
-        Bytes.putLongBigEndian(key, 0, CowFileSystem.localIno(ino));
+        Bytes.putLongBigEndian(key, 0, InodeNumber.localIno(ino));
         key[8] = type;
         return key;
     }
 
     static byte[] of(long ino, byte type, long number) {
         byte[] key = new byte[17];
-        Bytes.putLongBigEndian(key, 0, CowFileSystem.localIno(ino));
+        Bytes.putLongBigEndian(key, 0, InodeNumber.localIno(ino));
         key[8] = type;
         Bytes.putLongBigEndian(key, 9, number);
         return key;
@@ -52,7 +52,7 @@ final class FsKeys {
 
     /** The back reference of {@code ino} for its name {@code name} in directory {@code dir}. */
     static byte[] ref(long ino, long dir, byte[] name) {
-        byte[] key = Arrays.copyOf(of(ino, INODE_REF, CowFileSystem.localIno(dir)), 17 + name.length);
+        byte[] key = Arrays.copyOf(of(ino, INODE_REF, InodeNumber.localIno(dir)), 17 + name.length);
         System.arraycopy(name, 0, key, 17, name.length);
         return key;
     }
@@ -76,6 +76,6 @@ final class FsKeys {
 
     /** True when {@code key} is an item of inode {@code ino} with type {@code type}. */
     static boolean is(byte[] key, long ino, byte type) {
-        return key.length >= 9 && ino(key) == CowFileSystem.localIno(ino) && type(key) == type;
+        return key.length >= 9 && ino(key) == InodeNumber.localIno(ino) && type(key) == type;
     }
 }

@@ -61,7 +61,7 @@ public final class Inode {
         Bytes.putLong(bytes, 24, size);
         Bytes.putLong(bytes, 32, generation);
         Bytes.putLong(bytes, 40, rdev);
-        Bytes.putLong(bytes, 48, CowFileSystem.localIno(parent)); // stored within the subvolume
+        Bytes.putLong(bytes, 48, InodeNumber.localIno(parent)); // stored within the subvolume
         Bytes.putLong(bytes, 56, nextDirIndex);
         putTime(bytes, 64, atimeSeconds, atimeNanos);
         putTime(bytes, 76, mtimeSeconds, mtimeNanos);
@@ -85,7 +85,7 @@ public final class Inode {
         inode.size = Bytes.getLong(bytes, 24);
         inode.generation = Bytes.getLong(bytes, 32);
         inode.rdev = Bytes.getLong(bytes, 40);
-        inode.parent = CowFileSystem.globalIno(ino, Bytes.getLong(bytes, 48));
+        inode.parent = InodeNumber.globalIno(ino, Bytes.getLong(bytes, 48));
         inode.nextDirIndex = Bytes.getLong(bytes, 56);
         inode.atimeSeconds = Bytes.getLong(bytes, 64);
         inode.atimeNanos = Bytes.getInt(bytes, 72);

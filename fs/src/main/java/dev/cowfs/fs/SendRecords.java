@@ -52,7 +52,7 @@ final class SendRecords {
      * bytes after its type byte.
      */
     static void putMapping(byte[] dst, int at, long ino, FileData.Item item) {
-        dev.cowfs.engine.format.Bytes.putLong(dst, at + EXTENT_INO_OFFSET, CowFileSystem.localIno(ino));
+        dev.cowfs.engine.format.Bytes.putLong(dst, at + EXTENT_INO_OFFSET, InodeNumber.localIno(ino));
         dev.cowfs.engine.format.Bytes.putLong(dst, at + EXTENT_FILE_OFFSET_OFFSET, item.offset());
         dev.cowfs.engine.format.Bytes.putInt(dst, at + EXTENT_LENGTH_OFFSET, item.length());
         dev.cowfs.engine.format.Bytes.putInt(dst, at + EXTENT_FROM_OFFSET, item.from());

@@ -36,7 +36,7 @@ final class SnapshotReceiver {
 
     private static final LZ4SafeDecompressor DECOMPRESSOR = LZ4Factory.fastestInstance().safeDecompressor();
 
-    private final CowFileSystem fs;
+    private final InodeTable inodes;
     private final SendStreamReader reader;
     private final long subvolume;
     private final long tree;
@@ -64,16 +64,16 @@ final class SnapshotReceiver {
     private long dataBytes;
     private long extentsReused;
 
-    SnapshotReceiver(CowFileSystem fs, SendStreamReader reader, long subvolume, ReadTransaction base,
+    SnapshotReceiver(InodeTable inodes, SendStreamReader reader, long subvolume, ReadTransaction base,
                      long baseTree, LongConsumer progress) {
-        this.fs = fs;
+        this.inodes = inodes;
         this.reader = reader;
         this.subvolume = subvolume;
-        this.tree = CowFileSystem.treeOfSubvolume(subvolume);
+        this.tree = InodeNumber.treeOfSubvolume(subvolume);
         this.base = base;
         this.baseTree = baseTree;
         this.progress = progress;
-        this.extents = new ExtentItems(fs);
+        this.extents = new ExtentItems(inodes);
         // The largest inline file of any block size: a receiver with smaller blocks than the sender keeps such a
         // file inline too (its value goes out of line in the tree); the next write past it moves it to extents.
         this.inlineMax = 2048;
@@ -132,7 +132,7 @@ final class SnapshotReceiver {
             throw refuse("it has no content hash record");
         }
         for (long file : touchedFiles) {
-            long ino = CowFileSystem.inoOf(subvolume, file);
+            long ino = InodeNumber.inoOf(subvolume, file);
             if (txn().get(tree, FsKeys.of(ino, FsKeys.INODE)) != null) {
                 extents.nestIfLarge(ino);
             }
@@ -142,7 +142,7 @@ final class SnapshotReceiver {
     }
 
     private WriteTransaction txn() {
-        return fs.txn();
+        return inodes.txn();
     }
 
     // ------------------------------------------------------------------ items
@@ -172,7 +172,7 @@ final class SnapshotReceiver {
 
     /** An inode removed: its extent mappings go with it, wherever they lie. */
     private void removeExtents(long file) throws IOException {
-        long ino = CowFileSystem.inoOf(subvolume, file);
+        long ino = InodeNumber.inoOf(subvolume, file);
         List<byte[]> keys = new ArrayList<>();
         Cursor cursor = txn().cursor(tree);
         for (boolean ok = cursor.seek(FsKeys.of(ino, FsKeys.EXTENT)); ok; ok = cursor.next()) {
@@ -351,7 +351,7 @@ final class SnapshotReceiver {
         if (source == SendRecords.SOURCE_DATA) {
             written.add(item);
         }
-        extents.of(CowFileSystem.inoOf(subvolume, file)).put(item);
+        extents.of(InodeNumber.inoOf(subvolume, file)).put(item);
         touchedFiles.add(file);
     }
 
@@ -413,7 +413,7 @@ final class SnapshotReceiver {
             throw refuse("record " + reader.records() + " removes a mapping of inode " + file + " that the stream "
                     + "sent");
         }
-        extents.of(CowFileSystem.inoOf(subvolume, file)).delete(Bytes.getLong(p, 8));
+        extents.of(InodeNumber.inoOf(subvolume, file)).delete(Bytes.getLong(p, 8));
         touchedFiles.add(file);
     }
 

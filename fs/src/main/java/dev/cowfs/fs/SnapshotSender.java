@@ -49,8 +49,8 @@ final class SnapshotSender implements SnapshotChanges.Sink {
         SendStreamWriter writer = new SendStreamWriter(out, header);
         SnapshotSender sender = new SnapshotSender(read, writer, progress);
         sender.writeSnapshotRecord(snapshot);
-        long tree = CowFileSystem.treeOfSubvolume(snapshot.id());
-        long baseTree = base == null ? -1 : CowFileSystem.treeOfSubvolume(base.id());
+        long tree = InodeNumber.treeOfSubvolume(snapshot.id());
+        long baseTree = base == null ? -1 : InodeNumber.treeOfSubvolume(base.id());
         SnapshotChanges.walk(read, baseTree, tree, sender);
         byte[] contentHash = sender.hash.toBytes();
         byte[] payload = new byte[SendRecords.CONTENT_HASH_BYTES];

@@ -13,7 +13,7 @@ import java.util.UUID;
 public record SubvolumeInfo(long id, String name, long parentId, long createdMillis, long generation,
                             boolean readOnly, boolean snapshot, UUID uuid, UUID receivedUuid) {
     public long rootIno() {
-        return CowFileSystem.rootOf(id);
+        return InodeNumber.rootOf(id);
     }
 
     /**

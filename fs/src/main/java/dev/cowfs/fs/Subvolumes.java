@@ -2,6 +2,7 @@ package dev.cowfs.fs;
 
 import dev.cowfs.engine.Cursor;
 import dev.cowfs.engine.ReadTransaction;
+import dev.cowfs.engine.Store;
 import dev.cowfs.engine.WriteTransaction;
 import dev.cowfs.engine.format.Bytes;
 
@@ -43,7 +44,7 @@ final class Subvolumes {
     /** Offset in the filesystem record of the next subvolume id (u64; 0 in a new image means 1). */
     static final int NEXT_ID_OFFSET = 16;
 
-    private final CowFileSystem fs;
+    private final Store store;
     /** Every subvolume but the default one, as committed or changed by the open transaction. */
     private final TreeMap<Long, SubvolumeInfo> records = new TreeMap<>();
     /** Per subvolume: the next inode number to hand out. */
@@ -51,8 +52,8 @@ final class Subvolumes {
     /** Per subvolume: the highest inode number ever handed out by this mount (kept across aborts). */
     private final Map<Long, Long> inoHighWater = new HashMap<>();
 
-    Subvolumes(CowFileSystem fs) {
-        this.fs = fs;
+    Subvolumes(Store store) {
+        this.store = store;
     }
 
     // ------------------------------------------------------------------ records
@@ -184,10 +185,10 @@ final class Subvolumes {
 
     void load(ReadTransaction read, byte[] fsRecord) throws IOException {
         records.clear();
-        records.putAll(readRecords(fs.store().imageUuid(), read.cursor(CowFileSystem.ROOT_TREE)));
+        records.putAll(readRecords(store.imageUuid(), read.cursor(CowFileSystem.ROOT_TREE)));
         nextIno.clear();
         for (long id : ids()) {
-            long next = readNextIno(read.get(CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)), stateKey(id)), id);
+            long next = readNextIno(read.get(InodeNumber.treeOf(InodeNumber.inoOf(id, 0)), stateKey(id)), id);
             nextIno.put(id, next);
             inoHighWater.merge(id, next - 1, Math::max);
         }
@@ -196,10 +197,10 @@ final class Subvolumes {
     /** After an abort: the records and counters of the last commit, inode numbers still never reused. */
     void reload(WriteTransaction txn) throws IOException {
         records.clear();
-        records.putAll(readRecords(fs.store().imageUuid(), txn.cursor(CowFileSystem.ROOT_TREE)));
+        records.putAll(readRecords(store.imageUuid(), txn.cursor(CowFileSystem.ROOT_TREE)));
         nextIno.clear();
         for (long id : ids()) {
-            long next = readNextIno(txn.get(CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)), stateKey(id)), id);
+            long next = readNextIno(txn.get(InodeNumber.treeOf(InodeNumber.inoOf(id, 0)), stateKey(id)), id);
             nextIno.put(id, Math.max(next, inoHighWater.getOrDefault(id, 0L) + 1));
         }
     }
@@ -212,7 +213,7 @@ final class Subvolumes {
     }
 
     static byte[] stateKey(long id) {
-        return FsKeys.of(CowFileSystem.inoOf(id, 0), FsKeys.SUBVOLUME_STATE);
+        return FsKeys.of(InodeNumber.inoOf(id, 0), FsKeys.SUBVOLUME_STATE);
     }
 
     /** Every subvolume id, the default one (0) first. */
@@ -239,7 +240,7 @@ final class Subvolumes {
 
     SubvolumeInfo info(long id) throws FsException {
         if (id == 0) {
-            return new SubvolumeInfo(0, "", -1, 0, 0, false, false, identityOfOldRecord(fs.store().imageUuid(), 0, 1), null);
+            return new SubvolumeInfo(0, "", -1, 0, 0, false, false, identityOfOldRecord(store.imageUuid(), 0, 1), null);
         }
         SubvolumeInfo info = records.get(id);
         if (info == null) {
@@ -300,7 +301,7 @@ final class Subvolumes {
         txn.put(CowFileSystem.ROOT_TREE, idKey(info.id()), encode(info));
         txn.put(CowFileSystem.ROOT_TREE, nameKey(info.name().getBytes(StandardCharsets.UTF_8)), id);
         records.put(info.id(), info);
-        long next = readNextIno(txn.get(CowFileSystem.treeOf(CowFileSystem.inoOf(info.id(), 0)),
+        long next = readNextIno(txn.get(InodeNumber.treeOf(InodeNumber.inoOf(info.id(), 0)),
                 stateKey(info.id())), info.id());
         nextIno.put(info.id(), Math.max(next, inoHighWater.getOrDefault(info.id(), 0L) + 1));
     }
@@ -321,7 +322,7 @@ final class Subvolumes {
     void setNextIno(WriteTransaction txn, long id, long next) throws IOException {
         byte[] state = new byte[8];
         Bytes.putLong(state, 0, next);
-        txn.put(CowFileSystem.treeOf(CowFileSystem.inoOf(id, 0)), stateKey(id), state);
+        txn.put(InodeNumber.treeOf(InodeNumber.inoOf(id, 0)), stateKey(id), state);
         nextIno.put(id, next);
     }
 
@@ -334,7 +335,7 @@ final class Subvolumes {
         }
         setNextIno(txn, id, local + 1);
         inoHighWater.merge(id, local, Math::max);
-        return CowFileSystem.inoOf(id, local);
+        return InodeNumber.inoOf(id, local);
     }
 
     /** Inode numbers handed out over all subvolumes (statfs's file count). */

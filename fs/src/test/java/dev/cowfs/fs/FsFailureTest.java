@@ -146,18 +146,18 @@ class FsFailureTest {
             long b = fs.mkdir(a, "b", 0755, 0, 0);
             fs.sync();
             var txn = fs.txn();
-            long tree = CowFileSystem.treeOf(ROOT);
+            long tree = InodeNumber.treeOf(ROOT);
             // Move a's entry from the root into its own child b, keeping counts and parent fields consistent.
             byte[] entry = txn.get(tree, FsKeys.of(ROOT, FsKeys.DIR_NAME, bytes("a")));
             txn.delete(tree, FsKeys.of(ROOT, FsKeys.DIR_NAME, bytes("a")));
             txn.delete(tree, FsKeys.of(ROOT, FsKeys.DIR_INDEX, Bytes.getLong(entry, 8)));
-            Inode root = fs.loadInode(ROOT);
+            Inode root = fs.inodes().load(ROOT);
             root.nlink = 2;
-            fs.storeInode(root);
-            Inode inB = fs.loadInode(b);
+            fs.inodes().store(root);
+            Inode inB = fs.inodes().load(b);
             long position = inB.nextDirIndex++;
             inB.nlink = 3;
-            fs.storeInode(inB);
+            fs.inodes().store(inB);
             byte[] byName = new byte[17];
             Bytes.putLong(byName, 0, a);
             Bytes.putLong(byName, 8, position);
@@ -168,9 +168,9 @@ class FsFailureTest {
             byIndex[8] = 4;
             byIndex[9] = 'a';
             txn.put(tree, FsKeys.of(b, FsKeys.DIR_INDEX, position), byIndex);
-            Inode inA = fs.loadInode(a);
+            Inode inA = fs.inodes().load(a);
             inA.parent = b;
-            fs.storeInode(inA);
+            fs.inodes().store(inA);
             fs.sync();
             List<String> problems = FsChecker.check(fs.store());
             assertTrue(problems.stream().anyMatch(p -> p.contains("does not reach the root")), problems.toString());
@@ -182,11 +182,11 @@ class FsFailureTest {
         try (CowFileSystem fs = CowFileSystem.create(new SimulatedDevice(), lenient())) {
             long link = fs.symlink(ROOT, "l", "target", 0, 0);
             fs.sync();
-            fs.txn().delete(CowFileSystem.treeOf(ROOT), FsKeys.of(link, FsKeys.SYMLINK));
+            fs.txn().delete(InodeNumber.treeOf(ROOT), FsKeys.of(link, FsKeys.SYMLINK));
             fs.sync();
             assertEquals(Errno.EIO, assertThrows(FsException.class, () -> fs.readlink(link)).errno());
             assertTrue(FsChecker.check(fs.store()).stream().anyMatch(p -> p.contains("has no target")));
-            fs.txn().delete(CowFileSystem.treeOf(ROOT), FsKeys.of(ROOT, FsKeys.INODE));
+            fs.txn().delete(InodeNumber.treeOf(ROOT), FsKeys.of(ROOT, FsKeys.INODE));
             fs.sync();
             assertTrue(FsChecker.check(fs.store()).stream().anyMatch(p -> p.contains("root directory")));
         }

@@ -67,9 +67,9 @@ class ReflinkTest {
             long snap = fs.createSnapshot(0, "snap", false);
             fs.truncate(file, 0);
             long restored = fs.mknod(ROOT, "restored", 0644, 0, 0, 0);
-            fs.reflink(fs.lookup(CowFileSystem.rootOf(snap), "file"), restored);
+            fs.reflink(fs.lookup(InodeNumber.rootOf(snap), "file"), restored);
             assertArrayEquals(old, readAll(fs, restored));
-            assertErrno(Errno.EROFS, () -> fs.reflink(restored, fs.lookup(CowFileSystem.rootOf(snap), "file")));
+            assertErrno(Errno.EROFS, () -> fs.reflink(restored, fs.lookup(InodeNumber.rootOf(snap), "file")));
         }
     }
 

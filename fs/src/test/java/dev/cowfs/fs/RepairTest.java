@@ -29,7 +29,7 @@ class RepairTest {
             fs.sync();
             usedBefore = fs.statfs().usedBlocks();
             long clone = fs.createSnapshot(0, "work", true);
-            long inClone = fs.lookup(CowFileSystem.rootOf(clone), "big");
+            long inClone = fs.lookup(InodeNumber.rootOf(clone), "big");
             fs.write(inClone, 0, new byte[3 << 20], 0, 3 << 20); // the clone's own data: 3 MiB
             fs.sync();
             // Damage as a bug could: the clone's records go, its tree stays; and a marker for a tree that is not.

@@ -44,7 +44,7 @@ class SendReceiveTest {
     /** Everything a user can see of one subvolume, by path; inode numbers included (a receive keeps them). */
     static Map<String, String> dump(CowFileSystem fs, long subvolume) throws IOException {
         Map<String, String> out = new TreeMap<>();
-        walk(fs, CowFileSystem.rootOf(subvolume), "", out);
+        walk(fs, InodeNumber.rootOf(subvolume), "", out);
         return out;
     }
 
@@ -74,7 +74,7 @@ class SendReceiveTest {
     private static String describe(CowFileSystem fs, long ino) throws IOException {
         Inode inode = fs.stat(ino);
         StringBuilder text = new StringBuilder();
-        text.append("ino=").append(CowFileSystem.localIno(ino)).append(" mode=").append(Integer.toOctalString(
+        text.append("ino=").append(InodeNumber.localIno(ino)).append(" mode=").append(Integer.toOctalString(
                 inode.mode())).append(" uid=").append(inode.uid()).append(" gid=").append(inode.gid())
                 .append(" nlink=").append(inode.nlink()).append(" size=").append(inode.size()).append(" flags=")
                 .append(inode.flags()).append(" times=").append(inode.atimeSeconds()).append('.')

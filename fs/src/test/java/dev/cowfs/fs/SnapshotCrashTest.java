@@ -97,12 +97,12 @@ class SnapshotCrashTest {
 
         long clone = fs.createSnapshot(snap, "c1", true);
         recordCommitted(fs, states);
-        long cloneBig = fs.lookup(CowFileSystem.rootOf(clone), "big");
+        long cloneBig = fs.lookup(InodeNumber.rootOf(clone), "big");
         long reflinked = fs.mknod(root, "reflinked", 0644, 0, 0, 0);
         fs.reflink(cloneBig, reflinked); // shares the snapshot's data across subvolumes
         fs.write(reflinked, 1000, patch, 0, 2000);
         fs.truncate(cloneBig, 5000);
-        fs.mkdir(CowFileSystem.rootOf(clone), "clone-dir", 0755, 0, 0);
+        fs.mkdir(InodeNumber.rootOf(clone), "clone-dir", 0755, 0, 0);
         record(fs, states);
 
         fs.rollback(0, snap);

@@ -114,7 +114,7 @@ class SnapshotModelTest {
                         byte[] old = files.get(sub).get(name);
                         if (writable && old != null) {
                             int size = random.nextInt(old.length + 50_000);
-                            fs.truncate(fs.resolve(CowFileSystem.rootOf(sub), name, true), size);
+                            fs.truncate(fs.resolve(InodeNumber.rootOf(sub), name, true), size);
                             files.get(sub).put(name, Arrays.copyOf(old, size));
                         }
                     }
@@ -136,7 +136,7 @@ class SnapshotModelTest {
                         byte[] source = files.get(other).get(name);
                         if (writable && source != null && !(other == sub && name.equals(otherName))) {
                             long dst = openOrCreate(fs, sub, otherName);
-                            fs.reflink(fs.resolve(CowFileSystem.rootOf(other), name, true), dst);
+                            fs.reflink(fs.resolve(InodeNumber.rootOf(other), name, true), dst);
                             files.get(sub).put(otherName, source.clone());
                         }
                     }
@@ -199,12 +199,12 @@ class SnapshotModelTest {
     }
 
     private static long dirOf(CowFileSystem fs, long sub, String name) throws IOException {
-        return name.contains("/") ? fs.resolve(CowFileSystem.rootOf(sub), "d", true) : CowFileSystem.rootOf(sub);
+        return name.contains("/") ? fs.resolve(InodeNumber.rootOf(sub), "d", true) : InodeNumber.rootOf(sub);
     }
 
     private long openOrCreate(CowFileSystem fs, long sub, String name) throws IOException {
         if (files.get(sub).containsKey(name)) {
-            return fs.resolve(CowFileSystem.rootOf(sub), name, true);
+            return fs.resolve(InodeNumber.rootOf(sub), name, true);
         }
         files.get(sub).put(name, new byte[0]);
         return fs.mknod(dirOf(fs, sub, name), leaf(name), 0644, 0, 0, 0);
@@ -223,7 +223,7 @@ class SnapshotModelTest {
         assertEquals(new ArrayList<>(files.keySet()),
                 fs.listSubvolumes().stream().map(SubvolumeInfo::id).toList(), "subvolumes");
         for (var subvolume : files.entrySet()) {
-            long root = CowFileSystem.rootOf(subvolume.getKey());
+            long root = InodeNumber.rootOf(subvolume.getKey());
             List<String> found = new ArrayList<>();
             for (DirEntry entry : fs.readdir(root, 0, 100)) {
                 if (!entry.name().equals("d")) {

@@ -68,9 +68,9 @@ class SnapshotTest {
             fs.setXattr(small, "user.tag", bytes("two"), false, false);
             fs.sync();
 
-            long snapRoot = CowFileSystem.rootOf(snap);
+            long snapRoot = InodeNumber.rootOf(snap);
             long snapSmall = fs.resolve(snapRoot, "/dir/small", true);
-            assertEquals(snap, CowFileSystem.subvolumeOf(snapSmall));
+            assertEquals(snap, InodeNumber.subvolumeOf(snapSmall));
             assertArrayEquals(bytes("before"), readAll(fs, snapSmall));
             assertArrayEquals(bytes("one"), fs.getXattr(snapSmall, "user.tag"));
             assertArrayEquals(large, readAll(fs, fs.lookup(snapRoot, "big")));
@@ -94,7 +94,7 @@ class SnapshotTest {
             long file = fs.mknod(ROOT, "file", 0644, 0, 0, 0);
             write(fs, file, bytes("x"));
             long snap = fs.createSnapshot(0, "ro", false);
-            long snapRoot = CowFileSystem.rootOf(snap);
+            long snapRoot = InodeNumber.rootOf(snap);
             long snapFile = fs.lookup(snapRoot, "file");
             assertErrno(Errno.EROFS, () -> fs.write(snapFile, 0, bytes("y"), 0, 1));
             assertErrno(Errno.EROFS, () -> fs.truncate(snapFile, 0));
@@ -104,7 +104,7 @@ class SnapshotTest {
             assertErrno(Errno.EROFS, () -> fs.setXattr(snapFile, "user.a", bytes("b"), false, false));
             assertErrno(Errno.EXDEV, () -> fs.link(snapFile, ROOT, "alias"));
             long clone = fs.createSnapshot(snap, "rw", true);
-            assertErrno(Errno.EXDEV, () -> fs.rename(CowFileSystem.rootOf(clone), "file", ROOT, "stolen",
+            assertErrno(Errno.EXDEV, () -> fs.rename(InodeNumber.rootOf(clone), "file", ROOT, "stolen",
                     RenameMode.REPLACE));
             assertErrno(Errno.EEXIST, () -> fs.createSnapshot(0, "ro", false));
             assertErrno(Errno.EINVAL, () -> fs.createSnapshot(0, "a:b", false));
@@ -121,17 +121,17 @@ class SnapshotTest {
             fs.link(file, ROOT, "hardlink");
             long snap = fs.createSnapshot(0, "snap", false);
             long clone = fs.createSnapshot(snap, "clone", true);
-            long cloneFile = fs.lookup(CowFileSystem.rootOf(clone), "file");
+            long cloneFile = fs.lookup(InodeNumber.rootOf(clone), "file");
             write(fs, cloneFile, bytes("changed in the clone"));
-            fs.mknod(CowFileSystem.rootOf(clone), "only-in-clone", 0644, 0, 0, 0);
+            fs.mknod(InodeNumber.rootOf(clone), "only-in-clone", 0644, 0, 0, 0);
             write(fs, file, bytes("changed live"));
             assertArrayEquals(bytes("changed live"), readAll(fs, fs.lookup(ROOT, "hardlink")));
-            assertArrayEquals(bytes("original"), readAll(fs, fs.lookup(CowFileSystem.rootOf(snap), "file")));
+            assertArrayEquals(bytes("original"), readAll(fs, fs.lookup(InodeNumber.rootOf(snap), "file")));
             assertArrayEquals(bytes("changed in the clone"), readAll(fs, cloneFile));
-            assertArrayEquals(bytes("original"), readAll(fs, fs.lookup(CowFileSystem.rootOf(snap), "hardlink")));
+            assertArrayEquals(bytes("original"), readAll(fs, fs.lookup(InodeNumber.rootOf(snap), "hardlink")));
             assertArrayEquals(bytes("changed in the clone"),
-                    readAll(fs, fs.lookup(CowFileSystem.rootOf(clone), "hardlink")), "links share inside a clone too");
-            assertErrno(Errno.ENOENT, () -> fs.lookup(CowFileSystem.rootOf(snap), "only-in-clone"));
+                    readAll(fs, fs.lookup(InodeNumber.rootOf(clone), "hardlink")), "links share inside a clone too");
+            assertErrno(Errno.ENOENT, () -> fs.lookup(InodeNumber.rootOf(snap), "only-in-clone"));
             SubvolumeInfo info = fs.subvolume(clone);
             assertEquals("clone", info.name());
             assertEquals(snap, info.parentId());
@@ -168,7 +168,7 @@ class SnapshotTest {
             fs.open(ghost);
             fs.unlink(ROOT, "ghost");
             long snap = fs.createSnapshot(0, "snap", false);
-            assertErrno(Errno.ENOENT, () -> fs.stat(CowFileSystem.inoOf(snap, CowFileSystem.localIno(ghost))));
+            assertErrno(Errno.ENOENT, () -> fs.stat(InodeNumber.inoOf(snap, InodeNumber.localIno(ghost))));
             assertEquals(100_000, fs.stat(ghost).size());
             fs.release(ghost);
         }
@@ -202,7 +202,7 @@ class SnapshotTest {
             long generation = fs.store().generation();
             device.clearLog();
             device.setRecording(true);
-            for (DirEntry entry : fs.readdir(CowFileSystem.rootOf(snap), 0, 1000)) {
+            for (DirEntry entry : fs.readdir(InodeNumber.rootOf(snap), 0, 1000)) {
                 readAll(fs, entry.ino());
                 fs.stat(entry.ino());
             }
@@ -229,7 +229,7 @@ class SnapshotTest {
             byte[] other = new byte[1 << 20];
             new Random(6).nextBytes(other);
             write(fs, file, other); // the snapshot alone holds the old megabyte now
-            long open = fs.lookup(CowFileSystem.rootOf(snap), "file");
+            long open = fs.lookup(InodeNumber.rootOf(snap), "file");
             fs.open(open);
             assertErrno(Errno.EBUSY, () -> fs.deleteSubvolume(snap));
             fs.release(open);
@@ -263,7 +263,7 @@ class SnapshotTest {
         long snap;
         try (CowFileSystem fs = CowFileSystem.create(device, options())) {
             sub = fs.createSubvolume("home");
-            long file = fs.mknod(CowFileSystem.rootOf(sub), "notes", 0600, 0, 0, 0);
+            long file = fs.mknod(InodeNumber.rootOf(sub), "notes", 0600, 0, 0, 0);
             write(fs, file, bytes("in home"));
             snap = fs.createSnapshot(sub, "home@monday", false);
             write(fs, file, bytes("in home, later"));
@@ -271,11 +271,11 @@ class SnapshotTest {
         try (CowFileSystem fs = CowFileSystem.open(SimulatedDevice.ofImage(device.image()), options())) {
             assertEquals(List.of(0L, sub, snap), fs.listSubvolumes().stream().map(SubvolumeInfo::id).toList());
             assertEquals(snap, fs.subvolumeId("home@monday"));
-            assertArrayEquals(bytes("in home"), readAll(fs, fs.lookup(CowFileSystem.rootOf(snap), "notes")));
-            assertArrayEquals(bytes("in home, later"), readAll(fs, fs.lookup(CowFileSystem.rootOf(sub), "notes")));
+            assertArrayEquals(bytes("in home"), readAll(fs, fs.lookup(InodeNumber.rootOf(snap), "notes")));
+            assertArrayEquals(bytes("in home, later"), readAll(fs, fs.lookup(InodeNumber.rootOf(sub), "notes")));
             assertTrue(fs.subvolume(snap).readOnly());
-            long next = fs.mknod(CowFileSystem.rootOf(sub), "more", 0644, 0, 0, 0);
-            assertEquals(sub, CowFileSystem.subvolumeOf(next));
+            long next = fs.mknod(InodeNumber.rootOf(sub), "more", 0644, 0, 0, 0);
+            assertEquals(sub, InodeNumber.subvolumeOf(next));
         }
     }
 }

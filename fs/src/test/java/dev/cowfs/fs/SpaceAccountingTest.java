@@ -52,7 +52,7 @@ class SpaceAccountingTest {
             fs.unlink(ROOT, "file");
             frozen = fs.space(snap);
             assertTrue(frozen.exclusiveBytes() >= MIB, "deleted live, the old file is the snapshot's own: " + frozen);
-            long inSnapshot = fs.lookup(CowFileSystem.rootOf(snap), "file");
+            long inSnapshot = fs.lookup(InodeNumber.rootOf(snap), "file");
             assertEquals(MIB, fs.fileSpace(inSnapshot).referencedBytes());
             SpaceUsage measured = fs.space(snap); // commits first: the figures are of the commit now newest
             assertEquals(generationNow(fs), measured.generation());

@@ -1,6 +1,7 @@
 package dev.cowfs.fuse;
 
 import dev.cowfs.fs.CowFileSystem;
+import dev.cowfs.fs.InodeNumber;
 import dev.cowfs.fs.DirEntry;
 import dev.cowfs.fs.Errno;
 import dev.cowfs.fs.FsException;
@@ -262,7 +263,7 @@ final class CowFuse extends FuseStubFS {
     }
 
     private boolean readOnly(long ino) throws IOException {
-        return options.readOnly() || fs.subvolume(CowFileSystem.subvolumeOf(ino)).readOnly();
+        return options.readOnly() || fs.subvolume(InodeNumber.subvolumeOf(ino)).readOnly();
     }
 
     @Override
@@ -299,7 +300,7 @@ final class CowFuse extends FuseStubFS {
         return call("mkdir", path, () -> {
             String name = FusePaths.nameOf(path);
             if (paths.parentOf(path) == FusePaths.SNAPSHOTS_INO) {
-                fs.createSnapshot(CowFileSystem.subvolumeOf(paths.root()), name, false);
+                fs.createSnapshot(InodeNumber.subvolumeOf(paths.root()), name, false);
                 return 0;
             }
             long parent = parentForChange(path, name);
@@ -442,7 +443,7 @@ final class CowFuse extends FuseStubFS {
         if (dir == FusePaths.SNAPSHOTS_INO) {
             return paths.root();
         }
-        if (dir == CowFileSystem.rootOf(CowFileSystem.subvolumeOf(dir)) && dir != paths.root()) {
+        if (dir == InodeNumber.rootOf(InodeNumber.subvolumeOf(dir)) && dir != paths.root()) {
             return FusePaths.SNAPSHOTS_INO;
         }
         return fs.lookup(dir, "..");
@@ -450,7 +451,7 @@ final class CowFuse extends FuseStubFS {
 
     /** The subvolumes other than the mounted one; the entry of subvolume id is at offset id + 3. */
     private void listSnapshots(DirectoryFiller fill, long offset) throws IOException {
-        long mounted = CowFileSystem.subvolumeOf(paths.root());
+        long mounted = InodeNumber.subvolumeOf(paths.root());
         for (SubvolumeInfo info : fs.listSubvolumes()) {
             if (info.id() == mounted || info.id() + 3 <= offset) {
                 continue;

@@ -1,6 +1,7 @@
 package dev.cowfs.fuse;
 
 import dev.cowfs.fs.CowFileSystem;
+import dev.cowfs.fs.InodeNumber;
 import dev.cowfs.fs.Errno;
 import dev.cowfs.fs.FsException;
 
@@ -27,7 +28,7 @@ final class FusePaths {
 
     FusePaths(CowFileSystem fs, long rootSubvolume) {
         this.fs = fs;
-        this.root = CowFileSystem.rootOf(rootSubvolume);
+        this.root = InodeNumber.rootOf(rootSubvolume);
     }
 
     long root() {
@@ -45,7 +46,7 @@ final class FusePaths {
         if (path.startsWith(SNAPSHOTS_PATH + "/")) {
             String rest = path.substring(SNAPSHOTS_PATH.length() + 1);
             int slash = rest.indexOf('/');
-            long subvolumeRoot = CowFileSystem.rootOf(fs.subvolumeId(slash < 0 ? rest : rest.substring(0, slash)));
+            long subvolumeRoot = InodeNumber.rootOf(fs.subvolumeId(slash < 0 ? rest : rest.substring(0, slash)));
             String inside = slash < 0 ? "" : rest.substring(slash + 1);
             return inside.isEmpty() ? subvolumeRoot : fs.resolve(subvolumeRoot, inside, false);
         }

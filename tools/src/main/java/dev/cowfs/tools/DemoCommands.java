@@ -3,6 +3,7 @@ package dev.cowfs.tools;
 import dev.cowfs.engine.Store;
 import dev.cowfs.engine.check.CheckReport;
 import dev.cowfs.fs.CowFileSystem;
+import dev.cowfs.fs.InodeNumber;
 import dev.cowfs.fs.DiffEntry;
 import dev.cowfs.fs.FsChecker;
 import dev.cowfs.fs.FsOptions;
@@ -119,7 +120,7 @@ final class DemoCommands {
                 say("Changed the notes and one 4 KiB page of /big.bin. Only the changed blocks (and the tree path "
                         + "above them) were written anew; the snapshot still has the old contents:");
                 out.println("      live:    " + read(fs, notes).strip());
-                long old = fs.resolve(CowFileSystem.rootOf(snap), "/docs/notes.txt", true);
+                long old = fs.resolve(InodeNumber.rootOf(snap), "/docs/notes.txt", true);
                 out.println("      @monday: " + read(fs, old).strip());
                 space(fs, snap);
 

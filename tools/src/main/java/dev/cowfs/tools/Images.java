@@ -5,6 +5,7 @@ import dev.cowfs.engine.Recovery;
 import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.check.CheckReport;
 import dev.cowfs.fs.CowFileSystem;
+import dev.cowfs.fs.InodeNumber;
 import dev.cowfs.fs.Errno;
 import dev.cowfs.fs.FsChecker;
 import dev.cowfs.fs.FsException;
@@ -126,9 +127,9 @@ final class Images {
         if (spec.startsWith("@")) {
             int colon = spec.indexOf(':');
             if (colon < 0) {
-                return CowFileSystem.rootOf(subvolume(fs, spec.substring(1)));
+                return InodeNumber.rootOf(subvolume(fs, spec.substring(1)));
             }
-            root = CowFileSystem.rootOf(subvolume(fs, spec.substring(1, colon)));
+            root = InodeNumber.rootOf(subvolume(fs, spec.substring(1, colon)));
             path = spec.substring(colon + 1).isEmpty() ? "/" : spec.substring(colon + 1);
         }
         try {
