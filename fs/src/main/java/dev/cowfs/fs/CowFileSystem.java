@@ -6,8 +6,6 @@ import dev.cowfs.engine.Store;
 import dev.cowfs.engine.WriteTransaction;
 import dev.cowfs.engine.block.BlockDevice;
 import dev.cowfs.engine.block.EngineBugError;
-import dev.cowfs.engine.block.OutOfSpaceException;
-import dev.cowfs.engine.block.ReadOnlyEngineException;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.txn.SpaceAllocator;
@@ -29,10 +27,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A POSIX filesystem in one cowfs image: inodes, directories, file data in extents, links, symbolic links,
@@ -69,57 +63,26 @@ public final class CowFileSystem implements Closeable {
 
     private final Store store;
     private final FsOptions options;
-    /**
-     * Read-only operations (stat, lookup, readdir, read, xattrs, statfs) share the read lock, so many threads
-     * read at once; every change, commit and recovery takes the write lock. Readers touch only what writers
-     * change under the write lock, or structures made safe for concurrent readers (lazy tree opens, the extent
-     * cache, open counts).
-     */
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /** The lock, the open transaction, failures and commits: how every operation here runs. */
+    private final Operations ops;
+    private GroupCommitter committer;
     private final InodeTable inodes;
     private final FileData data;
     private final Xattrs xattrs;
     private final OpenFiles openFiles;
-    private ScheduledExecutorService committer;
-    private volatile WriteTransaction txn;
     private boolean compressByDefault;
     /** Subvolumes and snapshots: their records, read-only flags and inode counters. */
     private final Subvolumes subvolumes;
-    /**
-     * Acknowledged work lost to an aborted transaction (a failed operation, or a group commit nobody was
-     * waiting for): the next sync, fsync or close reports it, once, instead of claiming durability.
-     */
-    private FsException lostWork;
-    private boolean closed;
-    /**
-     * The generation of the last commit that carried changes (or the one opened): blocks freed up to it are the
-     * ones an idle filesystem or a sync moves the superblock ring past. Commits made only to move the ring free a
-     * few space-tree blocks themselves; those are left for later commits, so that releasing ends. Guarded by the
-     * write lock.
-     */
-    private long lastChangeGeneration;
-
     private CowFileSystem(Store store, FsOptions options) {
         this.store = store;
         this.options = options;
         this.subvolumes = new Subvolumes(store);
-        this.inodes = new InodeTable(store, () -> txn, subvolumes, options.clock());
+        this.ops = new Operations(store, options, subvolumes);
+        this.inodes = new InodeTable(store, ops::txn, subvolumes, options.clock());
         this.data = new FileData(inodes);
         this.xattrs = new Xattrs(inodes);
         this.openFiles = new OpenFiles(inodes, data);
-    }
-
-    /** Starts group commit once the filesystem is loaded. */
-    private void startCommitter() {
-        if (options.commitIntervalMillis() > 0 && txn != null) {
-            committer = Executors.newSingleThreadScheduledExecutor(runnable -> {
-                Thread thread = new Thread(runnable, "cowfs-commit");
-                thread.setDaemon(true);
-                return thread;
-            });
-            committer.scheduleWithFixedDelay(this::periodicCommit, options.commitIntervalMillis(),
-                    options.commitIntervalMillis(), TimeUnit.MILLISECONDS);
-        }
+        ops.attach(data, openFiles);
     }
 
     // ------------------------------------------------------------------ creating and opening
@@ -182,13 +145,8 @@ public final class CowFileSystem implements Closeable {
     private static CowFileSystem mount(Store store, FsOptions options) throws IOException {
         try {
             CowFileSystem fs = new CowFileSystem(store, options);
-            fs.lock.writeLock().lock();
-            try {
-                fs.load();
-            } finally {
-                fs.lock.writeLock().unlock();
-            }
-            fs.startCommitter();
+            fs.ops.opening(fs::load);
+            fs.committer = GroupCommitter.start(fs.ops, options.commitIntervalMillis());
             return fs;
         } catch (IOException | RuntimeException | Error e) {
             store.close();
@@ -210,9 +168,8 @@ public final class CowFileSystem implements Closeable {
             compressByDefault = (Bytes.getInt(info, 4) & Inode.FLAG_COMPRESS) != 0;
             subvolumes.load(read, info);
         }
-        lastChangeGeneration = store.generation();
         if (!store.options().readOnly()) {
-            txn = store.beginWrite();
+            ops.beginTransaction();
             for (long subvolume : subvolumes.writableIds()) {
                 reclaimOrphans(subvolume);
             }
@@ -223,7 +180,7 @@ public final class CowFileSystem implements Closeable {
     /** Receives cut short by a crash left a tree no record names: it is dropped, with its marker. */
     private void discardUnfinishedReceives() throws IOException {
         List<Long> unfinished = new ArrayList<>();
-        Cursor cursor = txn.cursor(ROOT_TREE);
+        Cursor cursor = txn().cursor(ROOT_TREE);
         for (boolean ok = cursor.seek(new byte[] {Subvolumes.RECEIVING}); ok; ok = cursor.next()) {
             byte[] key = cursor.key();
             if (key.length != 9 || key[0] != Subvolumes.RECEIVING) {
@@ -235,22 +192,22 @@ public final class CowFileSystem implements Closeable {
             discardReceived(id);
         }
         if (!unfinished.isEmpty()) {
-            commitLocked();
+            ops.commitLocked();
         }
     }
 
     /** Drops a staged received tree and its marker (in the open transaction). */
     private void discardReceived(long id) throws IOException {
-        if (!subvolumes.exists(id) && txn.hasTree(treeOf(inoOf(id, 0)))) {
-            txn.dropTree(treeOf(inoOf(id, 0)));
+        if (!subvolumes.exists(id) && txn().hasTree(treeOf(inoOf(id, 0)))) {
+            txn().dropTree(treeOf(inoOf(id, 0)));
         }
-        txn.delete(ROOT_TREE, Subvolumes.receivingKey(id));
+        txn().delete(ROOT_TREE, Subvolumes.receivingKey(id));
     }
 
     /** Unlinked files that were still open at the last crash or close: their space is freed now. */
     private void reclaimOrphans(long subvolume) throws IOException {
         if (openFiles.removeOrphans(subvolume) > 0) {
-            commitLocked();
+            ops.commitLocked();
         }
     }
 
@@ -260,8 +217,9 @@ public final class CowFileSystem implements Closeable {
         return options;
     }
 
+    /** The open write transaction (null when read-only), for this package's tests. */
     WriteTransaction txn() {
-        return txn;
+        return ops.txn();
     }
 
     /** The inode table (tests that damage the tree on purpose). */
@@ -282,94 +240,6 @@ public final class CowFileSystem implements Closeable {
         return store;
     }
 
-    /** Takes the write lock (exclusive). */
-    private void begin() throws FsException {
-        EngineBugError.check(lock.getReadHoldCount() == 0, "write lock wanted while holding the read lock");
-        lock.writeLock().lock();
-        if (closed) {
-            lock.writeLock().unlock();
-            throw new FsException(Errno.EBADF, "filesystem is closed");
-        }
-    }
-
-    private void beginWrite() throws FsException {
-        begin();
-        if (txn == null) {
-            lock.writeLock().unlock();
-            throw new FsException(Errno.EROFS, "filesystem is open read-only");
-        }
-    }
-
-    private void end() {
-        lock.writeLock().unlock();
-    }
-
-    /** Takes the read lock (shared with other readers). */
-    private void beginRead() throws FsException {
-        lock.readLock().lock();
-        if (closed) {
-            lock.readLock().unlock();
-            throw new FsException(Errno.EBADF, "filesystem is closed");
-        }
-    }
-
-    /** Wraps engine failures in the errno a caller expects. */
-    private FsException translate(IOException e) {
-        if (e instanceof FsException fs) {
-            return fs;
-        }
-        if (e instanceof OutOfSpaceException) {
-            return new FsException(Errno.ENOSPC, e.getMessage(), e);
-        }
-        if (e instanceof ReadOnlyEngineException) {
-            return new FsException(Errno.EROFS, e.getMessage(), e);
-        }
-        return new FsException(Errno.EIO, e.getMessage(), e);
-    }
-
-    /**
-     * Operations check everything that can refuse them before they change anything. After a failed engine
-     * operation, though, the open transaction is unusable: everything since the last commit is
-     * lost (the image keeps the last commit), and a fresh transaction starts so the filesystem stays usable.
-     */
-    private FsException failed(IOException e) {
-        FsException error = translate(e);
-        if (e instanceof FsException refused && refused.errno() != Errno.EIO) {
-            return error; // refused before anything changed: the transaction goes on
-        }
-        if (lostWork == null) {
-            lostWork = new FsException(error.errno(), "an operation failed (" + e.getMessage() + ") and the "
-                    + "changes since the last commit were lost", e);
-        }
-        if (txn != null) {
-            txn.abort();
-            data.discardBuffers();
-            try {
-                txn = store.beginWrite();
-                reloadCounters();
-            } catch (IOException again) {
-                txn = null;
-            }
-        }
-        if (txn == null) { // read-only from now on: what it shows is the last commit, subvolumes included
-            try (ReadTransaction read = store.beginRead()) {
-                subvolumes.load(read, null);
-            } catch (IOException unreadable) {
-                // the next operation that reads reports it
-            }
-        }
-        return error;
-    }
-
-    /**
-     * After an abort: inode numbers go on from the highest ever handed out (a handle to a lost file must never
-     * reach a new one), and handles to inodes the abort undid no longer count as open.
-     */
-    private void reloadCounters() throws IOException {
-        subvolumes.reload(txn);
-        openFiles.forgetUndone(subvolumes);
-    }
-
     static byte[] nameBytes(String name) throws FsException {
         if (name == null || name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0
                 || name.indexOf('\0') >= 0) {
@@ -383,187 +253,6 @@ public final class CowFileSystem implements Closeable {
         return bytes;
     }
 
-    // ------------------------------------------------------------------ running operations
-
-    /** An operation's body: runs under the lock; its engine failures are turned into errnos. */
-    private interface Work<T> {
-        T run() throws IOException;
-    }
-
-    private interface VoidWork {
-        void run() throws IOException;
-    }
-
-    /** Runs a read-only operation under the read lock. */
-    private <T> T query(Work<T> work) throws IOException {
-        beginRead();
-        WriteTransaction seen = txn;
-        IOException breaking = null;
-        try {
-            return work.run();
-        } catch (IOException e) {
-            if (seen == null || !seen.isBroken()) {
-                throw translate(e);
-            }
-            breaking = e;
-        } finally {
-            lock.readLock().unlock();
-        }
-        throw abortBroken(seen, breaking);
-    }
-
-    /**
-     * An engine read error broke the transaction: it must be aborted, or the next commit could not start.
-     * That changes state, so it happens under the write lock, once, by whichever reader gets there first.
-     */
-    private FsException abortBroken(WriteTransaction broken, IOException cause) throws FsException {
-        begin();
-        try {
-            return txn == broken ? failed(cause) : translate(cause);
-        } finally {
-            end();
-        }
-    }
-
-    /** Runs a read-only operation that may write buffered data out first, under the write lock. */
-    private <T> T exclusiveQuery(Work<T> work) throws IOException {
-        begin();
-        try {
-            return work.run();
-        } catch (IOException e) {
-            throw txn != null && txn.isBroken() ? failed(e) : translate(e);
-        } finally {
-            end();
-        }
-    }
-
-    private void inspect(VoidWork work) throws IOException {
-        query(() -> {
-            work.run();
-            return null;
-        });
-    }
-
-    /** Runs a changing operation under the lock; an engine failure aborts the open transaction. */
-    private <T> T update(Work<T> work) throws IOException {
-        beginWrite();
-        try {
-            return work.run();
-        } catch (IOException e) {
-            throw failed(e);
-        } catch (RuntimeException | Error e) {
-            failed(new IOException("operation failed unexpectedly: " + e, e)); // never commit half of it
-            throw e;
-        } finally {
-            end();
-        }
-    }
-
-    private void change(VoidWork work) throws IOException {
-        update(() -> {
-            work.run();
-            return null;
-        });
-    }
-
-    /** A change inside the subvolume of {@code ino}: refused (EROFS) when that is a read-only snapshot. */
-    private <T> T update(long ino, Work<T> work) throws IOException {
-        return update(() -> {
-            subvolumes.requireWritable(subvolumeOf(ino));
-            return work.run();
-        });
-    }
-
-    private void change(long ino, VoidWork work) throws IOException {
-        update(ino, () -> {
-            work.run();
-            return null;
-        });
-    }
-
-    /**
-     * A change that frees space (delete, truncate, rename over a target): it may use the reserved pool of a
-     * full image, so that making room always works.
-     */
-    private void freeing(long ino, VoidWork work) throws IOException {
-        freeing(ino, () -> {
-        }, work);
-    }
-
-    /**
-     * {@link #freeing(long, VoidWork)} after {@code first}, which runs as an ordinary change: the buffered user
-     * data the operation writes out goes there, so that the pool and the host reserve are left to the delete.
-     */
-    private void freeing(long ino, VoidWork first, VoidWork work) throws IOException {
-        change(ino, () -> {
-            first.run();
-            WriteTransaction running = txn;
-            running.space().useReservedSpace(true);
-            try {
-                work.run();
-            } finally {
-                if (!running.isBroken()) {
-                    running.space().useReservedSpace(false);
-                }
-            }
-            if (txn == running && running.space().availableBlocks() == 0) {
-                // Working inside the reserved pool: commit each delete, so that what it frees starts on its way
-                // back (freed blocks are reusable four commits later) before the next one takes more of the pool.
-                commitLocked();
-            }
-        });
-    }
-
-    /**
-     * Refuses (ENOSPC, before anything changes) a change needing about {@code blocks} new blocks when the image's
-     * capacity, less its reserved pool and the data still buffered, cannot take them with some room for metadata.
-     */
-    private void requireSpace(long blocks) throws IOException {
-        if (txn.space().availableBlocks() == Long.MAX_VALUE || neededBlocks(blocks) <= txn.space().availableBlocks()) {
-            return;
-        }
-        // Space freed by earlier commits may only be waiting for the superblock ring to pass it: move the ring on.
-        releaseFreedSpace(Long.MAX_VALUE, () -> neededBlocks(blocks) <= txn.space().availableBlocks());
-        long available = txn.space().availableBlocks();
-        long needed = neededBlocks(blocks);
-        if (needed > available) {
-            throw new FsException(Errno.ENOSPC, "no space left on the image (" + available + " blocks available to "
-                    + "writes, about " + needed + " needed" + heldByReaders() + "); delete files or snapshots to "
-                    + "make room (cowfs du --explain says what holds the space)");
-        }
-    }
-
-    /** About how many blocks a change of {@code blocks} new blocks takes, with the buffered data and metadata. */
-    private long neededBlocks(long blocks) {
-        long buffered = (data.bufferedBytes() + blockSize() - 1) / blockSize();
-        return blocks + buffered + 16 + blocks / 64;
-    }
-
-    /** Freed blocks open readers keep from reuse, for an ENOSPC message ("" when none). */
-    private String heldByReaders() throws IOException {
-        long pinned = txn.space().blocksPinnedByReaders();
-        return pinned == 0 ? "" : "; " + pinned + " freed blocks are kept for open readers until they end";
-    }
-
-    /**
-     * Deferred reuse (DESIGN.md invariant 4): blocks freed by a commit become reusable only once the superblock
-     * ring has moved past every generation that reaches them. Where that space is wanted now, commits move the
-     * ring on: the open transaction's own changes first, then commits that change nothing, until {@code enough}
-     * holds or no block freed up to generation {@code freedAtOrBefore} waits on the ring alone (open readers may
-     * still pin some). Bounded by the ring's length: after that many commits every block freed before them is
-     * reusable. Such commits free a few space-tree blocks of their own; an idle filesystem or a sync leaves those
-     * (bound: the last commit with changes) so that releasing ends, a writer short of space takes them too.
-     */
-    private void releaseFreedSpace(long freedAtOrBefore, java.util.function.BooleanSupplier enough)
-            throws IOException {
-        for (int round = 0; round <= Limits.SUPERBLOCK_RING_SLOTS && txn != null; round++) {
-            if (enough.getAsBoolean() || txn.space().blocksAwaitingReuse(freedAtOrBefore) == 0) {
-                return;
-            }
-            commitLocked(true);
-        }
-    }
-
     /** Links and renames stay inside one subvolume (EXDEV otherwise, as across mounts). */
     private static void requireSameSubvolume(long a, long b) throws FsException {
         if (subvolumeOf(a) != subvolumeOf(b)) {
@@ -575,14 +264,14 @@ public final class CowFileSystem implements Closeable {
 
     /** The inode's attributes (a copy). */
     public Inode stat(long ino) throws IOException {
-        return query(() -> {
+        return ops.query(() -> {
             Inode inode = inodes.load(ino);
             return inode;
         });
     }
 
     public void chmod(long ino, int permissions) throws IOException {
-        change(ino, () -> {
+        ops.change(ino, () -> {
             Inode inode = inodes.load(ino);
             inode.mode = (inode.mode & Inode.S_IFMT) | (permissions & 07777);
             inodes.touch(inode, false, true);
@@ -591,7 +280,7 @@ public final class CowFileSystem implements Closeable {
     }
 
     public void chown(long ino, int uid, int gid) throws IOException {
-        change(ino, () -> {
+        ops.change(ino, () -> {
             Inode inode = inodes.load(ino);
             if (uid != -1) {
                 inode.uid = uid;
@@ -606,7 +295,7 @@ public final class CowFileSystem implements Closeable {
 
     /** Sets access and modification times; a null instant leaves that time as it is. */
     public void setTimes(long ino, Instant access, Instant modify) throws IOException {
-        change(ino, () -> {
+        ops.change(ino, () -> {
             Inode inode = inodes.load(ino);
             if (access != null) {
                 inode.setTimes(true, false, false, access.getEpochSecond(), access.getNano());
@@ -624,7 +313,7 @@ public final class CowFileSystem implements Closeable {
      * it is). New files start with the filesystem's default, chosen at creation.
      */
     public void setCompression(long ino, boolean compress) throws IOException {
-        change(ino, () -> {
+        ops.change(ino, () -> {
             Inode inode = inodes.load(ino);
             if (!inode.isRegularFile()) {
                 throw new FsException(Errno.EINVAL, "inode " + ino + " is not a regular file");
@@ -639,7 +328,7 @@ public final class CowFileSystem implements Closeable {
 
     /** The inode that {@code name} names in directory {@code dir}. */
     public long lookup(long dir, String name) throws IOException {
-        return query(() -> {
+        return ops.query(() -> {
             return lookupLocked(dir, name);
         });
     }
@@ -667,7 +356,7 @@ public final class CowFileSystem implements Closeable {
      * in the middle are followed; the last component's only when {@code followLast}.
      */
     public long resolve(String path, boolean followLast) throws IOException {
-        return query(() -> {
+        return ops.query(() -> {
             return resolveLocked(ROOT_INO, path, followLast, new int[1]);
         });
     }
@@ -677,7 +366,7 @@ public final class CowFileSystem implements Closeable {
      * friends resolve). Symbolic links are followed as in {@link #resolve(String, boolean)}.
      */
     public long resolve(long start, String path, boolean followLast) throws IOException {
-        return query(() -> {
+        return ops.query(() -> {
             return resolveLocked(start, path, followLast, new int[1]);
         });
     }
@@ -714,13 +403,13 @@ public final class CowFileSystem implements Closeable {
 
     /** Lists a directory from {@code position} (0 for the start), at most {@code max} entries. */
     public List<DirEntry> readdir(long dir, long position, int max) throws IOException {
-        return query(() -> {
+        return ops.query(() -> {
             Inode inode = inodes.load(dir);
             if (!inode.isDirectory()) {
                 throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
             }
             List<DirEntry> entries = new ArrayList<>();
-            Cursor cursor = txn != null ? txn.cursor(treeOf(dir)) : null;
+            Cursor cursor = txn() != null ? txn().cursor(treeOf(dir)) : null;
             if (cursor == null) {
                 try (var read = store.beginRead()) {
                     collectEntries(read.cursor(treeOf(dir)), dir, position, max, entries);
@@ -754,27 +443,27 @@ public final class CowFileSystem implements Closeable {
         Bytes.putLong(byName, 0, localIno(ino));
         Bytes.putLong(byName, 8, index);
         byName[16] = (byte) (type >>> 12);
-        txn.put(treeOf(dir.ino), FsKeys.of(dir.ino, FsKeys.DIR_NAME, name), byName);
+        txn().put(treeOf(dir.ino), FsKeys.of(dir.ino, FsKeys.DIR_NAME, name), byName);
         byte[] byIndex = new byte[9 + name.length];
         Bytes.putLong(byIndex, 0, localIno(ino));
         byIndex[8] = (byte) (type >>> 12);
         System.arraycopy(name, 0, byIndex, 9, name.length);
-        txn.put(treeOf(dir.ino), FsKeys.of(dir.ino, FsKeys.DIR_INDEX, index), byIndex);
-        txn.put(treeOf(dir.ino), FsKeys.ref(ino, dir.ino, name), new byte[0]);
+        txn().put(treeOf(dir.ino), FsKeys.of(dir.ino, FsKeys.DIR_INDEX, index), byIndex);
+        txn().put(treeOf(dir.ino), FsKeys.ref(ino, dir.ino, name), new byte[0]);
     }
 
     /** Removes the entry; returns the inode it named. */
     private long removeEntry(long dir, byte[] name) throws IOException {
         byte[] nameKey = FsKeys.of(dir, FsKeys.DIR_NAME, name);
-        byte[] entry = txn.get(treeOf(dir), nameKey);
+        byte[] entry = txn().get(treeOf(dir), nameKey);
         if (entry == null) {
             throw new FsException(Errno.ENOENT, "no entry '" + new String(name, StandardCharsets.UTF_8)
                     + "' in directory " + dir);
         }
-        txn.delete(treeOf(dir), nameKey);
-        txn.delete(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_INDEX, Bytes.getLong(entry, 8)));
+        txn().delete(treeOf(dir), nameKey);
+        txn().delete(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_INDEX, Bytes.getLong(entry, 8)));
         long child = globalIno(dir, Bytes.getLong(entry, 0));
-        txn.delete(treeOf(dir), FsKeys.ref(child, dir, name));
+        txn().delete(treeOf(dir), FsKeys.ref(child, dir, name));
         return child;
     }
 
@@ -821,10 +510,10 @@ public final class CowFileSystem implements Closeable {
     private long createNode(long dir, String name, int mode, long rdev, int uid, int gid, byte[] symlinkTarget)
             throws IOException {
         byte[] nameBytes = nameBytes(name);
-        return update(dir, () -> {
-            requireSpace(1);
+        return ops.update(dir, () -> {
+            ops.requireSpace(1);
             Inode parent = directory(dir);
-            if (txn.get(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
+            if (txn().get(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
                 throw new FsException(Errno.EEXIST, "'" + name + "' exists in directory " + dir);
             }
             boolean isDir = (mode & Inode.S_IFMT) == Inode.S_IFDIR;
@@ -833,12 +522,12 @@ public final class CowFileSystem implements Closeable {
             }
             Instant now = inodes.now();
             Inode inode = new Inode();
-            inode.ino = subvolumes.takeIno(txn, subvolumeOf(dir));
+            inode.ino = subvolumes.takeIno(txn(), subvolumeOf(dir));
             inode.mode = mode;
             inode.uid = uid;
             inode.gid = gid;
             inode.rdev = rdev;
-            inode.generation = txn.generation();
+            inode.generation = txn().generation();
             inode.flags = compressByDefault && (mode & Inode.S_IFMT) == Inode.S_IFREG ? Inode.FLAG_COMPRESS : 0;
             InodeTable.setAllTimes(inode, now);
             if (isDir) {
@@ -851,7 +540,7 @@ public final class CowFileSystem implements Closeable {
             }
             if (symlinkTarget != null) {
                 inode.size = symlinkTarget.length;
-                txn.put(treeOf(inode.ino), FsKeys.of(inode.ino, FsKeys.SYMLINK), symlinkTarget);
+                txn().put(treeOf(inode.ino), FsKeys.of(inode.ino, FsKeys.SYMLINK), symlinkTarget);
             }
             inodes.store(inode);
             addEntry(parent, nameBytes, inode.ino, mode & Inode.S_IFMT);
@@ -862,7 +551,7 @@ public final class CowFileSystem implements Closeable {
     }
 
     public String readlink(long ino) throws IOException {
-        return query(() -> {
+        return ops.query(() -> {
             return readlinkLocked(ino);
         });
     }
@@ -882,8 +571,8 @@ public final class CowFileSystem implements Closeable {
     /** A new name for an existing non-directory inode (a hard link). */
     public void link(long ino, long dir, String name) throws IOException {
         byte[] nameBytes = nameBytes(name);
-        change(dir, () -> {
-            requireSpace(1);
+        ops.change(dir, () -> {
+            ops.requireSpace(1);
             requireSameSubvolume(ino, dir);
             Inode inode = inodes.load(ino);
             if (inode.isDirectory()) {
@@ -896,7 +585,7 @@ public final class CowFileSystem implements Closeable {
                 throw new FsException(Errno.EMLINK, "inode " + ino + " has " + inode.nlink + " links");
             }
             Inode parent = directory(dir);
-            if (txn.get(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
+            if (txn().get(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
                 throw new FsException(Errno.EEXIST, "'" + name + "' exists in directory " + dir);
             }
             inode.nlink++;
@@ -913,7 +602,7 @@ public final class CowFileSystem implements Closeable {
     /** Removes a non-directory name; the inode goes with its last link once no handle holds it open. */
     public void unlink(long dir, String name) throws IOException {
         byte[] nameBytes = nameBytes(name);
-        freeing(dir, () -> {
+        ops.freeing(dir, () -> {
             Inode parent = directory(dir);
             long ino = lookupLocked(dir, name);
             Inode inode = inodes.load(ino);
@@ -929,7 +618,7 @@ public final class CowFileSystem implements Closeable {
 
     public void rmdir(long dir, String name) throws IOException {
         byte[] nameBytes = nameBytes(name);
-        freeing(dir, () -> {
+        ops.freeing(dir, () -> {
             Inode parent = directory(dir);
             long ino = lookupLocked(dir, name);
             Inode inode = inodes.load(ino);
@@ -947,7 +636,7 @@ public final class CowFileSystem implements Closeable {
     }
 
     private void requireEmpty(long dir) throws IOException {
-        Cursor cursor = txn.cursor(treeOf(dir));
+        Cursor cursor = txn().cursor(treeOf(dir));
         if (cursor.seek(FsKeys.of(dir, FsKeys.DIR_INDEX, 0)) && FsKeys.is(cursor.key(), dir, FsKeys.DIR_INDEX)) {
             throw new FsException(Errno.ENOTEMPTY, "directory " + dir + " is not empty");
         }
@@ -970,11 +659,11 @@ public final class CowFileSystem implements Closeable {
             throws IOException {
         byte[] from = nameBytes(fromName);
         byte[] to = nameBytes(toName);
-        freeing(toDir, () -> {
+        ops.freeing(toDir, () -> {
             requireSameSubvolume(fromDir, toDir);
             Inode source = inodes.load(lookupLocked(fromDir, fromName));
             directory(toDir);
-            byte[] targetEntry = txn.get(treeOf(toDir), FsKeys.of(toDir, FsKeys.DIR_NAME, to));
+            byte[] targetEntry = txn().get(treeOf(toDir), FsKeys.of(toDir, FsKeys.DIR_NAME, to));
             Inode target = targetEntry == null ? null : inodes.load(globalIno(toDir, Bytes.getLong(targetEntry, 0)));
             if (mode == RenameMode.NOREPLACE && target != null) {
                 throw new FsException(Errno.EEXIST, "'" + toName + "' exists in directory " + toDir);
@@ -1096,19 +785,12 @@ public final class CowFileSystem implements Closeable {
 
     /** Marks the inode open (its data outlives its last link until {@link #release}). */
     public void open(long ino) throws IOException {
-        inspect(() -> openFiles.open(ino));
+        ops.inspect(() -> openFiles.open(ino));
     }
 
     /** Releases a handle: the last one of a file with no name left frees it. */
     public void release(long ino) throws IOException {
-        begin();
-        try {
-            openFiles.release(ino);
-        } catch (IOException e) {
-            throw failed(e);
-        } finally {
-            end();
-        }
+        ops.exclusive(() -> openFiles.release(ino));
     }
 
     /** Reads up to {@code length} bytes at {@code offset}; returns how many (0 at or past the end). */
@@ -1117,7 +799,7 @@ public final class CowFileSystem implements Closeable {
             throw new FsException(Errno.EINVAL, "negative offset or length");
         }
         java.util.Objects.checkFromIndexSize(dstOffset, length, dst.length);
-        return query(() -> {
+        return ops.query(() -> {
             return data.read(ino, offset, ByteBuffer.wrap(dst), dstOffset, length);
         });
     }
@@ -1133,7 +815,7 @@ public final class CowFileSystem implements Closeable {
         if (dst.isReadOnly()) {
             throw new java.nio.ReadOnlyBufferException();
         }
-        int n = query(() -> {
+        int n = ops.query(() -> {
             return data.read(ino, offset, dst, dst.position(), dst.remaining());
         });
         dst.position(dst.position() + n);
@@ -1166,10 +848,10 @@ public final class CowFileSystem implements Closeable {
         if (offset + length > FileData.MAX_FILE_BYTES) {
             throw new FsException(Errno.EFBIG, "write past the maximum file size " + FileData.MAX_FILE_BYTES);
         }
-        change(ino, () -> {
-            requireSpace((length + blockSize() - 1) / blockSize());
+        ops.change(ino, () -> {
+            ops.requireSpace((length + blockSize() - 1) / blockSize());
             data.write(ino, offset, src, srcOffset, length);
-            afterChange();
+            ops.afterChange();
         });
     }
 
@@ -1178,22 +860,22 @@ public final class CowFileSystem implements Closeable {
         if (size < 0 || size > FileData.MAX_FILE_BYTES) {
             throw new FsException(size < 0 ? Errno.EINVAL : Errno.EFBIG, "size " + size + " out of range");
         }
-        freeing(ino, () -> data.flushFile(ino), () -> {
+        ops.freeing(ino, () -> data.flushFile(ino), () -> {
             data.truncate(ino, size);
-            afterChange();
+            ops.afterChange();
         });
     }
 
     /** The first offset at or after {@code offset} that holds data (SEEK_DATA); ENXIO past the last data. */
     public long seekData(long ino, long offset) throws IOException {
-        return exclusiveQuery(() -> {
+        return ops.exclusiveQuery(() -> {
             return data.seek(ino, offset, true);
         });
     }
 
     /** The first offset at or after {@code offset} in a hole (SEEK_HOLE); the end of the file counts as one. */
     public long seekHole(long ino, long offset) throws IOException {
-        return exclusiveQuery(() -> {
+        return ops.exclusiveQuery(() -> {
             return data.seek(ino, offset, false);
         });
     }
@@ -1204,8 +886,8 @@ public final class CowFileSystem implements Closeable {
      * contrast, are one inode). Works across subvolumes; dst must be writable. dst keeps its own attributes.
      */
     public void reflink(long src, long dst) throws IOException {
-        change(dst, () -> {
-            requireSpace(ExtentItems.NEST_ABOVE_ITEMS);
+        ops.change(dst, () -> {
+            ops.requireSpace(ExtentItems.NEST_ABOVE_ITEMS);
             Inode source = inodes.load(src);
             Inode target = inodes.load(dst);
             if (source.isDirectory() || target.isDirectory()) {
@@ -1219,7 +901,7 @@ public final class CowFileSystem implements Closeable {
                 return;
             }
             data.cloneData(src, dst);
-            afterChange();
+            ops.afterChange();
         });
     }
 
@@ -1239,26 +921,26 @@ public final class CowFileSystem implements Closeable {
      */
     public byte[] findXattr(long ino, String name) throws IOException {
         byte[] key = Xattrs.key(ino, name);
-        return query(() -> xattrs.find(ino, key));
+        return ops.query(() -> xattrs.find(ino, key));
     }
 
     /** Sets an attribute; {@code create} fails if it exists (EEXIST), {@code replace} if it does not (ENODATA). */
     public void setXattr(long ino, String name, byte[] value, boolean create, boolean replace) throws IOException {
         byte[] key = Xattrs.key(ino, name);
         Xattrs.checkValue(value);
-        change(ino, () -> {
-            requireSpace(1 + value.length / blockSize());
+        ops.change(ino, () -> {
+            ops.requireSpace(1 + value.length / blockSize());
             xattrs.set(ino, key, name, value, create, replace);
         });
     }
 
     public void removeXattr(long ino, String name) throws IOException {
         byte[] key = Xattrs.key(ino, name);
-        freeing(ino, () -> xattrs.remove(ino, key, name));
+        ops.freeing(ino, () -> xattrs.remove(ino, key, name));
     }
 
     public List<String> listXattrs(long ino) throws IOException {
-        return query(() -> xattrs.list(ino));
+        return ops.query(() -> xattrs.list(ino));
     }
 
     // ------------------------------------------------------------------ durability
@@ -1269,164 +951,43 @@ public final class CowFileSystem implements Closeable {
      * the ring's length of them makes the blocks reusable.
      */
     public void sync() throws IOException {
-        commit(true);
-    }
-
-    /** One commit of every finished operation; {@code moveRing}: one even with nothing changed, as {@link #sync}. */
-    private void commit(boolean moveRing) throws IOException {
-        begin();
-        try {
-            reportLostWork();
-            if (txn == null) {
-                if (!store.options().readOnly()) {
-                    throw new FsException(Errno.EROFS, "the filesystem turned read-only after an I/O error; "
-                            + "nothing since the last commit can be made durable");
-                }
-                return;
-            }
-        } finally {
-            end();
-        }
-        change(() -> {
-            boolean waiting = moveRing && !txn.hasChanges() && data.bufferedBytes() == 0 && !txn.hasDroppedTrees()
-                    && txn.space().blocksAwaitingReuse(lastChangeGeneration) > 0;
-            commitLocked(waiting);
-        });
-    }
-
-    private void reportLostWork() throws FsException {
-        FsException lost = lostWork;
-        if (lost != null) {
-            lostWork = null;
-            throw lost;
-        }
+        ops.commit(true);
     }
 
     /** Returns once the file's data and metadata are durable (today: one commit of everything). */
     public void fsync(long ino) throws IOException {
-        inspect(() -> inodes.load(ino));
-        commit(false);
-    }
-
-    private void commitLocked() throws IOException {
-        commitLocked(false);
-    }
-
-    /**
-     * Commits the open transaction. {@code moveRing}: commit even when nothing changed, so that the superblock ring
-     * moves past blocks freed earlier ({@link #releaseFreedSpace}).
-     */
-    private void commitLocked(boolean moveRing) throws IOException {
-        data.flushAll();
-        WriteTransaction done = txn;
-        boolean changes = done.hasChanges() || done.hasDroppedTrees();
-        if (moveRing && !changes) {
-            done.forceCommit();
-        }
-        txn = null;
-        try {
-            long generation = done.commit();
-            if (changes) {
-                lastChangeGeneration = generation;
-            }
-            data.committed();
-            if (store.options().checkAfterCommit()) {
-                checkAfterCommit();
-            }
-        } catch (IOException | RuntimeException e) {
-            done.abort(); // releases the writer permit whatever state the commit stopped in
-            data.discardBuffers();
-            throw e;
-        } finally {
-            try {
-                txn = store.beginWrite();
-            } catch (IOException e) {
-                // The store turned read-only after a failed commit: later writes get EROFS.
-            }
-        }
-    }
-
-    /** Strict mode (tests): the filesystem checker after every commit, as the engine runs its own. */
-    private void checkAfterCommit() throws IOException {
-        List<String> problems = FsChecker.check(store);
-        if (!problems.isEmpty()) {
-            throw new dev.cowfs.engine.block.EngineBugError("filesystem checker after commit of generation "
-                    + store.generation() + ": " + problems);
-        }
-    }
-
-    /**
-     * Bounds what the open transaction holds: buffered file data is written out past its cap, and a commit
-     * follows once enough data was written that the space it frees should become reusable.
-     */
-    private void afterChange() throws IOException {
-        if (data.bufferedBytes() > FileData.MAX_BUFFERED_BYTES) {
-            data.flushAll();
-        }
-        if (data.extentBytesSinceCommit() >= FileData.COMMIT_AFTER_BYTES) {
-            commitLocked();
-        }
-    }
-
-    private void periodicCommit() {
-        try {
-            // Wait for a busy filesystem up to one interval, so that commits are not skipped under load.
-            if (!lock.writeLock().tryLock(options.commitIntervalMillis(), TimeUnit.MILLISECONDS)) {
-                return;
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return;
-        }
-        try {
-            if (!closed && txn != null) {
-                boolean idle = !txn.hasChanges() && data.bufferedBytes() == 0 && !txn.hasDroppedTrees();
-                commitLocked();
-                // A deleted subvolume releases its blocks a bounded part per commit: carry on for a while.
-                long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.commitIntervalMillis() / 5);
-                while (!closed && txn != null && txn.hasDroppedTrees() && System.nanoTime() < until) {
-                    commitLocked();
-                }
-                if (idle && !closed) {
-                    // Nothing else will commit: freed blocks waiting for the ring would wait for ever.
-                    releaseFreedSpace(lastChangeGeneration, () -> false);
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            failed(e instanceof IOException io ? io : new IOException(e.toString(), e));
-        } finally {
-            lock.writeLock().unlock();
-        }
+        ops.inspect(() -> inodes.load(ino));
+        ops.commit(false);
     }
 
     // ------------------------------------------------------------------ subvolumes and snapshots
 
     /** Every subvolume, snapshot and clone, the default subvolume (id 0) first. */
     public List<SubvolumeInfo> listSubvolumes() throws IOException {
-        return query(subvolumes::list);
+        return ops.query(subvolumes::list);
     }
 
     public SubvolumeInfo subvolume(long id) throws IOException {
-        return query(() -> subvolumes.info(id));
+        return ops.query(() -> subvolumes.info(id));
     }
 
     /** The id of the subvolume or snapshot called {@code name}. */
     public long subvolumeId(String name) throws IOException {
-        return query(() -> subvolumes.idOf(name));
+        return ops.query(() -> subvolumes.idOf(name));
     }
 
     /** Creates an empty subvolume (its own file tree, root directory mode 0755); durable on return. */
     public long createSubvolume(String name) throws IOException {
         byte[] nameBytes = Subvolumes.checkName(name);
-        return update(() -> {
-            requireSpace(8);
+        return ops.update(() -> {
+            ops.requireSpace(8);
             subvolumes.requireNameFree(nameBytes);
-            long id = subvolumes.allocateId(txn);
-            writeEmptySubvolume(txn, id, inodes.now());
+            long id = subvolumes.allocateId(txn());
+            writeEmptySubvolume(txn(), id, inodes.now());
             long created = inodes.now().toEpochMilli();
-            subvolumes.add(txn, new SubvolumeInfo(id, name, -1, created, txn.generation(), false,
-                    false, Subvolumes.identity(store.imageUuid(), id, txn.generation(), created), null));
-            commitLocked();
+            subvolumes.add(txn(), new SubvolumeInfo(id, name, -1, created, txn().generation(), false,
+                    false, Subvolumes.identity(store.imageUuid(), id, txn().generation(), created), null));
+            ops.commitLocked();
             return id;
         });
     }
@@ -1438,18 +999,18 @@ public final class CowFileSystem implements Closeable {
      */
     public long createSnapshot(long source, String name, boolean writable) throws IOException {
         byte[] nameBytes = Subvolumes.checkName(name);
-        return update(() -> {
-            requireSpace(8);
+        return ops.update(() -> {
+            ops.requireSpace(8);
             subvolumes.info(source);
             subvolumes.requireNameFree(nameBytes);
             data.flushAll();
-            long id = subvolumes.allocateId(txn);
-            txn.cloneTree(treeOf(inoOf(source, 0)), treeOf(inoOf(id, 0)));
+            long id = subvolumes.allocateId(txn());
+            txn().cloneTree(treeOf(inoOf(source, 0)), treeOf(inoOf(id, 0)));
             openFiles.removeOrphans(id);
             long created = inodes.now().toEpochMilli();
-            subvolumes.add(txn, new SubvolumeInfo(id, name, source, created, txn.generation(),
-                    !writable, true, Subvolumes.identity(store.imageUuid(), id, txn.generation(), created), null));
-            commitLocked();
+            subvolumes.add(txn(), new SubvolumeInfo(id, name, source, created, txn().generation(),
+                    !writable, true, Subvolumes.identity(store.imageUuid(), id, txn().generation(), created), null));
+            ops.commitLocked();
             return id;
         });
     }
@@ -1459,16 +1020,16 @@ public final class CowFileSystem implements Closeable {
      * commits (only what no other subvolume shares). EBUSY while a file in it is open.
      */
     public void deleteSubvolume(long id) throws IOException {
-        freeing(0, data::flushAll, () -> {
+        ops.freeing(0, data::flushAll, () -> {
             if (id == 0) {
                 throw new FsException(Errno.EPERM, "the default subvolume cannot be deleted");
             }
             subvolumes.info(id);
             openFiles.requireNoneOpenIn(id);
             data.flushAll();
-            subvolumes.remove(txn, id);
-            txn.dropTree(treeOf(inoOf(id, 0)));
-            commitLocked();
+            subvolumes.remove(txn(), id);
+            txn().dropTree(treeOf(inoOf(id, 0)));
+            ops.commitLocked();
         });
     }
 
@@ -1477,7 +1038,7 @@ public final class CowFileSystem implements Closeable {
      * Inode numbers go on past every number the subvolume handed out. EBUSY while a file in it is open.
      */
     public void rollback(long id, long snapshot) throws IOException {
-        freeing(0, data::flushAll, () -> {
+        ops.freeing(0, data::flushAll, () -> {
             subvolumes.requireWritable(id);
             subvolumes.info(snapshot);
             if (id == snapshot) {
@@ -1486,11 +1047,11 @@ public final class CowFileSystem implements Closeable {
             openFiles.requireNoneOpenIn(id);
             data.flushAll();
             long next = Math.max(subvolumes.nextIno(id), subvolumes.nextIno(snapshot));
-            txn.dropTree(treeOf(inoOf(id, 0)));
-            txn.cloneTree(treeOf(inoOf(snapshot, 0)), treeOf(inoOf(id, 0)));
+            txn().dropTree(treeOf(inoOf(id, 0)));
+            txn().cloneTree(treeOf(inoOf(snapshot, 0)), treeOf(inoOf(id, 0)));
             openFiles.removeOrphans(id);
-            subvolumes.setNextIno(txn, id, next);
-            commitLocked();
+            subvolumes.setNextIno(txn(), id, next);
+            ops.commitLocked();
         });
     }
 
@@ -1500,7 +1061,7 @@ public final class CowFileSystem implements Closeable {
      */
     public SpaceUsage space(long subvolume) throws IOException {
         sync();
-        return query(() -> {
+        return ops.query(() -> {
             subvolumes.info(subvolume);
             try (ReadTransaction read = store.beginRead()) {
                 var measured = read.treeSpace(treeOf(inoOf(subvolume, 0)));
@@ -1517,9 +1078,9 @@ public final class CowFileSystem implements Closeable {
      */
     public SpaceExplanation explainSpace() throws IOException {
         sync();
-        return query(() -> {
+        return ops.query(() -> {
             List<SpaceExplanation.Holder> holders = new ArrayList<>();
-            boolean releasing = txn != null && txn.hasDroppedTrees();
+            boolean releasing = txn() != null && txn().hasDroppedTrees();
             try (ReadTransaction read = store.beginRead()) {
                 for (SubvolumeInfo info : subvolumes.list()) {
                     var measured = read.treeSpace(treeOf(inoOf(info.id(), 0)));
@@ -1535,7 +1096,7 @@ public final class CowFileSystem implements Closeable {
     /** What one file holds (its data extents and out-of-line attributes), as {@link #space(long)}. */
     public SpaceUsage fileSpace(long ino) throws IOException {
         sync();
-        return query(() -> {
+        return ops.query(() -> {
             inodes.load(ino);
             try (ReadTransaction read = store.beginRead()) {
                 var measured = read.rangeSpace(treeOf(ino), FsKeys.of(ino, (byte) 0),
@@ -1553,7 +1114,7 @@ public final class CowFileSystem implements Closeable {
      */
     public List<DiffEntry> diff(long from, long to) throws IOException {
         sync();
-        return query(() -> {
+        return ops.query(() -> {
             subvolumes.info(from);
             subvolumes.info(to);
             try (ReadTransaction read = store.beginRead()) {
@@ -1607,7 +1168,7 @@ public final class CowFileSystem implements Closeable {
         } catch (FsException e) {
             throw e;
         } catch (IOException e) {
-            throw translate(e);
+            throw ops.translate(e);
         }
     }
 
@@ -1662,24 +1223,23 @@ public final class CowFileSystem implements Closeable {
             throw SnapshotReceiver.refused(e);
         }
         dev.cowfs.fs.send.SendHeader header = reader.header();
-        // Not through update(): a failed receive undoes itself (what others did was committed first), and must not
+        // Not through ops.update(): a failed receive undoes itself (what others did was committed first), and must not
         // be reported to the next sync as lost work.
-        beginWrite();
-        try {
+        return ops.owning(() -> {
             for (SubvolumeInfo info : subvolumes.list()) {
                 if (info.is(header.snapshot())) {
                     throw new FsException(Errno.EEXIST, "snapshot " + header.snapshot() + " is here already, as '"
                             + info.name() + "'; nothing was received");
                 }
             }
-            SubvolumeInfo base = null;
+            SubvolumeInfo found = null;
             if (header.incremental()) {
                 for (SubvolumeInfo info : subvolumes.list()) {
                     if (info.readOnly() && info.is(header.base())) {
-                        base = info;
+                        found = info;
                     }
                 }
-                if (base == null) {
+                if (found == null) {
                     throw new FsException(Errno.ENOENT, "the stream is the change since snapshot " + header.base()
                             + ", which this image does not have; receive that snapshot first, or send a full "
                             + "stream; nothing was received");
@@ -1687,17 +1247,15 @@ public final class CowFileSystem implements Closeable {
             }
             try {
                 data.flushAll();
-                commitLocked(); // what others did is durable: a failed receive undoes only itself
+                ops.commitLocked(); // what others did is durable: a failed receive undoes only itself
             } catch (IOException e) {
-                throw failed(e);
+                throw ops.failed(e);
             } catch (RuntimeException | Error e) {
-                failed(new IOException("operation failed unexpectedly: " + e, e));
+                ops.failed(new IOException("operation failed unexpectedly: " + e, e));
                 throw e;
             }
-            return receiveLocked(reader, header, base, name, progress);
-        } finally {
-            end();
-        }
+            return receiveLocked(reader, header, found, name, progress);
+        });
     }
 
     /** The stream's source failed (a broken pipe, a dropped connection), not this filesystem. */
@@ -1713,7 +1271,7 @@ public final class CowFileSystem implements Closeable {
         boolean staged = false;
         try (ReadTransaction baseRead = base == null ? null : store.beginRead()) {
             long baseTree = base == null ? -1 : treeOf(inoOf(base.id(), 0));
-            id = subvolumes.allocateId(txn);
+            id = subvolumes.allocateId(txn());
             SnapshotReceiver receiver = new SnapshotReceiver(inodes, reader, id, baseRead, baseTree, progress);
             String finalName = name != null ? name : receiver.readSnapshotRecord();
             if (name != null) {
@@ -1723,13 +1281,13 @@ public final class CowFileSystem implements Closeable {
             subvolumes.requireNameFree(nameBytes);
             long tree = treeOf(inoOf(id, 0));
             if (base == null) {
-                txn.createTree(tree);
+                txn().createTree(tree);
             } else {
-                txn.cloneTree(baseTree, tree);
+                txn().cloneTree(baseTree, tree);
             }
-            txn.put(ROOT_TREE, Subvolumes.receivingKey(id), new byte[0]);
+            txn().put(ROOT_TREE, Subvolumes.receivingKey(id), new byte[0]);
             SnapshotReceiver.Summary applied = receiver.apply();
-            commitLocked(); // staged: durable, named by no record
+            ops.commitLocked(); // staged: durable, named by no record
             staged = true;
             String problem;
             try (ReadTransaction read = store.beginRead()) {
@@ -1761,13 +1319,13 @@ public final class CowFileSystem implements Closeable {
                 throw new FsException(Errno.EBADMSG, "the send stream is not valid: " + problem
                         + "; nothing was received");
             }
-            txn.delete(ROOT_TREE, Subvolumes.receivingKey(id));
+            txn().delete(ROOT_TREE, Subvolumes.receivingKey(id));
             SubvolumeInfo info = new SubvolumeInfo(id, finalName, base == null ? -1 : base.id(),
-                    receiver.createdMillis(), txn.generation(), true, true,
-                    Subvolumes.identity(store.imageUuid(), id, txn.generation(), inodes.now().toEpochMilli()),
+                    receiver.createdMillis(), txn().generation(), true, true,
+                    Subvolumes.identity(store.imageUuid(), id, txn().generation(), inodes.now().toEpochMilli()),
                     header.snapshot());
-            subvolumes.add(txn, info);
-            commitLocked();
+            subvolumes.add(txn(), info);
+            ops.commitLocked();
             return new ReceiveSummary(info, applied.records(), applied.streamBytes(), applied.dataBytes(),
                     applied.extentsWritten(), applied.extentsReused(), ContentHash.hex(receiver.contentHash()));
         } catch (IOException | RuntimeException | Error e) {
@@ -1776,7 +1334,7 @@ public final class CowFileSystem implements Closeable {
                 throw SnapshotReceiver.refused(stream);
             }
             if (e instanceof IOException io) {
-                throw translate(io);
+                throw ops.translate(io);
             }
             throw e;
         }
@@ -1790,27 +1348,14 @@ public final class CowFileSystem implements Closeable {
      */
     private void undoReceive(long id, boolean staged) {
         try {
-            if (txn != null) {
-                txn.abort();
-            }
-            data.discardBuffers();
-            txn = null;
-            txn = store.beginWrite();
-            reloadCounters(); // subvolume records as committed: a record added in memory is gone
+            ops.abortAndRestart();
             if (staged) {
                 discardReceived(id);
-                commitLocked();
+                ops.commitLocked();
             }
         } catch (IOException | RuntimeException again) {
-            // The store turned read-only (a failed commit): what it shows is the last commit, whose subvolume
-            // records replace any added in memory. The marker lets the next open for writing clean up.
-            if (txn == null) {
-                try (ReadTransaction read = store.beginRead()) {
-                    subvolumes.load(read, null);
-                } catch (IOException | RuntimeException unreadable) {
-                    // the next operation that reads reports it
-                }
-            }
+            // The store turned read-only (a failed commit): the marker lets the next open for writing clean up.
+            ops.settleAfterFailure();
         }
     }
 
@@ -1824,8 +1369,8 @@ public final class CowFileSystem implements Closeable {
      * starting "repaired:", or "not repaired:" with the reason.
      */
     public List<String> repair() throws IOException {
-        return update(() -> {
-            commitLocked();
+        return ops.update(() -> {
+            ops.commitLocked();
             List<String> changed = new ArrayList<>();
             dev.cowfs.engine.check.CheckReport report = store.check();
             if (!report.leakedBlocks().isEmpty() || report.countsWrong()) {
@@ -1842,7 +1387,7 @@ public final class CowFileSystem implements Closeable {
                         extents.add(new long[] {start, end - start});
                         start = end;
                     }
-                    txn.repairSpace(extents, report.freeBlocks(), report.pendingBlocks());
+                    txn().repairSpace(extents, report.freeBlocks(), report.pendingBlocks());
                     if (!extents.isEmpty()) {
                         changed.add("repaired: returned " + leaked.cardinality() + " leaked block(s) in "
                                 + extents.size() + " extent(s), from block " + extents.get(0)[0] + ", to free space");
@@ -1859,18 +1404,18 @@ public final class CowFileSystem implements Closeable {
                 FsChecker.Unnamed found = FsChecker.unnamed(read, new java.util.HashSet<>(
                         Subvolumes.readRecords(read.imageUuid(), read.cursor(ROOT_TREE)).keySet()));
                 for (long id : found.leakedTrees()) {
-                    txn.dropTree(treeOf(inoOf(id, 0)));
-                    changed.add("repaired: dropped subvolume tree " + treeOf(inoOf(id, 0)) + " (id " + id + "), which no "
-                            + "record named; its blocks are released over the next commits");
+                    txn().dropTree(treeOf(inoOf(id, 0)));
+                    changed.add("repaired: dropped subvolume tree " + treeOf(inoOf(id, 0)) + " (id " + id
+                            + "), which no record named; its blocks are released over the next commits");
                 }
                 for (byte[] marker : found.badMarkers()) {
-                    txn.delete(ROOT_TREE, marker);
+                    txn().delete(ROOT_TREE, marker);
                     changed.add("repaired: removed the receive marker of subvolume " + FsChecker.markerId(marker)
                             + ", which staged nothing");
                 }
             }
             if (changed.stream().anyMatch(line -> line.startsWith("repaired:"))) {
-                commitLocked();
+                ops.commitLocked();
             }
             return changed;
         });
@@ -1885,44 +1430,17 @@ public final class CowFileSystem implements Closeable {
         return compact(progress, false);
     }
 
-    /** {@link #compact(java.util.function.LongConsumer)}, as {@link Store#compact(java.util.function.LongConsumer, boolean)}. */
+    /**
+     * {@link #compact(java.util.function.LongConsumer)}, as
+     * {@link Store#compact(java.util.function.LongConsumer, boolean)}.
+     */
     public Store.Compacted compact(java.util.function.LongConsumer progress, boolean belowCut) throws IOException {
-        beginWrite();
-        try {
-            try {
-                commitLocked();
-            } catch (IOException e) {
-                throw failed(e);
-            }
-            WriteTransaction idle = txn;
-            txn = null;
-            if (idle != null) {
-                idle.abort(); // compaction runs its own commits
-            }
-            try {
-                return store.compact(progress, belowCut);
-            } catch (IOException e) {
-                throw translate(e);
-            } finally {
-                data.discardBuffers();
-                try {
-                    txn = store.beginWrite();
-                    reloadCounters();
-                } catch (IOException e) {
-                    if (txn != null) {
-                        txn.abort(); // the writer permit goes back
-                    }
-                    txn = null; // the store turned read-only after a failed commit: later writes get EROFS
-                }
-            }
-        } finally {
-            end();
-        }
+        return ops.detached(() -> store.compact(progress, belowCut));
     }
 
     /** True while deleted subvolumes still hold blocks that the following commits release. */
     public boolean isReleasingSpace() throws IOException {
-        return query(() -> txn != null && txn.hasDroppedTrees());
+        return ops.query(() -> txn() != null && txn().hasDroppedTrees());
     }
 
     /**
@@ -1930,12 +1448,12 @@ public final class CowFileSystem implements Closeable {
      * as used at once, and freed blocks count as used until they are reusable (see {@link FsStat}).
      */
     public FsStat statfs() throws IOException {
-        beginRead();
-        try {
+        return ops.query(() -> {
             Superblock superblock = store.superblock();
-            WriteTransaction open = txn;
+            WriteTransaction open = txn();
             long highWater = open != null ? open.space().highWaterBlock() : superblock.highWaterBlock();
-            long used = open != null ? open.space().usedBlocks() + (data.bufferedBytes() + blockSize() - 1) / blockSize()
+            long bufferedBlocks = (data.bufferedBytes() + blockSize() - 1) / blockSize();
+            long used = open != null ? open.space().usedBlocks() + bufferedBlocks
                     : superblock.highWaterBlock() - superblock.freeBlocks();
             long capacity = superblock.capacityBlocks();
             long total;
@@ -1951,46 +1469,18 @@ public final class CowFileSystem implements Closeable {
             used = Math.min(used, total);
             return new FsStat(blockSize(), total, used, total - used, Math.max(0, Math.min(available, total - used)),
                     superblock.pendingBlocks(), capacity == 0, subvolumes.inodesHandedOut(), superblock.generation());
-        } finally {
-            lock.readLock().unlock();
-        }
+        });
     }
 
     /** Commits what is open and closes the image. */
     @Override
     public void close() throws IOException {
         if (committer != null) {
-            // Never interrupt a commit in progress: its file channel would be closed under it.
-            committer.shutdown();
-            try {
-                committer.awaitTermination(1, TimeUnit.MINUTES);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            committer.stop();
         }
-        lock.writeLock().lock();
         try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            reportLostWork();
-            if (txn == null && !store.options().readOnly()) {
-                throw new FsException(Errno.EIO, "the filesystem turned read-only after an I/O error; changes "
-                        + "since the last commit were lost");
-            }
-            if (txn != null) {
-                try {
-                    commitLocked();
-                } finally {
-                    if (txn != null) {
-                        txn.abort();
-                        txn = null;
-                    }
-                }
-            }
+            ops.close();
         } finally {
-            lock.writeLock().unlock();
             store.close();
         }
     }

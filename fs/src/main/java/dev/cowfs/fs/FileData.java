@@ -397,7 +397,8 @@ final class FileData {
             punch(ino, size, Long.MAX_VALUE);
             byte[] inline = inodes.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
             if (inline != null && inline.length > size) {
-                txn().put(InodeNumber.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA), Arrays.copyOf(inline, (int) size));
+                txn().put(InodeNumber.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA),
+                        Arrays.copyOf(inline, (int) size));
             }
         }
         inode.size = size;

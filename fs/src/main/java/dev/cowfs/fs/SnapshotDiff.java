@@ -124,7 +124,8 @@ final class SnapshotDiff {
             Cursor cursor = read.cursor(tree);
             byte[] start = FsKeys.of(current, FsKeys.INODE_REF);
             if (!cursor.seek(start) || !FsKeys.is(cursor.key(), current, FsKeys.INODE_REF)) {
-                throw new FsException(Errno.EIO, "inode " + current + " has no name (no back reference); run cowfs fsck");
+                throw new FsException(Errno.EIO, "inode " + current
+                        + " has no name (no back reference); run cowfs fsck");
             }
             byte[] key = cursor.key();
             path.insert(0, "/" + new String(key, 17, key.length - 17, StandardCharsets.UTF_8));
