@@ -59,7 +59,6 @@ public final class CowFileSystem implements Closeable {
     public static final int LINK_MAX = 65000;
     /** Inode numbers inside a subvolume stay at or below this: {@link InodeNumber}. */
     public static final long MAX_INO = InodeNumber.MAX_LOCAL;
-    private static final int MAX_SYMLINK_FOLLOWS = 40;
 
     private final Store store;
     private final FsOptions options;
@@ -70,6 +69,7 @@ public final class CowFileSystem implements Closeable {
     private final FileData data;
     private final Xattrs xattrs;
     private final OpenFiles openFiles;
+    private final DirectoryTree tree;
     private boolean compressByDefault;
     /** Subvolumes and snapshots: their records, read-only flags and inode counters. */
     private final Subvolumes subvolumes;
@@ -82,6 +82,7 @@ public final class CowFileSystem implements Closeable {
         this.data = new FileData(inodes);
         this.xattrs = new Xattrs(inodes);
         this.openFiles = new OpenFiles(inodes, data);
+        this.tree = new DirectoryTree(inodes, subvolumes, openFiles);
         ops.attach(data, openFiles);
     }
 
@@ -240,25 +241,7 @@ public final class CowFileSystem implements Closeable {
         return store;
     }
 
-    static byte[] nameBytes(String name) throws FsException {
-        if (name == null || name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0
-                || name.indexOf('\0') >= 0) {
-            throw new FsException(Errno.EINVAL, "invalid file name '" + name + "'");
-        }
-        byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
-        if (bytes.length > NAME_MAX) {
-            throw new FsException(Errno.ENAMETOOLONG, "name of " + bytes.length + " bytes (at most " + NAME_MAX
-                    + "): '" + name.substring(0, 32) + "...'");
-        }
-        return bytes;
-    }
 
-    /** Links and renames stay inside one subvolume (EXDEV otherwise, as across mounts). */
-    private static void requireSameSubvolume(long a, long b) throws FsException {
-        if (subvolumeOf(a) != subvolumeOf(b)) {
-            throw new FsException(Errno.EXDEV, "inodes " + a + " and " + b + " are in different subvolumes");
-        }
-    }
 
     // ------------------------------------------------------------------ attributes
 
@@ -328,27 +311,7 @@ public final class CowFileSystem implements Closeable {
 
     /** The inode that {@code name} names in directory {@code dir}. */
     public long lookup(long dir, String name) throws IOException {
-        return ops.query(() -> {
-            return lookupLocked(dir, name);
-        });
-    }
-
-    private long lookupLocked(long dir, String name) throws IOException {
-        Inode parent = inodes.load(dir);
-        if (!parent.isDirectory()) {
-            throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
-        }
-        if (name.equals(".")) {
-            return dir;
-        }
-        if (name.equals("..")) {
-            return parent.parent;
-        }
-        byte[] entry = inodes.get(dir, FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes(name)));
-        if (entry == null) {
-            throw new FsException(Errno.ENOENT, "no entry '" + name + "' in directory " + dir);
-        }
-        return globalIno(dir, Bytes.getLong(entry, 0));
+        return ops.query(() -> tree.lookup(dir, name));
     }
 
     /**
@@ -356,9 +319,7 @@ public final class CowFileSystem implements Closeable {
      * in the middle are followed; the last component's only when {@code followLast}.
      */
     public long resolve(String path, boolean followLast) throws IOException {
-        return ops.query(() -> {
-            return resolveLocked(ROOT_INO, path, followLast, new int[1]);
-        });
+        return ops.query(() -> tree.resolve(ROOT_INO, path, followLast));
     }
 
     /**
@@ -366,116 +327,12 @@ public final class CowFileSystem implements Closeable {
      * friends resolve). Symbolic links are followed as in {@link #resolve(String, boolean)}.
      */
     public long resolve(long start, String path, boolean followLast) throws IOException {
-        return ops.query(() -> {
-            return resolveLocked(start, path, followLast, new int[1]);
-        });
-    }
-
-    private long resolveLocked(long start, String path, boolean followLast, int[] follows) throws IOException {
-        if (path.getBytes(StandardCharsets.UTF_8).length > PATH_MAX) {
-            throw new FsException(Errno.ENAMETOOLONG, "path of more than " + PATH_MAX + " bytes");
-        }
-        long current = path.startsWith("/") ? rootOf(subvolumeOf(start)) : start;
-        String[] parts = path.split("/");
-        List<String> components = new ArrayList<>();
-        for (String part : parts) {
-            if (!part.isEmpty()) {
-                components.add(part);
-            }
-        }
-        for (int i = 0; i < components.size(); i++) {
-            String part = components.get(i);
-            long next = lookupLocked(current, part);
-            boolean last = i == components.size() - 1;
-            if (!last || followLast) {
-                Inode inode = inodes.load(next);
-                if (inode.isSymbolicLink()) {
-                    if (++follows[0] > MAX_SYMLINK_FOLLOWS) {
-                        throw new FsException(Errno.ELOOP, "too many symbolic links resolving '" + path + "'");
-                    }
-                    next = resolveLocked(current, readlinkLocked(next), true, follows);
-                }
-            }
-            current = next;
-        }
-        return current;
+        return ops.query(() -> tree.resolve(start, path, followLast));
     }
 
     /** Lists a directory from {@code position} (0 for the start), at most {@code max} entries. */
     public List<DirEntry> readdir(long dir, long position, int max) throws IOException {
-        return ops.query(() -> {
-            Inode inode = inodes.load(dir);
-            if (!inode.isDirectory()) {
-                throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
-            }
-            List<DirEntry> entries = new ArrayList<>();
-            Cursor cursor = txn() != null ? txn().cursor(treeOf(dir)) : null;
-            if (cursor == null) {
-                try (var read = store.beginRead()) {
-                    collectEntries(read.cursor(treeOf(dir)), dir, position, max, entries);
-                }
-            } else {
-                collectEntries(cursor, dir, position, max, entries);
-            }
-            return entries;
-        });
-    }
-
-    private static void collectEntries(Cursor cursor, long dir, long position, int max, List<DirEntry> into)
-            throws IOException {
-        for (boolean ok = cursor.seek(FsKeys.of(dir, FsKeys.DIR_INDEX, Math.max(position, 2))); ok
-                && into.size() < max; ok = cursor.next()) {
-            byte[] key = cursor.key();
-            if (!FsKeys.is(key, dir, FsKeys.DIR_INDEX)) {
-                break;
-            }
-            byte[] value = cursor.value();
-            String name = new String(value, 9, value.length - 9, StandardCharsets.UTF_8);
-            into.add(new DirEntry(name, globalIno(dir, Bytes.getLong(value, 0)), (value[8] & 0xFF) << 12,
-                    FsKeys.number(key) + 1));
-        }
-    }
-
-    private void addEntry(Inode dir, byte[] name, long ino, int type) throws IOException {
-        long index = dir.nextDirIndex++;
-        byte[] byName = new byte[17];
-        EngineBugError.check(subvolumeOf(ino) == subvolumeOf(dir.ino), "entry across subvolumes");
-        Bytes.putLong(byName, 0, localIno(ino));
-        Bytes.putLong(byName, 8, index);
-        byName[16] = (byte) (type >>> 12);
-        txn().put(treeOf(dir.ino), FsKeys.of(dir.ino, FsKeys.DIR_NAME, name), byName);
-        byte[] byIndex = new byte[9 + name.length];
-        Bytes.putLong(byIndex, 0, localIno(ino));
-        byIndex[8] = (byte) (type >>> 12);
-        System.arraycopy(name, 0, byIndex, 9, name.length);
-        txn().put(treeOf(dir.ino), FsKeys.of(dir.ino, FsKeys.DIR_INDEX, index), byIndex);
-        txn().put(treeOf(dir.ino), FsKeys.ref(ino, dir.ino, name), new byte[0]);
-    }
-
-    /** Removes the entry; returns the inode it named. */
-    private long removeEntry(long dir, byte[] name) throws IOException {
-        byte[] nameKey = FsKeys.of(dir, FsKeys.DIR_NAME, name);
-        byte[] entry = txn().get(treeOf(dir), nameKey);
-        if (entry == null) {
-            throw new FsException(Errno.ENOENT, "no entry '" + new String(name, StandardCharsets.UTF_8)
-                    + "' in directory " + dir);
-        }
-        txn().delete(treeOf(dir), nameKey);
-        txn().delete(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_INDEX, Bytes.getLong(entry, 8)));
-        long child = globalIno(dir, Bytes.getLong(entry, 0));
-        txn().delete(treeOf(dir), FsKeys.ref(child, dir, name));
-        return child;
-    }
-
-    private Inode directory(long dir) throws IOException {
-        Inode inode = inodes.load(dir);
-        if (!inode.isDirectory()) {
-            throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
-        }
-        if (inode.nlink == 0) {
-            throw new FsException(Errno.ENOENT, "directory " + dir + " was removed");
-        }
-        return inode;
+        return ops.query(() -> tree.readdir(dir, position, max));
     }
 
     // ------------------------------------------------------------------ creating
@@ -509,91 +366,23 @@ public final class CowFileSystem implements Closeable {
 
     private long createNode(long dir, String name, int mode, long rdev, int uid, int gid, byte[] symlinkTarget)
             throws IOException {
-        byte[] nameBytes = nameBytes(name);
+        byte[] nameBytes = DirectoryTree.nameBytes(name);
         return ops.update(dir, () -> {
             ops.requireSpace(1);
-            Inode parent = directory(dir);
-            if (txn().get(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
-                throw new FsException(Errno.EEXIST, "'" + name + "' exists in directory " + dir);
-            }
-            boolean isDir = (mode & Inode.S_IFMT) == Inode.S_IFDIR;
-            if (isDir && parent.nlink >= LINK_MAX) {
-                throw new FsException(Errno.EMLINK, "directory " + dir + " has too many subdirectories");
-            }
-            Instant now = inodes.now();
-            Inode inode = new Inode();
-            inode.ino = subvolumes.takeIno(txn(), subvolumeOf(dir));
-            inode.mode = mode;
-            inode.uid = uid;
-            inode.gid = gid;
-            inode.rdev = rdev;
-            inode.generation = txn().generation();
-            inode.flags = compressByDefault && (mode & Inode.S_IFMT) == Inode.S_IFREG ? Inode.FLAG_COMPRESS : 0;
-            InodeTable.setAllTimes(inode, now);
-            if (isDir) {
-                inode.nlink = 2;
-                inode.parent = dir;
-                inode.nextDirIndex = 2;
-                parent.nlink++;
-            } else {
-                inode.nlink = 1;
-            }
-            if (symlinkTarget != null) {
-                inode.size = symlinkTarget.length;
-                txn().put(treeOf(inode.ino), FsKeys.of(inode.ino, FsKeys.SYMLINK), symlinkTarget);
-            }
-            inodes.store(inode);
-            addEntry(parent, nameBytes, inode.ino, mode & Inode.S_IFMT);
-            inodes.touch(parent, true, true);
-            inodes.store(parent);
-            return inode.ino;
+            return tree.create(dir, name, nameBytes, mode, rdev, uid, gid, symlinkTarget, compressByDefault);
         });
     }
 
     public String readlink(long ino) throws IOException {
-        return ops.query(() -> {
-            return readlinkLocked(ino);
-        });
-    }
-
-    private String readlinkLocked(long ino) throws IOException {
-        Inode inode = inodes.load(ino);
-        if (!inode.isSymbolicLink()) {
-            throw new FsException(Errno.EINVAL, "inode " + ino + " is not a symbolic link");
-        }
-        byte[] target = inodes.get(ino, FsKeys.of(ino, FsKeys.SYMLINK));
-        if (target == null) {
-            throw new FsException(Errno.EIO, "symbolic link " + ino + " has no target; run cowfs fsck");
-        }
-        return new String(target, StandardCharsets.UTF_8);
+        return ops.query(() -> tree.readlink(ino));
     }
 
     /** A new name for an existing non-directory inode (a hard link). */
     public void link(long ino, long dir, String name) throws IOException {
-        byte[] nameBytes = nameBytes(name);
+        byte[] nameBytes = DirectoryTree.nameBytes(name);
         ops.change(dir, () -> {
             ops.requireSpace(1);
-            requireSameSubvolume(ino, dir);
-            Inode inode = inodes.load(ino);
-            if (inode.isDirectory()) {
-                throw new FsException(Errno.EPERM, "cannot hard-link directory " + ino);
-            }
-            if (inode.nlink == 0) {
-                throw new FsException(Errno.ENOENT, "inode " + ino + " was removed");
-            }
-            if (inode.nlink >= LINK_MAX) {
-                throw new FsException(Errno.EMLINK, "inode " + ino + " has " + inode.nlink + " links");
-            }
-            Inode parent = directory(dir);
-            if (txn().get(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
-                throw new FsException(Errno.EEXIST, "'" + name + "' exists in directory " + dir);
-            }
-            inode.nlink++;
-            inodes.touch(inode, false, true);
-            inodes.store(inode);
-            addEntry(parent, nameBytes, ino, inode.type());
-            inodes.touch(parent, true, true);
-            inodes.store(parent);
+            tree.link(ino, dir, name, nameBytes);
         });
     }
 
@@ -601,184 +390,20 @@ public final class CowFileSystem implements Closeable {
 
     /** Removes a non-directory name; the inode goes with its last link once no handle holds it open. */
     public void unlink(long dir, String name) throws IOException {
-        byte[] nameBytes = nameBytes(name);
-        ops.freeing(dir, () -> {
-            Inode parent = directory(dir);
-            long ino = lookupLocked(dir, name);
-            Inode inode = inodes.load(ino);
-            if (inode.isDirectory()) {
-                throw new FsException(Errno.EISDIR, "'" + name + "' is a directory; use rmdir");
-            }
-            removeEntry(dir, nameBytes);
-            inodes.touch(parent, true, true);
-            inodes.store(parent);
-            dropLink(inode);
-        });
+        byte[] nameBytes = DirectoryTree.nameBytes(name);
+        ops.freeing(dir, () -> tree.unlink(dir, name, nameBytes));
     }
 
     public void rmdir(long dir, String name) throws IOException {
-        byte[] nameBytes = nameBytes(name);
-        ops.freeing(dir, () -> {
-            Inode parent = directory(dir);
-            long ino = lookupLocked(dir, name);
-            Inode inode = inodes.load(ino);
-            if (!inode.isDirectory()) {
-                throw new FsException(Errno.ENOTDIR, "'" + name + "' is not a directory");
-            }
-            requireEmpty(ino);
-            removeEntry(dir, nameBytes);
-            parent.nlink--;
-            inodes.touch(parent, true, true);
-            inodes.store(parent);
-            inode.nlink = 0;
-            openFiles.lastNameRemoved(inode);
-        });
+        byte[] nameBytes = DirectoryTree.nameBytes(name);
+        ops.freeing(dir, () -> tree.rmdir(dir, name, nameBytes));
     }
-
-    private void requireEmpty(long dir) throws IOException {
-        Cursor cursor = txn().cursor(treeOf(dir));
-        if (cursor.seek(FsKeys.of(dir, FsKeys.DIR_INDEX, 0)) && FsKeys.is(cursor.key(), dir, FsKeys.DIR_INDEX)) {
-            throw new FsException(Errno.ENOTEMPTY, "directory " + dir + " is not empty");
-        }
-    }
-
-    /** One fewer name for the inode: at zero it is freed, or kept as an orphan while open. */
-    private void dropLink(Inode inode) throws IOException {
-        inode.nlink--;
-        inodes.touch(inode, false, true);
-        if (inode.nlink > 0) {
-            inodes.store(inode);
-            return;
-        }
-        openFiles.lastNameRemoved(inode);
-    }
-
-    // ------------------------------------------------------------------ rename
 
     public void rename(long fromDir, String fromName, long toDir, String toName, RenameMode mode)
             throws IOException {
-        byte[] from = nameBytes(fromName);
-        byte[] to = nameBytes(toName);
-        ops.freeing(toDir, () -> {
-            requireSameSubvolume(fromDir, toDir);
-            Inode source = inodes.load(lookupLocked(fromDir, fromName));
-            directory(toDir);
-            byte[] targetEntry = txn().get(treeOf(toDir), FsKeys.of(toDir, FsKeys.DIR_NAME, to));
-            Inode target = targetEntry == null ? null : inodes.load(globalIno(toDir, Bytes.getLong(targetEntry, 0)));
-            if (mode == RenameMode.NOREPLACE && target != null) {
-                throw new FsException(Errno.EEXIST, "'" + toName + "' exists in directory " + toDir);
-            }
-            if (mode == RenameMode.EXCHANGE && target == null) {
-                throw new FsException(Errno.ENOENT, "no entry '" + toName + "' to exchange with");
-            }
-            if (source.isDirectory() && fromDir != toDir) {
-                requireNotBelow(toDir, source.ino);
-                if (inodes.load(toDir).nlink >= LINK_MAX && (target == null || !target.isDirectory())) {
-                    throw new FsException(Errno.EMLINK, "directory " + toDir + " has too many subdirectories");
-                }
-            }
-            if (mode == RenameMode.EXCHANGE) {
-                if (target.isDirectory() && fromDir != toDir) {
-                    requireNotBelow(fromDir, target.ino);
-                }
-                exchange(fromDir, from, source, toDir, to, target);
-                return;
-            }
-            if (target != null) {
-                if (target.ino == source.ino) {
-                    return; // two names of one inode: POSIX says do nothing
-                }
-                if (source.isDirectory() && !target.isDirectory()) {
-                    throw new FsException(Errno.ENOTDIR, "cannot replace non-directory '" + toName
-                            + "' with a directory");
-                }
-                if (!source.isDirectory() && target.isDirectory()) {
-                    throw new FsException(Errno.EISDIR, "cannot replace directory '" + toName
-                            + "' with a non-directory");
-                }
-                if (target.isDirectory()) {
-                    requireEmpty(target.ino);
-                }
-            }
-            removeEntry(fromDir, from);
-            Inode fromParent = inodes.load(fromDir);
-            if (target != null) {
-                removeEntry(toDir, to);
-                if (target.isDirectory()) {
-                    Inode toParent = inodes.load(toDir);
-                    toParent.nlink--;
-                    inodes.store(toParent);
-                    target.nlink = 0;
-                    openFiles.lastNameRemoved(target);
-                } else {
-                    dropLink(target);
-                }
-                fromParent = inodes.load(fromDir);
-            }
-            if (source.isDirectory() && fromDir != toDir) {
-                fromParent.nlink--;
-                source.parent = toDir;
-            }
-            inodes.touch(fromParent, true, true);
-            inodes.store(fromParent);
-            Inode toParent = inodes.load(toDir);
-            if (source.isDirectory() && fromDir != toDir) {
-                toParent.nlink++;
-            }
-            addEntry(toParent, to, source.ino, source.type());
-            inodes.touch(toParent, true, true);
-            inodes.store(toParent);
-            inodes.touch(source, false, true);
-            inodes.store(source);
-        });
-    }
-
-    /** A directory must not move into its own subtree (EINVAL). */
-    private void requireNotBelow(long dir, long movedDir) throws IOException {
-        long current = dir;
-        for (int depth = 0; depth < 1_000_000; depth++) {
-            if (current == movedDir) {
-                throw new FsException(Errno.EINVAL, "cannot move directory " + movedDir + " into its own subtree");
-            }
-            if (localIno(current) == ROOT_INO) {
-                return;
-            }
-            current = inodes.load(current).parent;
-        }
-        throw new FsException(Errno.EIO, "directory parents form a cycle at " + dir + "; run cowfs fsck");
-    }
-
-    private void exchange(long fromDir, byte[] from, Inode source, long toDir, byte[] to, Inode target)
-            throws IOException {
-        if (source.ino == target.ino) {
-            return;
-        }
-        removeEntry(fromDir, from);
-        removeEntry(toDir, to);
-        Inode fromParent = inodes.load(fromDir);
-        addEntry(fromParent, from, target.ino, target.type());
-        inodes.touch(fromParent, true, true);
-        if (fromDir != toDir) {
-            fromParent.nlink += (target.isDirectory() ? 1 : 0) - (source.isDirectory() ? 1 : 0);
-        }
-        inodes.store(fromParent);
-        Inode toParent = inodes.load(toDir);
-        addEntry(toParent, to, source.ino, source.type());
-        inodes.touch(toParent, true, true);
-        if (fromDir != toDir) {
-            toParent.nlink += (source.isDirectory() ? 1 : 0) - (target.isDirectory() ? 1 : 0);
-        }
-        inodes.store(toParent);
-        if (source.isDirectory()) {
-            source.parent = toDir;
-        }
-        if (target.isDirectory()) {
-            target.parent = fromDir;
-        }
-        inodes.touch(source, false, true);
-        inodes.touch(target, false, true);
-        inodes.store(source);
-        inodes.store(target);
+        byte[] from = DirectoryTree.nameBytes(fromName);
+        byte[] to = DirectoryTree.nameBytes(toName);
+        ops.freeing(toDir, () -> tree.rename(fromDir, fromName, from, toDir, toName, to, mode));
     }
 
     // ------------------------------------------------------------------ file data

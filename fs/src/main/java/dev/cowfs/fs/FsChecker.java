@@ -239,7 +239,7 @@ public final class FsChecker {
                     }
                     String name = new String(FsKeys.name(key), StandardCharsets.UTF_8);
                     try {
-                        if (!java.util.Arrays.equals(CowFileSystem.nameBytes(name), FsKeys.name(key))) {
+                        if (!java.util.Arrays.equals(DirectoryTree.nameBytes(name), FsKeys.name(key))) {
                             problem("directory " + ino + ": entry name is not valid UTF-8");
                         }
                     } catch (FsException e) {

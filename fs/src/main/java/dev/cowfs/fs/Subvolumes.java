@@ -173,7 +173,7 @@ final class Subvolumes {
 
     /** A subvolume name: a file name (1..255 bytes, no '/', NUL, "." or "..") without ':' or a leading '@'. */
     static byte[] checkName(String name) throws FsException {
-        byte[] bytes = CowFileSystem.nameBytes(name);
+        byte[] bytes = DirectoryTree.nameBytes(name);
         if (name.indexOf(':') >= 0 || name.startsWith("@")) {
             throw new FsException(Errno.EINVAL, "subvolume name '" + name + "' may not contain ':' or start with '@'"
                     + " (paths name snapshots as @NAME:/path)");
