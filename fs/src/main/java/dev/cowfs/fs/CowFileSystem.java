@@ -1,15 +1,10 @@
 package dev.cowfs.fs;
 
-import dev.cowfs.engine.Cursor;
 import dev.cowfs.engine.ReadTransaction;
 import dev.cowfs.engine.Store;
 import dev.cowfs.engine.WriteTransaction;
 import dev.cowfs.engine.block.BlockDevice;
-import dev.cowfs.engine.block.EngineBugError;
 import dev.cowfs.engine.format.Bytes;
-import dev.cowfs.engine.format.Limits;
-import dev.cowfs.engine.txn.SpaceAllocator;
-import dev.cowfs.engine.txn.Superblock;
 
 import static dev.cowfs.fs.InodeNumber.globalIno;
 import static dev.cowfs.fs.InodeNumber.inoOf;
@@ -26,7 +21,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A POSIX filesystem in one cowfs image: inodes, directories, file data in extents, links, symbolic links,
@@ -70,6 +64,8 @@ public final class CowFileSystem implements Closeable {
     private final Xattrs xattrs;
     private final OpenFiles openFiles;
     private final DirectoryTree tree;
+    private final Replication replication;
+    private final Maintenance maintenance;
     private boolean compressByDefault;
     /** Subvolumes and snapshots: their records, read-only flags and inode counters. */
     private final Subvolumes subvolumes;
@@ -83,6 +79,8 @@ public final class CowFileSystem implements Closeable {
         this.xattrs = new Xattrs(inodes);
         this.openFiles = new OpenFiles(inodes, data);
         this.tree = new DirectoryTree(inodes, subvolumes, openFiles);
+        this.replication = new Replication(ops, inodes, subvolumes, data);
+        this.maintenance = new Maintenance(ops, inodes, subvolumes, data);
         ops.attach(data, openFiles);
     }
 
@@ -174,36 +172,10 @@ public final class CowFileSystem implements Closeable {
             for (long subvolume : subvolumes.writableIds()) {
                 reclaimOrphans(subvolume);
             }
-            discardUnfinishedReceives();
+            replication.discardUnfinishedReceives();
         }
     }
 
-    /** Receives cut short by a crash left a tree no record names: it is dropped, with its marker. */
-    private void discardUnfinishedReceives() throws IOException {
-        List<Long> unfinished = new ArrayList<>();
-        Cursor cursor = txn().cursor(ROOT_TREE);
-        for (boolean ok = cursor.seek(new byte[] {Subvolumes.RECEIVING}); ok; ok = cursor.next()) {
-            byte[] key = cursor.key();
-            if (key.length != 9 || key[0] != Subvolumes.RECEIVING) {
-                break;
-            }
-            unfinished.add(Bytes.getLongBigEndian(key, 1));
-        }
-        for (long id : unfinished) {
-            discardReceived(id);
-        }
-        if (!unfinished.isEmpty()) {
-            ops.commitLocked();
-        }
-    }
-
-    /** Drops a staged received tree and its marker (in the open transaction). */
-    private void discardReceived(long id) throws IOException {
-        if (!subvolumes.exists(id) && txn().hasTree(treeOf(inoOf(id, 0)))) {
-            txn().dropTree(treeOf(inoOf(id, 0)));
-        }
-        txn().delete(ROOT_TREE, Subvolumes.receivingKey(id));
-    }
 
     /** Unlinked files that were still open at the last crash or close: their space is freed now. */
     private void reclaimOrphans(long subvolume) throws IOException {
@@ -686,14 +658,7 @@ public final class CowFileSystem implements Closeable {
      */
     public SpaceUsage space(long subvolume) throws IOException {
         sync();
-        return ops.query(() -> {
-            subvolumes.info(subvolume);
-            try (ReadTransaction read = store.beginRead()) {
-                var measured = read.treeSpace(treeOf(inoOf(subvolume, 0)));
-                return new SpaceUsage(measured.referencedBlocks() * blockSize(),
-                        measured.exclusiveBlocks() * blockSize(), read.generation());
-            }
-        });
+        return ops.query(() -> maintenance.space(subvolume));
     }
 
     /**
@@ -703,33 +668,13 @@ public final class CowFileSystem implements Closeable {
      */
     public SpaceExplanation explainSpace() throws IOException {
         sync();
-        return ops.query(() -> {
-            List<SpaceExplanation.Holder> holders = new ArrayList<>();
-            boolean releasing = txn() != null && txn().hasDroppedTrees();
-            try (ReadTransaction read = store.beginRead()) {
-                for (SubvolumeInfo info : subvolumes.list()) {
-                    var measured = read.treeSpace(treeOf(inoOf(info.id(), 0)));
-                    holders.add(new SpaceExplanation.Holder(info, new SpaceUsage(
-                            measured.referencedBlocks() * blockSize(), measured.exclusiveBlocks() * blockSize(),
-                            read.generation())));
-                }
-            }
-            return SpaceExplanation.of(holders, store.spacePins(), blockSize(), releasing);
-        });
+        return ops.query(() -> maintenance.explainSpace());
     }
 
     /** What one file holds (its data extents and out-of-line attributes), as {@link #space(long)}. */
     public SpaceUsage fileSpace(long ino) throws IOException {
         sync();
-        return ops.query(() -> {
-            inodes.load(ino);
-            try (ReadTransaction read = store.beginRead()) {
-                var measured = read.rangeSpace(treeOf(ino), FsKeys.of(ino, (byte) 0),
-                        FsKeys.of(ino, (byte) 0xFF)); // every item type of the inode sorts below 0xFF
-                return new SpaceUsage(measured.referencedBlocks() * blockSize(),
-                        measured.exclusiveBlocks() * blockSize(), read.generation());
-            }
-        });
+        return ops.query(() -> maintenance.fileSpace(ino));
     }
 
     /**
@@ -761,40 +706,7 @@ public final class CowFileSystem implements Closeable {
      */
     public SendSummary send(long snapshot, long base, java.io.OutputStream out,
                             java.util.function.LongConsumer progress) throws IOException {
-        if (base == snapshot) {
-            throw new FsException(Errno.EINVAL, "a snapshot cannot be sent as a change from itself");
-        }
-        try (ReadTransaction read = store.beginRead()) {
-            // The records of the commit being sent: a snapshot deleted meanwhile is simply not found.
-            Map<Long, SubvolumeInfo> records = Subvolumes.readRecords(read.imageUuid(), read.cursor(ROOT_TREE));
-            SubvolumeInfo[] infos = new SubvolumeInfo[2];
-            long[] ids = {snapshot, base};
-            for (int i = 0; i < 2; i++) {
-                if (i == 1 && base < 0) {
-                    break;
-                }
-                infos[i] = ids[i] == 0 ? subvolumes.info(0) : records.get(ids[i]);
-                if (infos[i] == null) {
-                    throw new FsException(Errno.ENOENT, "no subvolume " + ids[i]);
-                }
-                if (!infos[i].readOnly()) {
-                    throw new FsException(Errno.EINVAL, (ids[i] == 0 ? "the default subvolume" : "'"
-                            + infos[i].name() + "'") + " is not a read-only snapshot, and only those can be sent; "
-                            + "take one with cowfs snapshot create");
-                }
-            }
-            try (java.io.OutputStream behind = dev.cowfs.fs.send.StreamPipelining.writeBehind(out)) {
-                SnapshotSender.Summary sent = SnapshotSender.send(read, infos[0], infos[1], behind, progress);
-                behind.flush(); // every byte has reached `out` when send returns
-                return new SendSummary(sent.records(), sent.streamBytes(), sent.dataBytes(), sent.extentsSent(),
-                        sent.extentsReused(), ContentHash.hex(sent.contentHash()), sent.itemsAdded(),
-                        sent.itemsRemoved());
-            }
-        } catch (FsException e) {
-            throw e;
-        } catch (IOException e) {
-            throw ops.translate(e);
-        }
+        return replication.send(snapshot, base, out, progress);
     }
 
     /** What {@link #receive} made and read. */
@@ -812,176 +724,7 @@ public final class CowFileSystem implements Closeable {
      */
     public ReceiveSummary receive(java.io.InputStream in, String name, java.util.function.LongConsumer progress)
             throws IOException {
-        java.io.InputStream ahead = dev.cowfs.fs.send.StreamPipelining.readAhead(in);
-        try {
-            return receiveFrom(ahead, name, progress);
-        } finally {
-            ahead.close();
-        }
-    }
-
-    /** {@link #receive}, from a stream read ahead. */
-    private ReceiveSummary receiveFrom(java.io.InputStream in, String name, java.util.function.LongConsumer progress)
-            throws IOException {
-        dev.cowfs.fs.send.SendStreamReader reader;
-        try {
-            reader = new dev.cowfs.fs.send.SendStreamReader(new java.io.FilterInputStream(in) {
-                @Override
-                public int read(byte[] bytes, int offset, int length) throws IOException {
-                    try {
-                        return super.read(bytes, offset, length);
-                    } catch (IOException e) {
-                        throw unreadable(e);
-                    }
-                }
-
-                @Override
-                public int read() throws IOException {
-                    try {
-                        return super.read();
-                    } catch (IOException e) {
-                        throw unreadable(e);
-                    }
-                }
-            });
-        } catch (dev.cowfs.fs.send.SendStreamException e) {
-            throw SnapshotReceiver.refused(e);
-        }
-        dev.cowfs.fs.send.SendHeader header = reader.header();
-        // Not through ops.update(): a failed receive undoes itself (what others did was committed first), and must not
-        // be reported to the next sync as lost work.
-        return ops.owning(() -> {
-            for (SubvolumeInfo info : subvolumes.list()) {
-                if (info.is(header.snapshot())) {
-                    throw new FsException(Errno.EEXIST, "snapshot " + header.snapshot() + " is here already, as '"
-                            + info.name() + "'; nothing was received");
-                }
-            }
-            SubvolumeInfo found = null;
-            if (header.incremental()) {
-                for (SubvolumeInfo info : subvolumes.list()) {
-                    if (info.readOnly() && info.is(header.base())) {
-                        found = info;
-                    }
-                }
-                if (found == null) {
-                    throw new FsException(Errno.ENOENT, "the stream is the change since snapshot " + header.base()
-                            + ", which this image does not have; receive that snapshot first, or send a full "
-                            + "stream; nothing was received");
-                }
-            }
-            try {
-                data.flushAll();
-                ops.commitLocked(); // what others did is durable: a failed receive undoes only itself
-            } catch (IOException e) {
-                throw ops.failed(e);
-            } catch (RuntimeException | Error e) {
-                ops.failed(new IOException("operation failed unexpectedly: " + e, e));
-                throw e;
-            }
-            return receiveLocked(reader, header, found, name, progress);
-        });
-    }
-
-    /** The stream's source failed (a broken pipe, a dropped connection), not this filesystem. */
-    private static IOException unreadable(IOException e) {
-        return e instanceof dev.cowfs.fs.send.SendStreamException ? e : new dev.cowfs.fs.send.SendStreamException(
-                "the send stream could not be read (" + e.getMessage() + "); send it again");
-    }
-
-    private ReceiveSummary receiveLocked(dev.cowfs.fs.send.SendStreamReader reader,
-                                         dev.cowfs.fs.send.SendHeader header, SubvolumeInfo base, String name,
-                                         java.util.function.LongConsumer progress) throws IOException {
-        long id = -1;
-        boolean staged = false;
-        try (ReadTransaction baseRead = base == null ? null : store.beginRead()) {
-            long baseTree = base == null ? -1 : treeOf(inoOf(base.id(), 0));
-            id = subvolumes.allocateId(txn());
-            SnapshotReceiver receiver = new SnapshotReceiver(inodes, reader, id, baseRead, baseTree, progress);
-            String finalName = name != null ? name : receiver.readSnapshotRecord();
-            if (name != null) {
-                receiver.readSnapshotRecord();
-            }
-            byte[] nameBytes = Subvolumes.checkName(finalName);
-            subvolumes.requireNameFree(nameBytes);
-            long tree = treeOf(inoOf(id, 0));
-            if (base == null) {
-                txn().createTree(tree);
-            } else {
-                txn().cloneTree(baseTree, tree);
-            }
-            txn().put(ROOT_TREE, Subvolumes.receivingKey(id), new byte[0]);
-            SnapshotReceiver.Summary applied = receiver.apply();
-            ops.commitLocked(); // staged: durable, named by no record
-            staged = true;
-            String problem;
-            try (ReadTransaction read = store.beginRead()) {
-                ContentHash hash = new ContentHash();
-                SnapshotChanges.walk(read, baseTree, tree, new SnapshotChanges.Sink() {
-                    @Override
-                    public void item(byte[] key, byte[] before, byte[] after) {
-                        hash.item(key, before, after);
-                    }
-
-                    @Override
-                    public void extents(long ino, List<FileData.Item> removed, List<FileData.Item> added,
-                                        boolean gone) {
-                        hash.extents(ino, removed, added);
-                    }
-                });
-                problem = java.util.Arrays.equals(hash.toBytes(), receiver.contentHash()) ? null
-                        : "what it built does not match the stream's content hash (stream "
-                        + ContentHash.hex(receiver.contentHash()) + ", built " + ContentHash.hex(hash.toBytes()) + ")";
-                if (problem == null) {
-                    List<String> problems = FsChecker.checkTree(read, tree);
-                    if (!problems.isEmpty()) {
-                        problem = "what it built is not a consistent filesystem (" + problems.get(0)
-                                + (problems.size() > 1 ? " and " + (problems.size() - 1) + " more" : "") + ")";
-                    }
-                }
-            }
-            if (problem != null) {
-                throw new FsException(Errno.EBADMSG, "the send stream is not valid: " + problem
-                        + "; nothing was received");
-            }
-            txn().delete(ROOT_TREE, Subvolumes.receivingKey(id));
-            SubvolumeInfo info = new SubvolumeInfo(id, finalName, base == null ? -1 : base.id(),
-                    receiver.createdMillis(), txn().generation(), true, true,
-                    Subvolumes.identity(store.imageUuid(), id, txn().generation(), inodes.now().toEpochMilli()),
-                    header.snapshot());
-            subvolumes.add(txn(), info);
-            ops.commitLocked();
-            return new ReceiveSummary(info, applied.records(), applied.streamBytes(), applied.dataBytes(),
-                    applied.extentsWritten(), applied.extentsReused(), ContentHash.hex(receiver.contentHash()));
-        } catch (IOException | RuntimeException | Error e) {
-            undoReceive(id, staged);
-            if (e instanceof dev.cowfs.fs.send.SendStreamException stream) {
-                throw SnapshotReceiver.refused(stream);
-            }
-            if (e instanceof IOException io) {
-                throw ops.translate(io);
-            }
-            throw e;
-        }
-    }
-
-    /**
-     * A receive failed. Its transaction, which holds only the receive, is abandoned; after the staged commit,
-     * the staged tree and its marker are then dropped in one more commit. Should that fail too (a failing
-     * device), the marker stays and the next open for writing drops the tree; the filesystem is then
-     * read-only, as after any failed commit.
-     */
-    private void undoReceive(long id, boolean staged) {
-        try {
-            ops.abortAndRestart();
-            if (staged) {
-                discardReceived(id);
-                ops.commitLocked();
-            }
-        } catch (IOException | RuntimeException again) {
-            // The store turned read-only (a failed commit): the marker lets the next open for writing clean up.
-            ops.settleAfterFailure();
-        }
+        return replication.receive(in, name, progress);
     }
 
     /**
@@ -994,56 +737,7 @@ public final class CowFileSystem implements Closeable {
      * starting "repaired:", or "not repaired:" with the reason.
      */
     public List<String> repair() throws IOException {
-        return ops.update(() -> {
-            ops.commitLocked();
-            List<String> changed = new ArrayList<>();
-            dev.cowfs.engine.check.CheckReport report = store.check();
-            if (!report.leakedBlocks().isEmpty() || report.countsWrong()) {
-                if (report.otherProblems() > 0) {
-                    changed.add("not repaired: " + report.leakedBlocks().cardinality() + " leaked block(s)"
-                            + (report.countsWrong() ? " and the superblock's totals" : "") + ", because the image has "
-                            + report.otherProblems() + " other problem(s) that could hide what those blocks hold");
-                } else {
-                    java.util.BitSet leaked = (java.util.BitSet) report.leakedBlocks().clone();
-                    leaked.andNot(report.protectedBlocks());
-                    List<long[]> extents = new ArrayList<>();
-                    for (int start = leaked.nextSetBit(0); start >= 0; start = leaked.nextSetBit(start)) {
-                        int end = leaked.nextClearBit(start);
-                        extents.add(new long[] {start, end - start});
-                        start = end;
-                    }
-                    txn().repairSpace(extents, report.freeBlocks(), report.pendingBlocks());
-                    if (!extents.isEmpty()) {
-                        changed.add("repaired: returned " + leaked.cardinality() + " leaked block(s) in "
-                                + extents.size() + " extent(s), from block " + extents.get(0)[0] + ", to free space");
-                    }
-                    if (report.countsWrong()) {
-                        Superblock newest = store.superblock();
-                        changed.add("repaired: the superblock counted " + newest.freeBlocks() + " free / "
-                                + newest.pendingBlocks() + " pending blocks; the space tree holds "
-                                + report.freeBlocks() + " / " + report.pendingBlocks() + ", which now stand");
-                    }
-                }
-            }
-            try (ReadTransaction read = store.beginRead()) {
-                FsChecker.Unnamed found = FsChecker.unnamed(read, new java.util.HashSet<>(
-                        Subvolumes.readRecords(read.imageUuid(), read.cursor(ROOT_TREE)).keySet()));
-                for (long id : found.leakedTrees()) {
-                    txn().dropTree(treeOf(inoOf(id, 0)));
-                    changed.add("repaired: dropped subvolume tree " + treeOf(inoOf(id, 0)) + " (id " + id
-                            + "), which no record named; its blocks are released over the next commits");
-                }
-                for (byte[] marker : found.badMarkers()) {
-                    txn().delete(ROOT_TREE, marker);
-                    changed.add("repaired: removed the receive marker of subvolume " + FsChecker.markerId(marker)
-                            + ", which staged nothing");
-                }
-            }
-            if (changed.stream().anyMatch(line -> line.startsWith("repaired:"))) {
-                ops.commitLocked();
-            }
-            return changed;
-        });
+        return ops.update(maintenance::repair);
     }
 
     /**
@@ -1073,28 +767,7 @@ public final class CowFileSystem implements Closeable {
      * as used at once, and freed blocks count as used until they are reusable (see {@link FsStat}).
      */
     public FsStat statfs() throws IOException {
-        return ops.query(() -> {
-            Superblock superblock = store.superblock();
-            WriteTransaction open = txn();
-            long highWater = open != null ? open.space().highWaterBlock() : superblock.highWaterBlock();
-            long bufferedBlocks = (data.bufferedBytes() + blockSize() - 1) / blockSize();
-            long used = open != null ? open.space().usedBlocks() + bufferedBlocks
-                    : superblock.highWaterBlock() - superblock.freeBlocks();
-            long capacity = superblock.capacityBlocks();
-            long total;
-            long available;
-            if (capacity != 0) {
-                total = capacity;
-                available = Math.max(0, capacity - SpaceAllocator.reservedPoolBlocks(capacity) - used);
-            } else { // as a sparse file's loop device: what it spans, and what the host can still give it
-                long growable = store.device().growableBytes() / blockSize();
-                total = highWater + Math.min(growable, Limits.MAX_BLOCK_INDEX);
-                available = total - used;
-            }
-            used = Math.min(used, total);
-            return new FsStat(blockSize(), total, used, total - used, Math.max(0, Math.min(available, total - used)),
-                    superblock.pendingBlocks(), capacity == 0, subvolumes.inodesHandedOut(), superblock.generation());
-        });
+        return ops.query(maintenance::statfs);
     }
 
     /** Commits what is open and closes the image. */
