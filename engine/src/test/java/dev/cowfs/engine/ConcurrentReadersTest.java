@@ -10,8 +10,10 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -50,7 +52,7 @@ class ConcurrentReadersTest {
                                     assertEquals(round, roundOf(read.get(key(i))), "key " + i + " in generation "
                                             + read.generation());
                                 }
-                                Thread.sleep(40); // long enough for several commits to happen in between
+                                awaitCommits(store, 2, stop); // the view must outlive later commits
                             }
                             viewsChecked.incrementAndGet();
                         }
@@ -69,6 +71,15 @@ class ConcurrentReadersTest {
             pool.shutdown();
             assertTrue(viewsChecked.get() > 10, "only " + viewsChecked.get() + " views checked");
             assertTrue(store.check().isClean(), store.check().summary());
+        }
+    }
+
+    /** Waits until {@code count} more commits are durable (or the writer stops, or 10 s pass). */
+    private static void awaitCommits(Store store, int count, AtomicBoolean stop) {
+        long until = store.generation() + count;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (store.generation() < until && !stop.get() && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
         }
     }
 

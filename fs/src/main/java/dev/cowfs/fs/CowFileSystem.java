@@ -58,7 +58,8 @@ public final class CowFileSystem implements Closeable {
     private final FsOptions options;
     /** The lock, the open transaction, failures and commits: how every operation here runs. */
     private final Operations ops;
-    private GroupCommitter committer;
+    /** Group commit's timer, once loaded (null when read-only or committing only on request). */
+    private CommitTimer.Running committer;
     private final InodeTable inodes;
     private final FileData data;
     private final Xattrs xattrs;
@@ -145,7 +146,7 @@ public final class CowFileSystem implements Closeable {
         try {
             CowFileSystem fs = new CowFileSystem(store, options);
             fs.ops.opening(fs::load);
-            fs.committer = GroupCommitter.start(fs.ops, options.commitIntervalMillis());
+            fs.committer = GroupCommitter.start(fs.ops, options);
             return fs;
         } catch (IOException | RuntimeException | Error e) {
             store.close();

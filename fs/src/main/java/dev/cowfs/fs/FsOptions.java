@@ -10,12 +10,14 @@ public final class FsOptions {
     private final boolean compress;
     private final long commitIntervalMillis;
     private final Clock clock;
+    private final CommitTimer commitTimer;
 
     private FsOptions(Builder builder) {
         this.store = builder.store;
         this.compress = builder.compress;
         this.commitIntervalMillis = builder.commitIntervalMillis;
         this.clock = builder.clock;
+        this.commitTimer = builder.commitTimer;
     }
 
     public static Builder builder() {
@@ -44,11 +46,17 @@ public final class FsOptions {
         return clock;
     }
 
+    /** What drives group commit every {@link #commitIntervalMillis()}: a daemon thread unless set otherwise. */
+    public CommitTimer commitTimer() {
+        return commitTimer;
+    }
+
     public static final class Builder {
         private StoreOptions store = StoreOptions.defaults();
         private boolean compress;
         private long commitIntervalMillis = 5_000;
         private Clock clock = Clock.systemUTC();
+        private CommitTimer commitTimer = CommitTimer.daemonThread();
 
         public Builder store(StoreOptions value) {
             this.store = value;
@@ -70,6 +78,11 @@ public final class FsOptions {
 
         public Builder clock(Clock value) {
             this.clock = value;
+            return this;
+        }
+
+        public Builder commitTimer(CommitTimer value) {
+            this.commitTimer = java.util.Objects.requireNonNull(value, "commitTimer");
             return this;
         }
 

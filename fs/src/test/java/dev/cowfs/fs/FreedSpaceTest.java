@@ -82,12 +82,18 @@ class FreedSpaceTest {
         }
     }
 
-    /** With nothing else to commit, the group committer moves the ring on until freed space is reusable. */
+    /**
+     * With nothing else to commit, the group committer moves the ring on until freed space is reusable, then stops
+     * committing. The test drives the timer's ticks itself.
+     */
     @Test
     void anIdleFilesystemMakesFreedSpaceReusableOnItsTimer() throws Exception {
         byte[] data = new byte[FILE_BYTES];
         new Random(9).nextBytes(data);
-        try (CowFileSystem fs = CowFileSystem.create(new SimulatedDevice(), options(50))) {
+        ManualCommitTimer timer = new ManualCommitTimer();
+        FsOptions options = FsOptions.builder().commitIntervalMillis(50).commitTimer(timer)
+                .store(StoreOptions.builder().checkAfterCommit(true).capacityBytes(CAPACITY).build()).build();
+        try (CowFileSystem fs = CowFileSystem.create(new SimulatedDevice(), options)) {
             long ino = fs.mknod(ROOT, "big", 0644, 0, 0, 0);
             writeFile(fs, ino, data);
             fs.fsync(ino);
@@ -97,18 +103,17 @@ class FreedSpaceTest {
             assertTrue(afterRemove.usedBlocks() >= full.usedBlocks() - 64,
                     "freed blocks are not free yet: used " + afterRemove.usedBlocks() + ", " + full.usedBlocks()
                             + " before the rm");
-            long deadline = System.nanoTime() + 30_000_000_000L;
+            timer.tick(); // commits the removal
+            timer.tick(); // idle: moves the ring past what the removal freed
             FsStat now = fs.statfs();
-            while (now.usedBlocks() > full.usedBlocks() - FILE_BYTES / 4096 && System.nanoTime() < deadline) {
-                Thread.sleep(20);
-                now = fs.statfs();
-            }
             assertTrue(now.usedBlocks() <= full.usedBlocks() - FILE_BYTES / 4096,
-                    "30 s idle and freed space still waits: used " + now.usedBlocks() + " blocks, waiting "
+                    "two ticks and freed space still waits: used " + now.usedBlocks() + " blocks, waiting "
                             + now.waitingBlocks());
             assertTrue(now.waitingBlocks() < 64, "waiting " + now.waitingBlocks());
             long generation = now.generation();
-            Thread.sleep(500); // ten more timer rounds: once nothing is left to release, the idle timer stops
+            for (int i = 0; i < 10; i++) {
+                timer.tick(); // once nothing is left to release, an idle tick commits nothing
+            }
             assertTrue(fs.statfs().generation() <= generation + 1,
                     "idle commits went on: " + generation + " -> " + fs.statfs().generation());
         }

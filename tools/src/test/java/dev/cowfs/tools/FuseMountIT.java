@@ -486,7 +486,11 @@ class FuseMountIT {
         Process writer = new ProcessBuilder("bash", "-c",
                 "while head -c 65536 /dev/urandom >> unsynced; do :; done").directory(killedMnt.toFile())
                 .redirectErrorStream(true).start();
-        Thread.sleep(700);
+        Path unsynced = killedMnt.resolve("unsynced");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while ((!Files.exists(unsynced) || Files.size(unsynced) < (1 << 20)) && System.nanoTime() < deadline) {
+            Thread.sleep(10); // until the writer is well under way: the kill lands in the middle of its writes
+        }
         new ProcessBuilder("kill", "-9", pid.group(1)).start().waitFor();
         writer.waitFor(20, TimeUnit.SECONDS);
         writer.destroyForcibly();
