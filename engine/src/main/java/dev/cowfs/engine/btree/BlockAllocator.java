@@ -12,4 +12,10 @@ public interface BlockAllocator {
      * is reusable at once; an older one becomes pending-free and is reused only when no retained root can reach it.
      */
     void free(long blockIndex, int blockCount, long birthGeneration) throws IOException;
+
+    /**
+     * Whether every block of the extent was handed to this transaction and not given back: the only blocks it may
+     * write (DESIGN.md invariant 1; checked at every write, {@link TreeContext#writeBlocks}).
+     */
+    boolean isAllocatedNow(long blockIndex, int blockCount);
 }

@@ -141,11 +141,19 @@ public final class TreeContext {
         writeBlocks(blockIndex, ByteBuffer.wrap(bytes), offset, length);
     }
 
-    /** As {@link #writeBlocks(long, byte[], int, int)}, from {@code index} of a buffer (position and limit stay). */
+    /**
+     * As {@link #writeBlocks(long, byte[], int, int)}, from {@code index} of a buffer (position and limit stay). Only
+     * blocks the allocator handed to this transaction are written: a write to any other could reach a block a
+     * durable root, a retained root or a reader still holds (DESIGN.md invariant 1), so it is refused as a bug.
+     */
     public void writeBlocks(long blockIndex, ByteBuffer bytes, int index, int length) throws IOException {
         BlockDevice device = reader.device();
         int blockSize = reader.blockSizeBytes();
         int blocks = (length + blockSize - 1) / blockSize;
+        if (!allocator.isAllocatedNow(blockIndex, blocks)) {
+            throw new EngineBugError("write to blocks " + blockIndex + ".." + (blockIndex + blocks - 1)
+                    + ", which the allocator did not hand to generation " + generation);
+        }
         reader.verified().forget(blockIndex, blocks);
         device.write(blockIndex * blockSize, bytes, index, length);
         int tail = blocks * blockSize - length;

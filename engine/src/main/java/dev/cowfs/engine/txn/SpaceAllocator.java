@@ -54,6 +54,8 @@ public final class SpaceAllocator implements BlockAllocator {
     /** True while the space tree is being changed: allocations then come only from the reserve or the tail. */
     private boolean spaceTreeBusy;
     private long blocksAllocated;
+    /** What this transaction was handed and has not given back: the blocks it may write. */
+    private final ExtentSet allocatedNow = new ExtentSet();
     /** Largest high-water mark the image may reach (0: no limit but the host's). */
     private final long capacityBlocks;
     /** Blocks ordinary allocations leave alone, so that deletes and commits always find room. */
@@ -226,6 +228,17 @@ public final class SpaceAllocator implements BlockAllocator {
 
     @Override
     public long allocate(int blockCount) throws IOException {
+        long start = allocateExtent(blockCount);
+        allocatedNow.add(start, blockCount);
+        return start;
+    }
+
+    @Override
+    public boolean isAllocatedNow(long blockIndex, int blockCount) {
+        return allocatedNow.contains(blockIndex, blockCount);
+    }
+
+    private long allocateExtent(int blockCount) throws IOException {
         EngineBugError.check(blockCount >= 1, "allocation of %d blocks", blockCount);
         checkCapacity(blockCount);
         blocksAllocated += blockCount;
@@ -292,6 +305,7 @@ public final class SpaceAllocator implements BlockAllocator {
     public void free(long blockIndex, int blockCount, long birthGeneration) {
         EngineBugError.check(birthGeneration <= generation, "free of a block born in the future");
         if (birthGeneration == generation) {
+            allocatedNow.remove(blockIndex, blockCount);
             addToReserve(blockIndex, blockCount); // never reachable from a durable root: reusable at once
         } else {
             freedCommitted.add(new long[] {blockIndex, blockCount, birthGeneration});
@@ -592,10 +606,10 @@ public final class SpaceAllocator implements BlockAllocator {
         }
         for (long[] extent : frees) {
             removeFreeRecord(extent[0], extent[1]);
-            for (long[] run : runs(protect, extent[0], extent[0] + extent[1], false)) {
+            for (long[] run : BlockRuns.of(protect, extent[0], extent[0] + extent[1], false)) {
                 putFreeRecord(run[0], run[1]);
             }
-            for (long[] run : runs(protect, extent[0], extent[0] + extent[1], true)) {
+            for (long[] run : BlockRuns.of(protect, extent[0], extent[0] + extent[1], true)) {
                 freedCommitted.add(new long[] {run[0], run[1], 1});
                 protect.clear((int) run[0], (int) (run[0] + run[1]));
             }
@@ -619,39 +633,20 @@ public final class SpaceAllocator implements BlockAllocator {
         for (long[] pending : pendings) {
             space.delete(SpaceKeys.pending(pending[0], pending[1]));
             pendingBlocks -= pending[2];
-            for (long[] run : runs(protect, pending[1], pending[1] + pending[2], false)) {
+            for (long[] run : BlockRuns.of(protect, pending[1], pending[1] + pending[2], false)) {
                 byte[] value = new byte[SpaceKeys.PENDING_VALUE_BYTES];
                 Bytes.putLong(value, 0, run[1]);
                 Bytes.putLong(value, 8, pending[3]);
                 space.put(SpaceKeys.pending(pending[0], run[0]), value);
                 pendingBlocks += run[1];
             }
-            for (long[] run : runs(protect, pending[1], pending[1] + pending[2], true)) {
+            for (long[] run : BlockRuns.of(protect, pending[1], pending[1] + pending[2], true)) {
                 freedCommitted.add(new long[] {run[0], run[1], 1});
                 protect.clear((int) run[0], (int) (run[0] + run[1]));
             }
         }
         EngineBugError.check(protect.isEmpty(), "roll-back: blocks " + protect + " are neither free, pending nor "
                 + "past the high-water mark of the generation rolled back to");
-    }
-
-    /** The runs of [start, end) whose blocks are ({@code set}) or are not in {@code bits}: {start, count} each. */
-    private static List<long[]> runs(java.util.BitSet bits, long start, long end, boolean set) {
-        List<long[]> runs = new ArrayList<>();
-        long block = start;
-        while (block < end) {
-            long next = set ? bits.nextSetBit((int) block) : bits.nextClearBit((int) block);
-            if (next < 0 || next >= end) {
-                break;
-            }
-            long stop = set ? bits.nextClearBit((int) next) : bits.nextSetBit((int) next);
-            if (stop < 0 || stop > end) {
-                stop = end;
-            }
-            runs.add(new long[] {next, stop - next});
-            block = stop;
-        }
-        return runs;
     }
 
     /** Pending extents freed at least a ring's length of commits ago, and pinned by no reader, become free. */
