@@ -123,41 +123,29 @@ public final class WriteTransaction implements AutoCloseable {
     public byte[] get(long treeId, byte[] key) throws IOException {
         checkUsable();
         requireUserTree(treeId);
-        try {
-            return tree(treeId).get(key);
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+        return guarded(() -> tree(treeId).get(key));
     }
 
     public void put(long treeId, byte[] key, byte[] value) throws IOException {
         checkUsable();
         requireUserTree(treeId);
-        try {
+        guardedRefusable(() -> {
             closeNested(treeId, key);
             tree(treeId).put(key, value);
             spillIfNeeded();
-        } catch (IllegalArgumentException e) {
-            throw e; // refused before anything changed
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+            return null;
+        });
     }
 
     public boolean delete(long treeId, byte[] key) throws IOException {
         checkUsable();
         requireUserTree(treeId);
-        try {
+        return guarded(() -> {
             closeNested(treeId, key);
             boolean deleted = tree(treeId).delete(key);
             spillIfNeeded();
             return deleted;
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+        });
     }
 
     public Cursor cursor(long treeId) throws IOException {
@@ -181,12 +169,10 @@ public final class WriteTransaction implements AutoCloseable {
         if (hasTree(treeId)) {
             throw new IllegalArgumentException("tree " + treeId + " exists");
         }
-        try {
+        guarded(() -> {
             trees.put(treeId, BTree.create(treeId, ctx));
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+            return null;
+        });
     }
 
     /**
@@ -198,17 +184,15 @@ public final class WriteTransaction implements AutoCloseable {
         if (treeId <= TreeIds.DEFAULT) {
             throw new IllegalArgumentException("tree " + treeId + " cannot be dropped");
         }
-        try {
+        guarded(() -> {
             BTree tree = tree(treeId);
             writeNested(treeId, true);
             BlockRef root = tree.flush();
             trees.remove(treeId);
             catalog.delete(TreeIds.catalogKey(treeId));
             drops.add(treeId, root);
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+            return null;
+        });
     }
 
     /**
@@ -225,7 +209,7 @@ public final class WriteTransaction implements AutoCloseable {
         if (hasTree(newTreeId)) {
             throw new IllegalArgumentException("tree " + newTreeId + " exists");
         }
-        try {
+        guarded(() -> {
             writeNested(sourceTreeId, false);
             BlockRef root = tree(sourceTreeId).flush();
             catalog.putSubtreeRoot(TreeIds.catalogKey(sourceTreeId), root);
@@ -234,10 +218,8 @@ public final class WriteTransaction implements AutoCloseable {
             trees.put(newTreeId, BTree.open(newTreeId, root, ctx));
             catalog.putSubtreeRoot(TreeIds.catalogKey(newTreeId), root);
             usesSharedTrees = true;
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+            return null;
+        });
     }
 
     /**
@@ -246,12 +228,7 @@ public final class WriteTransaction implements AutoCloseable {
      */
     public boolean reclaim(long maxReferences) throws IOException {
         checkUsable();
-        try {
-            return drops.reclaim(maxReferences);
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+        return guarded(() -> drops.reclaim(maxReferences));
     }
 
     /** This transaction's view of the image's space: what is used, available, waiting for reuse. */
@@ -333,7 +310,7 @@ public final class WriteTransaction implements AutoCloseable {
         if (handle != null) {
             return handle;
         }
-        try {
+        return guarded(() -> {
             BTree parent = tree(treeId);
             BlockRef root = parent.nestedRoot(key);
             if (root == null) {
@@ -342,13 +319,10 @@ public final class WriteTransaction implements AutoCloseable {
                 root = BTree.create(treeId, ctx).flush();
                 parent.putSubtreeRoot(key, root);
             }
-            handle = new NestedTree(this, treeId, key, BTree.open(treeId, root, ctx), true);
-            nestedTrees.put(NestedKey.of(treeId, key), handle);
-            return handle;
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+            NestedTree opened = new NestedTree(this, treeId, key, BTree.open(treeId, root, ctx), true);
+            nestedTrees.put(NestedKey.of(treeId, key), opened);
+            return opened;
+        });
     }
 
     /** True when {@code key} in tree {@code treeId} holds a nested tree (or a handle made one). */
@@ -367,7 +341,7 @@ public final class WriteTransaction implements AutoCloseable {
         checkUsable();
         requireUserTree(srcTreeId);
         requireUserTree(dstTreeId);
-        try {
+        guarded(() -> {
             closeNested(srcTreeId, srcKey);
             BlockRef root = tree(srcTreeId).nestedRoot(srcKey);
             if (root == null) {
@@ -380,21 +354,14 @@ public final class WriteTransaction implements AutoCloseable {
             tree(dstTreeId).putSubtreeRoot(dstKey, root);
             usesSharedTrees = true;
             spillIfNeeded();
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+            return null;
+        });
     }
 
     byte[] nestedGet(NestedTree handle, byte[] key) throws IOException {
         checkUsable();
         requireOpenHandle(handle);
-        try {
-            return handle.tree.get(key);
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+        return guarded(() -> handle.tree.get(key));
     }
 
     interface NestedChange {
@@ -404,16 +371,12 @@ public final class WriteTransaction implements AutoCloseable {
     void nestedChange(NestedTree handle, NestedChange change) throws IOException {
         checkUsable();
         requireOpenHandle(handle);
-        try {
+        guardedRefusable(() -> {
             handle.beforeChange(tree(handle.treeId()));
             change.run();
             spillIfNeeded();
-        } catch (IllegalArgumentException e) {
-            throw e;
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+            return null;
+        });
     }
 
     Cursor nestedCursor(NestedTree handle) throws IOException {
@@ -472,17 +435,14 @@ public final class WriteTransaction implements AutoCloseable {
             throw new IllegalArgumentException("a data extent holds 1 to " + Limits.MAX_VALUE_BYTES + " bytes, not "
                     + length);
         }
-        try {
+        return guarded(() -> {
             int blocks = (length + store.blockSizeBytes() - 1) / store.blockSizeBytes();
             long start = allocator.allocate(blocks);
             ctx.writeBlocks(start, data, offset, length);
             usesDataExtents = true;
             return new BlockRef(start, generation, dev.cowfs.engine.block.Checksums.crc32c(data, offset, length),
                     blocks);
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+        });
     }
 
     /**
@@ -493,16 +453,12 @@ public final class WriteTransaction implements AutoCloseable {
     public void putDataExtent(long treeId, byte[] key, byte[] value) throws IOException {
         checkUsable();
         requireUserTree(treeId);
-        try {
+        guardedRefusable(() -> {
             closeNested(treeId, key);
             tree(treeId).putDataExtent(key, value);
             spillIfNeeded();
-        } catch (IllegalArgumentException e) {
-            throw e;
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+            return null;
+        });
     }
 
     /**
@@ -526,10 +482,10 @@ public final class WriteTransaction implements AutoCloseable {
         allocator.privileged(true);
         store.device().allowHostReserve(true);
         try {
-            allocator.protectForRollBack(protect, highWater);
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
+            guarded(() -> {
+                allocator.protectForRollBack(protect, highWater);
+                return null;
+            });
         } finally {
             store.device().allowHostReserve(false);
             allocator.privileged(false);
@@ -549,7 +505,7 @@ public final class WriteTransaction implements AutoCloseable {
      */
     Relocated relocateBelow(long limitBlock, long spaceReserveBlocks) throws IOException {
         checkUsable();
-        try {
+        return guarded(() -> {
             allocator.limitTo(limitBlock, spaceReserveBlocks);
             allocator.forceCommit();
             EngineBugError.check(!drops.pending(), "compaction while trees are being dropped");
@@ -604,10 +560,7 @@ public final class WriteTransaction implements AutoCloseable {
             allocator.whileSpaceTreeBusy(() -> spacePaths[0] = space.relocateAbove(limitBlock));
             return new Relocated(relocation.nodesWritten(), relocation.extentBlocksMoved(), relocation.sharedMoved(),
                     paths + spacePaths[0]);
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+        });
     }
 
     /**
@@ -624,12 +577,10 @@ public final class WriteTransaction implements AutoCloseable {
     /** Takes one more reference to a committed or new data extent (a second entry will point at it). */
     public void addDataExtentReference(BlockRef extent) throws IOException {
         checkUsable();
-        try {
+        guarded(() -> {
             shared.add(extent.blockIndex());
-        } catch (IOException | RuntimeException | Error e) {
-            broken = true;
-            throw e;
-        }
+            return null;
+        });
     }
 
     /** References to the extent: 1 unless shared (0 is never answered: an unreferenced extent is free). */
@@ -788,6 +739,41 @@ public final class WriteTransaction implements AutoCloseable {
         }
         if (broken) {
             throw new IOException("an earlier operation of this transaction failed; abort it");
+        }
+    }
+
+    // ------------------------------------------------------------------ the guard
+
+    /** A change to the transaction's trees: if it fails part way, they are in a state nobody can name. */
+    private interface Change<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * Runs a change; any failure in it breaks the transaction, which can then only be aborted (nothing half done is
+     * ever committed): the one place that rule is applied.
+     */
+    private <T> T guarded(Change<T> change) throws IOException {
+        try {
+            return change.run();
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
+        }
+    }
+
+    /**
+     * As {@link #guarded}, except that an {@link IllegalArgumentException} is a refusal made before anything changed
+     * (a value too large, a key of the wrong form): the transaction goes on.
+     */
+    private <T> T guardedRefusable(Change<T> change) throws IOException {
+        try {
+            return change.run();
+        } catch (IllegalArgumentException refused) {
+            throw refused;
+        } catch (IOException | RuntimeException | Error e) {
+            broken = true;
+            throw e;
         }
     }
 }
