@@ -362,17 +362,7 @@ final class DirectoryTree {
             if (target.ino == source.ino) {
                 return; // two names of one inode: POSIX says do nothing
             }
-            if (source.isDirectory() && !target.isDirectory()) {
-                throw new FsException(Errno.ENOTDIR, "cannot replace non-directory '" + toName
-                        + "' with a directory");
-            }
-            if (!source.isDirectory() && target.isDirectory()) {
-                throw new FsException(Errno.EISDIR, "cannot replace directory '" + toName
-                        + "' with a non-directory");
-            }
-            if (target.isDirectory()) {
-                requireEmpty(target.ino);
-            }
+            requireReplaceable(source, target, toName);
         }
         removeEntry(fromDir, from);
         Inode fromParent = inodes.load(fromDir);
@@ -404,6 +394,19 @@ final class DirectoryTree {
         inodes.store(toParent);
         inodes.touch(source, false, true);
         inodes.store(source);
+    }
+
+    /** A rename's target can be replaced by its source: both directories (the target empty) or neither. */
+    private void requireReplaceable(Inode source, Inode target, String toName) throws IOException {
+        if (source.isDirectory() && !target.isDirectory()) {
+            throw new FsException(Errno.ENOTDIR, "cannot replace non-directory '" + toName + "' with a directory");
+        }
+        if (!source.isDirectory() && target.isDirectory()) {
+            throw new FsException(Errno.EISDIR, "cannot replace directory '" + toName + "' with a non-directory");
+        }
+        if (target.isDirectory()) {
+            requireEmpty(target.ino);
+        }
     }
 
     /** A directory must not move into its own subtree (EINVAL). */

@@ -181,97 +181,88 @@ public final class FsChecker {
     }
 
     private void run(ReadTransaction read, long tree) throws IOException {
-        Map<Long, Inode> inodes = new HashMap<>();
-        List<Entry> byName = new ArrayList<>();
-        Map<String, Entry> byIndex = new HashMap<>();
-        Set<Long> orphans = new HashSet<>();
-        Set<Long> withInline = new HashSet<>();
-        Set<Long> withTarget = new HashSet<>();
-        Map<Long, FileData.Item> extentShapes = new HashMap<>(); // first block -> an item referencing it
-        Map<Long, long[]> lastExtentEnd = new HashMap<>(); // ino -> {end of the previous item}
-        List<long[]> extentEnds = new ArrayList<>(); // {ino, end}
-        long nextIno = -1;
+        TreeWalk walk = new TreeWalk(read, tree);
         Cursor cursor = read.cursor(tree);
         for (boolean ok = cursor.first(); ok; ok = cursor.next()) {
-            byte[] key = cursor.key();
+            walk.item(cursor.key(), cursor.value());
+        }
+        walk.finish();
+    }
+
+    /** One subvolume tree's items in key order (each inode's record first), and what they must agree on after. */
+    private final class TreeWalk {
+        private final ReadTransaction read;
+        private final long tree;
+        private final Map<Long, Inode> inodes = new HashMap<>();
+        private final List<Entry> byName = new ArrayList<>();
+        private final Map<String, Entry> byIndex = new HashMap<>();
+        private final Set<Long> orphans = new HashSet<>();
+        private final Set<Long> withInline = new HashSet<>();
+        private final Set<Long> withTarget = new HashSet<>();
+        private final Map<Long, FileData.Item> extentShapes = new HashMap<>(); // first block -> an item using it
+        private final Map<Long, long[]> lastExtentEnd = new HashMap<>(); // ino -> {end of the previous item}
+        private final List<long[]> extentEnds = new ArrayList<>(); // {ino, end}
+        private long nextIno = -1;
+
+        TreeWalk(ReadTransaction read, long tree) {
+            this.read = read;
+            this.tree = tree;
+        }
+
+        void item(byte[] key, byte[] value) throws IOException {
             if (key.length < 9) {
                 problem("item with a malformed key of " + key.length + " bytes");
-                continue;
+                return;
             }
             long ino = FsKeys.ino(key);
             byte type = FsKeys.type(key);
-            byte[] value = cursor.value();
             if (ino == 0) {
-                if (type == FsKeys.SUBVOLUME_STATE && value.length == 8) {
-                    nextIno = Bytes.getLong(value, 0);
-                } else if (type == FsKeys.ORPHAN && key.length == 17) {
-                    orphans.add(FsKeys.number(key));
-                } else {
-                    problem("unknown subvolume record of type " + type);
-                }
-                continue;
-            }
-            if (type == FsKeys.INODE) {
-                try {
-                    Inode inode = Inode.decode(ino, value);
-                    inodes.put(ino, inode);
-                    if (ino > CowFileSystem.MAX_INO) {
-                        problem("inode " + ino + " is above the largest inode number " + CowFileSystem.MAX_INO);
-                    }
-                    if (!inode.isDirectory() && inode.parent != 0) {
-                        problem("inode " + ino + ": a non-directory with a parent field");
-                    }
-                } catch (FsException e) {
-                    problem(e.getMessage());
-                }
-                continue;
-            }
-            Inode inode = inodes.get(ino);
-            if (inode == null) {
+                subvolumeRecord(key, type, value);
+            } else if (type == FsKeys.INODE) {
+                inode(ino, value);
+            } else if (!inodes.containsKey(ino)) {
                 problem("inode " + ino + ": item of type " + type + " but no inode record");
-                continue;
+            } else {
+                fileItem(ino, inodes.get(ino), type, key, value);
             }
+        }
+
+        private void subvolumeRecord(byte[] key, byte type, byte[] value) {
+            if (type == FsKeys.SUBVOLUME_STATE && value.length == 8) {
+                nextIno = Bytes.getLong(value, 0);
+            } else if (type == FsKeys.ORPHAN && key.length == 17) {
+                orphans.add(FsKeys.number(key));
+            } else {
+                problem("unknown subvolume record of type " + type);
+            }
+        }
+
+        private void inode(long ino, byte[] value) {
+            try {
+                Inode inode = Inode.decode(ino, value);
+                inodes.put(ino, inode);
+                if (ino > CowFileSystem.MAX_INO) {
+                    problem("inode " + ino + " is above the largest inode number " + CowFileSystem.MAX_INO);
+                }
+                if (!inode.isDirectory() && inode.parent != 0) {
+                    problem("inode " + ino + ": a non-directory with a parent field");
+                }
+            } catch (FsException e) {
+                problem(e.getMessage());
+            }
+        }
+
+        private void fileItem(long ino, Inode inode, byte type, byte[] key, byte[] value) throws IOException {
             switch (type) {
-                case FsKeys.DIR_NAME -> {
-                    if (value.length != 17) {
-                        problem("directory " + ino + ": malformed entry");
-                        continue;
-                    }
-                    String name = new String(FsKeys.name(key), StandardCharsets.UTF_8);
-                    try {
-                        if (!java.util.Arrays.equals(DirectoryTree.nameBytes(name), FsKeys.name(key))) {
-                            problem("directory " + ino + ": entry name is not valid UTF-8");
-                        }
-                    } catch (FsException e) {
-                        problem("directory " + ino + ": invalid entry name: " + e.getMessage());
-                    }
-                    byName.add(new Entry(ino, name, Bytes.getLong(value, 0), Bytes.getLong(value, 8),
-                            (value[16] & 0xFF) << 12));
-                    if (!inode.isDirectory()) {
-                        problem("inode " + ino + " holds entry '" + name + "' but is not a directory");
-                    }
-                }
-                case FsKeys.DIR_INDEX -> {
-                    long index = FsKeys.number(key);
-                    if (value.length < 10) {
-                        problem("directory " + ino + ": malformed position item " + index);
-                        continue;
-                    }
-                    String name = new String(value, 9, value.length - 9, StandardCharsets.UTF_8);
-                    byIndex.put(ino + "/" + index, new Entry(ino, name, Bytes.getLong(value, 0), index,
-                            (value[8] & 0xFF) << 12));
-                    if (index < 2 || index >= inode.nextDirIndex) {
-                        problem("directory " + ino + ": entry position " + index + " outside [2, "
-                                + inode.nextDirIndex + ")");
-                    }
-                }
+                case FsKeys.DIR_NAME -> entryByName(ino, inode, key, value);
+                case FsKeys.DIR_INDEX -> entryByPosition(ino, inode, key, value);
                 case FsKeys.INODE_REF -> {
                     if (key.length < 18 || value.length != 0) {
                         problem("inode " + ino + ": malformed back reference");
-                        continue;
+                    } else {
+                        backReferences.add(ino + "/" + FsKeys.number(key) + "/"
+                                + new String(key, 17, key.length - 17, StandardCharsets.UTF_8));
                     }
-                    backReferences.add(ino + "/" + FsKeys.number(key) + "/"
-                            + new String(key, 17, key.length - 17, StandardCharsets.UTF_8));
                 }
                 case FsKeys.INLINE_DATA -> {
                     withInline.add(ino);
@@ -291,57 +282,97 @@ public final class FsChecker {
                         problem("inode " + ino + ": attribute value over the limit");
                     }
                 }
-                case FsKeys.EXTENT -> {
-                    checkItem(ino, inode, FsKeys.number(key), value, lastExtentEnd, extentEnds, extentShapes);
-                }
-                case FsKeys.EXTENT_TREE -> {
-                    if (lastExtentEnd.containsKey(ino)) {
-                        problem("inode " + ino + ": its own extent tree beside extent items");
-                    }
-                    nestedFiles.add(ino);
-                    Cursor items = read.nestedCursor(tree, key);
-                    long count = 0;
-                    for (boolean more = items.first(); more; more = items.next()) {
-                        byte[] itemKey = items.key();
-                        if (itemKey.length != 8 || ++count > Long.MAX_VALUE / 2) {
-                            problem("inode " + ino + ": malformed key in its extent tree");
-                            break;
-                        }
-                        checkItem(ino, inode, Bytes.getLongBigEndian(itemKey, 0), items.value(), lastExtentEnd,
-                                extentEnds, extentShapes);
-                    }
-                }
+                case FsKeys.EXTENT -> checkItem(ino, inode, FsKeys.number(key), value, lastExtentEnd, extentEnds,
+                        extentShapes);
+                case FsKeys.EXTENT_TREE -> extentTree(ino, inode, key);
                 default -> problem("inode " + ino + ": unknown item type " + type);
             }
         }
-        for (long[] end : extentEnds) {
-            Inode inode = inodes.get(end[0]);
-            if (end[1] > inode.size) {
-                problem("inode " + end[0] + ": extent ends at " + end[1] + ", past the file size " + inode.size);
+
+        private void entryByName(long ino, Inode inode, byte[] key, byte[] value) {
+            if (value.length != 17) {
+                problem("directory " + ino + ": malformed entry");
+                return;
             }
-            if (withInline.contains(end[0])) {
-                problem("inode " + end[0] + ": inline data and extents at once");
+            String name = new String(FsKeys.name(key), StandardCharsets.UTF_8);
+            try {
+                if (!java.util.Arrays.equals(DirectoryTree.nameBytes(name), FsKeys.name(key))) {
+                    problem("directory " + ino + ": entry name is not valid UTF-8");
+                }
+            } catch (FsException e) {
+                problem("directory " + ino + ": invalid entry name: " + e.getMessage());
+            }
+            byName.add(new Entry(ino, name, Bytes.getLong(value, 0), Bytes.getLong(value, 8),
+                    (value[16] & 0xFF) << 12));
+            if (!inode.isDirectory()) {
+                problem("inode " + ino + " holds entry '" + name + "' but is not a directory");
             }
         }
-        for (Inode inode : inodes.values()) {
-            if (inode.isSymbolicLink() && !withTarget.contains(inode.ino())) {
-                problem("symbolic link " + inode.ino() + " has no target");
+
+        private void entryByPosition(long ino, Inode inode, byte[] key, byte[] value) {
+            long index = FsKeys.number(key);
+            if (value.length < 10) {
+                problem("directory " + ino + ": malformed position item " + index);
+                return;
+            }
+            String name = new String(value, 9, value.length - 9, StandardCharsets.UTF_8);
+            byIndex.put(ino + "/" + index, new Entry(ino, name, Bytes.getLong(value, 0), index,
+                    (value[8] & 0xFF) << 12));
+            if (index < 2 || index >= inode.nextDirIndex) {
+                problem("directory " + ino + ": entry position " + index + " outside [2, " + inode.nextDirIndex
+                        + ")");
             }
         }
-        Inode root = inodes.get(CowFileSystem.ROOT_INO);
-        if (root == null || !root.isDirectory()) {
-            problem("the root directory (inode " + CowFileSystem.ROOT_INO + ") is missing or not a directory");
+
+        private void extentTree(long ino, Inode inode, byte[] key) throws IOException {
+            if (lastExtentEnd.containsKey(ino)) {
+                problem("inode " + ino + ": its own extent tree beside extent items");
+            }
+            nestedFiles.add(ino);
+            Cursor items = read.nestedCursor(tree, key);
+            long count = 0;
+            for (boolean more = items.first(); more; more = items.next()) {
+                byte[] itemKey = items.key();
+                if (itemKey.length != 8 || ++count > Long.MAX_VALUE / 2) {
+                    problem("inode " + ino + ": malformed key in its extent tree");
+                    break;
+                }
+                checkItem(ino, inode, Bytes.getLongBigEndian(itemKey, 0), items.value(), lastExtentEnd, extentEnds,
+                        extentShapes);
+            }
         }
-        nestedFiles.clear();
-        checkNamespace(inodes, byName, byIndex, orphans);
-        for (String stray : backReferences) {
-            problem("back reference " + stray + " (inode/directory/name) names no directory entry");
-        }
-        backReferences.clear();
-        checkReachable(inodes, orphans);
-        long maxIno = inodes.keySet().stream().mapToLong(Long::longValue).max().orElse(0);
-        if (nextIno <= maxIno) {
-            problem("next inode number " + nextIno + " is not above the largest inode " + maxIno);
+
+        /** What the items must agree on once all are seen: extents within sizes, names, reachability, counters. */
+        void finish() {
+            for (long[] end : extentEnds) {
+                Inode inode = inodes.get(end[0]);
+                if (end[1] > inode.size) {
+                    problem("inode " + end[0] + ": extent ends at " + end[1] + ", past the file size " + inode.size);
+                }
+                if (withInline.contains(end[0])) {
+                    problem("inode " + end[0] + ": inline data and extents at once");
+                }
+            }
+            for (Inode inode : inodes.values()) {
+                if (inode.isSymbolicLink() && !withTarget.contains(inode.ino())) {
+                    problem("symbolic link " + inode.ino() + " has no target");
+                }
+            }
+            Inode root = inodes.get(CowFileSystem.ROOT_INO);
+            if (root == null || !root.isDirectory()) {
+                problem("the root directory (inode " + CowFileSystem.ROOT_INO + ") is missing or not a directory");
+            }
+            nestedFiles.clear();
+            checkNamespace(inodes, byName, byIndex, orphans);
+            for (String stray : backReferences) {
+                problem("back reference " + stray + " (inode/directory/name) names no directory entry");
+            }
+            backReferences.clear();
+            checkReachable(inodes, orphans);
+            long maxIno = inodes.keySet().stream().mapToLong(Long::longValue).max().orElse(0);
+            if (nextIno <= maxIno) {
+                problem("next inode number " + nextIno + " is not above the largest inode " + maxIno);
+            }
         }
     }
 

@@ -191,32 +191,7 @@ final class Replication {
             SnapshotReceiver.Summary applied = receiver.apply();
             ops.commitLocked(); // staged: durable, named by no record
             staged = true;
-            String problem;
-            try (ReadTransaction read = store.beginRead()) {
-                ContentHash hash = new ContentHash();
-                SnapshotChanges.walk(read, baseTree, tree, new SnapshotChanges.Sink() {
-                    @Override
-                    public void item(byte[] key, byte[] before, byte[] after) {
-                        hash.item(key, before, after);
-                    }
-
-                    @Override
-                    public void extents(long ino, List<FileData.Item> removed, List<FileData.Item> added,
-                                        boolean gone) {
-                        hash.extents(ino, removed, added);
-                    }
-                });
-                problem = Arrays.equals(hash.toBytes(), receiver.contentHash()) ? null
-                        : "what it built does not match the stream's content hash (stream "
-                        + ContentHash.hex(receiver.contentHash()) + ", built " + ContentHash.hex(hash.toBytes()) + ")";
-                if (problem == null) {
-                    List<String> problems = FsChecker.checkTree(read, tree);
-                    if (!problems.isEmpty()) {
-                        problem = "what it built is not a consistent filesystem (" + problems.get(0)
-                                + (problems.size() > 1 ? " and " + (problems.size() - 1) + " more" : "") + ")";
-                    }
-                }
-            }
+            String problem = problemWithStaged(baseTree, tree, receiver.contentHash());
             if (problem != null) {
                 throw new FsException(Errno.EBADMSG, "the send stream is not valid: " + problem
                         + "; nothing was received");
@@ -239,6 +214,34 @@ final class Replication {
                 throw ops.translate(io);
             }
             throw e;
+        }
+    }
+
+    /**
+     * What is wrong with a staged tree, or null: it must hash, as the change from its base, to the stream's content
+     * hash, and it must be a consistent filesystem.
+     */
+    private String problemWithStaged(long baseTree, long tree, byte[] streamHash) throws IOException {
+        try (ReadTransaction read = store.beginRead()) {
+            ContentHash hash = new ContentHash();
+            SnapshotChanges.walk(read, baseTree, tree, new SnapshotChanges.Sink() {
+                @Override
+                public void item(byte[] key, byte[] before, byte[] after) {
+                    hash.item(key, before, after);
+                }
+
+                @Override
+                public void extents(long ino, List<FileData.Item> removed, List<FileData.Item> added, boolean gone) {
+                    hash.extents(ino, removed, added);
+                }
+            });
+            if (!Arrays.equals(hash.toBytes(), streamHash)) {
+                return "what it built does not match the stream's content hash (stream " + ContentHash.hex(streamHash)
+                        + ", built " + ContentHash.hex(hash.toBytes()) + ")";
+            }
+            List<String> problems = FsChecker.checkTree(read, tree);
+            return problems.isEmpty() ? null : "what it built is not a consistent filesystem (" + problems.get(0)
+                    + (problems.size() > 1 ? " and " + (problems.size() - 1) + " more" : "") + ")";
         }
     }
 
