@@ -69,30 +69,7 @@ public final class BenchMain {
         for (java.lang.reflect.Method method : methods) {
             List<String> impls = implementations(method);
             if (method.getName().equals("pointReadBySize")) {
-                // Size by size, implementation by implementation: the dataset (up to 4 GiB on tmpfs) is loaded once
-                // for the repetitions (forks) of one implementation and deleted before the next one's is loaded.
-                List<String> sizes = quick ? List.of("64", "256")
-                        : List.of(parameter(EngineBenchmarks.Sized.class, "datasetMiB"));
-                for (String size : sizes) { // a dataset a killed run left is not to be taken for this run's
-                    for (String impl : impls) {
-                        Dataset.delete(EngineBenchmarks.Sized.directory(impl, Integer.parseInt(size)));
-                    }
-                }
-                for (String size : sizes) {
-                    for (String impl : impls) {
-                        try {
-                            for (int rep = 0; rep < repetitions; rep++) {
-                                for (RunResult result : run(benchmarks, method.getName(), impl, quick,
-                                        "datasetMiB", size)) {
-                                    System.out.println(jsonLine(suite, result, quick, rep));
-                                    System.out.flush();
-                                }
-                            }
-                        } finally {
-                            Dataset.delete(EngineBenchmarks.Sized.directory(impl, Integer.parseInt(size)));
-                        }
-                    }
-                }
+                runBySize(benchmarks, suite, method.getName(), impls, quick, repetitions);
                 continue;
             }
             for (int rep = 0; rep < repetitions; rep++) {
@@ -101,6 +78,35 @@ public final class BenchMain {
                         System.out.println(jsonLine(suite, result, quick, rep));
                         System.out.flush();
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * Size by size, implementation by implementation: the dataset (up to 4 GiB on tmpfs) is loaded once for the
+     * repetitions (forks) of one implementation and deleted before the next one's is loaded.
+     */
+    private static void runBySize(Class<?> benchmarks, String suite, String bench, List<String> impls, boolean quick,
+                                  int repetitions) throws RunnerException, java.io.IOException {
+        List<String> sizes = quick ? List.of("64", "256")
+                : List.of(parameter(EngineBenchmarks.Sized.class, "datasetMiB"));
+        for (String size : sizes) { // a dataset a killed run left is not to be taken for this run's
+            for (String impl : impls) {
+                Dataset.delete(EngineBenchmarks.Sized.directory(impl, Integer.parseInt(size)));
+            }
+        }
+        for (String size : sizes) {
+            for (String impl : impls) {
+                try {
+                    for (int rep = 0; rep < repetitions; rep++) {
+                        for (RunResult result : run(benchmarks, bench, impl, quick, "datasetMiB", size)) {
+                            System.out.println(jsonLine(suite, result, quick, rep));
+                            System.out.flush();
+                        }
+                    }
+                } finally {
+                    Dataset.delete(EngineBenchmarks.Sized.directory(impl, Integer.parseInt(size)));
                 }
             }
         }

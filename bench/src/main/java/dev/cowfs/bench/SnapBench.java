@@ -309,18 +309,23 @@ final class SnapBench {
                 }
             }
         } finally {
-            IOException failure = null;
-            for (LoopVolume volume : volumes) {
-                try {
-                    volume.close();
-                } catch (IOException e) {
-                    failure = e;
-                }
+            closeAll(volumes, image);
+        }
+    }
+
+    /** Closes every peer volume and deletes the image, then throws the last failure to close, if any. */
+    private static void closeAll(List<LoopVolume> volumes, Path image) throws IOException {
+        IOException failure = null;
+        for (LoopVolume volume : volumes) {
+            try {
+                volume.close();
+            } catch (IOException e) {
+                failure = e;
             }
-            Files.deleteIfExists(image);
-            if (failure != null) {
-                throw failure;
-            }
+        }
+        Files.deleteIfExists(image);
+        if (failure != null) {
+            throw failure;
         }
     }
 

@@ -112,8 +112,20 @@ public final class AceWorkloads {
 
     // ------------------------------------------------------------------ the core operations
 
+    /**
+     * The core operations, each on a few fixed paths, in a fixed order (a sequence workload's number names its
+     * templates by their place in this list).
+     */
     private static List<Template> templates() {
         List<Template> all = new ArrayList<>();
+        addCreates(all);
+        addFileChanges(all);
+        addNameChanges(all);
+        addAttributesAndSubvolumes(all);
+        return List.copyOf(all);
+    }
+
+    private static void addCreates(List<Template> all) {
         for (String file : List.of("/foo", "/A/foo", "/A/C/bar")) {
             all.add(new Template("create " + file, file, s -> {
                 s.ensureDir(parentOf(file));
@@ -128,6 +140,9 @@ public final class AceWorkloads {
                 s.add(new CrashOp.Mkdir(dir));
             }));
         }
+    }
+
+    private static void addFileChanges(List<Template> all) {
         for (String file : List.of("/foo", "/A/foo")) {
             for (String kind : List.of("append", "aligned", "unaligned", "crossing", "large", "hole")) {
                 all.add(new Template("write " + file + " " + kind, file, s -> {
@@ -167,6 +182,9 @@ public final class AceWorkloads {
                 s.add(new CrashOp.Unlink(file));
             }));
         }
+    }
+
+    private static void addNameChanges(List<Template> all) {
         for (String dir : List.of("/B", "/A/C")) {
             all.add(new Template("rmdir " + dir, dir, s -> {
                 s.ensureEmptyDir(dir);
@@ -199,6 +217,9 @@ public final class AceWorkloads {
                 s.add(new CrashOp.Symlink(symlink[0], symlink[1]));
             }));
         }
+    }
+
+    private static void addAttributesAndSubvolumes(List<Template> all) {
         for (String path : List.of("/foo", "/A")) {
             all.add(new Template("setxattr " + path, path, s -> {
                 s.ensureNode(path);
@@ -239,7 +260,6 @@ public final class AceWorkloads {
             s.add(new CrashOp.CloneSnapshot("s1", "c1"));
         }));
         all.add(new Template("compact", "/", s -> s.add(new CrashOp.Compact())));
-        return List.copyOf(all);
     }
 
     private static Template rename(String from, String to, boolean overExisting) {

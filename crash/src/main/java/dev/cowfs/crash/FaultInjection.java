@@ -33,73 +33,20 @@ final class FaultInjection {
         }
         SimulatedDevice.Image finalImage = new CrashStates(harness.base, log).durable(log.size()).image();
         long finalGeneration = java.util.Collections.max(expected.keySet());
-        List<Integer> acknowledgedWrites = new ArrayList<>();
-        int lastAcknowledgement = -1;
-        for (int i = 0; i < log.size(); i++) {
-            if (log.get(i) instanceof SimulatedDevice.Marker marker && marker.label().endsWith(" acknowledged")) {
-                lastAcknowledgement = i;
-            }
-        }
-        for (int i = 0; i < lastAcknowledgement; i++) {
-            if (log.get(i) instanceof SimulatedDevice.Write write && !write.isGrowth()
-                    && !CrashStates.isSuperblockWrite(write)) {
-                acknowledgedWrites.add(i);
-            }
-        }
-        List<Long> pagesInUse = new ArrayList<>();
-        finalImage.pages().forEach((page, bytes) -> {
-            if (page * SimulatedDevice.PAGE_BYTES >= dev.cowfs.engine.format.Limits.HEADER_REGION_BYTES) {
-                pagesInUse.add(page);
-            }
-        });
-        java.util.Collections.sort(pagesInUse);
+        List<Integer> acknowledgedWrites = acknowledgedWrites(log);
+        List<Long> pagesInUse = pagesInUse(finalImage);
         for (Fault fault : Fault.values()) {
             if (!harness.config().faults().contains(fault)) {
                 continue;
             }
             for (int trial = 0; trial < harness.config().faultTrials(); trial++) {
-                BlockDevice device;
-                String what;
-                if (fault == Fault.LOST_WRITE || fault == Fault.MISDIRECTED_WRITE) {
-                    if (acknowledgedWrites.isEmpty()) {
-                        break;
-                    }
-                    int victim = acknowledgedWrites.get(harness.random.nextInt(acknowledgedWrites.size()));
-                    SimulatedDevice.Write write = (SimulatedDevice.Write) log.get(victim);
-                    long elsewhere = pagesInUse.get(harness.random.nextInt(pagesInUse.size()))
-                            * SimulatedDevice.PAGE_BYTES;
-                    SimulatedDevice replayed = SimulatedDevice.ofImage(harness.base);
-                    replayed.setRecording(false);
-                    for (int i = 0; i < log.size(); i++) {
-                        if (log.get(i) instanceof SimulatedDevice.Write other) {
-                            if (other.isGrowth()) {
-                                replayed.ensureLength(other.offset());
-                            } else if (i != victim) {
-                                replayed.write(other.offset(), other.bytes(), 0, other.bytes().length);
-                            } else if (fault == Fault.MISDIRECTED_WRITE && elsewhere != other.offset()) {
-                                replayed.write(elsewhere, other.bytes(), 0, other.bytes().length);
-                            }
-                        }
-                    }
-                    device = replayed;
-                    what = fault == Fault.LOST_WRITE ? "write " + write.sequence() + " at " + write.offset() + " lost"
-                            : "write " + write.sequence() + " for " + write.offset() + " landed at " + elsewhere;
-                } else {
-                    long page = pagesInUse.get(harness.random.nextInt(pagesInUse.size()));
-                    SimulatedDevice image = SimulatedDevice.ofImage(finalImage);
-                    image.setRecording(false);
-                    long offset = page * SimulatedDevice.PAGE_BYTES;
-                    if (fault == Fault.READ_ERROR) {
-                        device = FaultyReadDevice.readError(image, offset, offset + SimulatedDevice.PAGE_BYTES);
-                        what = "reads of bytes " + offset + "+4096 fail";
-                    } else {
-                        long at = offset + harness.random.nextInt(SimulatedDevice.PAGE_BYTES);
-                        int bit = harness.random.nextInt(8);
-                        device = FaultyReadDevice.bitFlip(image, at, bit);
-                        what = "bit " + bit + " of byte " + at + " flips on read";
-                    }
+                boolean onAWrite = fault == Fault.LOST_WRITE || fault == Fault.MISDIRECTED_WRITE;
+                if (onAWrite && acknowledgedWrites.isEmpty()) {
+                    break;
                 }
-                String outcome = classify(device, expected, finalGeneration);
+                Injected injected = onAWrite ? injectIntoAWrite(fault, log, acknowledgedWrites, pagesInUse)
+                        : injectIntoReads(fault, finalImage, pagesInUse);
+                String outcome = classify(injected.device(), expected, finalGeneration);
                 long[] tally = harness.report().faultOutcomes.computeIfAbsent(fault.label, key -> new long[3]);
                 switch (outcome.charAt(0)) {
                     case 'E' -> tally[0]++;
@@ -108,12 +55,86 @@ final class FaultInjection {
                         if (outcome.startsWith("S")) {
                             tally[2]++;
                         }
-                        found.add(harness.violation(workload, "(fault " + fault.label + ": " + what + ")",
+                        found.add(harness.violation(workload, "(fault " + fault.label + ": " + injected.what() + ")",
                                 outcome.substring(2)));
                     }
                 }
             }
         }
+    }
+
+    /** A device with one fault in it, and what the fault is. */
+    private record Injected(BlockDevice device, String what) {
+    }
+
+    /** The log's writes (data and nodes, not superblocks or growth) before its last acknowledged operation. */
+    private static List<Integer> acknowledgedWrites(List<SimulatedDevice.Op> log) {
+        int lastAcknowledgement = -1;
+        for (int i = 0; i < log.size(); i++) {
+            if (log.get(i) instanceof SimulatedDevice.Marker marker && marker.label().endsWith(" acknowledged")) {
+                lastAcknowledgement = i;
+            }
+        }
+        List<Integer> writes = new ArrayList<>();
+        for (int i = 0; i < lastAcknowledgement; i++) {
+            if (log.get(i) instanceof SimulatedDevice.Write write && !write.isGrowth()
+                    && !CrashStates.isSuperblockWrite(write)) {
+                writes.add(i);
+            }
+        }
+        return writes;
+    }
+
+    /** The pages of the image past its header region, in order. */
+    private static List<Long> pagesInUse(SimulatedDevice.Image image) {
+        List<Long> pages = new ArrayList<>();
+        image.pages().forEach((page, bytes) -> {
+            if (page * SimulatedDevice.PAGE_BYTES >= dev.cowfs.engine.format.Limits.HEADER_REGION_BYTES) {
+                pages.add(page);
+            }
+        });
+        java.util.Collections.sort(pages);
+        return pages;
+    }
+
+    /** The log replayed with one acknowledged write lost, or landed on another page in use. */
+    private Injected injectIntoAWrite(Fault fault, List<SimulatedDevice.Op> log, List<Integer> acknowledgedWrites,
+                                      List<Long> pagesInUse) throws IOException {
+        int victim = acknowledgedWrites.get(harness.random.nextInt(acknowledgedWrites.size()));
+        SimulatedDevice.Write write = (SimulatedDevice.Write) log.get(victim);
+        long elsewhere = pagesInUse.get(harness.random.nextInt(pagesInUse.size())) * SimulatedDevice.PAGE_BYTES;
+        SimulatedDevice replayed = SimulatedDevice.ofImage(harness.base);
+        replayed.setRecording(false);
+        for (int i = 0; i < log.size(); i++) {
+            if (log.get(i) instanceof SimulatedDevice.Write other) {
+                if (other.isGrowth()) {
+                    replayed.ensureLength(other.offset());
+                } else if (i != victim) {
+                    replayed.write(other.offset(), other.bytes(), 0, other.bytes().length);
+                } else if (fault == Fault.MISDIRECTED_WRITE && elsewhere != other.offset()) {
+                    replayed.write(elsewhere, other.bytes(), 0, other.bytes().length);
+                }
+            }
+        }
+        return new Injected(replayed, fault == Fault.LOST_WRITE
+                ? "write " + write.sequence() + " at " + write.offset() + " lost"
+                : "write " + write.sequence() + " for " + write.offset() + " landed at " + elsewhere);
+    }
+
+    /** The final image with reads of one page failing, or one bit of it flipping on every read. */
+    private Injected injectIntoReads(Fault fault, SimulatedDevice.Image finalImage, List<Long> pagesInUse) {
+        long page = pagesInUse.get(harness.random.nextInt(pagesInUse.size()));
+        SimulatedDevice image = SimulatedDevice.ofImage(finalImage);
+        image.setRecording(false);
+        long offset = page * SimulatedDevice.PAGE_BYTES;
+        if (fault == Fault.READ_ERROR) {
+            return new Injected(FaultyReadDevice.readError(image, offset, offset + SimulatedDevice.PAGE_BYTES),
+                    "reads of bytes " + offset + "+4096 fail");
+        }
+        long at = offset + harness.random.nextInt(SimulatedDevice.PAGE_BYTES);
+        int bit = harness.random.nextInt(8);
+        return new Injected(FaultyReadDevice.bitFlip(image, at, bit), "bit " + bit + " of byte " + at
+                + " flips on read");
     }
 
     /**

@@ -67,59 +67,17 @@ final class Compaction {
         releaseDrops();
         settle(Long.MAX_VALUE, 0, Limits.SUPERBLOCK_RING_SLOTS);
         Plan plan = plan();
-        long nodesWritten = 0;
-        long extentBlocks = 0;
-        long sharedMoved = 0;
-        long limit = Long.MAX_VALUE;
-        String outcome;
-        if (plan.shorterLengths == 0) {
-            outcome = "it is as short as the far superblock copy at 64 MiB and whole "
-                    + (store.device().shrinkUnitBytes() >> 20) + " MiB steps allow";
-        } else if (plan.candidates.isEmpty()) {
-            outcome = "no shorter length has room below it for what lies past it";
-        } else {
-            outcome = null;
-            List<String> failures = new ArrayList<>();
-            for (Candidate candidate : plan.candidates) {
-                if (failures.size() >= ATTEMPTS) {
-                    break;
-                }
-                long limitBlock = candidate.lengthBytes / plan.blockSize;
-                if (candidate.blocksToWrite == 0) {
-                    limit = limitBlock; // nothing past it: the tail is free already
-                    break;
-                }
-                WriteTransaction txn = store.beginWriteUnderHeldPermit();
-                try {
-                    WriteTransaction.Relocated moved = txn.relocateBelow(limitBlock, 2 * plan.engineNodes + 64);
-                    txn.commit();
-                    commits++;
-                    nodesWritten = moved.nodesWritten();
-                    extentBlocks = moved.extentBlocksMoved();
-                    sharedMoved = moved.sharedMoved();
-                    progress.accept(nodesWritten + extentBlocks);
-                    limit = limitBlock;
-                    break;
-                } catch (OutOfSpaceException e) {
-                    failures.add(e.getMessage()); // nothing durable changed; try a longer length
-                } finally {
-                    txn.abort(); // the writer permit goes back on every path (after a commit, nothing happens)
-                }
-            }
-            if (limit == Long.MAX_VALUE) {
-                outcome = "the free space below every shorter length is too scattered (" + String.join("; ", failures)
-                        + ")";
-            }
-        }
+        Moved moved = moveBelowACandidate(plan);
+        String outcome = moved.outcome();
         long lengthAfter = lengthBefore;
-        if (limit != Long.MAX_VALUE) {
+        if (moved.limitBlock() != Long.MAX_VALUE) {
             // The far superblock region is never free: a high-water mark past it stays past it.
             long farEnd = Limits.farRegionEndBlock(plan.blockSize);
-            long wanted = Math.max(limit, highWaterBefore >= farEnd ? farEnd : 0) * plan.blockSize;
+            long wanted = Math.max(moved.limitBlock(), highWaterBefore >= farEnd ? farEnd : 0) * plan.blockSize;
             // Old blocks turn free a ring's length after they were freed, the mark falls a commit later, and the
             // superblocks the image keeps follow a ring's length after that: about eight commits.
             for (int i = 0; i < 3 * Limits.SUPERBLOCK_RING_SLOTS && keptHighWater() * plan.blockSize > wanted; i++) {
-                settle(limit, 2 * plan.engineNodes + 64, 1);
+                settle(moved.limitBlock(), 2 * plan.engineNodes + 64, 1);
             }
             long kept = keptHighWater() * plan.blockSize;
             if (kept > wanted) {
@@ -133,7 +91,53 @@ final class Compaction {
             }
         }
         return new Store.Compacted(lengthBefore, lengthAfter, highWaterBefore, store.superblock().highWaterBlock(),
-                nodesWritten, extentBlocks, sharedMoved, commits, outcome);
+                moved.nodesWritten(), moved.extentBlocks(), moved.sharedMoved(), commits, outcome);
+    }
+
+    /**
+     * What the move did: the block everything now lies below ({@code Long.MAX_VALUE} when nothing could move), what
+     * it wrote, and why nothing moved (null when something did, or nothing had to).
+     */
+    private record Moved(long limitBlock, long nodesWritten, long extentBlocks, long sharedMoved, String outcome) {
+    }
+
+    /**
+     * Moves what lies past the shortest candidate length below it, in one commit; a candidate whose free space
+     * turns out too scattered changes nothing durable, and the next longer one is tried, up to {@link #ATTEMPTS}.
+     */
+    private Moved moveBelowACandidate(Plan plan) throws IOException {
+        if (plan.shorterLengths == 0) {
+            return new Moved(Long.MAX_VALUE, 0, 0, 0, "it is as short as the far superblock copy at 64 MiB and whole "
+                    + (store.device().shrinkUnitBytes() >> 20) + " MiB steps allow");
+        }
+        if (plan.candidates.isEmpty()) {
+            return new Moved(Long.MAX_VALUE, 0, 0, 0, "no shorter length has room below it for what lies past it");
+        }
+        List<String> failures = new ArrayList<>();
+        for (Candidate candidate : plan.candidates) {
+            if (failures.size() >= ATTEMPTS) {
+                break;
+            }
+            long limitBlock = candidate.lengthBytes / plan.blockSize;
+            if (candidate.blocksToWrite == 0) {
+                return new Moved(limitBlock, 0, 0, 0, null); // nothing past it: the tail is free already
+            }
+            WriteTransaction txn = store.beginWriteUnderHeldPermit();
+            try {
+                WriteTransaction.Relocated moved = txn.relocateBelow(limitBlock, 2 * plan.engineNodes + 64);
+                txn.commit();
+                commits++;
+                progress.accept(moved.nodesWritten() + moved.extentBlocksMoved());
+                return new Moved(limitBlock, moved.nodesWritten(), moved.extentBlocksMoved(), moved.sharedMoved(),
+                        null);
+            } catch (OutOfSpaceException e) {
+                failures.add(e.getMessage()); // nothing durable changed; try a longer length
+            } finally {
+                txn.abort(); // the writer permit goes back on every path (after a commit, nothing happens)
+            }
+        }
+        return new Moved(Long.MAX_VALUE, 0, 0, 0, "the free space below every shorter length is too scattered ("
+                + String.join("; ", failures) + ")");
     }
 
     /** Releases every tree still being dropped, over as many commits as that takes. */
@@ -217,36 +221,8 @@ final class Compaction {
         if (walk.refsRoot != null) {
             walk.engineTree(walk.refsRoot, TreeIds.REFS, -1, engineNodes);
         }
-        TreeCursor catalog = TreeCursor.overCommitted(reader, TreeIds.CATALOG, catalogRoot);
-        List<Long> treeIds = new ArrayList<>();
-        List<BlockRef> roots = new ArrayList<>();
-        for (boolean found = catalog.first(); found; found = catalog.next()) {
-            byte[] key = catalog.key();
-            if (key.length == 8 && catalog.storedFlags() == NodeLayout.FLAG_SUBTREE_ROOT
-                    && Bytes.getLongBigEndian(key, 0) >= Limits.FIRST_USER_TREE_ID) {
-                treeIds.add(Bytes.getLongBigEndian(key, 0));
-                roots.add(BlockRef.decode(catalog.storedValue(), 0));
-            }
-        }
-        for (int i = 0; i < roots.size(); i++) {
-            walk.maxBlock(roots.get(i), treeIds.get(i), -1, 0);
-        }
-        TreeCursor space = TreeCursor.overCommitted(reader, TreeIds.SPACE, superblock.spaceRoot());
-        for (boolean found = space.seek(new byte[] {SpaceKeys.FREE_BY_ADDRESS}); found; found = space.next()) {
-            byte[] key = space.key();
-            if (key[0] != SpaceKeys.FREE_BY_ADDRESS) {
-                break;
-            }
-            long start = Bytes.getLongBigEndian(key, 1);
-            long count = Bytes.getLong(space.value(), 0);
-            for (long at = start; at < start + count; ) {
-                int bucket = (int) (at * blockSize / unit);
-                long bucketEnd = ((long) bucket + 1) * unit / blockSize;
-                long piece = Math.min(start + count, bucketEnd) - at;
-                free[Math.min(bucket, buckets - 1)] += piece;
-                at += piece;
-            }
-        }
+        walkUserTrees(walk, reader, catalogRoot);
+        countFree(reader, superblock, free, blockSize, unit);
         // For a length of k units: free below it, writes for everything at or past it.
         long floorBytes = belowCut ? 0 : Limits.FAR_SUPERBLOCK_OFFSET_BYTES + Limits.FAR_REGION_BYTES;
         long firstUnit = Math.max((floorBytes + unit - 1) / unit,
@@ -271,6 +247,46 @@ final class Compaction {
             }
         }
         return new Plan(blockSize, candidates, engineNodes[0], shorter);
+    }
+
+    /** Walks every user tree the catalog names (each shared block counted once). */
+    private static void walkUserTrees(Walk walk, NodeReader reader, BlockRef catalogRoot) throws IOException {
+        TreeCursor catalog = TreeCursor.overCommitted(reader, TreeIds.CATALOG, catalogRoot);
+        List<Long> treeIds = new ArrayList<>();
+        List<BlockRef> roots = new ArrayList<>();
+        for (boolean found = catalog.first(); found; found = catalog.next()) {
+            byte[] key = catalog.key();
+            if (key.length == 8 && catalog.storedFlags() == NodeLayout.FLAG_SUBTREE_ROOT
+                    && Bytes.getLongBigEndian(key, 0) >= Limits.FIRST_USER_TREE_ID) {
+                treeIds.add(Bytes.getLongBigEndian(key, 0));
+                roots.add(BlockRef.decode(catalog.storedValue(), 0));
+            }
+        }
+        for (int i = 0; i < roots.size(); i++) {
+            walk.maxBlock(roots.get(i), treeIds.get(i), -1, 0);
+        }
+    }
+
+    /** Adds the free blocks of the space tree into {@code free}, by length unit ({@code unit} bytes each). */
+    private static void countFree(NodeReader reader, Superblock superblock, long[] free, int blockSize, long unit)
+            throws IOException {
+        int buckets = free.length;
+        TreeCursor space = TreeCursor.overCommitted(reader, TreeIds.SPACE, superblock.spaceRoot());
+        for (boolean found = space.seek(new byte[] {SpaceKeys.FREE_BY_ADDRESS}); found; found = space.next()) {
+            byte[] key = space.key();
+            if (key[0] != SpaceKeys.FREE_BY_ADDRESS) {
+                break;
+            }
+            long start = Bytes.getLongBigEndian(key, 1);
+            long count = Bytes.getLong(space.value(), 0);
+            for (long at = start; at < start + count; ) {
+                int bucket = (int) (at * blockSize / unit);
+                long bucketEnd = ((long) bucket + 1) * unit / blockSize;
+                long piece = Math.min(start + count, bucketEnd) - at;
+                free[Math.min(bucket, buckets - 1)] += piece;
+                at += piece;
+            }
+        }
     }
 
     /** The walk behind the plan: the highest block below every node, each shared block counted once. */

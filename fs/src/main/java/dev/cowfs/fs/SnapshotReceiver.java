@@ -304,40 +304,7 @@ final class SnapshotReceiver {
             throw refuse("record " + reader.records() + " holds an extent this filesystem cannot hold (inode " + file
                     + ", offset " + offset + ")");
         }
-        BlockRef extent;
-        switch (source) {
-            case SendRecords.SOURCE_DATA -> {
-                if (compression == FileData.COMPRESSION_LZ4) {
-                    checkDecompresses(p, stored, logical, file, offset);
-                }
-                extent = txn().writeDataExtent(p, SendRecords.EXTENT_HEAD_BYTES, stored);
-                if (extent.checksum() != checksum) {
-                    throw refuse("the bytes of inode " + file + "'s extent at offset " + offset + " do not match "
-                            + "their checksum");
-                }
-                dataBytes += stored;
-            }
-            case SendRecords.SOURCE_STREAM -> {
-                if (argument < 0 || argument >= written.size()) {
-                    throw refuse("record " + reader.records() + " refers to extent " + argument + " of the stream, "
-                            + "which has sent " + written.size());
-                }
-                FileData.Item earlier = written.get((int) argument);
-                requireSameBytes(earlier, stored, logical, checksum, compression, file, offset);
-                extent = earlier.extent();
-                txn().addDataExtentReference(extent);
-                extentsReused++;
-            }
-            case SendRecords.SOURCE_BASE -> {
-                FileData.Item held = baseItem(file, argument);
-                requireSameBytes(held, stored, logical, checksum, compression, file, offset);
-                extent = held.extent();
-                txn().addDataExtentReference(extent);
-                extentsReused++;
-            }
-            default -> throw refuse("record " + reader.records() + " has an extent source " + source
-                    + " this cowfs does not know");
-        }
+        BlockRef extent = sourceExtent(p, source, argument, stored, logical, checksum, compression, file, offset);
         FileData.Item item;
         try {
             FileData.Item candidate = new FileData.Item(offset, extent, stored, logical,
@@ -353,6 +320,48 @@ final class SnapshotReceiver {
         }
         extents.of(InodeNumber.inoOf(subvolume, file)).put(item);
         touchedFiles.add(file);
+    }
+
+    /**
+     * The extent an extent record's bytes come from: written from the record (SOURCE_DATA, its checksum checked), or
+     * one this stream or the base already holds, taking one more reference (its bytes must be the record's).
+     */
+    private BlockRef sourceExtent(byte[] p, int source, long argument, int stored, int logical, int checksum,
+                                  byte compression, long file, long offset) throws IOException {
+        switch (source) {
+            case SendRecords.SOURCE_DATA -> {
+                if (compression == FileData.COMPRESSION_LZ4) {
+                    checkDecompresses(p, stored, logical, file, offset);
+                }
+                BlockRef extent = txn().writeDataExtent(p, SendRecords.EXTENT_HEAD_BYTES, stored);
+                if (extent.checksum() != checksum) {
+                    throw refuse("the bytes of inode " + file + "'s extent at offset " + offset + " do not match "
+                            + "their checksum");
+                }
+                dataBytes += stored;
+                return extent;
+            }
+            case SendRecords.SOURCE_STREAM -> {
+                if (argument < 0 || argument >= written.size()) {
+                    throw refuse("record " + reader.records() + " refers to extent " + argument + " of the stream, "
+                            + "which has sent " + written.size());
+                }
+                FileData.Item earlier = written.get((int) argument);
+                requireSameBytes(earlier, stored, logical, checksum, compression, file, offset);
+                txn().addDataExtentReference(earlier.extent());
+                extentsReused++;
+                return earlier.extent();
+            }
+            case SendRecords.SOURCE_BASE -> {
+                FileData.Item held = baseItem(file, argument);
+                requireSameBytes(held, stored, logical, checksum, compression, file, offset);
+                txn().addDataExtentReference(held.extent());
+                extentsReused++;
+                return held.extent();
+            }
+            default -> throw refuse("record " + reader.records() + " has an extent source " + source
+                    + " this cowfs does not know");
+        }
     }
 
     private void checkDecompresses(byte[] p, int stored, int logical, long file, long offset) throws FsException {

@@ -71,18 +71,7 @@ final class CrashtestCommand extends ToolCommand {
 
     @Override
     public Integer call() throws IOException {
-        java.util.Set<Fault> chosen = java.util.EnumSet.noneOf(Fault.class);
-        for (String fault : faults) {
-            if (fault.equals("all")) {
-                chosen.addAll(java.util.EnumSet.allOf(Fault.class));
-            } else {
-                try {
-                    chosen.add(Fault.named(fault));
-                } catch (IllegalArgumentException e) {
-                    throw new Cowfs.UsageException(e.getMessage());
-                }
-            }
-        }
+        java.util.Set<Fault> chosen = chosenFaults();
         if (faultTrials < 0 || faultTrials > 10_000) {
             throw new Cowfs.UsageException("--fault-trials must be from 0 to 10000");
         }
@@ -114,6 +103,36 @@ final class CrashtestCommand extends ToolCommand {
                 : sequenceLength == 1 ? Long.MAX_VALUE : Duration.ofSeconds(60).toNanos();
         long total = sequenceLength == 0 ? Long.MAX_VALUE : AceWorkloads.count(sequenceLength);
         long maxWorkloads = Math.min(total, count == null ? Long.MAX_VALUE : count);
+        long ran = runWorkloads(harness, sequenceLength, total, maxWorkloads, limitNanos);
+        String coverage = sequenceLength == 0 ? ran + " random workloads of " + length + " operations"
+                : String.format(Locale.ROOT, "%d of %d %s workloads (%.1f%%)", ran, total, workloads,
+                100.0 * ran / total);
+        return runKillsAndFuzz(harness, coverage);
+    }
+
+    /** The --fault names chosen ("all" for every fault). */
+    private java.util.Set<Fault> chosenFaults() {
+        java.util.Set<Fault> chosen = java.util.EnumSet.noneOf(Fault.class);
+        for (String fault : faults) {
+            if (fault.equals("all")) {
+                chosen.addAll(java.util.EnumSet.allOf(Fault.class));
+            } else {
+                try {
+                    chosen.add(Fault.named(fault));
+                } catch (IllegalArgumentException e) {
+                    throw new Cowfs.UsageException(e.getMessage());
+                }
+            }
+        }
+        return chosen;
+    }
+
+    /**
+     * Runs workloads until {@code maxWorkloads} or the time limit: sequences visited in a scattered order (every one
+     * once), or random ones ({@code sequenceLength} 0). Returns how many ran.
+     */
+    private long runWorkloads(CrashHarness harness, int sequenceLength, long total, long maxWorkloads,
+                              long limitNanos) throws IOException {
         long start = System.nanoTime();
         long stride = stride(total);
         long ran = 0;
@@ -129,9 +148,11 @@ final class CrashtestCommand extends ToolCommand {
                 bar.step(1);
             }
         }
-        String coverage = sequenceLength == 0 ? ran + " random workloads of " + length + " operations"
-                : String.format(Locale.ROOT, "%d of %d %s workloads (%.1f%%)", ran, total, workloads,
-                100.0 * ran / total);
+        return ran;
+    }
+
+    /** The kill rounds and image fuzzing asked for, then the report; returns the exit code. */
+    private int runKillsAndFuzz(CrashHarness harness, String coverage) throws IOException {
         Path scratch = Files.createTempDirectory("cowfs-crashtest");
         try {
             if (kills > 0) {

@@ -117,30 +117,7 @@ public final class TreeRelocation {
                 }
                 continue;
             }
-            byte flags = block[entry + NodeLayout.LEAF_ENTRY_FLAGS_OFFSET];
-            int value = entry + NodeLayout.LEAF_ENTRY_HEADER_BYTES + keyLength;
-            int at;
-            BlockRef target;
-            BlockRef moved;
-            if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
-                at = value;
-                target = BlockRef.decode(block, at);
-                moved = relocateNode(target, treeId, -1, depth + 1); // a nested tree: keys of its own
-            } else if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0) {
-                at = value + NodeLayout.DATA_EXTENT_REF_OFFSET;
-                target = BlockRef.decode(block, at);
-                moved = relocateExtent(target, Bytes.getInt(block, value + NodeLayout.DATA_EXTENT_STORED_BYTES_OFFSET));
-            } else if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
-                at = value + NodeLayout.OUT_OF_LINE_REF_OFFSET;
-                target = BlockRef.decode(block, at);
-                moved = relocateExtent(target, Bytes.getInt(block, value + NodeLayout.OUT_OF_LINE_LENGTH_OFFSET));
-            } else {
-                continue;
-            }
-            if (moved != target) {
-                moved.encode(block, at);
-                changed = true;
-            }
+            changed |= relocateLeafValue(block, entry, keyLength, treeId, depth);
         }
         if (!changed) {
             if (shared && ref.blockIndex() <= Integer.MAX_VALUE) {
@@ -148,6 +125,45 @@ public final class TreeRelocation {
             }
             return ref;
         }
+        return writeCopy(ref, block, shared);
+    }
+
+    /**
+     * The value of the leaf entry at {@code entry}, if it refers to blocks (a nested tree, a data extent, an
+     * out-of-line value): what it refers to moves below the limit and the reference in {@code block} follows. True
+     * when it changed.
+     */
+    private boolean relocateLeafValue(byte[] block, int entry, int keyLength, long treeId, int depth)
+            throws IOException {
+        byte flags = block[entry + NodeLayout.LEAF_ENTRY_FLAGS_OFFSET];
+        int value = entry + NodeLayout.LEAF_ENTRY_HEADER_BYTES + keyLength;
+        int at;
+        BlockRef target;
+        BlockRef moved;
+        if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
+            at = value;
+            target = BlockRef.decode(block, at);
+            moved = relocateNode(target, treeId, -1, depth + 1); // a nested tree: keys of its own
+        } else if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0) {
+            at = value + NodeLayout.DATA_EXTENT_REF_OFFSET;
+            target = BlockRef.decode(block, at);
+            moved = relocateExtent(target, Bytes.getInt(block, value + NodeLayout.DATA_EXTENT_STORED_BYTES_OFFSET));
+        } else if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
+            at = value + NodeLayout.OUT_OF_LINE_REF_OFFSET;
+            target = BlockRef.decode(block, at);
+            moved = relocateExtent(target, Bytes.getInt(block, value + NodeLayout.OUT_OF_LINE_LENGTH_OFFSET));
+        } else {
+            return false;
+        }
+        if (moved == target) {
+            return false;
+        }
+        moved.encode(block, at);
+        return true;
+    }
+
+    /** Writes {@code block}, a changed copy of the node {@code ref}, to a new block below the limit. */
+    private BlockRef writeCopy(BlockRef ref, byte[] block, boolean shared) throws IOException {
         long to = ctx.allocator().allocate(1);
         Bytes.putLong(block, NodeLayout.BLOCK_INDEX_OFFSET, to);
         Bytes.putLong(block, NodeLayout.BIRTH_OFFSET, ctx.generation());
