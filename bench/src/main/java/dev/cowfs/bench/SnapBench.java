@@ -1,7 +1,7 @@
 package dev.cowfs.bench;
 
 import dev.cowfs.engine.StoreOptions;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
 import dev.cowfs.fs.CowFileSystem;
 import dev.cowfs.fs.FsOptions;
 

@@ -1,14 +1,14 @@
 package dev.cowfs.crash;
 
 import dev.cowfs.engine.StoreOptions;
-import dev.cowfs.engine.block.EngineBugError;
 import dev.cowfs.engine.check.CheckReport;
-import dev.cowfs.engine.crash.CrashStates;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.CrashStates;
+import dev.cowfs.engine.device.SimulatedDevice;
+import dev.cowfs.engine.error.EngineBugError;
 import dev.cowfs.fs.CowFileSystem;
-import dev.cowfs.fs.InodeNumber;
 import dev.cowfs.fs.FsChecker;
 import dev.cowfs.fs.FsOptions;
+import dev.cowfs.fs.InodeNumber;
 
 import java.io.IOException;
 import java.time.Clock;

@@ -1,9 +1,9 @@
 package dev.cowfs.crash;
 
-import dev.cowfs.engine.block.BlockDevice;
-import dev.cowfs.engine.block.BlockWindow;
-import dev.cowfs.engine.block.RawMemory;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.BlockDevice;
+import dev.cowfs.engine.device.BlockWindow;
+import dev.cowfs.engine.device.RawMemory;
+import dev.cowfs.engine.device.SimulatedDevice;
 
 import java.io.IOException;
 

@@ -1,7 +1,7 @@
 package dev.cowfs.crash;
 
-import dev.cowfs.engine.block.EngineBugError;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
+import dev.cowfs.engine.error.EngineBugError;
 import dev.cowfs.fs.CowFileSystem;
 
 import java.io.IOException;

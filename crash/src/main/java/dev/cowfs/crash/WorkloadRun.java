@@ -1,9 +1,9 @@
 package dev.cowfs.crash;
 
-import dev.cowfs.engine.block.EngineBugError;
-import dev.cowfs.engine.block.OutOfSpaceException;
-import dev.cowfs.engine.crash.CrashStates;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.CrashStates;
+import dev.cowfs.engine.device.SimulatedDevice;
+import dev.cowfs.engine.error.EngineBugError;
+import dev.cowfs.engine.error.OutOfSpaceException;
 import dev.cowfs.fs.CowFileSystem;
 import dev.cowfs.fs.Errno;
 import dev.cowfs.fs.FsException;

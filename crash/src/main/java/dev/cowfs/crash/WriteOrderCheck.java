@@ -1,7 +1,7 @@
 package dev.cowfs.crash;
 
-import dev.cowfs.engine.crash.CrashStates;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.CrashStates;
+import dev.cowfs.engine.device.SimulatedDevice;
 
 import java.util.List;
 

@@ -1,7 +1,7 @@
 package dev.cowfs.crash;
 
-import dev.cowfs.fs.InodeNumber;
 import dev.cowfs.engine.StoreOptions;
+import dev.cowfs.fs.InodeNumber;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -142,7 +142,7 @@ class CrashHarnessTest {
     @Test
     void candidatesAreHashedAndExpectedExactlyAsTheStatesTheyBuild() throws Exception {
         CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults());
-        dev.cowfs.engine.crash.SimulatedDevice device = dev.cowfs.engine.crash.SimulatedDevice.ofImage(harness.base);
+        dev.cowfs.engine.device.SimulatedDevice device = dev.cowfs.engine.device.SimulatedDevice.ofImage(harness.base);
         long baseGeneration;
         try (dev.cowfs.fs.CowFileSystem fs = dev.cowfs.fs.CowFileSystem.open(device, harness.options(false))) {
             baseGeneration = fs.store().generation();
@@ -151,15 +151,15 @@ class CrashHarnessTest {
                 OpRunner.apply(fs, op);
             }
         }
-        dev.cowfs.engine.crash.CrashStates states = new dev.cowfs.engine.crash.CrashStates(harness.base, device.log());
+        dev.cowfs.engine.device.CrashStates states = new dev.cowfs.engine.device.CrashStates(harness.base, device.log());
         int compared = 0;
         for (int start : states.epochStarts()) {
             long durable = states.durableGeneration(start, baseGeneration);
-            for (dev.cowfs.engine.crash.CrashStates.Candidate candidate
+            for (dev.cowfs.engine.device.CrashStates.Candidate candidate
                     : states.candidatesInEpoch(start, new Random(1), 3, durable)) {
-                dev.cowfs.engine.crash.CrashStates.State built = states.build(candidate);
+                dev.cowfs.engine.device.CrashStates.State built = states.build(candidate);
                 assertEquals(built.device().contentDigest(), candidate.digest(), candidate.description());
-                assertEquals(dev.cowfs.engine.crash.CrashStates.expectedGeneration(built, durable),
+                assertEquals(dev.cowfs.engine.device.CrashStates.expectedGeneration(built, durable),
                         candidate.expectedGeneration(), candidate.description());
                 compared++;
             }
@@ -172,7 +172,7 @@ class CrashHarnessTest {
     void growthOfTheImageIsAWriteACrashCanLose() throws Exception {
         CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults());
         // A new image grows as it is made (past 64 MiB, where the far superblock lives, an image grows by steps).
-        dev.cowfs.engine.crash.SimulatedDevice device = new dev.cowfs.engine.crash.SimulatedDevice();
+        dev.cowfs.engine.device.SimulatedDevice device = new dev.cowfs.engine.device.SimulatedDevice();
         try (dev.cowfs.fs.CowFileSystem fs = dev.cowfs.fs.CowFileSystem.create(device, harness.options(false))) {
             long ino = fs.mknod(dev.cowfs.fs.CowFileSystem.ROOT_INO, "big", 0100644, 0, 0, 0);
             byte[] data = new byte[300_000];
@@ -180,20 +180,20 @@ class CrashHarnessTest {
             fs.write(ino, 0, data, 0, data.length);
             fs.sync();
         }
-        List<dev.cowfs.engine.crash.SimulatedDevice.Op> log = device.log();
-        dev.cowfs.engine.crash.CrashStates states = new dev.cowfs.engine.crash.CrashStates(
-                new dev.cowfs.engine.crash.SimulatedDevice().image(), log);
+        List<dev.cowfs.engine.device.SimulatedDevice.Op> log = device.log();
+        dev.cowfs.engine.device.CrashStates states = new dev.cowfs.engine.device.CrashStates(
+                new dev.cowfs.engine.device.SimulatedDevice().image(), log);
         int growths = 0;
         for (int start : states.epochStarts()) {
-            List<dev.cowfs.engine.crash.SimulatedDevice.Write> writes = states.epochWrites(start);
-            for (dev.cowfs.engine.crash.SimulatedDevice.Write write : writes) {
+            List<dev.cowfs.engine.device.SimulatedDevice.Write> writes = states.epochWrites(start);
+            for (dev.cowfs.engine.device.SimulatedDevice.Write write : writes) {
                 if (!write.isGrowth() || write.offset() <= states.durableImage(start).lengthBytes()) {
                     continue;
                 }
                 growths++;
                 boolean shorter = false;
                 boolean grown = false;
-                for (dev.cowfs.engine.crash.CrashStates.Candidate candidate
+                for (dev.cowfs.engine.device.CrashStates.Candidate candidate
                         : states.candidatesInEpoch(start, new Random(2), 3, 0)) {
                     long length = states.build(candidate).device().lengthBytes();
                     shorter |= length < write.offset();
@@ -210,7 +210,7 @@ class CrashHarnessTest {
     void workloadsStartFromAnAgedImageWhoseTreeHasTwoLevelsOrMore() throws Exception {
         CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults());
         try (dev.cowfs.fs.CowFileSystem fs = dev.cowfs.fs.CowFileSystem.open(
-                dev.cowfs.engine.crash.SimulatedDevice.ofImage(harness.base), harness.options(false));
+                dev.cowfs.engine.device.SimulatedDevice.ofImage(harness.base), harness.options(false));
              dev.cowfs.engine.ReadTransaction read = fs.store().beginRead()) {
             int height = read.treeHeight(dev.cowfs.fs.InodeNumber.treeOfSubvolume(0));
             assertTrue(height >= 2, "height " + height);

@@ -1,6 +1,6 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockRef;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.txn.Superblock;
 
 /** A durable commit as readers see it: its superblock, that superblock's checksum, the default tree's root. */

@@ -1,12 +1,12 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.CorruptionException;
-import dev.cowfs.engine.block.OutOfSpaceException;
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.NodeView;
 import dev.cowfs.engine.btree.TreeCursor;
 import dev.cowfs.engine.btree.TreeSearch;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.error.OutOfSpaceException;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.NodeLayout;

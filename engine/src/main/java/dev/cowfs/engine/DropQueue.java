@@ -1,12 +1,12 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.CorruptionException;
-import dev.cowfs.engine.block.EngineBugError;
 import dev.cowfs.engine.btree.BTree;
 import dev.cowfs.engine.btree.TreeContext;
 import dev.cowfs.engine.btree.TreeCursor;
 import dev.cowfs.engine.btree.TreeDrop;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.error.EngineBugError;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.DropRecordLayout;
 

@@ -1,11 +1,11 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockDevice;
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.VerifiedBlocks;
 import dev.cowfs.engine.btree.BTree;
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.TreeContext;
+import dev.cowfs.engine.device.BlockDevice;
+import dev.cowfs.engine.device.VerifiedBlocks;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.TreeIds;
 import dev.cowfs.engine.txn.ReaderRegistry;

@@ -1,5 +1,7 @@
 package dev.cowfs.engine;
 
+import dev.cowfs.engine.error.ImageLockedException;
+
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;

@@ -1,7 +1,7 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockRef;
 import dev.cowfs.engine.btree.BTree;
+import dev.cowfs.engine.format.BlockRef;
 
 import java.io.IOException;
 

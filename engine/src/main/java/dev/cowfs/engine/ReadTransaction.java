@@ -1,11 +1,11 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockRef;
 import dev.cowfs.engine.btree.NodeView;
 import dev.cowfs.engine.btree.TreeCursor;
 import dev.cowfs.engine.btree.TreeDiff;
 import dev.cowfs.engine.btree.TreeSearch;
 import dev.cowfs.engine.btree.TreeSpaceWalk;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.TreeIds;
 import dev.cowfs.engine.txn.Superblock;
@@ -163,7 +163,7 @@ public final class ReadTransaction implements AutoCloseable {
             return null;
         }
         if (parent.storedFlags() != dev.cowfs.engine.format.NodeLayout.FLAG_SUBTREE_ROOT) {
-            throw new dev.cowfs.engine.block.CorruptionException(0, "tree " + treeId
+            throw new dev.cowfs.engine.error.CorruptionException(0, "tree " + treeId
                     + ": the entry expected to hold a nested tree holds a value");
         }
         return BlockRef.decode(parent.storedValue(), 0);

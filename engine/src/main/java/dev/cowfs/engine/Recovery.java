@@ -1,10 +1,11 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockDevice;
-import dev.cowfs.engine.block.CorruptionException;
-import dev.cowfs.engine.block.VerifiedBlocks;
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.NodeView;
+import dev.cowfs.engine.device.BlockDevice;
+import dev.cowfs.engine.device.VerifiedBlocks;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.error.IncompatibleImageException;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.SuperblockLayout;

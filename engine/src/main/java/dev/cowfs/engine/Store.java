@@ -1,14 +1,14 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockDevice;
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.CorruptionException;
-import dev.cowfs.engine.block.MappedFileDevice;
-import dev.cowfs.engine.block.ReadOnlyEngineException;
-import dev.cowfs.engine.block.VerifiedBlocks;
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.NodeView;
 import dev.cowfs.engine.btree.TreeSearch;
+import dev.cowfs.engine.device.BlockDevice;
+import dev.cowfs.engine.device.MappedFileDevice;
+import dev.cowfs.engine.device.VerifiedBlocks;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.error.ReadOnlyEngineException;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.SuperblockLayout;
 import dev.cowfs.engine.format.TreeIds;

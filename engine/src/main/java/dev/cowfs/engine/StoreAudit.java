@@ -1,10 +1,10 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockDevice;
-import dev.cowfs.engine.block.EngineBugError;
 import dev.cowfs.engine.check.AuditingDevice;
 import dev.cowfs.engine.check.CheckReport;
 import dev.cowfs.engine.check.Checker;
+import dev.cowfs.engine.device.BlockDevice;
+import dev.cowfs.engine.error.EngineBugError;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.txn.Superblock;
 

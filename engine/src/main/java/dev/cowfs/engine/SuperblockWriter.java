@@ -1,6 +1,6 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.device.BlockDevice;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.txn.Superblock;
 

@@ -1,6 +1,6 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.device.BlockDevice;
 import dev.cowfs.engine.txn.SpaceAllocator;
 
 import java.io.IOException;

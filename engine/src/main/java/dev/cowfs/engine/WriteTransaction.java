@@ -1,12 +1,12 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockDevice;
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.OutOfSpaceException;
 import dev.cowfs.engine.btree.BTree;
 import dev.cowfs.engine.btree.TreeContext;
 import dev.cowfs.engine.btree.TreeRelocation;
-import dev.cowfs.engine.block.EngineBugError;
+import dev.cowfs.engine.device.BlockDevice;
+import dev.cowfs.engine.error.EngineBugError;
+import dev.cowfs.engine.error.OutOfSpaceException;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.SuperblockLayout;
@@ -440,7 +440,7 @@ public final class WriteTransaction implements AutoCloseable {
             long start = allocator.allocate(blocks);
             ctx.writeBlocks(start, data, offset, length);
             usesDataExtents = true;
-            return new BlockRef(start, generation, dev.cowfs.engine.block.Checksums.crc32c(data, offset, length),
+            return new BlockRef(start, generation, dev.cowfs.engine.device.Checksums.crc32c(data, offset, length),
                     blocks);
         });
     }

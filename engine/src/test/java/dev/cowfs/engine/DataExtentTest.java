@@ -1,8 +1,8 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.CorruptionException;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.NodeLayout;
 import dev.cowfs.engine.format.SuperblockLayout;

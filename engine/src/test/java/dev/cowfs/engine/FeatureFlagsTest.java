@@ -1,6 +1,7 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
+import dev.cowfs.engine.error.IncompatibleImageException;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.txn.Superblock;
 import org.junit.jupiter.api.Test;

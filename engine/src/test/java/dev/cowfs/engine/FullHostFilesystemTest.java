@@ -1,6 +1,6 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.OutOfSpaceException;
+import dev.cowfs.engine.error.OutOfSpaceException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -110,7 +110,7 @@ class FullHostFilesystemTest {
     @Test
     void onAFullHostOnlyAWriteAllowedToUsesTheReserveAndTheReserveComesBack() throws IOException {
         Path image = mountPoint.resolve("device.img");
-        try (var device = dev.cowfs.engine.block.MappedFileDevice.create(image, 1 << 20, 1 << 20)) {
+        try (var device = dev.cowfs.engine.device.MappedFileDevice.create(image, 1 << 20, 1 << 20)) {
             device.keepHostReserve(2 << 20);
             Path reserve = device.reservePath();
             assertTrue(Files.size(reserve) == 2 << 20, "the reserve file is made with the image");

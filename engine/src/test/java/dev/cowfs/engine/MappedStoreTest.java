@@ -1,9 +1,10 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.BlockWindow;
-import dev.cowfs.engine.block.CorruptionException;
-import dev.cowfs.engine.block.MappedFileDevice;
-import dev.cowfs.engine.block.ReadOnlyEngineException;
+import dev.cowfs.engine.device.BlockWindow;
+import dev.cowfs.engine.device.MappedFileDevice;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.error.ImageLockedException;
+import dev.cowfs.engine.error.ReadOnlyEngineException;
 import dev.cowfs.engine.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -138,7 +139,7 @@ class MappedStoreTest {
                 device.read(offsets[i], back, 0, 4096);
                 assertArrayEquals(payloads[i], back, "at offset " + offsets[i]);
                 device.window(offsets[i], 4096, window);
-                assertEquals(payloads[i][17], dev.cowfs.engine.block.RawMemory.getByte(window.base, window.offset + 17));
+                assertEquals(payloads[i][17], dev.cowfs.engine.device.RawMemory.getByte(window.base, window.offset + 17));
             }
             assertThrows(CorruptionException.class, () -> device.read(device.lengthBytes() - 100, new byte[4096], 0, 4096));
         }

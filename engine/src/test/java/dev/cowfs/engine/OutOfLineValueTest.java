@@ -1,7 +1,7 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.block.CorruptionException;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
+import dev.cowfs.engine.error.CorruptionException;
 import dev.cowfs.engine.format.Limits;
 import org.junit.jupiter.api.Test;
 

@@ -1,6 +1,6 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.NodeLayout;
 import org.junit.jupiter.api.Test;

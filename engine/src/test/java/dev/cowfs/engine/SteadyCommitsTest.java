@@ -1,7 +1,7 @@
 package dev.cowfs.engine;
 
 import dev.cowfs.engine.check.CheckReport;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package dev.cowfs.engine;
 
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;

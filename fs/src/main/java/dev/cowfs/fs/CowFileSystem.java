@@ -3,7 +3,7 @@ package dev.cowfs.fs;
 import dev.cowfs.engine.ReadTransaction;
 import dev.cowfs.engine.Store;
 import dev.cowfs.engine.WriteTransaction;
-import dev.cowfs.engine.block.BlockDevice;
+import dev.cowfs.engine.device.BlockDevice;
 import dev.cowfs.engine.format.Bytes;
 
 import static dev.cowfs.fs.InodeNumber.globalIno;

@@ -1,7 +1,7 @@
 package dev.cowfs.fs;
 
 import dev.cowfs.engine.Cursor;
-import dev.cowfs.engine.block.EngineBugError;
+import dev.cowfs.engine.error.EngineBugError;
 import dev.cowfs.engine.format.Bytes;
 
 import java.io.IOException;

@@ -2,8 +2,8 @@ package dev.cowfs.fs;
 
 import dev.cowfs.engine.Cursor;
 import dev.cowfs.engine.WriteTransaction;
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.NodeLayout;
 import net.jpountz.lz4.LZ4Compressor;

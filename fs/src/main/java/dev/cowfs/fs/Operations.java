@@ -3,9 +3,9 @@ package dev.cowfs.fs;
 import dev.cowfs.engine.ReadTransaction;
 import dev.cowfs.engine.Store;
 import dev.cowfs.engine.WriteTransaction;
-import dev.cowfs.engine.block.EngineBugError;
-import dev.cowfs.engine.block.OutOfSpaceException;
-import dev.cowfs.engine.block.ReadOnlyEngineException;
+import dev.cowfs.engine.error.EngineBugError;
+import dev.cowfs.engine.error.OutOfSpaceException;
+import dev.cowfs.engine.error.ReadOnlyEngineException;
 import dev.cowfs.engine.format.Limits;
 
 import java.io.IOException;

@@ -3,7 +3,7 @@ package dev.cowfs.fs;
 import dev.cowfs.engine.Cursor;
 import dev.cowfs.engine.ReadTransaction;
 import dev.cowfs.engine.WriteTransaction;
-import dev.cowfs.engine.block.BlockRef;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.fs.send.SendStreamException;
 import dev.cowfs.fs.send.SendStreamReader;

@@ -2,8 +2,8 @@ package dev.cowfs.fs;
 
 import dev.cowfs.engine.Store;
 import dev.cowfs.engine.StoreOptions;
-import dev.cowfs.engine.crash.CrashStates;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.CrashStates;
+import dev.cowfs.engine.device.SimulatedDevice;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,6 +1,6 @@
 package dev.cowfs.fs;
 
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;

@@ -1,8 +1,8 @@
 package dev.cowfs.fs;
 
 import dev.cowfs.engine.StoreOptions;
-import dev.cowfs.engine.crash.CrashStates;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.CrashStates;
+import dev.cowfs.engine.device.SimulatedDevice;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -1,8 +1,8 @@
 package dev.cowfs.fs;
 
 import dev.cowfs.engine.StoreOptions;
-import dev.cowfs.engine.block.CorruptionException;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
+import dev.cowfs.engine.error.CorruptionException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

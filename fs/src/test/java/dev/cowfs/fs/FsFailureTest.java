@@ -1,7 +1,7 @@
 package dev.cowfs.fs;
 
 import dev.cowfs.engine.StoreOptions;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
 import dev.cowfs.engine.format.Bytes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -2,7 +2,7 @@ package dev.cowfs.fs;
 
 import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.check.CheckReport;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;

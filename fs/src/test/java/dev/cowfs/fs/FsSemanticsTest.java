@@ -1,7 +1,7 @@
 package dev.cowfs.fs;
 
 import dev.cowfs.engine.StoreOptions;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;

@@ -103,10 +103,10 @@ class RepairTest {
     /** Power lost at any write of a repair: the image is as before it (the leak reported) or as after it. */
     @Test
     void powerLostDuringARepairLeavesTheImageBeforeOrAfterIt() throws Exception {
-        dev.cowfs.engine.crash.SimulatedDevice device = new dev.cowfs.engine.crash.SimulatedDevice();
+        dev.cowfs.engine.device.SimulatedDevice device = new dev.cowfs.engine.device.SimulatedDevice();
         Map<String, String> contents;
         long leakedGeneration;
-        dev.cowfs.engine.crash.SimulatedDevice.Image imageBefore;
+        dev.cowfs.engine.device.SimulatedDevice.Image imageBefore;
         try (CowFileSystem fs = CowFileSystem.create(device, OPTIONS)) {
             java.util.Random random = new java.util.Random(9);
             for (int i = 0; i < 40; i++) {
@@ -123,12 +123,12 @@ class RepairTest {
             device.clearLog();
             assertTrue(fs.repair().get(0).startsWith("repaired: returned 80 leaked block(s)"));
         }
-        dev.cowfs.engine.crash.CrashStates states = new dev.cowfs.engine.crash.CrashStates(imageBefore,
+        dev.cowfs.engine.device.CrashStates states = new dev.cowfs.engine.device.CrashStates(imageBefore,
                 device.log());
         int checked = 0;
         java.util.Set<Boolean> repairedSeen = new java.util.HashSet<>();
         for (int start : states.epochStarts()) {
-            for (dev.cowfs.engine.crash.CrashStates.State state : states.statesInEpoch(start,
+            for (dev.cowfs.engine.device.CrashStates.State state : states.statesInEpoch(start,
                     new java.util.Random(2), 4)) {
                 try (CowFileSystem recovered = CowFileSystem.open(state.device(), OPTIONS)) {
                     assertEquals(contents, SnapshotCrashTest.dumpAll(recovered), state.description());

@@ -1,6 +1,6 @@
 package dev.cowfs.fs;
 
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
 import dev.cowfs.fs.send.SendHeader;
 import dev.cowfs.fs.send.SendStreamWriter;
 import org.junit.jupiter.api.Test;

@@ -1,6 +1,6 @@
 package dev.cowfs.tools;
 
-import dev.cowfs.engine.ImageLockedException;
+import dev.cowfs.engine.error.ImageLockedException;
 
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;

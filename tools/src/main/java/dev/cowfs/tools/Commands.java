@@ -428,7 +428,7 @@ final class Commands {
             try {
                 return dev.cowfs.engine.Store.open(image, StoreOptions.builder().acceptOlderGeneration(acceptOlder)
                         .build());
-            } catch (dev.cowfs.engine.ImageLockedException e) {
+            } catch (dev.cowfs.engine.error.ImageLockedException e) {
                 if (e.otherProcess()) {
                     throw Images.heldElsewhere(image, "stop it, then roll back");
                 }

@@ -1,7 +1,7 @@
 package dev.cowfs.tools;
 
-import dev.cowfs.engine.block.CorruptionException;
-import dev.cowfs.engine.block.OutOfSpaceException;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.error.OutOfSpaceException;
 import dev.cowfs.fs.Errno;
 import dev.cowfs.fs.FsException;
 import picocli.CommandLine;
@@ -165,7 +165,7 @@ public final class Cowfs implements Runnable {
         if (e instanceof OutOfSpaceException) {
             return ExitCode.NO_SPACE;
         }
-        if (e instanceof dev.cowfs.engine.ImageLockedException) {
+        if (e instanceof dev.cowfs.engine.error.ImageLockedException) {
             return ExitCode.BUSY;
         }
         if (e instanceof NoSuchFileException || e instanceof dev.cowfs.engine.Recovery.NoRetainedGenerationException) {

@@ -1,15 +1,15 @@
 package dev.cowfs.tools;
 
-import dev.cowfs.engine.ImageLockedException;
 import dev.cowfs.engine.Recovery;
 import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.check.CheckReport;
+import dev.cowfs.engine.error.ImageLockedException;
 import dev.cowfs.fs.CowFileSystem;
-import dev.cowfs.fs.InodeNumber;
 import dev.cowfs.fs.Errno;
 import dev.cowfs.fs.FsChecker;
 import dev.cowfs.fs.FsException;
 import dev.cowfs.fs.FsOptions;
+import dev.cowfs.fs.InodeNumber;
 import dev.cowfs.fs.SubvolumeInfo;
 
 import java.io.IOException;

@@ -1,7 +1,7 @@
 package dev.cowfs.tools;
 
-import dev.cowfs.engine.ImageLockedException;
 import dev.cowfs.engine.StoreOptions;
+import dev.cowfs.engine.error.ImageLockedException;
 import dev.cowfs.fs.CowFileSystem;
 import dev.cowfs.fs.Errno;
 import dev.cowfs.fs.FsException;

@@ -341,7 +341,7 @@ class CowfsToolIT {
                     if (newest == null || copy.generation() > newest.generation()) {
                         newest = copy;
                     }
-                } catch (dev.cowfs.engine.block.CorruptionException empty) {
+                } catch (dev.cowfs.engine.error.CorruptionException empty) {
                     // an unused slot
                 }
             }

@@ -1,8 +1,8 @@
 package dev.cowfs.engine.btree;
 
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.Checksums;
-import dev.cowfs.engine.block.EngineBugError;
+import dev.cowfs.engine.device.Checksums;
+import dev.cowfs.engine.error.EngineBugError;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.NodeLayout;
@@ -175,7 +175,7 @@ public final class BTree {
             return null;
         }
         if (cursor.storedFlags() != NodeLayout.FLAG_SUBTREE_ROOT) {
-            throw new dev.cowfs.engine.block.CorruptionException(0, "tree " + treeId
+            throw new dev.cowfs.engine.error.CorruptionException(0, "tree " + treeId
                     + ": the entry expected to hold a nested tree holds a value");
         }
         return BlockRef.decode(cursor.storedValue(), 0);
@@ -643,7 +643,7 @@ public final class BTree {
         int checksum = NodeCodec.encode(node, ctx.generation(), treeId, block);
         try {
             NodeValidator.validate(block, block.length, node.blockIndex);
-        } catch (dev.cowfs.engine.block.CorruptionException e) {
+        } catch (dev.cowfs.engine.error.CorruptionException e) {
             throw new EngineBugError("about to write an invalid node: " + e.getMessage());
         }
         node.release();

@@ -1,6 +1,6 @@
 package dev.cowfs.engine.btree;
 
-import dev.cowfs.engine.block.Checksums;
+import dev.cowfs.engine.device.Checksums;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.NodeLayout;
 

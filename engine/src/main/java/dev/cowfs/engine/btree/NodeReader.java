@@ -1,13 +1,13 @@
 package dev.cowfs.engine.btree;
 
-import dev.cowfs.engine.block.BlockDevice;
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.Checksums;
-import dev.cowfs.engine.block.CorruptionException;
-import dev.cowfs.engine.block.VerifiedBlocks;
+import dev.cowfs.engine.device.BlockDevice;
+import dev.cowfs.engine.device.Checksums;
+import dev.cowfs.engine.device.RawMemory;
+import dev.cowfs.engine.device.VerifiedBlocks;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.NodeLayout;
-import dev.cowfs.engine.block.RawMemory;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -1,6 +1,6 @@
 package dev.cowfs.engine.btree;
 
-import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.error.CorruptionException;
 import dev.cowfs.engine.format.BlockRefLayout;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;

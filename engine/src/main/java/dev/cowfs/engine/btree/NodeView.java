@@ -1,8 +1,8 @@
 package dev.cowfs.engine.btree;
 
+import dev.cowfs.engine.device.RawMemory;
 import dev.cowfs.engine.format.BlockRefLayout;
 import dev.cowfs.engine.format.NodeLayout;
-import dev.cowfs.engine.block.RawMemory;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -17,7 +17,7 @@ public final class NodeView {
     private static final VarHandle LONG_BIG_ENDIAN =
             MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
-    final dev.cowfs.engine.block.BlockWindow window = new dev.cowfs.engine.block.BlockWindow();
+    final dev.cowfs.engine.device.BlockWindow window = new dev.cowfs.engine.device.BlockWindow();
     /** The block's bytes are at (memory, base + i): see {@link RawMemory}. */
     Object memory;
     long base;
@@ -179,9 +179,9 @@ public final class NodeView {
         return RawMemory.getInt(memory, childRefAddress(index) + BlockRefLayout.CHECKSUM_OFFSET);
     }
 
-    public dev.cowfs.engine.block.BlockRef childRef(int index) {
+    public dev.cowfs.engine.format.BlockRef childRef(int index) {
         long address = childRefAddress(index);
-        return new dev.cowfs.engine.block.BlockRef(RawMemory.getLong(memory, address + BlockRefLayout.BLOCK_INDEX_OFFSET),
+        return new dev.cowfs.engine.format.BlockRef(RawMemory.getLong(memory, address + BlockRefLayout.BLOCK_INDEX_OFFSET),
                 RawMemory.getLong(memory, address + BlockRefLayout.BIRTH_OFFSET),
                 RawMemory.getInt(memory, address + BlockRefLayout.CHECKSUM_OFFSET),
                 RawMemory.getInt(memory, address + BlockRefLayout.BLOCK_COUNT_OFFSET));

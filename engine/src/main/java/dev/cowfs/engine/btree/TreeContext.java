@@ -1,8 +1,8 @@
 package dev.cowfs.engine.btree;
 
-import dev.cowfs.engine.block.BlockDevice;
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.EngineBugError;
+import dev.cowfs.engine.device.BlockDevice;
+import dev.cowfs.engine.error.EngineBugError;
+import dev.cowfs.engine.format.BlockRef;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;

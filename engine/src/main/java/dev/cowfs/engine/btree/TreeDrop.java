@@ -1,7 +1,7 @@
 package dev.cowfs.engine.btree;
 
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.NodeLayout;
 

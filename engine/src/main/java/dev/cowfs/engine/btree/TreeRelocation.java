@@ -1,10 +1,10 @@
 package dev.cowfs.engine.btree;
 
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.Checksums;
-import dev.cowfs.engine.block.CorruptionException;
-import dev.cowfs.engine.block.EngineBugError;
-import dev.cowfs.engine.block.RawMemory;
+import dev.cowfs.engine.device.Checksums;
+import dev.cowfs.engine.device.RawMemory;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.error.EngineBugError;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.NodeLayout;
 

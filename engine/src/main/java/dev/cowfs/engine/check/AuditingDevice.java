@@ -1,8 +1,8 @@
 package dev.cowfs.engine.check;
 
-import dev.cowfs.engine.block.BlockDevice;
-import dev.cowfs.engine.block.BlockWindow;
-import dev.cowfs.engine.block.EngineBugError;
+import dev.cowfs.engine.device.BlockDevice;
+import dev.cowfs.engine.device.BlockWindow;
+import dev.cowfs.engine.error.EngineBugError;
 import dev.cowfs.engine.format.Limits;
 
 import java.io.IOException;

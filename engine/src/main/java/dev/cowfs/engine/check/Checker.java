@@ -1,11 +1,11 @@
 package dev.cowfs.engine.check;
 
-import dev.cowfs.engine.block.BlockDevice;
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.VerifiedBlocks;
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.NodeView;
 import dev.cowfs.engine.btree.TreeSpaceWalk;
+import dev.cowfs.engine.device.BlockDevice;
+import dev.cowfs.engine.device.VerifiedBlocks;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.DropRecordLayout;
 import dev.cowfs.engine.format.Limits;

@@ -1,9 +1,9 @@
 package dev.cowfs.engine.check;
 
-import dev.cowfs.engine.block.BlockRef;
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.NodeView;
 import dev.cowfs.engine.btree.TreeSpaceWalk;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.NodeLayout;
 

@@ -1,6 +1,5 @@
 package dev.cowfs.engine.format;
 
-import dev.cowfs.engine.block.BlockRef;
 
 import java.util.Arrays;
 

@@ -1,12 +1,12 @@
 package dev.cowfs.engine.txn;
 
-import dev.cowfs.engine.block.BlockDevice;
-import dev.cowfs.engine.block.CorruptionException;
-import dev.cowfs.engine.block.EngineBugError;
-import dev.cowfs.engine.block.OutOfSpaceException;
 import dev.cowfs.engine.btree.BTree;
 import dev.cowfs.engine.btree.BlockAllocator;
 import dev.cowfs.engine.btree.TreeCursor;
+import dev.cowfs.engine.device.BlockDevice;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.error.EngineBugError;
+import dev.cowfs.engine.error.OutOfSpaceException;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.SpaceKeys;

@@ -1,8 +1,8 @@
 package dev.cowfs.engine.txn;
 
-import dev.cowfs.engine.block.BlockRef;
-import dev.cowfs.engine.block.Checksums;
-import dev.cowfs.engine.block.CorruptionException;
+import dev.cowfs.engine.device.Checksums;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.SuperblockLayout;

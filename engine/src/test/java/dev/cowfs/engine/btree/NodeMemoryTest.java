@@ -1,6 +1,6 @@
 package dev.cowfs.engine.btree;
 
-import dev.cowfs.engine.block.EngineBugError;
+import dev.cowfs.engine.error.EngineBugError;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

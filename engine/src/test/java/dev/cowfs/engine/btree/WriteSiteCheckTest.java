@@ -1,8 +1,8 @@
 package dev.cowfs.engine.btree;
 
-import dev.cowfs.engine.block.EngineBugError;
-import dev.cowfs.engine.block.VerifiedBlocks;
-import dev.cowfs.engine.crash.SimulatedDevice;
+import dev.cowfs.engine.device.SimulatedDevice;
+import dev.cowfs.engine.device.VerifiedBlocks;
+import dev.cowfs.engine.error.EngineBugError;
 import dev.cowfs.engine.txn.ReaderRegistry;
 import dev.cowfs.engine.txn.SpaceAllocator;
 import org.junit.jupiter.api.Test;

@@ -5,8 +5,9 @@ import dev.cowfs.engine.ReadTransaction;
 import dev.cowfs.engine.Store;
 import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.WriteTransaction;
-import dev.cowfs.engine.block.CorruptionException;
 import dev.cowfs.engine.check.CheckReport;
+import dev.cowfs.engine.device.SimulatedDevice;
+import dev.cowfs.engine.error.CorruptionException;
 import dev.cowfs.engine.format.Limits;
 import org.junit.jupiter.api.Test;
 

@@ -1,11 +1,13 @@
 package dev.cowfs.engine.crash;
 
+import dev.cowfs.engine.Cursor;
 import dev.cowfs.engine.ReadTransaction;
 import dev.cowfs.engine.Store;
 import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.WriteTransaction;
-import dev.cowfs.engine.Cursor;
 import dev.cowfs.engine.check.CheckReport;
+import dev.cowfs.engine.device.CrashStates;
+import dev.cowfs.engine.device.SimulatedDevice;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

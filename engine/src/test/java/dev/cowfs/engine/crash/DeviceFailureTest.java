@@ -4,8 +4,9 @@ import dev.cowfs.engine.ReadTransaction;
 import dev.cowfs.engine.Store;
 import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.WriteTransaction;
-import dev.cowfs.engine.block.OutOfSpaceException;
-import dev.cowfs.engine.block.ReadOnlyEngineException;
+import dev.cowfs.engine.device.SimulatedDevice;
+import dev.cowfs.engine.error.OutOfSpaceException;
+import dev.cowfs.engine.error.ReadOnlyEngineException;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.cowfs.engine.block;
+package dev.cowfs.engine.device;
 
 /**
  * Where a block's bytes can be read without copying: byte i of the block is at {@code (base, offset + i)} for

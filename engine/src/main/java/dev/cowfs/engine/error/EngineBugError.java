@@ -1,4 +1,4 @@
-package dev.cowfs.engine.block;
+package dev.cowfs.engine.error;
 
 /** A check on the engine's own logic failed: a programming error, never a property of the image. */
 public class EngineBugError extends Error {

@@ -1,4 +1,4 @@
-package dev.cowfs.engine.block;
+package dev.cowfs.engine.device;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -7,7 +7,7 @@ import java.nio.ByteBuffer;
 /**
  * The storage under the engine: a byte-addressed image with a durable barrier. Two real implementations: a
  * memory-mapped file ({@link MappedFileDevice}) and a simulated device that records every write and barrier
- * so that crash states can be rebuilt ({@code dev.cowfs.engine.crash.SimulatedDevice}).
+ * so that crash states can be rebuilt ({@code dev.cowfs.engine.device.SimulatedDevice}).
  *
  * <p>Writes may be reordered, dropped or torn by a crash until the next {@link #barrier()} returns; after it,
  * every earlier write is durable.

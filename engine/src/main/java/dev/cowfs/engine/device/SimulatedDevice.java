@@ -1,10 +1,7 @@
-package dev.cowfs.engine.crash;
+package dev.cowfs.engine.device;
 
-import dev.cowfs.engine.block.BlockDevice;
-import dev.cowfs.engine.block.BlockWindow;
-import dev.cowfs.engine.block.CorruptionException;
-import dev.cowfs.engine.block.OutOfSpaceException;
-import dev.cowfs.engine.block.RawMemory;
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.error.OutOfSpaceException;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -287,7 +284,7 @@ public final class SimulatedDevice implements BlockDevice {
             throw new IOException("device closed");
         }
         if (readOnly) {
-            throw new dev.cowfs.engine.block.ReadOnlyEngineException("simulated device is read-only");
+            throw new dev.cowfs.engine.error.ReadOnlyEngineException("simulated device is read-only");
         }
         long floor = dev.cowfs.engine.format.Limits.FAR_SUPERBLOCK_OFFSET_BYTES
                 + dev.cowfs.engine.format.Limits.FAR_REGION_BYTES;

@@ -1,4 +1,4 @@
-package dev.cowfs.engine.crash;
+package dev.cowfs.engine.device;
 
 import dev.cowfs.engine.format.Limits;
 

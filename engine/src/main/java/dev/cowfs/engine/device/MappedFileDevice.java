@@ -1,5 +1,8 @@
-package dev.cowfs.engine.block;
+package dev.cowfs.engine.device;
 
+import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.error.OutOfSpaceException;
+import dev.cowfs.engine.error.ReadOnlyEngineException;
 import dev.cowfs.engine.format.Limits;
 import net.openhft.chronicle.bytes.MappedBytesStore;
 import net.openhft.chronicle.bytes.MappedFile;

@@ -1,4 +1,4 @@
-package dev.cowfs.engine.block;
+package dev.cowfs.engine.error;
 
 import java.io.IOException;
 

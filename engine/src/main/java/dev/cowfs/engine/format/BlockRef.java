@@ -1,4 +1,4 @@
-package dev.cowfs.engine.block;
+package dev.cowfs.engine.format;
 
 import dev.cowfs.engine.format.BlockRefLayout;
 import dev.cowfs.engine.format.Bytes;

@@ -1,4 +1,4 @@
-package dev.cowfs.engine.block;
+package dev.cowfs.engine.device;
 
 import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;

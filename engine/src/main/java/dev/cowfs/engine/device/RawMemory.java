@@ -1,4 +1,4 @@
-package dev.cowfs.engine.block;
+package dev.cowfs.engine.device;
 
 import net.openhft.chronicle.core.UnsafeMemory;
 import sun.misc.Unsafe;
