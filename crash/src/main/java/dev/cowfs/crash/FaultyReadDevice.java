@@ -1,18 +1,19 @@
 package dev.cowfs.crash;
 
-import dev.cowfs.engine.device.BlockDevice;
 import dev.cowfs.engine.device.BlockWindow;
+import dev.cowfs.engine.device.ForwardingDevice;
 import dev.cowfs.engine.device.RawMemory;
 import dev.cowfs.engine.device.SimulatedDevice;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 
 /**
  * A device whose reads of one byte range fail: with an I/O error (a bad sector), or with one bit flipped in
- * what comes back (the media or the bus flipped it). Writes go through untouched.
+ * what comes back (the media or the bus flipped it). Writes go through untouched. Every read goes through the fault,
+ * and nothing read is vouched for as verified before (the faulty bytes must meet the checksums).
  */
-final class FaultyReadDevice implements BlockDevice {
-    private final SimulatedDevice inner;
+final class FaultyReadDevice extends ForwardingDevice {
     private final long faultStart;
     private final long faultEnd;
     private final boolean flip;
@@ -31,7 +32,7 @@ final class FaultyReadDevice implements BlockDevice {
 
     private FaultyReadDevice(SimulatedDevice inner, long faultStart, long faultEnd, boolean flip, long flipOffset,
                              int flipBit) {
-        this.inner = inner;
+        super(inner);
         this.faultStart = faultStart;
         this.faultEnd = faultEnd;
         this.flip = flip;
@@ -44,26 +45,6 @@ final class FaultyReadDevice implements BlockDevice {
     }
 
     @Override
-    public long lengthBytes() {
-        return inner.lengthBytes();
-    }
-
-    @Override
-    public void ensureLength(long lengthBytes) throws IOException {
-        inner.ensureLength(lengthBytes);
-    }
-
-    @Override
-    public long shrink(long minimumBytes) throws IOException {
-        return inner.shrink(minimumBytes);
-    }
-
-    @Override
-    public long shrinkUnitBytes() {
-        return inner.shrinkUnitBytes();
-    }
-
-    @Override
     public void window(long offset, int length, BlockWindow window) throws IOException {
         if (!touches(offset, length)) {
             inner.window(offset, length, window);
@@ -72,11 +53,6 @@ final class FaultyReadDevice implements BlockDevice {
         byte[] copy = new byte[length];
         read(offset, copy, 0, length);
         window.set(copy, RawMemory.BYTE_ARRAY_BASE);
-    }
-
-    @Override
-    public long windowAlignmentBytes() {
-        return inner.windowAlignmentBytes();
     }
 
     @Override
@@ -92,27 +68,18 @@ final class FaultyReadDevice implements BlockDevice {
     }
 
     @Override
-    public void write(long offset, byte[] src, int srcOffset, int length) throws IOException {
-        inner.write(offset, src, srcOffset, length);
+    public void read(long offset, ByteBuffer dst, int dstIndex, int length) throws IOException {
+        byte[] bytes = new byte[length];
+        read(offset, bytes, 0, length); // through the fault
+        dst.put(dstIndex, bytes);
     }
 
     @Override
-    public void barrier() throws IOException {
-        inner.barrier();
+    public boolean verifiedBefore(long offset, int length, long claim) {
+        return false;
     }
 
     @Override
-    public boolean isReadOnly() {
-        return inner.isReadOnly();
-    }
-
-    @Override
-    public long growableBytes() throws IOException {
-        return inner.growableBytes();
-    }
-
-    @Override
-    public void close() throws IOException {
-        inner.close();
+    public void rememberVerified(long offset, int length, long claim) {
     }
 }

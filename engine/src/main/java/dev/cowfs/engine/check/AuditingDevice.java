@@ -1,7 +1,7 @@
 package dev.cowfs.engine.check;
 
 import dev.cowfs.engine.device.BlockDevice;
-import dev.cowfs.engine.device.BlockWindow;
+import dev.cowfs.engine.device.ForwardingDevice;
 import dev.cowfs.engine.error.EngineBugError;
 import dev.cowfs.engine.format.Limits;
 
@@ -14,19 +14,13 @@ import java.util.BitSet;
  * holding the newest durable superblock (invariant 1). Used in strict mode, with the set the checker computes
  * after every commit.
  */
-public final class AuditingDevice implements BlockDevice {
-    private final BlockDevice inner;
+public final class AuditingDevice extends ForwardingDevice {
     private volatile BitSet protectedBlocks = new BitSet();
     private volatile int protectedSlot = -1;
     private volatile int blockSizeBytes = Limits.DEFAULT_BLOCK_SIZE_BYTES;
 
     public AuditingDevice(BlockDevice inner) {
-        this.inner = inner;
-    }
-
-    @Override
-    public void allowHostReserve(boolean allowed) {
-        inner.allowHostReserve(allowed);
+        super(inner);
     }
 
     public void protect(BitSet blocks, int newestSlot, int blockSize) {
@@ -62,85 +56,5 @@ public final class AuditingDevice implements BlockDevice {
                 }
             }
         }
-    }
-
-    @Override
-    public long lengthBytes() {
-        return inner.lengthBytes();
-    }
-
-    @Override
-    public void ensureLength(long lengthBytes) throws IOException {
-        inner.ensureLength(lengthBytes);
-    }
-
-    @Override
-    public long shrink(long minimumBytes) throws IOException {
-        return inner.shrink(minimumBytes);
-    }
-
-    @Override
-    public long shrinkUnitBytes() {
-        return inner.shrinkUnitBytes();
-    }
-
-    @Override
-    public void window(long offset, int length, BlockWindow window) throws IOException {
-        inner.window(offset, length, window);
-    }
-
-    @Override
-    public long windowAlignmentBytes() {
-        return inner.windowAlignmentBytes();
-    }
-
-    @Override
-    public void read(long offset, byte[] dst, int dstOffset, int length) throws IOException {
-        inner.read(offset, dst, dstOffset, length);
-    }
-
-    @Override
-    public void read(long offset, ByteBuffer dst, int dstIndex, int length) throws IOException {
-        inner.read(offset, dst, dstIndex, length);
-    }
-
-    @Override
-    public void barrier() throws IOException {
-        inner.barrier();
-    }
-
-    @Override
-    public boolean isReadOnly() {
-        return inner.isReadOnly();
-    }
-
-    @Override
-    public long growableBytes() throws IOException {
-        return inner.growableBytes();
-    }
-
-    @Override
-    public boolean hostReserveGivenUp() {
-        return inner.hostReserveGivenUp();
-    }
-
-    @Override
-    public boolean verifiedBefore(long offset, int length, long claim) {
-        return inner.verifiedBefore(offset, length, claim); // reads pass through unchanged
-    }
-
-    @Override
-    public void rememberVerified(long offset, int length, long claim) {
-        inner.rememberVerified(offset, length, claim);
-    }
-
-    @Override
-    public void marker(String label) {
-        inner.marker(label);
-    }
-
-    @Override
-    public void close() throws IOException {
-        inner.close();
     }
 }
