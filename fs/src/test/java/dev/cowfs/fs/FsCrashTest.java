@@ -53,15 +53,8 @@ class FsCrashTest {
 
         CrashStates crashStates = new CrashStates(initial, device.log());
         Random subsets = new Random(3);
-        int checked = 0;
-        for (int start : crashStates.epochStarts()) {
-            long durable = crashStates.durableGeneration(start, initialGeneration);
-            for (CrashStates.State state : crashStates.statesInEpoch(start, subsets, 4)) {
-                long expected = CrashStates.expectedGeneration(state, durable);
-                verify(state, expected, states.get(expected));
-                checked++;
-            }
-        }
+        int checked = crashStates.judgeEveryState(initialGeneration, subsets, 4,
+                (state, expected) -> verify(state, expected, states.get(expected)));
         assertTrue(checked > 150, "only " + checked + " crash states");
         System.out.println("filesystem crash states checked: " + checked);
     }

@@ -65,19 +65,12 @@ class ReceiveCrashTest {
 
         CrashStates crashStates = new CrashStates(initial, device.log());
         Random subsets = new Random(5);
-        int checked = 0;
-        int staged = 0;
-        for (int start : crashStates.epochStarts()) {
-            long durable = crashStates.durableGeneration(start, initialGeneration);
-            for (CrashStates.State state : crashStates.statesInEpoch(start, subsets, 3)) {
-                long expected = CrashStates.expectedGeneration(state, durable);
-                staged += verify(state, expected, states.get(expected)) ? 1 : 0;
-                checked++;
-            }
-        }
+        int[] staged = {0};
+        int checked = crashStates.judgeEveryState(initialGeneration, subsets, 3,
+                (state, expected) -> staged[0] += verify(state, expected, states.get(expected)) ? 1 : 0);
         assertTrue(checked > 100, "only " + checked + " crash states");
-        assertTrue(staged > 0, "no crash state caught a receive with its tree staged");
-        System.out.println("receive crash states checked: " + checked + ", " + staged + " with a staged tree");
+        assertTrue(staged[0] > 0, "no crash state caught a receive with its tree staged");
+        System.out.println("receive crash states checked: " + checked + ", " + staged[0] + " with a staged tree");
     }
 
     /** A full stream of s1 and an incremental one of s2, from an image with every kind of file. */

@@ -50,15 +50,8 @@ class SnapshotCrashTest {
 
         CrashStates crashStates = new CrashStates(initial, device.log());
         Random subsets = new Random(5);
-        int checked = 0;
-        for (int start : crashStates.epochStarts()) {
-            long durable = crashStates.durableGeneration(start, initialGeneration);
-            for (CrashStates.State state : crashStates.statesInEpoch(start, subsets, 3)) {
-                long expected = CrashStates.expectedGeneration(state, durable);
-                verify(state, expected, states.get(expected));
-                checked++;
-            }
-        }
+        int checked = crashStates.judgeEveryState(initialGeneration, subsets, 3,
+                (state, expected) -> verify(state, expected, states.get(expected)));
         assertTrue(checked > 150, "only " + checked + " crash states");
         System.out.println("snapshot crash states checked: " + checked);
     }

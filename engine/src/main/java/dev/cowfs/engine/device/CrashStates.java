@@ -34,6 +34,30 @@ public final class CrashStates {
         this.replay = SimulatedDevice.ofImage(initial);
     }
 
+
+    /** What a test asserts of one crash state, given the generation recovery must open it at. */
+    @FunctionalInterface
+    public interface Judge {
+        void judge(State state, long expectedGeneration) throws java.io.IOException;
+    }
+
+    /**
+     * The crash-state walk every crash test shares: for each epoch (the writes between two barriers), every state
+     * of it ({@link #statesInEpoch}, with {@code randomSubsets} random subsets of its writes landed) is handed to
+     * {@code judge} with the generation it must recover to. Returns how many states were judged.
+     */
+    public int judgeEveryState(long initialGeneration, Random random, int randomSubsets, Judge judge)
+            throws java.io.IOException {
+        int judged = 0;
+        for (int start : epochStarts()) {
+            long durable = durableGeneration(start, initialGeneration);
+            for (State state : statesInEpoch(start, random, randomSubsets)) {
+                judge.judge(state, expectedGeneration(state, durable));
+                judged++;
+            }
+        }
+        return judged;
+    }
     /** Indexes into the log of each barrier, plus the end of the log. */
     public List<Integer> epochStarts() {
         List<Integer> starts = new ArrayList<>();

@@ -83,15 +83,8 @@ class CrashRecoveryTest {
 
         CrashStates crashStates = new CrashStates(initial, device.log());
         Random random = new Random(1);
-        int checked = 0;
-        for (int start : crashStates.epochStarts()) {
-            long durable = crashStates.durableGeneration(start, initialGeneration);
-            for (CrashStates.State state : crashStates.statesInEpoch(start, random, 8)) {
-                long expected = CrashStates.expectedGeneration(state, durable);
-                verifyRecovery(state, expected, models.get(expected));
-                checked++;
-            }
-        }
+        int checked = crashStates.judgeEveryState(initialGeneration, random, 8,
+                (state, expected) -> verifyRecovery(state, expected, models.get(expected)));
         assertTrue(checked > 200, "only " + checked + " crash states");
         System.out.println("crash states checked: " + checked);
     }

@@ -127,15 +127,8 @@ class SharedTreesCrashTest {
 
         CrashStates crashStates = new CrashStates(initial, device.log());
         Random random = new Random(2);
-        int checked = 0;
-        for (int start : crashStates.epochStarts()) {
-            long durable = crashStates.durableGeneration(start, initialGeneration);
-            for (CrashStates.State state : crashStates.statesInEpoch(start, random, 4)) {
-                long expected = CrashStates.expectedGeneration(state, durable);
-                verifyRecovery(state, expected, models.get(expected));
-                checked++;
-            }
-        }
+        int checked = crashStates.judgeEveryState(initialGeneration, random, 4,
+                (state, expected) -> verifyRecovery(state, expected, models.get(expected)));
         assertTrue(checked > 100, "only " + checked + " crash states");
         System.out.println("shared-tree crash states checked: " + checked);
     }
