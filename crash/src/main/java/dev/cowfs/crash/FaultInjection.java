@@ -179,7 +179,7 @@ final class FaultInjection {
         } catch (dev.cowfs.fs.FsException e) {
             return e.errno() == dev.cowfs.fs.Errno.EIO ? "D"
                     : "S:a read failed with " + e.errno() + " instead of an I/O error: " + CrashHarness.describe(e);
-        } catch (dev.cowfs.engine.Recovery.NewerGenerationDamagedException e) {
+        } catch (dev.cowfs.engine.error.NewerGenerationDamagedException e) {
             return options.store().readOnly() ? "U:a read-only open refused: " + CrashHarness.describe(e)
                     : REFUSED_WRITABLE;
         } catch (IOException e) {

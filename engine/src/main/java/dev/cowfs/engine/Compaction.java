@@ -12,7 +12,8 @@ import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.NodeLayout;
 import dev.cowfs.engine.format.SpaceKeys;
 import dev.cowfs.engine.format.TreeIds;
-import dev.cowfs.engine.txn.Superblock;
+import dev.cowfs.engine.superblock.Superblock;
+import dev.cowfs.engine.superblock.SuperblockRing;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -170,7 +171,7 @@ final class Compaction {
     /** The highest high-water mark of the superblocks the image keeps (ring and far copy) and open readers hold. */
     private long keptHighWater() throws IOException {
         long highWater = store.superblock().highWaterBlock();
-        for (Superblock copy : Recovery.readCopies(store.device(), new ArrayList<>())) {
+        for (Superblock copy : SuperblockRing.readCopies(store.device(), new ArrayList<>())) {
             highWater = Math.max(highWater, copy.highWaterBlock());
         }
         for (Superblock held : store.readerSuperblocks()) {

@@ -8,9 +8,10 @@ import dev.cowfs.engine.device.VerifiedBlocks;
 import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.TreeIds;
-import dev.cowfs.engine.txn.ReaderRegistry;
-import dev.cowfs.engine.txn.SpaceAllocator;
-import dev.cowfs.engine.txn.Superblock;
+import dev.cowfs.engine.space.ReaderRegistry;
+import dev.cowfs.engine.space.SpaceAllocator;
+import dev.cowfs.engine.superblock.Superblock;
+import dev.cowfs.engine.superblock.SuperblockRing;
 
 import java.io.IOException;
 import java.util.UUID;
@@ -49,8 +50,8 @@ final class Formatter {
         Superblock first = new Superblock(1, uuid, blockSizeBytes, 0, 0, 0, 0, clock.getAsLong(),
                 allocator.highWaterBlock(), allocator.freeBlocks(), allocator.pendingBlocks(), catalogRoot, spaceRoot,
                 capacityBlocks);
-        SuperblockWriter.writeRingSlot(device, first);
-        SuperblockWriter.writeFarCopy(device, first);
+        SuperblockRing.writeRingSlot(device, first);
+        SuperblockRing.writeFarCopy(device, first);
         device.barrier();
         return first;
     }

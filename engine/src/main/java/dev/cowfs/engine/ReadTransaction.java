@@ -8,7 +8,7 @@ import dev.cowfs.engine.btree.TreeSpaceWalk;
 import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.TreeIds;
-import dev.cowfs.engine.txn.Superblock;
+import dev.cowfs.engine.superblock.Superblock;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -87,7 +87,7 @@ public final class ReadTransaction implements AutoCloseable {
      * What tree {@code treeId} holds in this generation: blocks it references and blocks only it holds (freed if
      * it alone were dropped). One walk of the tree.
      */
-    public TreeSpaceWalk.TreeSpace treeSpace(long treeId) throws IOException {
+    public SpaceUse treeSpace(long treeId) throws IOException {
         return rangeSpace(treeId, null, null);
     }
 
@@ -95,7 +95,7 @@ public final class ReadTransaction implements AutoCloseable {
      * What the entries of tree {@code treeId} with keys in [{@code from}, {@code to}) hold: the extents they
      * reference and those only they hold (null bounds: the whole tree, nodes included).
      */
-    public TreeSpaceWalk.TreeSpace rangeSpace(long treeId, byte[] from, byte[] to) throws IOException {
+    public SpaceUse rangeSpace(long treeId, byte[] from, byte[] to) throws IOException {
         checkOpen();
         byte[] refsRoot = TreeSearch.get(store.reader(), state.superblock().catalogRoot(), TreeIds.CATALOG,
                 TreeIds.catalogKey(TreeIds.REFS), view);
@@ -119,7 +119,9 @@ public final class ReadTransaction implements AutoCloseable {
                 return lastCloneGeneration;
             }
         };
-        return TreeSpaceWalk.measure(store.reader(), treeId, root(treeId), counts, from, to);
+        TreeSpaceWalk.TreeSpace measured = TreeSpaceWalk.measure(store.reader(), treeId, root(treeId), counts, from,
+                to);
+        return new SpaceUse(measured.referencedBlocks(), measured.exclusiveBlocks());
     }
 
     /**

@@ -7,13 +7,18 @@ import dev.cowfs.engine.device.BlockDevice;
 import dev.cowfs.engine.device.MappedFileDevice;
 import dev.cowfs.engine.device.VerifiedBlocks;
 import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.error.NewerGenerationDamagedException;
 import dev.cowfs.engine.error.ReadOnlyEngineException;
 import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.SuperblockLayout;
 import dev.cowfs.engine.format.TreeIds;
-import dev.cowfs.engine.txn.ReaderRegistry;
-import dev.cowfs.engine.txn.Superblock;
+import dev.cowfs.engine.space.ReaderRegistry;
+import dev.cowfs.engine.space.RetentionWindow;
+import dev.cowfs.engine.space.SpaceAllocator;
+import dev.cowfs.engine.superblock.Superblock;
+import dev.cowfs.engine.superblock.RetainedGeneration;
+import dev.cowfs.engine.superblock.SuperblockRing;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -116,7 +121,7 @@ public final class Store implements Closeable {
                     device.keepHostReserve(options.hostReserveBytes());
                 }
                 return open(device, options, lock);
-            } catch (Recovery.NewerGenerationDamagedException e) {
+            } catch (NewerGenerationDamagedException e) {
                 device.close();
                 throw e.naming(image);
             } catch (CorruptionException e) {
@@ -153,7 +158,16 @@ public final class Store implements Closeable {
 
     private static Store open(BlockDevice device, StoreOptions options, ImageLock lock) throws IOException {
         List<String> warnings = new ArrayList<>();
-        Superblock chosen = Recovery.chooseSuperblock(device, options, warnings);
+        Superblock chosen;
+        if (options.openGeneration() != 0) {
+            if (!options.readOnly()) {
+                throw new IllegalArgumentException("an older generation opens read-only");
+            }
+            chosen = SuperblockRing.chooseGeneration(device, options.openGeneration(), warnings);
+        } else {
+            chosen = SuperblockRing.choose(device, options.readOnly() || options.acceptOlderGeneration(),
+                    options.readOnly(), warnings);
+        }
         return new Store(device, options, lock, chosen, warnings);
     }
 
@@ -291,7 +305,7 @@ public final class Store implements Closeable {
      * damage, not a crash (a torn superblock, which a crash can leave, is passed over without this).
      */
     public boolean openedOlderCommit() {
-        return openWarnings.stream().anyMatch(warning -> warning.startsWith(Recovery.FELL_BACK));
+        return openWarnings.stream().anyMatch(warning -> warning.startsWith(SuperblockRing.FELL_BACK));
     }
 
     public StoreOptions options() {
@@ -327,14 +341,13 @@ public final class Store implements Closeable {
      * counted for the oldest reader that can reach it). Reads the committed space tree once.
      */
     public SpacePins spacePins() throws IOException {
-        Map<Long, Integer> open = readers.snapshot();
         long ring = 0;
         long pending = 0;
         Map<Long, Long> byReader = new java.util.TreeMap<>();
         try (ReadTransaction pin = beginRead()) { // keeps the space tree's blocks from reuse while it is read
             dev.cowfs.engine.btree.TreeCursor cursor = dev.cowfs.engine.btree.TreeCursor.overCommitted(reader,
                     TreeIds.SPACE, pin.spaceRoot());
-            long releasableUpTo = pin.generation() + 2 - Limits.SUPERBLOCK_RING_SLOTS;
+            long releasableUpTo = RetentionWindow.releasableUpTo(pin.generation() + 1);
             for (boolean ok = cursor.seek(new byte[] {dev.cowfs.engine.format.SpaceKeys.PENDING}); ok;
                  ok = cursor.next()) {
                 byte[] key = cursor.key();
@@ -347,13 +360,8 @@ public final class Store implements Closeable {
                 long count = dev.cowfs.engine.format.Bytes.getLong(value, 0);
                 long birth = dev.cowfs.engine.format.Bytes.getLong(value, 8);
                 pending += count;
-                Long oldest = null;
-                for (long generation : open.keySet()) {
-                    if (generation >= birth && generation < freed && (oldest == null || generation < oldest)) {
-                        oldest = generation;
-                    }
-                }
-                if (oldest != null && freed <= releasableUpTo) {
+                long oldest = readers.oldestReaching(birth, freed);
+                if (oldest >= 0 && freed <= releasableUpTo) {
                     byReader.merge(oldest, count, Long::sum);
                 } else {
                     ring += count;
@@ -389,14 +397,14 @@ public final class Store implements Closeable {
         WriteTransaction txn = null;
         try {
             Superblock newest = committed.superblock();
-            List<Superblock> copies = Recovery.readCopies(device, new ArrayList<>());
-            Superblock target = Recovery.retainedCopy(copies, generation);
+            List<Superblock> copies = SuperblockRing.readCopies(device, new ArrayList<>());
+            Superblock target = SuperblockRing.retainedCopy(copies, generation);
             if (target.generation() >= newest.generation()) {
                 throw new IllegalArgumentException("generation " + generation + " is not older than the newest, "
                         + newest.generation());
             }
-            Recovery.checkFeatures(target, false); // its trees are written on: it must be fully known here
-            String failure = Recovery.verifyRoots(device, target);
+            SuperblockRing.checkFeatures(target, false); // its trees are written on: it must be fully known here
+            String failure = SuperblockRing.verifyRoots(device, target);
             if (failure != null) {
                 throw new CorruptionException(-1, "generation " + generation + " does not verify (" + failure
                         + "); nothing was changed");
@@ -501,10 +509,24 @@ public final class Store implements Closeable {
         return WriteTransaction.underHeldPermit(this, committed);
     }
 
-    /** The generations the image keeps superblock copies of, newest first (see {@link Recovery.Retained}). */
-    public List<Recovery.Retained> retainedGenerations() throws IOException {
+    /** The generations the image keeps superblock copies of, newest first (see {@link RetainedGeneration}). */
+    public List<RetainedGeneration> retainedGenerations() throws IOException {
         checkOpen();
-        return Recovery.retainedGenerations(device);
+        return SuperblockRing.retainedGenerations(device);
+    }
+
+    /**
+     * The superblock copies that do not verify or do not chain to their parent, one line each, for the checker's
+     * report (see {@link SuperblockRing#damagedCopies}).
+     */
+    public List<String> damagedSuperblockCopies() throws IOException {
+        checkOpen();
+        return SuperblockRing.damagedCopies(device, generation());
+    }
+
+    /** Blocks ordinary allocations leave to deletes and commits, for this image's capacity (0 without one). */
+    public long reservedPoolBlocks() {
+        return SpaceAllocator.reservedPoolBlocks(superblock().capacityBlocks());
     }
 
     /** Superblocks held open by readers (retained roots besides the ring). */

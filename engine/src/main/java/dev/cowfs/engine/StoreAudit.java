@@ -6,7 +6,9 @@ import dev.cowfs.engine.check.Checker;
 import dev.cowfs.engine.device.BlockDevice;
 import dev.cowfs.engine.error.EngineBugError;
 import dev.cowfs.engine.format.Limits;
-import dev.cowfs.engine.txn.Superblock;
+import dev.cowfs.engine.space.RetentionWindow;
+import dev.cowfs.engine.superblock.Superblock;
+import dev.cowfs.engine.superblock.SuperblockRing;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -47,9 +49,9 @@ final class StoreAudit {
     static CheckReport check(Store store, LongConsumer progress) throws IOException {
         Superblock newest = store.superblock();
         List<Superblock> retained = new ArrayList<>();
-        for (Superblock copy : Recovery.readCopies(store.device(), new ArrayList<>())) {
-            if (copy.generation() < newest.generation()
-                    && copy.generation() > newest.generation() - Limits.SUPERBLOCK_RING_SLOTS) {
+        for (Superblock copy : SuperblockRing.readCopies(store.device(), new ArrayList<>())) {
+            if (copy.generation() != newest.generation()
+                    && RetentionWindow.ringRetains(newest.generation(), copy.generation())) {
                 retained.add(copy);
             }
         }

@@ -180,7 +180,7 @@ public final class StoreOptions {
 
         /**
          * Opens retained generation {@code value} (one of the superblock copies the image keeps, which
-         * {@link Recovery#retainedGenerations} lists) instead of the newest; only read-only. 0: the newest.
+         * {@link dev.cowfs.engine.superblock.SuperblockRing#retainedGenerations} lists) instead of the newest; only read-only. 0: the newest.
          */
         public Builder openGeneration(long value) {
             if (value < 0) {
@@ -192,7 +192,7 @@ public final class StoreOptions {
 
         /**
          * When the newest generation does not verify, a writable open refuses (its first commit would overwrite
-         * the damaged commit, which a repair might have saved) with {@link Recovery.NewerGenerationDamagedException};
+         * the damaged commit, which a repair might have saved) with {@link NewerGenerationDamagedException};
          * true accepts the older generation it falls back to, and the loss of the newer one. Read-only opens fall
          * back either way, with a warning.
          */

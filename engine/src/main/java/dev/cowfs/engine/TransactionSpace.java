@@ -1,7 +1,7 @@
 package dev.cowfs.engine;
 
 import dev.cowfs.engine.device.BlockDevice;
-import dev.cowfs.engine.txn.SpaceAllocator;
+import dev.cowfs.engine.space.SpaceAllocator;
 
 import java.io.IOException;
 

@@ -11,8 +11,9 @@ import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.SuperblockLayout;
 import dev.cowfs.engine.format.TreeIds;
-import dev.cowfs.engine.txn.SpaceAllocator;
-import dev.cowfs.engine.txn.Superblock;
+import dev.cowfs.engine.space.SpaceAllocator;
+import dev.cowfs.engine.superblock.Superblock;
+import dev.cowfs.engine.superblock.SuperblockRing;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -635,7 +636,7 @@ public final class WriteTransaction implements AutoCloseable {
             allocator.persist();
             BlockRef spaceRoot = space.flush();
             BlockDevice device = store.device();
-            SuperblockWriter.writeFarCopy(device, previousSuperblock);
+            SuperblockRing.writeFarCopy(device, previousSuperblock);
             if (store.options().injectedBug() != StoreOptions.InjectedBug.NO_BARRIER_BEFORE_SUPERBLOCK) {
                 device.barrier();
             }
@@ -651,7 +652,7 @@ public final class WriteTransaction implements AutoCloseable {
                     previousChecksum,
                     store.options().clockMillis().getAsLong(), allocator.highWaterBlock(), allocator.freeBlocks(),
                     allocator.pendingBlocks(), catalogRoot, spaceRoot, previous.capacityBlocks());
-            int superblockChecksum = SuperblockWriter.writeRingSlot(device, superblock);
+            int superblockChecksum = SuperblockRing.writeRingSlot(device, superblock);
             device.barrier();
             device.marker("commit " + generation + " acknowledged");
             store.publish(superblock, superblockChecksum);

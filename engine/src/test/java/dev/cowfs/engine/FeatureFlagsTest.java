@@ -3,7 +3,7 @@ package dev.cowfs.engine;
 import dev.cowfs.engine.device.SimulatedDevice;
 import dev.cowfs.engine.error.IncompatibleImageException;
 import dev.cowfs.engine.format.Limits;
-import dev.cowfs.engine.txn.Superblock;
+import dev.cowfs.engine.superblock.Superblock;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

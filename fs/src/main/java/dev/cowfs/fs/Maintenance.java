@@ -5,8 +5,7 @@ import dev.cowfs.engine.Store;
 import dev.cowfs.engine.WriteTransaction;
 import dev.cowfs.engine.check.CheckReport;
 import dev.cowfs.engine.format.Limits;
-import dev.cowfs.engine.txn.SpaceAllocator;
-import dev.cowfs.engine.txn.Superblock;
+import dev.cowfs.engine.superblock.Superblock;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -104,7 +103,7 @@ final class Maintenance {
         long available;
         if (capacity != 0) {
             total = capacity;
-            available = Math.max(0, capacity - SpaceAllocator.reservedPoolBlocks(capacity) - used);
+            available = Math.max(0, capacity - store.reservedPoolBlocks() - used);
         } else { // as a sparse file's loop device: what it spans, and what the host can still give it
             long growable = store.device().growableBytes() / blockSize();
             total = highWater + Math.min(growable, Limits.MAX_BLOCK_INDEX);

@@ -3,7 +3,7 @@ package dev.cowfs.fs;
 import dev.cowfs.engine.ReadTransaction;
 import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.device.SimulatedDevice;
-import dev.cowfs.engine.txn.SpaceAllocator;
+import dev.cowfs.engine.space.SpaceAllocator;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;

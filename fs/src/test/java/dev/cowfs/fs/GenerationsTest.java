@@ -1,7 +1,8 @@
 package dev.cowfs.fs;
 
-import dev.cowfs.engine.Recovery;
 import dev.cowfs.engine.StoreOptions;
+import dev.cowfs.engine.error.NoRetainedGenerationException;
+import dev.cowfs.engine.superblock.RetainedGeneration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,11 +41,11 @@ class GenerationsTest {
                 fs.sync();
                 contents.put(fs.store().generation(), "version " + i);
             }
-            List<Recovery.Retained> retained = fs.store().retainedGenerations();
+            List<RetainedGeneration> retained = fs.store().retainedGenerations();
             long newest = fs.store().generation();
             assertEquals(newest, retained.get(0).generation());
             assertEquals(List.of(newest, newest - 1, newest - 2, newest - 3),
-                    retained.stream().map(Recovery.Retained::generation).toList(), "the ring's four generations");
+                    retained.stream().map(RetainedGeneration::generation).toList(), "the ring's four generations");
             assertTrue(retained.stream().allMatch(r -> r.failure() == null), retained::toString);
         }
         for (long generation = contents.keySet().stream().mapToLong(Long::longValue).max().orElseThrow() - 3;
@@ -59,7 +60,7 @@ class GenerationsTest {
                 assertErrno(Errno.EROFS, () -> old.mknod(ROOT, "g", 0644, 0, 0, 0));
             }
         }
-        assertThrows(Recovery.NoRetainedGenerationException.class, () -> CowFileSystem.open(image, options(2)));
+        assertThrows(NoRetainedGenerationException.class, () -> CowFileSystem.open(image, options(2)));
         assertThrows(IllegalArgumentException.class, () -> CowFileSystem.open(image, FsOptions.builder()
                 .store(StoreOptions.builder().openGeneration(5).build()).build()));
         try (CowFileSystem newest = CowFileSystem.open(image, options(0))) { // untouched by the reads

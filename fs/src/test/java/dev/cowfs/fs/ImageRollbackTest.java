@@ -1,10 +1,12 @@
 package dev.cowfs.fs;
 
-import dev.cowfs.engine.Recovery;
 import dev.cowfs.engine.Store;
 import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.device.CrashStates;
 import dev.cowfs.engine.device.SimulatedDevice;
+import dev.cowfs.engine.error.NewerGenerationDamagedException;
+import dev.cowfs.engine.error.NoRetainedGenerationException;
+import dev.cowfs.engine.superblock.SuperblockRing;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -79,7 +81,7 @@ class ImageRollbackTest {
             long before;
             try (Store store = Store.open(image, OPTIONS.store())) {
                 before = store.generation();
-                assertThrows(Recovery.NoRetainedGenerationException.class, () -> store.rollBack(before - 9, b -> { }));
+                assertThrows(NoRetainedGenerationException.class, () -> store.rollBack(before - 9, b -> { }));
                 assertThrows(IllegalArgumentException.class, () -> store.rollBack(before, b -> { }));
                 if (target == newest - 3) {
                     continue; // only the first roll-back; the loop checks that the first one left no trace
@@ -163,7 +165,7 @@ class ImageRollbackTest {
             states = history(fs, new Random(4));
             newest = fs.store().generation();
         }
-        dev.cowfs.engine.txn.Superblock last = Recovery.readCopies(device, new ArrayList<>()).get(0);
+        dev.cowfs.engine.superblock.Superblock last = SuperblockRing.readCopies(device, new ArrayList<>()).get(0);
         assertEquals(newest, last.generation());
         byte[] one = new byte[1];
         long offset = last.catalogRoot().blockIndex() * 4096 + 100;
@@ -174,7 +176,7 @@ class ImageRollbackTest {
         SimulatedDevice refusing = SimulatedDevice.ofImage(damaged);
         refusing.clearLog();
         refusing.setRecording(true);
-        assertThrows(Recovery.NewerGenerationDamagedException.class, () -> CowFileSystem.open(refusing, OPTIONS));
+        assertThrows(NewerGenerationDamagedException.class, () -> CowFileSystem.open(refusing, OPTIONS));
         assertEquals(0, refusing.log().stream().filter(op -> op instanceof SimulatedDevice.Write).count(),
                 "a refused open wrote");
         FsOptions accepting = FsOptions.builder().commitIntervalMillis(0)

@@ -153,11 +153,11 @@ final class Commands {
         /** Each retained generation, newest first: when it was committed, where its superblock is, and whether
          * its roots verify (only those can be read with --generation). */
         private void printGenerations(CowFileSystem fs, PrintWriter out) throws IOException {
-            List<dev.cowfs.engine.Recovery.Retained> retained = fs.store().retainedGenerations();
+            List<dev.cowfs.engine.superblock.RetainedGeneration> retained = fs.store().retainedGenerations();
             long open = fs.statfs().generation();
             if (json) {
                 StringBuilder line = new StringBuilder("[");
-                for (dev.cowfs.engine.Recovery.Retained each : retained) {
+                for (dev.cowfs.engine.superblock.RetainedGeneration each : retained) {
                     line.append(line.length() > 1 ? "," : "").append("{\"generation\":").append(each.generation())
                             .append(",\"committed_ms\":").append(each.commitTimeMillis())
                             .append(",\"where\":").append(Images.json(each.where()))
@@ -170,7 +170,7 @@ final class Commands {
                 return;
             }
             out.printf("%-12s %-24s %-12s %s%n", "GENERATION", "COMMITTED", "WHERE", "STATE");
-            for (dev.cowfs.engine.Recovery.Retained each : retained) {
+            for (dev.cowfs.engine.superblock.RetainedGeneration each : retained) {
                 out.printf("%-12d %-24s %-12s %s%n", each.generation(),
                         java.time.Instant.ofEpochMilli(each.commitTimeMillis()).toString(), each.where(),
                         each.failure() != null ? "damaged: " + each.failure()
@@ -395,7 +395,7 @@ final class Commands {
             dev.cowfs.engine.Store opened;
             try {
                 opened = openExclusive(image, false);
-            } catch (dev.cowfs.engine.Recovery.NewerGenerationDamagedException damaged) {
+            } catch (dev.cowfs.engine.error.NewerGenerationDamagedException damaged) {
                 if (generation > damaged.olderGeneration()) {
                     throw new Cowfs.UsageException("generation " + generation + " does not verify; the newest that "
                             + "does is " + damaged.olderGeneration() + " (cowfs info --generations)");

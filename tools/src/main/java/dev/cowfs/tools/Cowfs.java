@@ -168,7 +168,7 @@ public final class Cowfs implements Runnable {
         if (e instanceof dev.cowfs.engine.error.ImageLockedException) {
             return ExitCode.BUSY;
         }
-        if (e instanceof NoSuchFileException || e instanceof dev.cowfs.engine.Recovery.NoRetainedGenerationException) {
+        if (e instanceof NoSuchFileException || e instanceof dev.cowfs.engine.error.NoRetainedGenerationException) {
             return ExitCode.NOT_FOUND;
         }
         if (e instanceof FileAlreadyExistsException) {

@@ -1,6 +1,5 @@
 package dev.cowfs.tools;
 
-import dev.cowfs.engine.Recovery;
 import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.check.CheckReport;
 import dev.cowfs.engine.error.ImageLockedException;
@@ -103,7 +102,7 @@ final class Images {
                 if (fs.store().openedOlderCommit()) {
                     superblocks.addAll(fs.store().openWarnings()); // a newer commit landed but does not verify
                 }
-                superblocks.addAll(Recovery.damagedCopies(fs.store().device(), fs.store().generation()));
+                superblocks.addAll(fs.store().damagedSuperblockCopies());
                 List<String> problems = new ArrayList<>(superblocks);
                 problems.addAll(report.problems());
                 problems.addAll(FsChecker.check(fs.store()));

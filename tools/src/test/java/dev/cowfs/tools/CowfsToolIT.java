@@ -329,15 +329,15 @@ class CowfsToolIT {
     }
 
     /** The newest superblock copy in the image file, decoded from the ring as recovery reads it. */
-    private static dev.cowfs.engine.txn.Superblock newestSuperblock(Path image) throws IOException {
-        dev.cowfs.engine.txn.Superblock newest = null;
+    private static dev.cowfs.engine.superblock.Superblock newestSuperblock(Path image) throws IOException {
+        dev.cowfs.engine.superblock.Superblock newest = null;
         try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "r")) {
             for (int slot = 0; slot < dev.cowfs.engine.format.Limits.SUPERBLOCK_RING_SLOTS; slot++) {
                 byte[] bytes = new byte[dev.cowfs.engine.format.SuperblockLayout.BYTES];
                 file.seek(dev.cowfs.engine.format.Limits.superblockSlotOffset(slot));
                 file.readFully(bytes);
                 try {
-                    var copy = dev.cowfs.engine.txn.Superblock.decode(bytes, "slot " + slot);
+                    var copy = dev.cowfs.engine.superblock.Superblock.decode(bytes, "slot " + slot);
                     if (newest == null || copy.generation() > newest.generation()) {
                         newest = copy;
                     }

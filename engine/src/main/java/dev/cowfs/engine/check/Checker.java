@@ -12,7 +12,7 @@ import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.NodeLayout;
 import dev.cowfs.engine.format.SpaceKeys;
 import dev.cowfs.engine.format.TreeIds;
-import dev.cowfs.engine.txn.Superblock;
+import dev.cowfs.engine.superblock.Superblock;
 
 import java.io.IOException;
 import java.util.ArrayDeque;

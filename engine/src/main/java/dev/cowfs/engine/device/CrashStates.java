@@ -1,6 +1,8 @@
 package dev.cowfs.engine.device;
 
+import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
+import dev.cowfs.engine.format.SuperblockLayout;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -139,12 +141,7 @@ public final class CrashStates {
         }
         for (int i = 0; i < lastBarrier; i++) {
             if (log.get(i) instanceof SimulatedDevice.Write write && isSuperblockWrite(write)) {
-                try {
-                    generation = Math.max(generation,
-                            dev.cowfs.engine.txn.Superblock.decode(write.bytes(), "log").generation());
-                } catch (java.io.IOException e) {
-                    // the zeroed slots written at format time hold no superblock
-                }
+                generation = Math.max(generation, superblockGeneration(write));
             }
         }
         return generation;
@@ -174,13 +171,17 @@ public final class CrashStates {
         return durableGeneration;
     }
 
-    /** The generation a logged superblock write carries, or -1 (a zeroed slot written at format time). */
+    /**
+     * The generation a logged superblock write carries, or -1 (a zeroed slot, written at format time or when a
+     * generation is given up). Read from the layout, not through the engine's decoding, which the oracle judges.
+     */
     public static long superblockGeneration(SimulatedDevice.Write write) {
-        try {
-            return dev.cowfs.engine.txn.Superblock.decode(write.bytes(), "log").generation();
-        } catch (java.io.IOException e) {
+        byte[] bytes = write.bytes();
+        if (bytes.length < SuperblockLayout.BYTES
+                || Bytes.getLong(bytes, SuperblockLayout.MAGIC_OFFSET) != SuperblockLayout.MAGIC) {
             return -1;
         }
+        return Bytes.getLong(bytes, SuperblockLayout.GENERATION_OFFSET);
     }
 
     /** All crash states for a crash during the epoch starting at log index {@code start}. */

@@ -3,8 +3,8 @@ package dev.cowfs.engine.btree;
 import dev.cowfs.engine.device.SimulatedDevice;
 import dev.cowfs.engine.device.VerifiedBlocks;
 import dev.cowfs.engine.error.EngineBugError;
-import dev.cowfs.engine.txn.ReaderRegistry;
-import dev.cowfs.engine.txn.SpaceAllocator;
+import dev.cowfs.engine.space.ReaderRegistry;
+import dev.cowfs.engine.space.SpaceAllocator;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;

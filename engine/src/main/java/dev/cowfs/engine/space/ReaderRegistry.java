@@ -1,4 +1,4 @@
-package dev.cowfs.engine.txn;
+package dev.cowfs.engine.space;
 
 import java.util.Map;
 import java.util.TreeMap;
@@ -19,9 +19,17 @@ public final class ReaderRegistry {
         readersByGeneration.computeIfPresent(generation, (g, n) -> n == 1 ? null : n - 1);
     }
 
-    public synchronized boolean pins(long birthGeneration, long freeGeneration) {
+    public boolean pins(long birthGeneration, long freeGeneration) {
+        return oldestReaching(birthGeneration, freeGeneration) >= 0;
+    }
+
+    /**
+     * The oldest generation an open reader holds that reaches a block born at {@code birthGeneration} and freed at
+     * {@code freeGeneration} ({@link RetentionWindow#readerReaches}), or -1: no reader pins it.
+     */
+    public synchronized long oldestReaching(long birthGeneration, long freeGeneration) {
         Long holder = readersByGeneration.ceilingKey(birthGeneration);
-        return holder != null && holder < freeGeneration;
+        return holder != null && RetentionWindow.readerReaches(holder, birthGeneration, freeGeneration) ? holder : -1;
     }
 
     public synchronized Map<Long, Integer> snapshot() {

@@ -1,4 +1,4 @@
-package dev.cowfs.engine;
+package dev.cowfs.engine.superblock;
 
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.NodeView;
@@ -6,11 +6,12 @@ import dev.cowfs.engine.device.BlockDevice;
 import dev.cowfs.engine.device.VerifiedBlocks;
 import dev.cowfs.engine.error.CorruptionException;
 import dev.cowfs.engine.error.IncompatibleImageException;
+import dev.cowfs.engine.error.NewerGenerationDamagedException;
+import dev.cowfs.engine.error.NoRetainedGenerationException;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.SuperblockLayout;
 import dev.cowfs.engine.format.TreeIds;
-import dev.cowfs.engine.txn.Superblock;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -18,11 +19,40 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Chooses the superblock to open: the newest copy (ring slots and far copy) whose own checksum verifies and
- * whose root blocks verify. Reads nothing but the superblock copies and the root blocks.
+ * The superblock ring on the device: where each copy is written, and which copy an open chooses.
+ *
+ * <p>Invariants, each enforced here:
+ * <ul>
+ * <li>A commit writes its superblock into ring slot {@code generation % SUPERBLOCK_RING_SLOTS}, never the slot of
+ * the newest durable superblock ({@link #writeRingSlot}); the far copy holds the previous commit's superblock,
+ * written before the commit's first barrier ({@link #writeFarCopy}).</li>
+ * <li>An open takes the newest copy whose own checksum verifies, whose reserved bytes are zero, and whose root
+ * blocks verify ({@link #choose}); an older copy is taken only when newer ones do not verify, and then only on a
+ * read-only open or one that accepts giving the newer ones up, and always with a warning.</li>
+ * <li>Copies of consecutive generations form a chain: each records its parent's checksum
+ * ({@link #verifyParentChain}); a copy whose parent in the ring does not match is not of this image's history and
+ * is passed over.</li>
+ * </ul>
  */
-public final class Recovery {
-    private Recovery() {
+public final class SuperblockRing {
+    private SuperblockRing() {
+    }
+
+    /** Writes a commit's superblock into its ring slot; returns its checksum, which the next commit records. */
+    public static int writeRingSlot(BlockDevice device, Superblock superblock) throws IOException {
+        byte[] bytes = superblock.encode();
+        device.write(Limits.superblockSlotOffset(superblock.ringSlot()), bytes, 0, bytes.length);
+        return Bytes.getInt(bytes, SuperblockLayout.CHECKSUM_OFFSET);
+    }
+
+    /**
+     * Writes the far copy: the previous commit's superblock, with the commit's data blocks before its first
+     * barrier. The far copy therefore always holds a generation inside the retention window (its blocks are never
+     * reused while it can be chosen), and the final flush of a commit writes a single page.
+     */
+    public static void writeFarCopy(BlockDevice device, Superblock superblock) throws IOException {
+        byte[] bytes = superblock.encode();
+        device.write(Limits.FAR_SUPERBLOCK_OFFSET_BYTES, bytes, 0, bytes.length);
     }
 
     /** All superblock copies that decode, newest first (duplicates of one generation kept once). */
@@ -95,7 +125,34 @@ public final class Recovery {
                         + " is lost: " + failure + "; the image can no longer fall back to it");
             }
         }
+        List<Superblock> copies = readCopies(device, new ArrayList<>());
+        for (Superblock copy : copies) {
+            String broken = verifyParentChain(copies, copy);
+            if (broken != null) {
+                damaged.add("generation " + copy.generation() + ": " + broken);
+            }
+        }
         return damaged;
+    }
+
+    /**
+     * Null when {@code superblock}'s parent checksum matches the copy of the generation before it among
+     * {@code copies}, or when that generation has no copy (it left the ring, or the image starts there); else why
+     * not: the two copies are not of one history (a slot restored or written from elsewhere).
+     */
+    public static String verifyParentChain(List<Superblock> copies, Superblock superblock) {
+        Superblock mismatch = null;
+        for (Superblock parent : copies) {
+            if (parent.generation() == superblock.generation() - 1) {
+                if (parent.checksum() == superblock.parentChecksum()) {
+                    return null;
+                }
+                mismatch = parent;
+            }
+        }
+        return mismatch == null ? null : String.format("its parent checksum %08x does not match generation %d's "
+                + "superblock (%08x): the two copies are not of one history", superblock.parentChecksum(),
+                mismatch.generation(), mismatch.checksum());
     }
 
     /** The bytes of ring slot {@code slot}, or of the far copy for the slot after the ring; null past the end. */
@@ -111,42 +168,26 @@ public final class Recovery {
     }
 
     /** How the warning of a fall-back to an older commit begins (its newer commit landed but did not verify). */
-    static final String FELL_BACK = "opened generation ";
-
-    /** A generation the image keeps a superblock of, and whether its roots verify (why not, otherwise). */
-    public record Retained(long generation, long commitTimeMillis, String where, String failure) {
-    }
+    public static final String FELL_BACK = "opened generation ";
 
     /**
      * The generations this image keeps superblock copies of, newest first: the ring and the far copy. Every one
-     * whose roots verify can be opened read-only ({@link StoreOptions.Builder#openGeneration}): their blocks are
+     * whose roots verify can be opened read-only (the store's {@code openGeneration} option): their blocks are
      * not reused while they are in the ring.
      */
-    public static List<Retained> retainedGenerations(BlockDevice device) throws IOException {
-        List<Retained> retained = new ArrayList<>();
+    public static List<RetainedGeneration> retainedGenerations(BlockDevice device) throws IOException {
+        List<RetainedGeneration> retained = new ArrayList<>();
         for (Superblock copy : readCopies(device, new ArrayList<>())) {
             String where = copy.ringSlot() >= 0 && ringSlotHolds(device, copy) ? "ring slot " + copy.ringSlot()
                     : "far copy";
-            retained.add(new Retained(copy.generation(), copy.commitTimeMillis(), where, verifyRoots(device, copy)));
+            retained.add(new RetainedGeneration(copy.generation(), copy.commitTimeMillis(), where, verifyRoots(device, copy)));
         }
         return retained;
     }
 
-    static Superblock chooseSuperblock(BlockDevice device, StoreOptions options, List<String> warnings)
+    /** The retained generation {@code wanted}, opened read-only on request; it must verify. */
+    public static Superblock chooseGeneration(BlockDevice device, long wanted, List<String> warnings)
             throws IOException {
-        if (options.openGeneration() != 0) {
-            return chooseGeneration(device, options, warnings);
-        }
-        return chooseSuperblock(device, options.readOnly() || options.acceptOlderGeneration(), options.readOnly(),
-                warnings);
-    }
-
-    private static Superblock chooseGeneration(BlockDevice device, StoreOptions options, List<String> warnings)
-            throws IOException {
-        long wanted = options.openGeneration();
-        if (!options.readOnly()) {
-            throw new IllegalArgumentException("an older generation opens read-only");
-        }
         List<Superblock> copies = readCopies(device, new ArrayList<>());
         Superblock candidate = retainedCopy(copies, wanted);
         checkFeatures(candidate, true);
@@ -162,7 +203,7 @@ public final class Recovery {
     }
 
     /** The copy of generation {@code generation} among {@code copies} ({@link #readCopies}), or why there is none. */
-    static Superblock retainedCopy(List<Superblock> copies, long generation) throws NoRetainedGenerationException {
+    public static Superblock retainedCopy(List<Superblock> copies, long generation) throws NoRetainedGenerationException {
         for (Superblock copy : copies) {
             if (copy.generation() == generation) {
                 return copy;
@@ -173,55 +214,14 @@ public final class Recovery {
                 + "; see cowfs info --generations)");
     }
 
-    /** The generation asked for is not among those the image keeps. */
-    public static final class NoRetainedGenerationException extends IOException {
-        NoRetainedGenerationException(String message) {
-            super(message);
-        }
-    }
-
-    /**
-     * A writable open found that the newest generation does not verify: falling back to the older one it would
-     * open, and then committing, would overwrite the damaged newer commit. Nothing was written.
-     */
-    public static final class NewerGenerationDamagedException extends CorruptionException {
-        private final long newestGeneration;
-        private final long olderGeneration;
-        private final String why;
-
-        NewerGenerationDamagedException(long newestGeneration, long olderGeneration, String why, String image) {
-            super(-1, image + ": the newest generation, " + newestGeneration + ", does not verify (" + why
-                    + "); writing would overwrite it, so nothing was written. Read the image as it is (read-only "
-                    + "commands, cowfs mount -o ro), or give up generation " + newestGeneration + " and go on from "
-                    + "generation " + olderGeneration + " with: cowfs rollback " + image + " " + olderGeneration);
-            this.newestGeneration = newestGeneration;
-            this.olderGeneration = olderGeneration;
-            this.why = why;
-        }
-
-        /** The same refusal, naming the image file. */
-        NewerGenerationDamagedException naming(java.nio.file.Path image) {
-            return new NewerGenerationDamagedException(newestGeneration, olderGeneration, why, image.toString());
-        }
-
-        public long newestGeneration() {
-            return newestGeneration;
-        }
-
-        /** The newest generation that verifies: the one a read-only open falls back to. */
-        public long olderGeneration() {
-            return olderGeneration;
-        }
-    }
-
     /**
      * The newest copy whose roots verify. {@code mayFallBack}: whether an older one may be chosen when newer ones
      * do not verify (read-only opens, or a writable open that accepts the loss); otherwise that is a
      * {@link NewerGenerationDamagedException}. {@code readOnly}: nothing may be written (a ring slot is rewritten
      * from the far copy only on writable opens).
      */
-    static Superblock chooseSuperblock(BlockDevice device, boolean mayFallBack, boolean readOnly,
-                                       List<String> warnings) throws IOException {
+    public static Superblock choose(BlockDevice device, boolean mayFallBack, boolean readOnly,
+                                    List<String> warnings) throws IOException {
         List<String> problems = new ArrayList<>();
         List<Superblock> copies = readCopies(device, problems);
         if (copies.isEmpty()) {
@@ -241,7 +241,10 @@ public final class Recovery {
         }
         for (Superblock candidate : copies) {
             checkFeatures(candidate, readOnly);
-            String failure = verifyRoots(device, candidate);
+            String failure = verifyParentChain(copies, candidate);
+            if (failure == null) {
+                failure = verifyRoots(device, candidate);
+            }
             if (failure == null) {
                 if (candidate != copies.get(0) && !mayFallBack) {
                     throw new NewerGenerationDamagedException(copies.get(0).generation(), candidate.generation(),
@@ -251,7 +254,7 @@ public final class Recovery {
                     giveUpNewer(device, copies, candidate, warnings);
                 }
                 if (!readOnly && !ringSlotHolds(device, candidate)) {
-                    SuperblockWriter.writeRingSlot(device, candidate);
+                    writeRingSlot(device, candidate);
                     device.barrier();
                     warnings.add("generation " + candidate.generation() + " survived only in the far superblock "
                             + "copy; rewrote ring slot " + candidate.ringSlot());
@@ -289,7 +292,7 @@ public final class Recovery {
         byte[] far = new byte[SuperblockLayout.BYTES];
         device.read(Limits.FAR_SUPERBLOCK_OFFSET_BYTES, far, 0, far.length);
         if (!isAllZero(far) && Bytes.getLong(far, SuperblockLayout.GENERATION_OFFSET) > candidate.generation()) {
-            SuperblockWriter.writeFarCopy(device, candidate);
+            writeFarCopy(device, candidate);
         }
         device.barrier();
         warnings.add("gave up generation(s) " + givenUp + ", whose roots do not verify: the image goes on from "
@@ -307,7 +310,7 @@ public final class Recovery {
     }
 
     /** Null when the superblock's root blocks verify, else why not. */
-    static String verifyRoots(BlockDevice device, Superblock superblock) {
+    public static String verifyRoots(BlockDevice device, Superblock superblock) {
         int blockSize = superblock.blockSizeBytes();
         if (superblock.highWaterBlock() * blockSize > device.lengthBytes()) {
             return "image is " + device.lengthBytes() + " bytes but the superblock uses "
@@ -324,7 +327,7 @@ public final class Recovery {
         }
     }
 
-    static void checkFeatures(Superblock superblock, boolean readOnly) throws IncompatibleImageException {
+    public static void checkFeatures(Superblock superblock, boolean readOnly) throws IncompatibleImageException {
         long unknownIncompat = superblock.incompatFeatures() & ~SuperblockLayout.KNOWN_INCOMPAT_FEATURES;
         if (unknownIncompat != 0) {
             throw new IncompatibleImageException(String.format("image uses incompatible features %x that this "

@@ -1,4 +1,4 @@
-package dev.cowfs.engine.txn;
+package dev.cowfs.engine.space;
 
 import dev.cowfs.engine.btree.BTree;
 import dev.cowfs.engine.btree.TreeCursor;

@@ -1,4 +1,4 @@
-package dev.cowfs.engine.txn;
+package dev.cowfs.engine.space;
 
 import dev.cowfs.engine.btree.BTree;
 import dev.cowfs.engine.btree.BlockAllocator;
@@ -10,6 +10,7 @@ import dev.cowfs.engine.error.OutOfSpaceException;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.SpaceKeys;
+import dev.cowfs.engine.superblock.Superblock;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -507,7 +508,7 @@ public final class SpaceAllocator implements BlockAllocator {
     /** Pending records a commit now would release (readers aside): what recording it may need room for. */
     private long releasableRecords() throws IOException {
         long[] records = {0};
-        forEachPending(generation + 1 - Limits.SUPERBLOCK_RING_SLOTS, (freeGeneration, start, count, pinned) ->
+        forEachPending(RetentionWindow.releasableUpTo(generation), (freeGeneration, start, count, pinned) ->
                 records[0]++);
         return records[0];
     }
@@ -652,7 +653,7 @@ public final class SpaceAllocator implements BlockAllocator {
     /** Pending extents freed at least a ring's length of commits ago, and pinned by no reader, become free. */
     private void releaseReusable() throws IOException {
         long lastReusableFreeGeneration = reuseFreedEarly ? generation - 1
-                : generation + 1 - Limits.SUPERBLOCK_RING_SLOTS;
+                : RetentionWindow.releasableUpTo(generation);
         if (lastReusableFreeGeneration < 1) {
             return;
         }

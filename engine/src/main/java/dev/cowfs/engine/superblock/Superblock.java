@@ -1,4 +1,4 @@
-package dev.cowfs.engine.txn;
+package dev.cowfs.engine.superblock;
 
 import dev.cowfs.engine.device.Checksums;
 import dev.cowfs.engine.error.CorruptionException;
@@ -9,7 +9,15 @@ import dev.cowfs.engine.format.SuperblockLayout;
 
 import java.util.UUID;
 
-/** One commit's superblock: what {@link SuperblockLayout} lays out, as a value. */
+/**
+ * One commit's superblock: what {@link SuperblockLayout} lays out, as a value.
+ *
+ * <p>Invariants, each checked by {@link #decode} (a slot failing one is no superblock): the magic, the format
+ * version, the slot size and ring length are this format's; the CRC32C over everything before it matches; the
+ * reserved bytes are zero (a field added later comes with a feature flag, never in reserved bytes unannounced);
+ * the generation is at least 1 and the high-water mark and capacity lie within {@link Limits}. Where the copies
+ * live, which one an open takes and how they chain: {@link SuperblockRing}.
+ */
 public record Superblock(long generation, UUID imageUuid, int blockSizeBytes, long compatFeatures,
                          long roCompatFeatures, long incompatFeatures, int parentChecksum, long commitTimeMillis,
                          long highWaterBlock, long freeBlocks, long pendingBlocks, BlockRef catalogRoot,
@@ -72,6 +80,11 @@ public record Superblock(long generation, UUID imageUuid, int blockSizeBytes, lo
             throw new CorruptionException(-1, where + ": unsupported superblock (format version " + version
                     + ", block size " + blockSize + ")");
         }
+        if (!isZero(slot, SuperblockLayout.RESERVED_A_OFFSET, SuperblockLayout.RESERVED_A_SIZE)
+                || !isZero(slot, SuperblockLayout.RESERVED_B_OFFSET, SuperblockLayout.RESERVED_B_SIZE)) {
+            throw new CorruptionException(-1, where + ": reserved superblock bytes are not zero (written by a "
+                    + "version that does not follow this format)");
+        }
         Superblock superblock = new Superblock(Bytes.getLong(slot, SuperblockLayout.GENERATION_OFFSET),
                 new UUID(Bytes.getLongBigEndian(slot, SuperblockLayout.IMAGE_UUID_OFFSET),
                         Bytes.getLongBigEndian(slot, SuperblockLayout.IMAGE_UUID_OFFSET + 8)),
@@ -93,5 +106,14 @@ public record Superblock(long generation, UUID imageUuid, int blockSizeBytes, lo
             throw new CorruptionException(-1, where + ": superblock fields out of range");
         }
         return superblock;
+    }
+
+    private static boolean isZero(byte[] bytes, int offset, int length) {
+        for (int i = offset; i < offset + length; i++) {
+            if (bytes[i] != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -1,4 +1,4 @@
-package dev.cowfs.engine.txn;
+package dev.cowfs.engine.space;
 
 import java.util.Map;
 import java.util.TreeMap;
