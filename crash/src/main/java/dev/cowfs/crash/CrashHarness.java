@@ -46,15 +46,15 @@ public final class CrashHarness {
      * @param hostReserveBytes the host reserve in runs whose host filesystem runs full
      */
     public record Config(long seed, int randomSubsets, int moreWorkEvery, int recoveryCrashEvery,
-                         StoreOptions.InjectedBug bug, int agedFiles, boolean onlineChecks,
+                         InjectedBug bug, int agedFiles, boolean onlineChecks,
                          java.util.Set<Fault> faults, int faultTrials, int ioFailurePoints, int noSpacePoints,
                          long hostReserveBytes) {
         public static Config defaults() {
-            return new Config(1, 4, 16, 64, StoreOptions.InjectedBug.NONE, 120, true, java.util.Set.of(), 0, 0, 0,
+            return new Config(1, 4, 16, 64, InjectedBug.NONE, 120, true, java.util.Set.of(), 0, 0, 0,
                     WorkloadRun.HOST_RESERVE_BYTES);
         }
 
-        public Config withBug(StoreOptions.InjectedBug value) {
+        public Config withBug(InjectedBug value) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, value, agedFiles,
                     onlineChecks, faults, faultTrials, ioFailurePoints, noSpacePoints, hostReserveBytes);
         }
@@ -127,12 +127,12 @@ public final class CrashHarness {
     }
 
     /** The deterministic engine options of the harness (a process it starts uses them too). */
-    static FsOptions options(boolean strict, StoreOptions.InjectedBug bug) {
+    static FsOptions options(boolean strict, InjectedBug bug) {
         return FsOptions.builder().commitIntervalMillis(0)
                 .clock(Clock.fixed(Instant.ofEpochMilli(FIXED_TIME_MILLIS), ZoneOffset.UTC))
-                .store(StoreOptions.builder().checkAfterCommit(strict).dirtyCacheBytes(64 * 1024)
-                        .dropReferencesPerCommit(16).imageUuid(IMAGE_ID).clockMillis(() -> FIXED_TIME_MILLIS)
-                        .injectBugForTesting(bug).build())
+                .store(bug.applyTo(StoreOptions.builder().checkAfterCommit(strict).dirtyCacheBytes(64 * 1024)
+                        .dropReferencesPerCommit(16).imageUuid(IMAGE_ID).clockMillis(() -> FIXED_TIME_MILLIS))
+                        .build())
                 .build();
     }
 

@@ -1,6 +1,5 @@
 package dev.cowfs.crash;
 
-import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.fs.CowFileSystem;
 
 import java.io.IOException;
@@ -23,7 +22,7 @@ public final class KillChild {
         }
         PrintStream out = System.out;
         try (CowFileSystem fs = CowFileSystem.open(Path.of(args[0]),
-                CrashHarness.options(false, StoreOptions.InjectedBug.valueOf(args[2])))) {
+                CrashHarness.options(false, InjectedBug.valueOf(args[2])))) {
             long generation = fs.store().generation();
             out.println("opened " + generation);
             out.flush();

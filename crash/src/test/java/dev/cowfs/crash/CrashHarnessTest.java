@@ -1,6 +1,5 @@
 package dev.cowfs.crash;
 
-import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.fs.InodeNumber;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,7 +46,7 @@ class CrashHarnessTest {
     @Test
     void aCommitWithoutItsBarrierIsCaught() throws Exception {
         CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults()
-                .withBug(StoreOptions.InjectedBug.NO_BARRIER_BEFORE_SUPERBLOCK));
+                .withBug(InjectedBug.NO_BARRIER_BEFORE_SUPERBLOCK));
         List<CrashReport.Violation> found = harness.run(AceWorkloads.sequence(1, 0, harness.startModel()));
         assertFalse(found.isEmpty(), "a missing barrier went unnoticed");
         assertTrue(found.stream().anyMatch(v -> v.problem().contains("no barrier")), found::toString);
@@ -57,7 +56,7 @@ class CrashHarnessTest {
     void freedBlocksReusedBeforeTheRingLetsGoAreCaughtOnlineAndByTheCrashStates() throws Exception {
         for (boolean online : new boolean[] {true, false}) {
             CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults()
-                    .withBug(StoreOptions.InjectedBug.REUSE_FREED_BLOCKS_EARLY).withOnlineChecks(online));
+                    .withBug(InjectedBug.REUSE_FREED_BLOCKS_EARLY).withOnlineChecks(online));
             long violations = 0;
             for (long i = 0; i < AceWorkloads.count(1) && violations == 0; i++) {
                 violations += harness.run(AceWorkloads.sequence(1, i, harness.startModel())).size();

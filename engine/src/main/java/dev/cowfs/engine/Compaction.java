@@ -1,5 +1,6 @@
 package dev.cowfs.engine;
 
+import dev.cowfs.engine.btree.EntryValue;
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.NodeView;
 import dev.cowfs.engine.btree.TreeCursor;
@@ -257,7 +258,7 @@ final class Compaction {
         List<BlockRef> roots = new ArrayList<>();
         for (boolean found = catalog.first(); found; found = catalog.next()) {
             byte[] key = catalog.key();
-            if (key.length == 8 && catalog.storedFlags() == NodeLayout.FLAG_SUBTREE_ROOT
+            if (key.length == 8 && EntryValue.of(catalog.storedFlags()) == EntryValue.SUBTREE_ROOT
                     && Bytes.getLongBigEndian(key, 0) >= Limits.FIRST_USER_TREE_ID) {
                 treeIds.add(Bytes.getLongBigEndian(key, 0));
                 roots.add(BlockRef.decode(catalog.storedValue(), 0));
@@ -357,7 +358,7 @@ final class Compaction {
                 if (target == null) {
                     continue;
                 }
-                if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
+                if (EntryValue.of(flags) == EntryValue.SUBTREE_ROOT) {
                     nodes.add(target);
                 } else {
                     extents.add(target);
@@ -399,8 +400,8 @@ final class Compaction {
             for (int i = 0; i < view.count(); i++) {
                 if (!view.isLeaf()) {
                     below.add(view.childRef(i));
-                } else if ((view.flags(i) & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
-                    BlockRef value = BlockRef.decode(view.storedValue(i), NodeLayout.OUT_OF_LINE_REF_OFFSET);
+                } else if (EntryValue.of(view.flags(i)) == EntryValue.OUT_OF_LINE) {
+                    BlockRef value = EntryValue.OUT_OF_LINE.target(view.storedValue(i));
                     long last = value.blockIndex() + value.blockCount() - 1;
                     highest = Math.max(highest, last);
                     add(last, value.blockCount());

@@ -1,5 +1,6 @@
 package dev.cowfs.engine;
 
+import dev.cowfs.engine.btree.EntryValue;
 import dev.cowfs.engine.btree.NodeView;
 import dev.cowfs.engine.btree.TreeCursor;
 import dev.cowfs.engine.btree.TreeDiff;
@@ -164,7 +165,7 @@ public final class ReadTransaction implements AutoCloseable {
         if (!parent.seek(key) || !java.util.Arrays.equals(parent.key(), key)) {
             return null;
         }
-        if (parent.storedFlags() != dev.cowfs.engine.format.NodeLayout.FLAG_SUBTREE_ROOT) {
+        if (EntryValue.of(parent.storedFlags()) != EntryValue.SUBTREE_ROOT) {
             throw new dev.cowfs.engine.error.CorruptionException(0, "tree " + treeId
                     + ": the entry expected to hold a nested tree holds a value");
         }

@@ -73,7 +73,8 @@ public final class Store implements Closeable {
             file.limitGrowth(Math.max(superblock.capacityBlocks() * superblock.blockSizeBytes(),
                     Limits.FAR_SUPERBLOCK_OFFSET_BYTES + Limits.FAR_REGION_BYTES));
         }
-        this.device = options.checkAfterCommit() && !device.isReadOnly() ? StoreAudit.wrap(device) : device;
+        BlockDevice wrapped = options.deviceWrapper().apply(device);
+        this.device = options.checkAfterCommit() && !wrapped.isReadOnly() ? StoreAudit.wrap(wrapped) : wrapped;
         this.options = options;
         this.lock = lock;
         this.blockSizeBytes = superblock.blockSizeBytes();

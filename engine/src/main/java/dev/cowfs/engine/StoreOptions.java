@@ -1,9 +1,11 @@
 package dev.cowfs.engine;
 
+import dev.cowfs.engine.device.BlockDevice;
 import dev.cowfs.engine.format.Limits;
 
 import java.util.UUID;
 import java.util.function.LongSupplier;
+import java.util.function.UnaryOperator;
 
 /** How to open or create a store. Immutable; made with {@link #builder()}. */
 public final class StoreOptions {
@@ -20,19 +22,8 @@ public final class StoreOptions {
     private final long hostReserveBytes;
     private final UUID imageUuid;
     private final LongSupplier clockMillis;
-    private final InjectedBug injectedBug;
-
-    /**
-     * Deliberate bugs for the crash harness's self-test: an engine broken on purpose must be caught. Never set
-     * outside tests; {@link #NONE} by default.
-     */
-    public enum InjectedBug {
-        NONE,
-        /** Commit writes its superblock without the barrier that makes the new blocks durable first. */
-        NO_BARRIER_BEFORE_SUPERBLOCK,
-        /** Freed blocks are reused from the next commit on, while older ring roots still reach them. */
-        REUSE_FREED_BLOCKS_EARLY
-    }
+    private final UnaryOperator<BlockDevice> deviceWrapper;
+    private final boolean reuseFreedBlocksEarly;
 
     private StoreOptions(Builder builder) {
         this.blockSizeBytes = builder.blockSizeBytes;
@@ -48,7 +39,8 @@ public final class StoreOptions {
         this.hostReserveBytes = builder.hostReserveBytes;
         this.imageUuid = builder.imageUuid;
         this.clockMillis = builder.clockMillis;
-        this.injectedBug = builder.injectedBug;
+        this.deviceWrapper = builder.deviceWrapper;
+        this.reuseFreedBlocksEarly = builder.reuseFreedBlocksEarly;
     }
 
     public static Builder builder() {
@@ -116,8 +108,14 @@ public final class StoreOptions {
         return clockMillis;
     }
 
-    public InjectedBug injectedBug() {
-        return injectedBug;
+    /** What the store wraps the device it writes through in (the identity but for fault injection in tests). */
+    public UnaryOperator<BlockDevice> deviceWrapper() {
+        return deviceWrapper;
+    }
+
+    /** The deliberate reuse bug of the crash harness's self-test ({@link Builder#reuseFreedBlocksEarlyForTesting}). */
+    public boolean reuseFreedBlocksEarly() {
+        return reuseFreedBlocksEarly;
     }
 
     public Builder toBuilder() {
@@ -135,7 +133,8 @@ public final class StoreOptions {
         builder.hostReserveBytes = hostReserveBytes;
         builder.imageUuid = imageUuid;
         builder.clockMillis = clockMillis;
-        builder.injectedBug = injectedBug;
+        builder.deviceWrapper = deviceWrapper;
+        builder.reuseFreedBlocksEarly = reuseFreedBlocksEarly;
         return builder;
     }
 
@@ -155,11 +154,24 @@ public final class StoreOptions {
         private long hostReserveBytes = 4L << 20;
         private UUID imageUuid;
         private LongSupplier clockMillis = System::currentTimeMillis;
-        private InjectedBug injectedBug = InjectedBug.NONE;
+        private UnaryOperator<BlockDevice> deviceWrapper = UnaryOperator.identity();
+        private boolean reuseFreedBlocksEarly;
 
-        /** Breaks the engine on purpose, for the crash harness's self-test only. */
-        public Builder injectBugForTesting(InjectedBug value) {
-            this.injectedBug = java.util.Objects.requireNonNull(value);
+        /**
+         * Wraps the device the store writes through, when it opens: how tests inject device faults (a dropped
+         * barrier, failing writes) into the real engine. The identity by default.
+         */
+        public Builder deviceWrapper(UnaryOperator<BlockDevice> value) {
+            this.deviceWrapper = java.util.Objects.requireNonNull(value);
+            return this;
+        }
+
+        /**
+         * Breaks deferred reuse on purpose, for the crash harness's self-test only: freed blocks become reusable
+         * from the next commit on, while older ring roots still reach them.
+         */
+        public Builder reuseFreedBlocksEarlyForTesting(boolean value) {
+            this.reuseFreedBlocksEarly = value;
             return this;
         }
 

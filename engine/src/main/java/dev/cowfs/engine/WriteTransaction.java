@@ -1,6 +1,7 @@
 package dev.cowfs.engine;
 
 import dev.cowfs.engine.btree.BTree;
+import dev.cowfs.engine.btree.EntryValue;
 import dev.cowfs.engine.btree.TreeContext;
 import dev.cowfs.engine.btree.TreeRelocation;
 import dev.cowfs.engine.device.BlockDevice;
@@ -79,7 +80,7 @@ public final class WriteTransaction implements AutoCloseable {
         Superblock superblock = base.superblock();
         this.allocator = new SpaceAllocator(store.device(), store.blockSizeBytes(), generation, store.readers(),
                 superblock);
-        if (store.options().injectedBug() == StoreOptions.InjectedBug.REUSE_FREED_BLOCKS_EARLY) {
+        if (store.options().reuseFreedBlocksEarly()) {
             allocator.reuseFreedBlocksEarlyForTesting();
         }
         this.ctx = new TreeContext(generation, allocator, store.reader());
@@ -533,7 +534,7 @@ public final class WriteTransaction implements AutoCloseable {
             dev.cowfs.engine.btree.TreeCursor cursor = catalog.cursor();
             for (boolean found = cursor.first(); found; found = cursor.next()) {
                 byte[] key = cursor.key();
-                if (key.length == 8 && cursor.storedFlags() == dev.cowfs.engine.format.NodeLayout.FLAG_SUBTREE_ROOT
+                if (key.length == 8 && EntryValue.of(cursor.storedFlags()) == EntryValue.SUBTREE_ROOT
                         && Bytes.getLongBigEndian(key, 0) >= Limits.FIRST_USER_TREE_ID) {
                     keys.add(key);
                     roots.add(BlockRef.decode(cursor.storedValue(), 0));
@@ -637,9 +638,7 @@ public final class WriteTransaction implements AutoCloseable {
             BlockRef spaceRoot = space.flush();
             BlockDevice device = store.device();
             SuperblockRing.writeFarCopy(device, previousSuperblock);
-            if (store.options().injectedBug() != StoreOptions.InjectedBug.NO_BARRIER_BEFORE_SUPERBLOCK) {
-                device.barrier();
-            }
+            device.barrier();
             Superblock previous = base.superblock();
             // Features stay set once set, across a roll-back too (the previous superblock is then the newest's,
             // whose trees are still in the ring).

@@ -25,9 +25,9 @@ class FreedSpaceCrashTest {
     private static final long ROOT = CowFileSystem.ROOT_INO;
     private static final int FILE_BYTES = 5 << 20;
 
-    private static FsOptions options(StoreOptions.InjectedBug bug) {
+    private static FsOptions options(boolean reuseFreedBlocksEarly) {
         return FsOptions.builder().commitIntervalMillis(0).store(StoreOptions.builder().checkAfterCommit(false)
-                .capacityBytes(8L << 20).dirtyCacheBytes(64 * 1024).injectBugForTesting(bug).build()).build();
+                .capacityBytes(8L << 20).dirtyCacheBytes(64 * 1024).reuseFreedBlocksEarlyForTesting(reuseFreedBlocksEarly).build()).build();
     }
 
     /** What each generation may hold: the states of the operation it was made in, before it or after it. */
@@ -89,7 +89,7 @@ class FreedSpaceCrashTest {
 
     @Test
     void everyCrashStateOfTheReleasingCommitsIsACommittedStateAndChecksClean() throws Exception {
-        int checked = check(StoreOptions.InjectedBug.NONE);
+        int checked = check(false);
         assertTrue(checked > 20, "crash states checked: " + checked);
         System.out.println("freed-space crash states checked: " + checked);
     }
@@ -99,7 +99,7 @@ class FreedSpaceCrashTest {
     void freedBlocksReusedEarlyAreCaught() {
         AssertionError caught = null;
         try {
-            check(StoreOptions.InjectedBug.REUSE_FREED_BLOCKS_EARLY);
+            check(true);
         } catch (AssertionError e) {
             caught = e;
         } catch (Exception e) {
@@ -109,12 +109,12 @@ class FreedSpaceCrashTest {
         assertTrue(caught.getMessage().contains("reachable from retained generation"), caught::getMessage);
     }
 
-    private static int check(StoreOptions.InjectedBug bug) throws Exception {
+    private static int check(boolean reuseFreedBlocksEarly) throws Exception {
         SimulatedDevice device = new SimulatedDevice();
         Expected expected;
         List<Long> acknowledged;
         SimulatedDevice.Image initial;
-        try (CowFileSystem fs = CowFileSystem.create(device, options(bug))) {
+        try (CowFileSystem fs = CowFileSystem.create(device, options(reuseFreedBlocksEarly))) {
             fs.sync();
             initial = device.image();
             device.clearLog();
@@ -123,7 +123,7 @@ class FreedSpaceCrashTest {
             acknowledged = workload(fs, expected);
             device.setRecording(false);
         }
-        if (bug == StoreOptions.InjectedBug.NONE) {
+        if (!reuseFreedBlocksEarly) {
             assertTrue(expected.generation - acknowledged.get(0) > 8, "the workload made too few commits to test");
         }
         CrashStates states = new CrashStates(initial, device.log());
@@ -133,7 +133,7 @@ class FreedSpaceCrashTest {
             long durable = states.durableGeneration(start, initialGeneration);
             for (CrashStates.State state : states.statesInEpoch(start, new Random(start), 2)) {
                 long wanted = CrashStates.expectedGeneration(state, durable);
-                try (CowFileSystem recovered = CowFileSystem.open(state.device(), options(StoreOptions.InjectedBug.NONE))) {
+                try (CowFileSystem recovered = CowFileSystem.open(state.device(), options(false))) {
                     long generation = recovered.store().generation();
                     assertEquals(wanted, generation, state.description());
                     List<Map<String, String>> allowed = expected.byGeneration.get(generation);

@@ -90,7 +90,7 @@ public final class BTree {
             return null;
         }
         byte[] stored = node.storedValue(index);
-        return (node.flags(index) & NodeLayout.FLAG_OUT_OF_LINE) == 0 ? stored
+        return EntryValue.of(node.flags(index)) != EntryValue.OUT_OF_LINE ? stored
                 : TreeSearch.readOutOfLine(ctx.reader(), stored);
     }
 
@@ -132,9 +132,9 @@ public final class BTree {
                     + Limits.MAX_VALUE_BYTES);
         }
         if (NodeLayout.leafEntryBytes(key.length, value.length) <= maxInlineEntryBytes) {
-            putStored(key, value, (byte) 0);
+            putStored(key, value, EntryValue.INLINE.flag());
         } else {
-            putStored(key, writeOutOfLine(value), NodeLayout.FLAG_OUT_OF_LINE);
+            putStored(key, writeOutOfLine(value), EntryValue.OUT_OF_LINE.flag());
         }
     }
 
@@ -145,7 +145,7 @@ public final class BTree {
      */
     public void putSubtreeRoot(byte[] key, BlockRef subtreeRoot) throws IOException {
         checkKey(key);
-        putStored(key, subtreeRoot.toBytes(), NodeLayout.FLAG_SUBTREE_ROOT);
+        putStored(key, subtreeRoot.toBytes(), EntryValue.SUBTREE_ROOT.flag());
     }
 
     /**
@@ -174,7 +174,7 @@ public final class BTree {
         if (!cursor.seek(key) || !Arrays.equals(cursor.key(), key)) {
             return null;
         }
-        if (cursor.storedFlags() != NodeLayout.FLAG_SUBTREE_ROOT) {
+        if (EntryValue.of(cursor.storedFlags()) != EntryValue.SUBTREE_ROOT) {
             throw new dev.cowfs.engine.error.CorruptionException(0, "tree " + treeId
                     + ": the entry expected to hold a nested tree holds a value");
         }
@@ -227,8 +227,8 @@ public final class BTree {
                               java.util.List<byte[]> outOfLine) throws IOException {
         if (node.isLeaf()) {
             for (int i = 0; i < node.count; i++) {
-                if ((node.flags(i) & NodeLayout.FLAG_OUT_OF_LINE) != 0 && reaches(BlockRef.decode(node.storedValue(i),
-                        NodeLayout.OUT_OF_LINE_REF_OFFSET), limitBlock)) {
+                if (EntryValue.of(node.flags(i)) == EntryValue.OUT_OF_LINE
+                        && reaches(EntryValue.OUT_OF_LINE.target(node.storedValue(i)), limitBlock)) {
                     outOfLine.add(node.key(i));
                 }
             }
@@ -255,8 +255,8 @@ public final class BTree {
         int count = view.count();
         if (view.isLeaf()) {
             for (int i = 0; i < count; i++) {
-                if ((view.flags(i) & NodeLayout.FLAG_OUT_OF_LINE) != 0 && reaches(BlockRef.decode(view.storedValue(i),
-                        NodeLayout.OUT_OF_LINE_REF_OFFSET), limitBlock)) {
+                if (EntryValue.of(view.flags(i)) == EntryValue.OUT_OF_LINE
+                        && reaches(EntryValue.OUT_OF_LINE.target(view.storedValue(i)), limitBlock)) {
                     outOfLine.add(view.key(i));
                 }
             }
@@ -353,7 +353,8 @@ public final class BTree {
             boolean appended = false;
             if (index >= 0) {
                 byte oldFlags = node.flags(index);
-                if (!(oldFlags == NodeLayout.FLAG_SUBTREE_ROOT && flags == NodeLayout.FLAG_SUBTREE_ROOT)) {
+                if (!(EntryValue.of(oldFlags) == EntryValue.SUBTREE_ROOT
+                        && EntryValue.of(flags) == EntryValue.SUBTREE_ROOT)) {
                     releaseStored(node.storedValue(index), oldFlags); // a new root of the same tree releases nothing
                 }
                 node.replaceLeafValue(index, stored, flags);
@@ -489,7 +490,7 @@ public final class BTree {
     }
 
     private void releaseStored(byte[] stored, byte flags) throws IOException {
-        if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
+        if (EntryValue.of(flags) == EntryValue.SUBTREE_ROOT) {
             if (shareable) {
                 ctx.references().dropSubtree(BlockRef.decode(stored, 0), treeId); // a nested tree goes whole
             }
@@ -506,14 +507,7 @@ public final class BTree {
      * for a plain value.
      */
     public static BlockRef referencedBlock(byte[] stored, byte flags) {
-        if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
-            return BlockRef.decode(stored, NodeLayout.OUT_OF_LINE_REF_OFFSET);
-        } else if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0) {
-            return BlockRef.decode(stored, NodeLayout.DATA_EXTENT_REF_OFFSET);
-        } else if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
-            return BlockRef.decode(stored, 0);
-        }
-        return null;
+        return EntryValue.of(flags).target(stored);
     }
 
     /**
@@ -526,7 +520,7 @@ public final class BTree {
                 || NodeLayout.leafEntryBytes(key.length, value.length) > maxInlineEntryBytes) {
             throw new IllegalArgumentException("a data extent entry needs a block reference and must fit inline");
         }
-        putStored(key, value, NodeLayout.FLAG_DATA_EXTENT);
+        putStored(key, value, EntryValue.DATA_EXTENT.flag());
     }
 
     // ------------------------------------------------------------------ shadowing

@@ -69,14 +69,15 @@ public final class NodeValidator {
         if ((flags & ~NodeLayout.KNOWN_FLAGS) != 0 || Integer.bitCount(flags & 0xFF) > 1) {
             throw new CorruptionException(blockIndex, "entry " + entry + " has unknown flags " + flags);
         }
-        if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0 && valueLength != NodeLayout.OUT_OF_LINE_DESCRIPTOR_BYTES) {
-            throw new CorruptionException(blockIndex, "entry " + entry + " has a malformed out-of-line descriptor");
-        }
-        if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0 && valueLength != BlockRefLayout.BYTES) {
-            throw new CorruptionException(blockIndex, "entry " + entry + " has a malformed subtree reference");
-        }
-        if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0 && valueLength < NodeLayout.DATA_EXTENT_HEADER_BYTES) {
-            throw new CorruptionException(blockIndex, "entry " + entry + " has a malformed data extent reference");
+        EntryValue kind = EntryValue.of(flags);
+        boolean fits = kind == EntryValue.DATA_EXTENT ? valueLength >= kind.minimumBytes()
+                : kind == EntryValue.INLINE || valueLength == kind.minimumBytes();
+        if (!fits) {
+            throw new CorruptionException(blockIndex, "entry " + entry + " has a malformed " + switch (kind) {
+                case OUT_OF_LINE -> "out-of-line descriptor";
+                case SUBTREE_ROOT -> "subtree reference";
+                default -> "data extent reference";
+            });
         }
     }
 }

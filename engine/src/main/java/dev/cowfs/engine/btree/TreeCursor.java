@@ -76,7 +76,7 @@ public final class TreeCursor {
         Frame leaf = frame(leafDepth);
         if (leaf.dirty != null) {
             byte[] stored = leaf.dirty.storedValue(leaf.index);
-            return (leaf.dirty.flags(leaf.index) & NodeLayout.FLAG_OUT_OF_LINE) == 0 ? stored
+            return EntryValue.of(leaf.dirty.flags(leaf.index)) != EntryValue.OUT_OF_LINE ? stored
                     : TreeSearch.readOutOfLine(reader, stored);
         }
         return TreeSearch.userValue(reader, leaf.view, leaf.index);

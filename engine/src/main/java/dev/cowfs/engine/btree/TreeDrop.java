@@ -121,7 +121,7 @@ public final class TreeDrop {
         for (int i = 0; i < view.count(); i++) {
             BlockRef target = BTree.referencedBlock(view.storedValue(i), view.flags(i));
             if (target != null && view.compareKey(i, progress) >= 0) {
-                ((view.flags(i) & NodeLayout.FLAG_SUBTREE_ROOT) != 0 ? nestedRoots : targets).add(target);
+                (EntryValue.of(view.flags(i)) == EntryValue.SUBTREE_ROOT ? nestedRoots : targets).add(target);
             }
         }
         for (BlockRef target : targets) {

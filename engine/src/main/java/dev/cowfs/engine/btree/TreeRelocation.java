@@ -137,24 +137,14 @@ public final class TreeRelocation {
             throws IOException {
         byte flags = block[entry + NodeLayout.LEAF_ENTRY_FLAGS_OFFSET];
         int value = entry + NodeLayout.LEAF_ENTRY_HEADER_BYTES + keyLength;
-        int at;
-        BlockRef target;
-        BlockRef moved;
-        if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
-            at = value;
-            target = BlockRef.decode(block, at);
-            moved = relocateNode(target, treeId, -1, depth + 1); // a nested tree: keys of its own
-        } else if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0) {
-            at = value + NodeLayout.DATA_EXTENT_REF_OFFSET;
-            target = BlockRef.decode(block, at);
-            moved = relocateExtent(target, Bytes.getInt(block, value + NodeLayout.DATA_EXTENT_STORED_BYTES_OFFSET));
-        } else if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
-            at = value + NodeLayout.OUT_OF_LINE_REF_OFFSET;
-            target = BlockRef.decode(block, at);
-            moved = relocateExtent(target, Bytes.getInt(block, value + NodeLayout.OUT_OF_LINE_LENGTH_OFFSET));
-        } else {
+        EntryValue kind = EntryValue.of(flags);
+        if (!kind.holdsReference()) {
             return false;
         }
+        int at = value + kind.refOffset();
+        BlockRef target = kind.target(block, value);
+        BlockRef moved = kind.referencesExtent() ? relocateExtent(target, kind.extentBytes(block, value))
+                : relocateNode(target, treeId, -1, depth + 1); // a nested tree: keys of its own
         if (moved == target) {
             return false;
         }

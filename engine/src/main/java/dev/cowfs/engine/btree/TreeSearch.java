@@ -48,7 +48,7 @@ public final class TreeSearch {
     /** The value a caller sees: out-of-line values are read from their extent and checked. */
     static byte[] userValue(NodeReader reader, NodeView view, int index) throws IOException {
         byte[] stored = view.storedValue(index);
-        return (view.flags(index) & NodeLayout.FLAG_OUT_OF_LINE) == 0 ? stored : readOutOfLine(reader, stored);
+        return EntryValue.of(view.flags(index)) != EntryValue.OUT_OF_LINE ? stored : readOutOfLine(reader, stored);
     }
 
     static byte[] readOutOfLine(NodeReader reader, byte[] descriptor) throws IOException {

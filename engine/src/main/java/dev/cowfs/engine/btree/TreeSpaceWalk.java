@@ -159,7 +159,7 @@ public final class TreeSpaceWalk {
                 if (target == null) {
                     continue;
                 }
-                if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
+                if (EntryValue.of(flags) == EntryValue.SUBTREE_ROOT) {
                     children.add(new Frame(target, -1, false, null, null)); // a nested tree: its keys are its own
                 } else {
                     extents.add(target);

@@ -1,5 +1,6 @@
 package dev.cowfs.engine.check;
 
+import dev.cowfs.engine.btree.EntryValue;
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.NodeView;
 import dev.cowfs.engine.btree.TreeSpaceWalk;
@@ -250,29 +251,25 @@ public final class Checker {
         if (frame.progress != null && view.compareKey(i, frame.progress) < 0) {
             return;
         }
-        byte flags = view.flags(i);
+        EntryValue kind = EntryValue.of(view.flags(i));
         byte[] stored = view.storedValue(i);
-        if ((flags & NodeLayout.FLAG_OUT_OF_LINE) != 0) {
-            BlockRef extent = BlockRef.decode(stored, NodeLayout.OUT_OF_LINE_REF_OFFSET);
-            if (reach(extent, walk, "out-of-line value", false) == Reach.FIRST) {
-                reader.verifyExtent(extent, Bytes.getInt(stored, NodeLayout.OUT_OF_LINE_LENGTH_OFFSET));
+        if (kind.referencesExtent()) {
+            BlockRef extent = kind.target(stored);
+            String what = kind == EntryValue.OUT_OF_LINE ? "out-of-line value" : "data extent";
+            if (reach(extent, walk, what, false) == Reach.FIRST) {
+                reader.verifyExtent(extent, kind.extentBytes(stored, 0));
             }
-        } else if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0 && frame.treeId >= Limits.FIRST_USER_TREE_ID) {
+        } else if (kind == EntryValue.SUBTREE_ROOT && frame.treeId >= Limits.FIRST_USER_TREE_ID) {
             // A nested tree (a file's extent tree): walked as part of the tree holding it.
             stack.push(new Frame(BlockRef.decode(stored, 0), frame.treeId, -1, null, null,
                     frame.ref.birthGeneration(), null));
-        } else if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
+        } else if (kind == EntryValue.SUBTREE_ROOT) {
             byte[] key = view.key(i);
             if (frame.treeId != TreeIds.CATALOG || key.length != 8) {
                 problem("tree " + frame.treeId + ": subtree reference outside the catalog");
                 return;
             }
             subtrees.add(new TreeRoot(Bytes.getLongBigEndian(key, 0), BlockRef.decode(stored, 0), null));
-        } else if ((flags & NodeLayout.FLAG_DATA_EXTENT) != 0) {
-            BlockRef extent = BlockRef.decode(stored, NodeLayout.DATA_EXTENT_REF_OFFSET);
-            if (reach(extent, walk, "data extent", false) == Reach.FIRST) {
-                reader.verifyExtent(extent, Bytes.getInt(stored, NodeLayout.DATA_EXTENT_STORED_BYTES_OFFSET));
-            }
         } else if (frame.treeId == TreeIds.CATALOG && view.keyLength(i) == 1) {
             byte[] key = view.key(i);
             if (key[0] != DropRecordLayout.LAST_CLONE_KEY_BYTE || stored.length != 8

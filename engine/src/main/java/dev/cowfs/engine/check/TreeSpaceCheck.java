@@ -1,5 +1,6 @@
 package dev.cowfs.engine.check;
 
+import dev.cowfs.engine.btree.EntryValue;
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.NodeView;
 import dev.cowfs.engine.btree.TreeSpaceWalk;
@@ -106,14 +107,12 @@ final class TreeSpaceCheck {
                 }
                 byte flags = view.flags(i);
                 byte[] stored = view.storedValue(i);
-                if ((flags & NodeLayout.FLAG_SUBTREE_ROOT) != 0) {
-                    stack.push(new Frame(BlockRef.decode(stored, 0), -1, null, null)); // a nested tree: walked whole
+                EntryValue kind = EntryValue.of(flags);
+                if (kind == EntryValue.SUBTREE_ROOT) {
+                    stack.push(new Frame(kind.target(stored), -1, null, null)); // a nested tree: walked whole
                     continue;
                 }
-                BlockRef target = (flags & NodeLayout.FLAG_OUT_OF_LINE) != 0
-                        ? BlockRef.decode(stored, NodeLayout.OUT_OF_LINE_REF_OFFSET)
-                        : (flags & NodeLayout.FLAG_DATA_EXTENT) != 0
-                        ? BlockRef.decode(stored, NodeLayout.DATA_EXTENT_REF_OFFSET) : null;
+                BlockRef target = kind.target(stored);
                 if (target != null) {
                     blocks.set((int) target.blockIndex(), (int) (target.blockIndex() + target.blockCount()));
                 }
