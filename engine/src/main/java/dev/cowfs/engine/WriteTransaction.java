@@ -468,7 +468,7 @@ public final class WriteTransaction implements AutoCloseable {
      * {@code leaked} extents ({start, count}: unreachable, neither free nor pending) become free, and the
      * space tree's totals replace the superblock's. Only for what the checker proved, with nothing else wrong.
      */
-    public void repairSpace(java.util.List<long[]> leaked, long freeTotal, long pendingTotal) throws IOException {
+    public void repairSpace(java.util.List<dev.cowfs.engine.format.BlockExtent> leaked, long freeTotal, long pendingTotal) throws IOException {
         checkUsable();
         allocator.repair(leaked, freeTotal, pendingTotal);
     }

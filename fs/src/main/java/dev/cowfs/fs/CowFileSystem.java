@@ -42,8 +42,6 @@ public final class CowFileSystem implements Closeable {
     /** The root directory of the default subvolume. */
     public static final long ROOT_INO = InodeNumber.ROOT_LOCAL;
     static final byte[] FS_INFO_KEY = "cowfs.fs".getBytes(StandardCharsets.US_ASCII);
-    static final int FS_INFO_BYTES = 32;
-    static final int FS_FORMAT_VERSION = 1;
     public static final int NAME_MAX = 255;
     public static final int SYMLINK_MAX = 4095;
     /** Longest path {@link #resolve} accepts, in bytes (Linux PATH_MAX less the terminating NUL). */
@@ -108,11 +106,11 @@ public final class CowFileSystem implements Closeable {
     private static CowFileSystem format(Store store, FsOptions options) throws IOException {
         try {
             try (WriteTransaction txn = store.beginWrite()) {
-                byte[] info = new byte[FS_INFO_BYTES];
-                Bytes.putInt(info, 0, FS_FORMAT_VERSION);
-                Bytes.putInt(info, 4, options.compress() ? Inode.FLAG_COMPRESS : 0);
-                Bytes.putLong(info, 8, DEFAULT_SUBVOLUME_TREE);
-                Bytes.putLong(info, Subvolumes.NEXT_ID_OFFSET, 1);
+                byte[] info = new byte[FsRecordLayout.BYTES];
+                Bytes.putInt(info, FsRecordLayout.VERSION_OFFSET, FsRecordLayout.VERSION);
+                Bytes.putInt(info, FsRecordLayout.DEFAULT_FLAGS_OFFSET, options.compress() ? Inode.FLAG_COMPRESS : 0);
+                Bytes.putLong(info, FsRecordLayout.DEFAULT_TREE_OFFSET, DEFAULT_SUBVOLUME_TREE);
+                Bytes.putLong(info, FsRecordLayout.NEXT_ID_OFFSET, 1);
                 txn.put(ROOT_TREE, FS_INFO_KEY, info);
                 writeEmptySubvolume(txn, 0, options.clock().instant());
                 txn.commit();
@@ -128,15 +126,9 @@ public final class CowFileSystem implements Closeable {
     private static void writeEmptySubvolume(WriteTransaction txn, long subvolume, Instant now) throws IOException {
         long tree = treeOf(inoOf(subvolume, 0));
         txn.createTree(tree);
-        Inode root = new Inode();
-        root.ino = rootOf(subvolume);
-        root.mode = Inode.S_IFDIR | 0755;
-        root.nlink = 2;
-        root.parent = root.ino;
-        root.nextDirIndex = 2;
-        root.generation = txn.generation();
-        InodeTable.setAllTimes(root, now);
-        txn.put(tree, FsKeys.of(root.ino, FsKeys.INODE), root.encode());
+        Inode root = Inode.create(rootOf(subvolume), Inode.S_IFDIR | 0755, 0, 0, 0, 0, txn.generation(),
+                rootOf(subvolume), now);
+        txn.put(tree, FsKeys.of(root.ino(), FsKeys.INODE), root.encode());
         byte[] state = new byte[8];
         Bytes.putLong(state, 0, ROOT_INO + 1);
         txn.put(tree, Subvolumes.stateKey(subvolume), state);
@@ -157,15 +149,16 @@ public final class CowFileSystem implements Closeable {
     private void load() throws IOException {
         try (var read = store.beginRead()) {
             byte[] info = read.hasTree(ROOT_TREE) ? read.get(ROOT_TREE, FS_INFO_KEY) : null;
-            if (info == null || info.length != FS_INFO_BYTES) {
+            if (info == null || info.length != FsRecordLayout.BYTES) {
                 throw new FsException(Errno.EINVAL, "image holds no cowfs filesystem (no filesystem record); "
                         + "create one with cowfs mkfs");
             }
-            if (Bytes.getInt(info, 0) != FS_FORMAT_VERSION) {
-                throw new FsException(Errno.EINVAL, "filesystem format version " + Bytes.getInt(info, 0)
-                        + " is not supported by this version (it reads version " + FS_FORMAT_VERSION + ")");
+            int version = Bytes.getInt(info, FsRecordLayout.VERSION_OFFSET);
+            if (version != FsRecordLayout.VERSION) {
+                throw new FsException(Errno.EINVAL, "filesystem format version " + version
+                        + " is not supported by this version (it reads version " + FsRecordLayout.VERSION + ")");
             }
-            compressByDefault = (Bytes.getInt(info, 4) & Inode.FLAG_COMPRESS) != 0;
+            compressByDefault = (Bytes.getInt(info, FsRecordLayout.DEFAULT_FLAGS_OFFSET) & Inode.FLAG_COMPRESS) != 0;
             subvolumes.load(read, info);
         }
         if (!store.options().readOnly()) {
@@ -229,23 +222,16 @@ public final class CowFileSystem implements Closeable {
     public void chmod(long ino, int permissions) throws IOException {
         ops.change(ino, () -> {
             Inode inode = inodes.load(ino);
-            inode.mode = (inode.mode & Inode.S_IFMT) | (permissions & 07777);
-            inodes.touch(inode, false, true);
-            inodes.store(inode);
+            inodes.store(inodes.touch(inode.withMode((inode.mode() & Inode.S_IFMT) | (permissions & 07777)), false,
+                    true));
         });
     }
 
     public void chown(long ino, int uid, int gid) throws IOException {
         ops.change(ino, () -> {
             Inode inode = inodes.load(ino);
-            if (uid != -1) {
-                inode.uid = uid;
-            }
-            if (gid != -1) {
-                inode.gid = gid;
-            }
-            inodes.touch(inode, false, true);
-            inodes.store(inode);
+            inode = inode.withOwner(uid != -1 ? uid : inode.uid(), gid != -1 ? gid : inode.gid());
+            inodes.store(inodes.touch(inode, false, true));
         });
     }
 
@@ -254,13 +240,12 @@ public final class CowFileSystem implements Closeable {
         ops.change(ino, () -> {
             Inode inode = inodes.load(ino);
             if (access != null) {
-                inode.setTimes(true, false, false, access.getEpochSecond(), access.getNano());
+                inode = inode.withTimes(true, false, false, access.getEpochSecond(), access.getNano());
             }
             if (modify != null) {
-                inode.setTimes(false, true, false, modify.getEpochSecond(), modify.getNano());
+                inode = inode.withTimes(false, true, false, modify.getEpochSecond(), modify.getNano());
             }
-            inodes.touch(inode, false, true);
-            inodes.store(inode);
+            inodes.store(inodes.touch(inode, false, true));
         });
     }
 
@@ -274,9 +259,9 @@ public final class CowFileSystem implements Closeable {
             if (!inode.isRegularFile()) {
                 throw new FsException(Errno.EINVAL, "inode " + ino + " is not a regular file");
             }
-            inode.flags = compress ? inode.flags | Inode.FLAG_COMPRESS : inode.flags & ~Inode.FLAG_COMPRESS;
-            inodes.touch(inode, false, true);
-            inodes.store(inode);
+            inode = inode.withFlags(compress ? inode.flags() | Inode.FLAG_COMPRESS
+                    : inode.flags() & ~Inode.FLAG_COMPRESS);
+            inodes.store(inodes.touch(inode, false, true));
         });
     }
 

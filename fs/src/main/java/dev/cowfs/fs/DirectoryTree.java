@@ -72,7 +72,7 @@ final class DirectoryTree {
             return dir;
         }
         if (name.equals("..")) {
-            return parent.parent;
+            return parent.parent();
         }
         byte[] entry = inodes.get(dir, FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes(name)));
         if (entry == null) {
@@ -147,26 +147,25 @@ final class DirectoryTree {
                 break;
             }
             byte[] value = cursor.value();
-            String name = new String(value, 9, value.length - 9, StandardCharsets.UTF_8);
-            into.add(new DirEntry(name, globalIno(dir, Bytes.getLong(value, 0)), (value[8] & 0xFF) << 12,
+            String name = new String(value, DirPositionLayout.NAME_OFFSET,
+                    value.length - DirPositionLayout.NAME_OFFSET, StandardCharsets.UTF_8);
+            into.add(new DirEntry(name, globalIno(dir, Bytes.getLong(value, DirPositionLayout.INO_OFFSET)),
+                    (value[DirPositionLayout.TYPE_OFFSET] & 0xFF) << 12,
                     FsKeys.number(key) + 1));
         }
     }
 
-    private void addEntry(Inode dir, byte[] name, long ino, int type) throws IOException {
-        long index = dir.nextDirIndex++;
-        byte[] byName = new byte[17];
-        EngineBugError.check(subvolumeOf(ino) == subvolumeOf(dir.ino), "entry across subvolumes");
-        Bytes.putLong(byName, 0, localIno(ino));
-        Bytes.putLong(byName, 8, index);
-        byName[16] = (byte) (type >>> 12);
-        inodes.txn().put(treeOf(dir.ino), FsKeys.of(dir.ino, FsKeys.DIR_NAME, name), byName);
-        byte[] byIndex = new byte[9 + name.length];
-        Bytes.putLong(byIndex, 0, localIno(ino));
-        byIndex[8] = (byte) (type >>> 12);
-        System.arraycopy(name, 0, byIndex, 9, name.length);
-        inodes.txn().put(treeOf(dir.ino), FsKeys.of(dir.ino, FsKeys.DIR_INDEX, index), byIndex);
-        inodes.txn().put(treeOf(dir.ino), FsKeys.ref(ino, dir.ino, name), new byte[0]);
+    /** Adds the entry (by name, by position, the back reference); returns the directory with its next position. */
+    private Inode addEntry(Inode dir, byte[] name, long ino, int type) throws IOException {
+        long index = dir.nextDirIndex();
+        EngineBugError.check(subvolumeOf(ino) == subvolumeOf(dir.ino()), "entry across subvolumes");
+        long tree = treeOf(dir.ino());
+        inodes.txn().put(tree, FsKeys.of(dir.ino(), FsKeys.DIR_NAME, name),
+                DirEntryLayout.encodeByName(localIno(ino), index, type));
+        inodes.txn().put(tree, FsKeys.of(dir.ino(), FsKeys.DIR_INDEX, index),
+                DirPositionLayout.encode(localIno(ino), type, name));
+        inodes.txn().put(tree, FsKeys.ref(ino, dir.ino(), name), new byte[0]);
+        return dir.withNextDirIndex(index + 1);
     }
 
     /** Removes the entry; returns the inode it named. */
@@ -178,8 +177,9 @@ final class DirectoryTree {
                     + "' in directory " + dir);
         }
         inodes.txn().delete(treeOf(dir), nameKey);
-        inodes.txn().delete(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_INDEX, Bytes.getLong(entry, 8)));
-        long child = globalIno(dir, Bytes.getLong(entry, 0));
+        inodes.txn().delete(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_INDEX,
+                Bytes.getLong(entry, DirEntryLayout.POSITION_OFFSET)));
+        long child = globalIno(dir, Bytes.getLong(entry, DirEntryLayout.INO_OFFSET));
         inodes.txn().delete(treeOf(dir), FsKeys.ref(child, dir, name));
         return child;
     }
@@ -189,7 +189,7 @@ final class DirectoryTree {
         if (!inode.isDirectory()) {
             throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
         }
-        if (inode.nlink == 0) {
+        if (inode.nlink() == 0) {
             throw new FsException(Errno.ENOENT, "directory " + dir + " was removed");
         }
         return inode;
@@ -208,36 +208,24 @@ final class DirectoryTree {
             throw new FsException(Errno.EEXIST, "'" + name + "' exists in directory " + dir);
         }
         boolean isDir = (mode & Inode.S_IFMT) == Inode.S_IFDIR;
-        if (isDir && parent.nlink >= LINK_MAX) {
+        if (isDir && parent.nlink() >= LINK_MAX) {
             throw new FsException(Errno.EMLINK, "directory " + dir + " has too many subdirectories");
         }
         Instant now = inodes.now();
-        Inode inode = new Inode();
-        inode.ino = subvolumes.takeIno(inodes.txn(), subvolumeOf(dir));
-        inode.mode = mode;
-        inode.uid = uid;
-        inode.gid = gid;
-        inode.rdev = rdev;
-        inode.generation = inodes.txn().generation();
-        inode.flags = compress && (mode & Inode.S_IFMT) == Inode.S_IFREG ? Inode.FLAG_COMPRESS : 0;
-        InodeTable.setAllTimes(inode, now);
+        Inode inode = Inode.create(subvolumes.takeIno(inodes.txn(), subvolumeOf(dir)), mode, uid, gid, rdev,
+                compress && (mode & Inode.S_IFMT) == Inode.S_IFREG ? Inode.FLAG_COMPRESS : 0,
+                inodes.txn().generation(), dir, now);
         if (isDir) {
-            inode.nlink = 2;
-            inode.parent = dir;
-            inode.nextDirIndex = 2;
-            parent.nlink++;
-        } else {
-            inode.nlink = 1;
+            parent = parent.withNlink(parent.nlink() + 1);
         }
         if (symlinkTarget != null) {
-            inode.size = symlinkTarget.length;
-            inodes.txn().put(treeOf(inode.ino), FsKeys.of(inode.ino, FsKeys.SYMLINK), symlinkTarget);
+            inode = inode.withSize(symlinkTarget.length);
+            inodes.txn().put(treeOf(inode.ino()), FsKeys.of(inode.ino(), FsKeys.SYMLINK), symlinkTarget);
         }
         inodes.store(inode);
-        addEntry(parent, nameBytes, inode.ino, mode & Inode.S_IFMT);
-        inodes.touch(parent, true, true);
-        inodes.store(parent);
-        return inode.ino;
+        parent = addEntry(parent, nameBytes, inode.ino(), mode & Inode.S_IFMT);
+        inodes.store(inodes.touch(parent, true, true));
+        return inode.ino();
     }
 
     /** The target of a symbolic link (EINVAL for any other inode). */
@@ -260,22 +248,19 @@ final class DirectoryTree {
         if (inode.isDirectory()) {
             throw new FsException(Errno.EPERM, "cannot hard-link directory " + ino);
         }
-        if (inode.nlink == 0) {
+        if (inode.nlink() == 0) {
             throw new FsException(Errno.ENOENT, "inode " + ino + " was removed");
         }
-        if (inode.nlink >= LINK_MAX) {
-            throw new FsException(Errno.EMLINK, "inode " + ino + " has " + inode.nlink + " links");
+        if (inode.nlink() >= LINK_MAX) {
+            throw new FsException(Errno.EMLINK, "inode " + ino + " has " + inode.nlink() + " links");
         }
         Inode parent = directory(dir);
         if (inodes.txn().get(treeOf(dir), FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes)) != null) {
             throw new FsException(Errno.EEXIST, "'" + name + "' exists in directory " + dir);
         }
-        inode.nlink++;
-        inodes.touch(inode, false, true);
-        inodes.store(inode);
-        addEntry(parent, nameBytes, ino, inode.type());
-        inodes.touch(parent, true, true);
-        inodes.store(parent);
+        inodes.store(inodes.touch(inode.withNlink(inode.nlink() + 1), false, true));
+        parent = addEntry(parent, nameBytes, ino, inode.type());
+        inodes.store(inodes.touch(parent, true, true));
     }
 
     // ------------------------------------------------------------------ removing
@@ -289,8 +274,7 @@ final class DirectoryTree {
             throw new FsException(Errno.EISDIR, "'" + name + "' is a directory; use rmdir");
         }
         removeEntry(dir, nameBytes);
-        inodes.touch(parent, true, true);
-        inodes.store(parent);
+        inodes.store(inodes.touch(parent, true, true));
         dropLink(inode);
     }
 
@@ -304,11 +288,8 @@ final class DirectoryTree {
         }
         requireEmpty(ino);
         removeEntry(dir, nameBytes);
-        parent.nlink--;
-        inodes.touch(parent, true, true);
-        inodes.store(parent);
-        inode.nlink = 0;
-        openFiles.lastNameRemoved(inode);
+        inodes.store(inodes.touch(parent.withNlink(parent.nlink() - 1), true, true));
+        openFiles.lastNameRemoved(inode.withNlink(0));
     }
 
     private void requireEmpty(long dir) throws IOException {
@@ -320,9 +301,8 @@ final class DirectoryTree {
 
     /** One fewer name for the inode: at zero it is freed, or kept as an orphan while open. */
     private void dropLink(Inode inode) throws IOException {
-        inode.nlink--;
-        inodes.touch(inode, false, true);
-        if (inode.nlink > 0) {
+        inode = inodes.touch(inode.withNlink(inode.nlink() - 1), false, true);
+        if (inode.nlink() > 0) {
             inodes.store(inode);
             return;
         }
@@ -346,20 +326,20 @@ final class DirectoryTree {
             throw new FsException(Errno.ENOENT, "no entry '" + toName + "' to exchange with");
         }
         if (source.isDirectory() && fromDir != toDir) {
-            requireNotBelow(toDir, source.ino);
-            if (inodes.load(toDir).nlink >= LINK_MAX && (target == null || !target.isDirectory())) {
+            requireNotBelow(toDir, source.ino());
+            if (inodes.load(toDir).nlink() >= LINK_MAX && (target == null || !target.isDirectory())) {
                 throw new FsException(Errno.EMLINK, "directory " + toDir + " has too many subdirectories");
             }
         }
         if (mode == RenameMode.EXCHANGE) {
             if (target.isDirectory() && fromDir != toDir) {
-                requireNotBelow(fromDir, target.ino);
+                requireNotBelow(fromDir, target.ino());
             }
             exchange(fromDir, from, source, toDir, to, target);
             return;
         }
         if (target != null) {
-            if (target.ino == source.ino) {
+            if (target.ino() == source.ino()) {
                 return; // two names of one inode: POSIX says do nothing
             }
             requireReplaceable(source, target, toName);
@@ -370,30 +350,25 @@ final class DirectoryTree {
             removeEntry(toDir, to);
             if (target.isDirectory()) {
                 Inode toParent = inodes.load(toDir);
-                toParent.nlink--;
-                inodes.store(toParent);
-                target.nlink = 0;
-                openFiles.lastNameRemoved(target);
+                inodes.store(toParent.withNlink(toParent.nlink() - 1));
+                openFiles.lastNameRemoved(target.withNlink(0));
             } else {
                 dropLink(target);
             }
             fromParent = inodes.load(fromDir);
         }
         if (source.isDirectory() && fromDir != toDir) {
-            fromParent.nlink--;
-            source.parent = toDir;
+            fromParent = fromParent.withNlink(fromParent.nlink() - 1);
+            source = source.withParent(toDir);
         }
-        inodes.touch(fromParent, true, true);
-        inodes.store(fromParent);
+        inodes.store(inodes.touch(fromParent, true, true));
         Inode toParent = inodes.load(toDir);
         if (source.isDirectory() && fromDir != toDir) {
-            toParent.nlink++;
+            toParent = toParent.withNlink(toParent.nlink() + 1);
         }
-        addEntry(toParent, to, source.ino, source.type());
-        inodes.touch(toParent, true, true);
-        inodes.store(toParent);
-        inodes.touch(source, false, true);
-        inodes.store(source);
+        toParent = addEntry(toParent, to, source.ino(), source.type());
+        inodes.store(inodes.touch(toParent, true, true));
+        inodes.store(inodes.touch(source, false, true));
     }
 
     /** A rename's target can be replaced by its source: both directories (the target empty) or neither. */
@@ -405,7 +380,7 @@ final class DirectoryTree {
             throw new FsException(Errno.EISDIR, "cannot replace directory '" + toName + "' with a non-directory");
         }
         if (target.isDirectory()) {
-            requireEmpty(target.ino);
+            requireEmpty(target.ino());
         }
     }
 
@@ -419,41 +394,37 @@ final class DirectoryTree {
             if (localIno(current) == ROOT_INO) {
                 return;
             }
-            current = inodes.load(current).parent;
+            current = inodes.load(current).parent();
         }
         throw new FsException(Errno.EIO, "directory parents form a cycle at " + dir + "; run cowfs fsck");
     }
 
     private void exchange(long fromDir, byte[] from, Inode source, long toDir, byte[] to, Inode target)
             throws IOException {
-        if (source.ino == target.ino) {
+        if (source.ino() == target.ino()) {
             return;
         }
         removeEntry(fromDir, from);
         removeEntry(toDir, to);
-        Inode fromParent = inodes.load(fromDir);
-        addEntry(fromParent, from, target.ino, target.type());
-        inodes.touch(fromParent, true, true);
+        Inode fromParent = addEntry(inodes.load(fromDir), from, target.ino(), target.type());
         if (fromDir != toDir) {
-            fromParent.nlink += (target.isDirectory() ? 1 : 0) - (source.isDirectory() ? 1 : 0);
+            fromParent = fromParent.withNlink(fromParent.nlink() + (target.isDirectory() ? 1 : 0)
+                    - (source.isDirectory() ? 1 : 0));
         }
-        inodes.store(fromParent);
-        Inode toParent = inodes.load(toDir);
-        addEntry(toParent, to, source.ino, source.type());
-        inodes.touch(toParent, true, true);
+        inodes.store(inodes.touch(fromParent, true, true));
+        Inode toParent = addEntry(inodes.load(toDir), to, source.ino(), source.type());
         if (fromDir != toDir) {
-            toParent.nlink += (source.isDirectory() ? 1 : 0) - (target.isDirectory() ? 1 : 0);
+            toParent = toParent.withNlink(toParent.nlink() + (source.isDirectory() ? 1 : 0)
+                    - (target.isDirectory() ? 1 : 0));
         }
-        inodes.store(toParent);
+        inodes.store(inodes.touch(toParent, true, true));
         if (source.isDirectory()) {
-            source.parent = toDir;
+            source = source.withParent(toDir);
         }
         if (target.isDirectory()) {
-            target.parent = fromDir;
+            target = target.withParent(fromDir);
         }
-        inodes.touch(source, false, true);
-        inodes.touch(target, false, true);
-        inodes.store(source);
-        inodes.store(target);
+        inodes.store(inodes.touch(source, false, true));
+        inodes.store(inodes.touch(target, false, true));
     }
 }

@@ -5,7 +5,6 @@ import dev.cowfs.engine.WriteTransaction;
 import dev.cowfs.engine.error.CorruptionException;
 import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
-import dev.cowfs.engine.format.NodeLayout;
 import net.jpountz.lz4.LZ4Compressor;
 import net.jpountz.lz4.LZ4Exception;
 import net.jpountz.lz4.LZ4Factory;
@@ -49,13 +48,8 @@ final class FileData {
      */
     static final long COMMIT_AFTER_BYTES = 128L << 20;
 
-    static final int DESCRIPTOR_BYTES = 44;
-    static final int LOGICAL_BYTES_OFFSET = NodeLayout.DATA_EXTENT_HEADER_BYTES;
-    static final int FROM_OFFSET = LOGICAL_BYTES_OFFSET + 4;
-    static final int LENGTH_OFFSET = FROM_OFFSET + 4;
-    static final int COMPRESSION_OFFSET = LENGTH_OFFSET + 4;
-    static final byte COMPRESSION_NONE = 0;
-    static final byte COMPRESSION_LZ4 = 1;
+    static final byte COMPRESSION_NONE = ExtentItemLayout.COMPRESSION_NONE;
+    static final byte COMPRESSION_LZ4 = ExtentItemLayout.COMPRESSION_LZ4;
 
     private static final LZ4Factory LZ4 = LZ4Factory.fastestInstance();
 
@@ -104,13 +98,13 @@ final class FileData {
         }
 
         byte[] encode() {
-            byte[] value = new byte[DESCRIPTOR_BYTES];
-            extent.encode(value, NodeLayout.DATA_EXTENT_REF_OFFSET);
-            Bytes.putInt(value, NodeLayout.DATA_EXTENT_STORED_BYTES_OFFSET, storedBytes);
-            Bytes.putInt(value, LOGICAL_BYTES_OFFSET, logicalBytes);
-            Bytes.putInt(value, FROM_OFFSET, from);
-            Bytes.putInt(value, LENGTH_OFFSET, length);
-            value[COMPRESSION_OFFSET] = compression;
+            byte[] value = new byte[ExtentItemLayout.BYTES];
+            extent.encode(value, ExtentItemLayout.EXTENT_REF_OFFSET);
+            Bytes.putInt(value, ExtentItemLayout.STORED_BYTES_OFFSET, storedBytes);
+            Bytes.putInt(value, ExtentItemLayout.LOGICAL_BYTES_OFFSET, logicalBytes);
+            Bytes.putInt(value, ExtentItemLayout.FROM_OFFSET, from);
+            Bytes.putInt(value, ExtentItemLayout.LENGTH_OFFSET, length);
+            value[ExtentItemLayout.COMPRESSION_OFFSET] = compression;
             return value;
         }
 
@@ -120,14 +114,14 @@ final class FileData {
         }
 
         static Item decode(long ino, long offset, byte[] value) throws FsException {
-            if (value.length != DESCRIPTOR_BYTES) {
+            if (value.length != ExtentItemLayout.BYTES) {
                 throw new FsException(Errno.EIO, "inode " + ino + ": malformed extent item at offset " + offset
                         + "; run cowfs fsck");
             }
-            Item item = new Item(offset, BlockRef.decode(value, NodeLayout.DATA_EXTENT_REF_OFFSET),
-                    Bytes.getInt(value, NodeLayout.DATA_EXTENT_STORED_BYTES_OFFSET),
-                    Bytes.getInt(value, LOGICAL_BYTES_OFFSET), Bytes.getInt(value, FROM_OFFSET),
-                    Bytes.getInt(value, LENGTH_OFFSET), value[COMPRESSION_OFFSET]);
+            Item item = new Item(offset, BlockRef.decode(value, ExtentItemLayout.EXTENT_REF_OFFSET),
+                    Bytes.getInt(value, ExtentItemLayout.STORED_BYTES_OFFSET),
+                    Bytes.getInt(value, ExtentItemLayout.LOGICAL_BYTES_OFFSET), Bytes.getInt(value, ExtentItemLayout.FROM_OFFSET),
+                    Bytes.getInt(value, ExtentItemLayout.LENGTH_OFFSET), value[ExtentItemLayout.COMPRESSION_OFFSET]);
             boolean compressed = item.compression == COMPRESSION_LZ4;
             if (item.length <= 0 || item.from < 0 || (long) item.from + item.length > item.logicalBytes
                     || (!compressed && (item.compression != COMPRESSION_NONE || item.storedBytes != item.logicalBytes))
@@ -243,7 +237,7 @@ final class FileData {
         }
         Buffer buffer = buffers.get(ino);
         long end = offset + length;
-        if (buffer == null && end <= inlineMax && inode.size <= inlineMax) {
+        if (buffer == null && end <= inlineMax && inode.size() <= inlineMax) {
             store(ino, offset, src, srcOffset, length); // a small file: straight into its inline item
         } else if (buffer != null && offset >= buffer.start && offset <= buffer.start + buffer.length
                 && end - buffer.start <= MAX_EXTENT_BYTES) {
@@ -284,10 +278,7 @@ final class FileData {
         if (current != null && current.length == MAX_EXTENT_BYTES) {
             flush(ino);
         }
-        inode.size = Math.max(inode.size, end);
-        java.time.Instant now = inodes.now();
-        inode.setTimes(false, true, true, now.getEpochSecond(), now.getNano());
-        inodes.store(inode);
+        inodes.store(inodes.touch(inode.withSize(Math.max(inode.size(), end)), true, true));
     }
 
     /**
@@ -299,7 +290,7 @@ final class FileData {
         byte[] inline = inodes.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
         long end = offset + length;
         // An inline item means no extents; an empty file has none either (truncating to 0 removed them).
-        if (Math.max(inode.size, end) <= inlineMax && (inline != null || inode.size == 0 || !hasExtents(ino))) {
+        if (Math.max(inode.size(), end) <= inlineMax && (inline != null || inode.size() == 0 || !hasExtents(ino))) {
             byte[] content = Arrays.copyOf(inline == null ? new byte[0] : inline,
                     (int) Math.max(inline == null ? 0 : inline.length, end));
             bytes.get(at, content, (int) offset, length);
@@ -320,7 +311,7 @@ final class FileData {
 
     private void putExtents(long ino, Inode inode, long offset, ByteBuffer bytes, int at, int length)
             throws IOException {
-        boolean compress = (inode.flags & Inode.FLAG_COMPRESS) != 0;
+        boolean compress = (inode.flags() & Inode.FLAG_COMPRESS) != 0;
         int piece = compress ? MAX_COMPRESSED_EXTENT_BYTES : MAX_EXTENT_BYTES;
         ExtentItems.Target target = extents.of(ino);
         int blockSize = inodes.blockSize();
@@ -393,7 +384,7 @@ final class FileData {
     void truncate(long ino, long size) throws IOException {
         Inode inode = regularFile(ino);
         flush(ino);
-        if (size < inode.size) {
+        if (size < inode.size()) {
             punch(ino, size, Long.MAX_VALUE);
             byte[] inline = inodes.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
             if (inline != null && inline.length > size) {
@@ -401,10 +392,7 @@ final class FileData {
                         Arrays.copyOf(inline, (int) size));
             }
         }
-        inode.size = size;
-        java.time.Instant now = inodes.now();
-        inode.setTimes(false, true, true, now.getEpochSecond(), now.getNano());
-        inodes.store(inode);
+        inodes.store(inodes.touch(inode.withSize(size), true, true));
     }
 
     /**
@@ -425,10 +413,7 @@ final class FileData {
             txn.put(dstTree, FsKeys.of(dst, FsKeys.INLINE_DATA), inline);
         }
         extents.cloneInto(src, dst);
-        target.size = source.size;
-        java.time.Instant now = inodes.now();
-        target.setTimes(false, true, true, now.getEpochSecond(), now.getNano());
-        inodes.store(target);
+        inodes.store(inodes.touch(target.withSize(source.size()), true, true));
     }
 
     // ------------------------------------------------------------------ reading
@@ -439,10 +424,10 @@ final class FileData {
      */
     int read(long ino, long offset, ByteBuffer dst, int dstOffset, int length) throws IOException {
         Inode inode = regularFile(ino);
-        if (offset >= inode.size || length == 0) {
+        if (offset >= inode.size() || length == 0) {
             return 0;
         }
-        int n = (int) Math.min(length, inode.size - offset);
+        int n = (int) Math.min(length, inode.size() - offset);
         long end = offset + n;
         long covered = offset; // below this, dst holds the file's bytes; holes are zeroed as they are passed
         byte[] inline = inodes.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
@@ -530,7 +515,7 @@ final class FileData {
             flush(ino);
         }
         Inode inode = regularFile(ino);
-        if (offset < 0 || offset >= inode.size) {
+        if (offset < 0 || offset >= inode.size()) {
             throw new FsException(Errno.ENXIO, "offset " + offset + " is at or past the end of inode " + ino);
         }
         List<long[]> regions = new ArrayList<>();
@@ -538,7 +523,7 @@ final class FileData {
         if (inline != null && inline.length > 0) {
             regions.add(new long[] {0, inline.length});
         }
-        for (Item item : items(ino, offset, inode.size)) {
+        for (Item item : items(ino, offset, inode.size())) {
             long[] last = regions.isEmpty() ? null : regions.get(regions.size() - 1);
             if (last != null && last[1] == item.offset()) {
                 last[1] = item.end();
@@ -562,6 +547,6 @@ final class FileData {
         if (data) {
             throw new FsException(Errno.ENXIO, "no data at or after offset " + offset + " in inode " + ino);
         }
-        return Math.min(position, inode.size);
+        return Math.min(position, inode.size());
     }
 }

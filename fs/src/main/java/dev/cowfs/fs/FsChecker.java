@@ -104,8 +104,8 @@ public final class FsChecker {
         List<Long> leaked = new ArrayList<>();
         List<byte[]> bad = new ArrayList<>();
         byte[] info = read.get(CowFileSystem.ROOT_TREE, CowFileSystem.FS_INFO_KEY);
-        long nextId = info == null || info.length < Subvolumes.NEXT_ID_OFFSET + 8 ? 1
-                : Math.max(1, dev.cowfs.engine.format.Bytes.getLong(info, Subvolumes.NEXT_ID_OFFSET));
+        long nextId = info == null || info.length < FsRecordLayout.NEXT_ID_OFFSET + 8 ? 1
+                : Math.max(1, dev.cowfs.engine.format.Bytes.getLong(info, FsRecordLayout.NEXT_ID_OFFSET));
         Set<Long> staged = new HashSet<>();
         Cursor cursor = read.cursor(CowFileSystem.ROOT_TREE);
         for (boolean ok = cursor.seek(new byte[] {Subvolumes.RECEIVING}); ok; ok = cursor.next()) {
@@ -244,7 +244,7 @@ public final class FsChecker {
                 if (ino > CowFileSystem.MAX_INO) {
                     problem("inode " + ino + " is above the largest inode number " + CowFileSystem.MAX_INO);
                 }
-                if (!inode.isDirectory() && inode.parent != 0) {
+                if (!inode.isDirectory() && inode.parent() != 0) {
                     problem("inode " + ino + ": a non-directory with a parent field");
                 }
             } catch (FsException e) {
@@ -266,14 +266,14 @@ public final class FsChecker {
                 }
                 case FsKeys.INLINE_DATA -> {
                     withInline.add(ino);
-                    if (!inode.isRegularFile() || value.length > inode.size) {
+                    if (!inode.isRegularFile() || value.length > inode.size()) {
                         problem("inode " + ino + ": inline data of " + value.length + " bytes in a "
-                                + (inode.isRegularFile() ? "file of " + inode.size + " bytes" : "non-file"));
+                                + (inode.isRegularFile() ? "file of " + inode.size() + " bytes" : "non-file"));
                     }
                 }
                 case FsKeys.SYMLINK -> {
                     withTarget.add(ino);
-                    if (!inode.isSymbolicLink() || value.length != inode.size) {
+                    if (!inode.isSymbolicLink() || value.length != inode.size()) {
                         problem("inode " + ino + ": symbolic link target disagrees with the inode");
                     }
                 }
@@ -302,8 +302,8 @@ public final class FsChecker {
             } catch (FsException e) {
                 problem("directory " + ino + ": invalid entry name: " + e.getMessage());
             }
-            byName.add(new Entry(ino, name, Bytes.getLong(value, 0), Bytes.getLong(value, 8),
-                    (value[16] & 0xFF) << 12));
+            byName.add(new Entry(ino, name, Bytes.getLong(value, DirEntryLayout.INO_OFFSET),
+                    Bytes.getLong(value, DirEntryLayout.POSITION_OFFSET), (value[DirEntryLayout.TYPE_OFFSET] & 0xFF) << 12));
             if (!inode.isDirectory()) {
                 problem("inode " + ino + " holds entry '" + name + "' but is not a directory");
             }
@@ -315,11 +315,12 @@ public final class FsChecker {
                 problem("directory " + ino + ": malformed position item " + index);
                 return;
             }
-            String name = new String(value, 9, value.length - 9, StandardCharsets.UTF_8);
-            byIndex.put(ino + "/" + index, new Entry(ino, name, Bytes.getLong(value, 0), index,
-                    (value[8] & 0xFF) << 12));
-            if (index < 2 || index >= inode.nextDirIndex) {
-                problem("directory " + ino + ": entry position " + index + " outside [2, " + inode.nextDirIndex
+            String name = new String(value, DirPositionLayout.NAME_OFFSET,
+                    value.length - DirPositionLayout.NAME_OFFSET, StandardCharsets.UTF_8);
+            byIndex.put(ino + "/" + index, new Entry(ino, name, Bytes.getLong(value, DirPositionLayout.INO_OFFSET),
+                    index, (value[DirPositionLayout.TYPE_OFFSET] & 0xFF) << 12));
+            if (index < 2 || index >= inode.nextDirIndex()) {
+                problem("directory " + ino + ": entry position " + index + " outside [2, " + inode.nextDirIndex()
                         + ")");
             }
         }
@@ -346,8 +347,8 @@ public final class FsChecker {
         void finish() {
             for (long[] end : extentEnds) {
                 Inode inode = inodes.get(end[0]);
-                if (end[1] > inode.size) {
-                    problem("inode " + end[0] + ": extent ends at " + end[1] + ", past the file size " + inode.size);
+                if (end[1] > inode.size()) {
+                    problem("inode " + end[0] + ": extent ends at " + end[1] + ", past the file size " + inode.size());
                 }
                 if (withInline.contains(end[0])) {
                     problem("inode " + end[0] + ": inline data and extents at once");
@@ -395,7 +396,7 @@ public final class FsChecker {
                     break;
                 }
                 path.add(current);
-                current = at.parent;
+                current = at.parent();
             }
             reaching.addAll(path);
         }
@@ -451,13 +452,13 @@ public final class FsChecker {
                     problem("directory " + ino + ": link count " + inode.nlink() + ", expected " + expected);
                 }
                 if (ino == CowFileSystem.ROOT_INO) {
-                    if (named != 0 || inode.parent != ino) {
+                    if (named != 0 || inode.parent() != ino) {
                         problem("root directory is named somewhere or has a parent");
                     }
                 } else if (named != 1) {
                     problem("directory " + ino + " is named " + named + " times");
-                } else if (parentOf.get(ino) != inode.parent) {
-                    problem("directory " + ino + ": parent field " + inode.parent + ", but it lives in "
+                } else if (parentOf.get(ino) != inode.parent()) {
+                    problem("directory " + ino + ": parent field " + inode.parent() + ", but it lives in "
                             + parentOf.get(ino));
                 }
             } else if (inode.nlink() != named || named == 0) {

@@ -2,11 +2,18 @@ package dev.cowfs.fs;
 
 import dev.cowfs.engine.format.Bytes;
 
+import java.time.Instant;
+
 /**
- * An inode's attributes as stored in its INODE item (112 bytes, little-endian; docs/FORMAT.md). Mutable: the
- * filesystem changes a copy and stores it back.
+ * An inode's attributes as stored in its INODE item ({@link InodeLayout}, docs/FORMAT.md). Immutable: a change is a
+ * new value ({@code with...}) that the filesystem stores back. {@code parent} is the global number of a directory's
+ * parent (the root's is itself), 0 for other inodes; {@code nextDirIndex} the readdir position a directory's next
+ * entry gets (never reused).
  */
-public final class Inode {
+public record Inode(long ino, int flags, int mode, int uid, int gid, int nlink, long size, long generation,
+                    long rdev, long parent, long nextDirIndex, long atimeSeconds, int atimeNanos,
+                    long mtimeSeconds, int mtimeNanos, long ctimeSeconds, int ctimeNanos, long btimeSeconds,
+                    int btimeNanos) {
     public static final int S_IFMT = 0170000;
     public static final int S_IFSOCK = 0140000;
     public static final int S_IFLNK = 0120000;
@@ -19,82 +26,55 @@ public final class Inode {
     /** Data of this file is compressed with LZ4 where that saves space. */
     public static final int FLAG_COMPRESS = 0x1;
 
-    static final int BYTES = 112;
-    static final int VERSION = 1;
-
-    /** Offset of the change time (seconds u64, nanoseconds u32) in the record. */
-    static final int CTIME_OFFSET = 88;
-
-    long ino;
-    int flags;
-    int mode;
-    int uid;
-    int gid;
-    int nlink;
-    long size;
-    long generation;
-    long rdev;
-    /** Directories: the directory holding this one (the root holds itself). Others: 0. */
-    long parent;
-    /** Directories: the readdir position the next entry gets; never reused. */
-    long nextDirIndex;
-    long atimeSeconds;
-    int atimeNanos;
-    long mtimeSeconds;
-    int mtimeNanos;
-    long ctimeSeconds;
-    int ctimeNanos;
-    long btimeSeconds;
-    int btimeNanos;
-
-    Inode() {
+    /**
+     * A new inode made at {@code now} (every time, birth included): a directory has two links, its parent and the
+     * first entry position; anything else one link.
+     */
+    static Inode create(long ino, int mode, int uid, int gid, long rdev, int flags, long generation, long parent,
+                        Instant now) {
+        boolean dir = (mode & S_IFMT) == S_IFDIR;
+        long s = now.getEpochSecond();
+        int n = now.getNano();
+        return new Inode(ino, flags, mode, uid, gid, dir ? 2 : 1, 0, generation, rdev, dir ? parent : 0,
+                dir ? 2 : 0, s, n, s, n, s, n, s, n);
     }
 
     byte[] encode() {
-        byte[] bytes = new byte[BYTES];
-        bytes[0] = VERSION;
-        Bytes.putShort(bytes, 2, flags);
-        Bytes.putInt(bytes, 4, mode);
-        Bytes.putInt(bytes, 8, uid);
-        Bytes.putInt(bytes, 12, gid);
-        Bytes.putInt(bytes, 16, nlink);
-        Bytes.putLong(bytes, 24, size);
-        Bytes.putLong(bytes, 32, generation);
-        Bytes.putLong(bytes, 40, rdev);
-        Bytes.putLong(bytes, 48, InodeNumber.localIno(parent)); // stored within the subvolume
-        Bytes.putLong(bytes, 56, nextDirIndex);
-        putTime(bytes, 64, atimeSeconds, atimeNanos);
-        putTime(bytes, 76, mtimeSeconds, mtimeNanos);
-        putTime(bytes, CTIME_OFFSET, ctimeSeconds, ctimeNanos);
-        putTime(bytes, 100, btimeSeconds, btimeNanos);
+        byte[] bytes = new byte[InodeLayout.BYTES];
+        bytes[InodeLayout.VERSION_OFFSET] = InodeLayout.VERSION;
+        Bytes.putShort(bytes, InodeLayout.FLAGS_OFFSET, flags);
+        Bytes.putInt(bytes, InodeLayout.MODE_OFFSET, mode);
+        Bytes.putInt(bytes, InodeLayout.UID_OFFSET, uid);
+        Bytes.putInt(bytes, InodeLayout.GID_OFFSET, gid);
+        Bytes.putInt(bytes, InodeLayout.NLINK_OFFSET, nlink);
+        Bytes.putLong(bytes, InodeLayout.SIZE_OFFSET, size);
+        Bytes.putLong(bytes, InodeLayout.GENERATION_OFFSET, generation);
+        Bytes.putLong(bytes, InodeLayout.RDEV_OFFSET, rdev);
+        Bytes.putLong(bytes, InodeLayout.PARENT_OFFSET, InodeNumber.localIno(parent)); // stored within the subvolume
+        Bytes.putLong(bytes, InodeLayout.NEXT_DIR_INDEX_OFFSET, nextDirIndex);
+        putTime(bytes, InodeLayout.ATIME_OFFSET, atimeSeconds, atimeNanos);
+        putTime(bytes, InodeLayout.MTIME_OFFSET, mtimeSeconds, mtimeNanos);
+        putTime(bytes, InodeLayout.CTIME_OFFSET, ctimeSeconds, ctimeNanos);
+        putTime(bytes, InodeLayout.BTIME_OFFSET, btimeSeconds, btimeNanos);
         return bytes;
     }
 
     static Inode decode(long ino, byte[] bytes) throws FsException {
-        if (bytes.length != BYTES || bytes[0] != VERSION) {
+        if (bytes.length != InodeLayout.BYTES || bytes[InodeLayout.VERSION_OFFSET] != InodeLayout.VERSION) {
             throw new FsException(Errno.EIO, "inode " + ino + ": malformed inode record (" + bytes.length
                     + " bytes, version " + (bytes.length > 0 ? bytes[0] : -1) + "); run cowfs fsck");
         }
-        Inode inode = new Inode();
-        inode.ino = ino;
-        inode.flags = Bytes.getUnsignedShort(bytes, 2);
-        inode.mode = Bytes.getInt(bytes, 4);
-        inode.uid = Bytes.getInt(bytes, 8);
-        inode.gid = Bytes.getInt(bytes, 12);
-        inode.nlink = Bytes.getInt(bytes, 16);
-        inode.size = Bytes.getLong(bytes, 24);
-        inode.generation = Bytes.getLong(bytes, 32);
-        inode.rdev = Bytes.getLong(bytes, 40);
-        inode.parent = InodeNumber.globalIno(ino, Bytes.getLong(bytes, 48));
-        inode.nextDirIndex = Bytes.getLong(bytes, 56);
-        inode.atimeSeconds = Bytes.getLong(bytes, 64);
-        inode.atimeNanos = Bytes.getInt(bytes, 72);
-        inode.mtimeSeconds = Bytes.getLong(bytes, 76);
-        inode.mtimeNanos = Bytes.getInt(bytes, 84);
-        inode.ctimeSeconds = Bytes.getLong(bytes, CTIME_OFFSET);
-        inode.ctimeNanos = Bytes.getInt(bytes, CTIME_OFFSET + 8);
-        inode.btimeSeconds = Bytes.getLong(bytes, 100);
-        inode.btimeNanos = Bytes.getInt(bytes, 108);
+        Inode inode = new Inode(ino, Bytes.getUnsignedShort(bytes, InodeLayout.FLAGS_OFFSET),
+                Bytes.getInt(bytes, InodeLayout.MODE_OFFSET), Bytes.getInt(bytes, InodeLayout.UID_OFFSET),
+                Bytes.getInt(bytes, InodeLayout.GID_OFFSET), Bytes.getInt(bytes, InodeLayout.NLINK_OFFSET),
+                Bytes.getLong(bytes, InodeLayout.SIZE_OFFSET), Bytes.getLong(bytes, InodeLayout.GENERATION_OFFSET),
+                Bytes.getLong(bytes, InodeLayout.RDEV_OFFSET),
+                InodeNumber.globalIno(ino, Bytes.getLong(bytes, InodeLayout.PARENT_OFFSET)),
+                Bytes.getLong(bytes, InodeLayout.NEXT_DIR_INDEX_OFFSET),
+                Bytes.getLong(bytes, InodeLayout.ATIME_OFFSET), Bytes.getInt(bytes, InodeLayout.ATIME_OFFSET + 8),
+                Bytes.getLong(bytes, InodeLayout.MTIME_OFFSET), Bytes.getInt(bytes, InodeLayout.MTIME_OFFSET + 8),
+                Bytes.getLong(bytes, InodeLayout.CTIME_OFFSET), Bytes.getInt(bytes, InodeLayout.CTIME_OFFSET + 8),
+                Bytes.getLong(bytes, InodeLayout.BTIME_OFFSET), Bytes.getInt(bytes, InodeLayout.BTIME_OFFSET + 8));
         if (inode.size < 0 || inode.nlink < 0) {
             throw new FsException(Errno.EIO, "inode " + ino + ": negative size or link count; run cowfs fsck");
         }
@@ -106,51 +86,47 @@ public final class Inode {
         Bytes.putInt(bytes, offset + 8, nanos);
     }
 
-    Inode copy() {
-        Inode copy = new Inode();
-        copy.ino = ino;
-        copy.flags = flags;
-        copy.mode = mode;
-        copy.uid = uid;
-        copy.gid = gid;
-        copy.nlink = nlink;
-        copy.size = size;
-        copy.generation = generation;
-        copy.rdev = rdev;
-        copy.parent = parent;
-        copy.nextDirIndex = nextDirIndex;
-        copy.atimeSeconds = atimeSeconds;
-        copy.atimeNanos = atimeNanos;
-        copy.mtimeSeconds = mtimeSeconds;
-        copy.mtimeNanos = mtimeNanos;
-        copy.ctimeSeconds = ctimeSeconds;
-        copy.ctimeNanos = ctimeNanos;
-        copy.btimeSeconds = btimeSeconds;
-        copy.btimeNanos = btimeNanos;
-        return copy;
+    Inode withFlags(int value) {
+        return new Inode(ino, value, mode, uid, gid, nlink, size, generation, rdev, parent, nextDirIndex,
+                atimeSeconds, atimeNanos, mtimeSeconds, mtimeNanos, ctimeSeconds, ctimeNanos, btimeSeconds, btimeNanos);
     }
 
-    void setTimes(boolean access, boolean modify, boolean change, long seconds, int nanos) {
-        if (access) {
-            atimeSeconds = seconds;
-            atimeNanos = nanos;
-        }
-        if (modify) {
-            mtimeSeconds = seconds;
-            mtimeNanos = nanos;
-        }
-        if (change) {
-            ctimeSeconds = seconds;
-            ctimeNanos = nanos;
-        }
+    Inode withMode(int value) {
+        return new Inode(ino, flags, value, uid, gid, nlink, size, generation, rdev, parent, nextDirIndex,
+                atimeSeconds, atimeNanos, mtimeSeconds, mtimeNanos, ctimeSeconds, ctimeNanos, btimeSeconds, btimeNanos);
     }
 
-    public long ino() {
-        return ino;
+    Inode withOwner(int newUid, int newGid) {
+        return new Inode(ino, flags, mode, newUid, newGid, nlink, size, generation, rdev, parent, nextDirIndex,
+                atimeSeconds, atimeNanos, mtimeSeconds, mtimeNanos, ctimeSeconds, ctimeNanos, btimeSeconds, btimeNanos);
     }
 
-    public int mode() {
-        return mode;
+    Inode withNlink(int value) {
+        return new Inode(ino, flags, mode, uid, gid, value, size, generation, rdev, parent, nextDirIndex,
+                atimeSeconds, atimeNanos, mtimeSeconds, mtimeNanos, ctimeSeconds, ctimeNanos, btimeSeconds, btimeNanos);
+    }
+
+    Inode withSize(long value) {
+        return new Inode(ino, flags, mode, uid, gid, nlink, value, generation, rdev, parent, nextDirIndex,
+                atimeSeconds, atimeNanos, mtimeSeconds, mtimeNanos, ctimeSeconds, ctimeNanos, btimeSeconds, btimeNanos);
+    }
+
+    Inode withParent(long value) {
+        return new Inode(ino, flags, mode, uid, gid, nlink, size, generation, rdev, value, nextDirIndex,
+                atimeSeconds, atimeNanos, mtimeSeconds, mtimeNanos, ctimeSeconds, ctimeNanos, btimeSeconds, btimeNanos);
+    }
+
+    Inode withNextDirIndex(long value) {
+        return new Inode(ino, flags, mode, uid, gid, nlink, size, generation, rdev, parent, value,
+                atimeSeconds, atimeNanos, mtimeSeconds, mtimeNanos, ctimeSeconds, ctimeNanos, btimeSeconds, btimeNanos);
+    }
+
+    /** The access, modification and/or change time set to {@code seconds}/{@code nanos}. */
+    Inode withTimes(boolean access, boolean modify, boolean change, long seconds, int nanos) {
+        return new Inode(ino, flags, mode, uid, gid, nlink, size, generation, rdev, parent, nextDirIndex,
+                access ? seconds : atimeSeconds, access ? nanos : atimeNanos,
+                modify ? seconds : mtimeSeconds, modify ? nanos : mtimeNanos,
+                change ? seconds : ctimeSeconds, change ? nanos : ctimeNanos, btimeSeconds, btimeNanos);
     }
 
     public int type() {
@@ -167,66 +143,6 @@ public final class Inode {
 
     public boolean isSymbolicLink() {
         return type() == S_IFLNK;
-    }
-
-    public int uid() {
-        return uid;
-    }
-
-    public int gid() {
-        return gid;
-    }
-
-    public int nlink() {
-        return nlink;
-    }
-
-    public long size() {
-        return size;
-    }
-
-    public long rdev() {
-        return rdev;
-    }
-
-    public long generation() {
-        return generation;
-    }
-
-    public int flags() {
-        return flags;
-    }
-
-    public long atimeSeconds() {
-        return atimeSeconds;
-    }
-
-    public int atimeNanos() {
-        return atimeNanos;
-    }
-
-    public long mtimeSeconds() {
-        return mtimeSeconds;
-    }
-
-    public int mtimeNanos() {
-        return mtimeNanos;
-    }
-
-    public long ctimeSeconds() {
-        return ctimeSeconds;
-    }
-
-    public int ctimeNanos() {
-        return ctimeNanos;
-    }
-
-    public long btimeSeconds() {
-        return btimeSeconds;
-    }
-
-    public int btimeNanos() {
-        return btimeNanos;
     }
 
     @Override

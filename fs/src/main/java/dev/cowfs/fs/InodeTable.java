@@ -50,7 +50,7 @@ final class InodeTable {
         return store.blockSizeBytes();
     }
 
-    /** The inode (a copy to change and {@link #store}); ENOENT when it or its subvolume does not exist. */
+    /** The inode (change it with its {@code with...} methods and {@link #store} the result); ENOENT when it or its subvolume does not exist. */
     Inode load(long ino) throws IOException {
         if (!subvolumes.exists(subvolumeOf(ino))) {
             throw new FsException(Errno.ENOENT, "inode " + ino + ": no subvolume " + subvolumeOf(ino));
@@ -64,7 +64,7 @@ final class InodeTable {
 
     /** Writes the inode's record into the open transaction. */
     void store(Inode inode) throws IOException {
-        txn().put(treeOf(inode.ino), FsKeys.of(inode.ino, FsKeys.INODE), inode.encode());
+        txn().put(treeOf(inode.ino()), FsKeys.of(inode.ino(), FsKeys.INODE), inode.encode());
     }
 
     /** An item of the subvolume {@code ino} belongs to. */
@@ -109,16 +109,9 @@ final class InodeTable {
         return clock.instant();
     }
 
-    /** Sets the inode's change and/or modification time to now. */
-    void touch(Inode inode, boolean modify, boolean change) {
+    /** The inode with its change and/or modification time set to now. */
+    Inode touch(Inode inode, boolean modify, boolean change) {
         Instant now = now();
-        inode.setTimes(false, modify, change, now.getEpochSecond(), now.getNano());
-    }
-
-    /** Every time of a new inode, its birth time included. */
-    static void setAllTimes(Inode inode, Instant now) {
-        inode.setTimes(true, true, true, now.getEpochSecond(), now.getNano());
-        inode.btimeSeconds = now.getEpochSecond();
-        inode.btimeNanos = now.getNano();
+        return inode.withTimes(false, modify, change, now.getEpochSecond(), now.getNano());
     }
 }

@@ -4,6 +4,7 @@ import dev.cowfs.engine.ReadTransaction;
 import dev.cowfs.engine.Store;
 import dev.cowfs.engine.WriteTransaction;
 import dev.cowfs.engine.check.CheckReport;
+import dev.cowfs.engine.format.BlockExtent;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.superblock.Superblock;
 
@@ -51,16 +52,16 @@ final class Maintenance {
             } else {
                 BitSet leaked = (BitSet) report.leakedBlocks().clone();
                 leaked.andNot(report.protectedBlocks());
-                List<long[]> extents = new ArrayList<>();
+                List<BlockExtent> extents = new ArrayList<>();
                 for (int start = leaked.nextSetBit(0); start >= 0; start = leaked.nextSetBit(start)) {
                     int end = leaked.nextClearBit(start);
-                    extents.add(new long[] {start, end - start});
+                    extents.add(new BlockExtent(start, end - start));
                     start = end;
                 }
                 inodes.txn().repairSpace(extents, report.freeBlocks(), report.pendingBlocks());
                 if (!extents.isEmpty()) {
                     changed.add("repaired: returned " + leaked.cardinality() + " leaked block(s) in "
-                            + extents.size() + " extent(s), from block " + extents.get(0)[0] + ", to free space");
+                            + extents.size() + " extent(s), from block " + extents.get(0).start() + ", to free space");
                 }
                 if (report.countsWrong()) {
                     Superblock newest = store.superblock();

@@ -36,7 +36,7 @@ final class OpenFiles {
     /** One more handle to the inode; ENOENT when it has no name left and no handle keeps it. */
     void open(long ino) throws IOException {
         Inode inode = inodes.load(ino);
-        if (inode.nlink == 0 && !isOpen(ino)) {
+        if (inode.nlink() == 0 && !isOpen(ino)) {
             throw new FsException(Errno.ENOENT, "inode " + ino + " was removed");
         }
         counts.merge(ino, 1, Integer::sum);
@@ -65,7 +65,7 @@ final class OpenFiles {
             return;
         }
         Inode inode = inodes.load(ino);
-        if (inode.nlink == 0) {
+        if (inode.nlink() == 0) {
             txn.space().useReservedSpace(true);
             data.discardBuffer(ino);
             inodes.deleteItems(ino);
@@ -76,13 +76,13 @@ final class OpenFiles {
 
     /** An inode whose last name went: freed now, or kept as an orphan while a handle is open. */
     void lastNameRemoved(Inode inode) throws IOException {
-        if (isOpen(inode.ino)) {
+        if (isOpen(inode.ino())) {
             inodes.store(inode);
-            inodes.txn().put(treeOf(inode.ino), orphanKey(inode.ino), new byte[0]);
+            inodes.txn().put(treeOf(inode.ino()), orphanKey(inode.ino()), new byte[0]);
             return;
         }
-        data.discardBuffer(inode.ino);
-        inodes.deleteItems(inode.ino);
+        data.discardBuffer(inode.ino());
+        inodes.deleteItems(inode.ino());
     }
 
     /** Deletes the subvolume's orphans with everything they hold; returns how many there were. */

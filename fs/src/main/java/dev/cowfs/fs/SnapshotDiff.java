@@ -90,13 +90,13 @@ final class SnapshotDiff {
 
     /** A rename or link alone only sets the inode's change time: that is not a modification of the inode. */
     private static boolean differsBeyondChangeTime(byte[] was, byte[] is) {
-        if (was.length != is.length || was.length < Inode.CTIME_OFFSET + 12) {
+        if (was.length != is.length || was.length < InodeLayout.CTIME_OFFSET + 12) {
             return true;
         }
         byte[] a = was.clone();
         byte[] b = is.clone();
-        java.util.Arrays.fill(a, Inode.CTIME_OFFSET, Inode.CTIME_OFFSET + 12, (byte) 0);
-        java.util.Arrays.fill(b, Inode.CTIME_OFFSET, Inode.CTIME_OFFSET + 12, (byte) 0);
+        java.util.Arrays.fill(a, InodeLayout.CTIME_OFFSET, InodeLayout.CTIME_OFFSET + 12, (byte) 0);
+        java.util.Arrays.fill(b, InodeLayout.CTIME_OFFSET, InodeLayout.CTIME_OFFSET + 12, (byte) 0);
         return !java.util.Arrays.equals(a, b);
     }
 

@@ -214,10 +214,13 @@ final class SnapshotReceiver {
         } else {
             ok = switch (type) {
                 case FsKeys.INODE -> key.length == 9 && (value == null || validInode(ino, value));
-                case FsKeys.DIR_NAME -> validName(key, 9, key.length) && (value == null || (value.length == 17
-                        && validIno(Bytes.getLong(value, 0))));
-                case FsKeys.DIR_INDEX -> key.length == 17 && (value == null || (value.length > 9
-                        && validIno(Bytes.getLong(value, 0)) && validName(value, 9, value.length)));
+                case FsKeys.DIR_NAME -> validName(key, 9, key.length) && (value == null
+                        || (value.length == DirEntryLayout.BYTES
+                        && validIno(Bytes.getLong(value, DirEntryLayout.INO_OFFSET))));
+                case FsKeys.DIR_INDEX -> key.length == 17 && (value == null
+                        || (value.length > DirPositionLayout.NAME_OFFSET
+                        && validIno(Bytes.getLong(value, DirPositionLayout.INO_OFFSET))
+                        && validName(value, DirPositionLayout.NAME_OFFSET, value.length)));
                 case FsKeys.XATTR -> validAttributeName(key, 9, key.length) && (value == null
                         || value.length <= CowFileSystem.XATTR_VALUE_MAX);
                 case FsKeys.INLINE_DATA -> key.length == 9 && (value == null || value.length <= inlineMax);

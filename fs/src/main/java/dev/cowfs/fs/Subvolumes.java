@@ -28,21 +28,8 @@ final class Subvolumes {
     static final byte RECORD_BY_NAME = 0x02;
     /** Subvolume ids stay below 2^23, so that inode numbers {@code (id << 40) | ino} stay positive. */
     static final long MAX_ID = (1L << 23) - 1;
-    /** Where the name starts in a record without identities (made before they were kept). */
-    static final int RECORD_NAME_OFFSET = 32;
-    static final int RECORD_UUID_OFFSET = 32;
-    static final int RECORD_RECEIVED_UUID_OFFSET = 48;
-    /** Where the name starts in a record with identities (flag {@link #FLAG_IDENTITY}). */
-    static final int RECORD_NAME_OFFSET_WITH_IDENTITY = 64;
-    static final int FLAG_READ_ONLY = 1;
-    static final int FLAG_SNAPSHOT = 2;
-    /** The record holds the subvolume's UUID and the UUID it was received from (zero: none) before the name. */
-    static final int FLAG_IDENTITY = 4;
-    static final int KNOWN_FLAGS = FLAG_READ_ONLY | FLAG_SNAPSHOT | FLAG_IDENTITY;
     /** Key of an unfinished receive's marker in tree 256: {@code 03}, subvolume id (u64 BE). */
     static final byte RECEIVING = 0x03;
-    /** Offset in the filesystem record of the next subvolume id (u64; 0 in a new image means 1). */
-    static final int NEXT_ID_OFFSET = 16;
 
     private final Store store;
     /** Every subvolume but the default one, as committed or changed by the open transaction. */
@@ -80,35 +67,38 @@ final class Subvolumes {
 
     static byte[] encode(SubvolumeInfo info) {
         byte[] name = info.name().getBytes(StandardCharsets.UTF_8);
-        byte[] value = new byte[RECORD_NAME_OFFSET_WITH_IDENTITY + name.length];
-        Bytes.putLong(value, 0, info.createdMillis());
-        Bytes.putLong(value, 8, info.generation());
-        Bytes.putLong(value, 16, info.parentId());
-        Bytes.putInt(value, 24, (info.readOnly() ? FLAG_READ_ONLY : 0) | (info.snapshot() ? FLAG_SNAPSHOT : 0)
-                | FLAG_IDENTITY);
-        putUuid(value, RECORD_UUID_OFFSET, info.uuid());
-        putUuid(value, RECORD_RECEIVED_UUID_OFFSET, info.receivedUuid());
-        System.arraycopy(name, 0, value, RECORD_NAME_OFFSET_WITH_IDENTITY, name.length);
+        byte[] value = new byte[SubvolumeRecordLayout.NAME_OFFSET + name.length];
+        Bytes.putLong(value, SubvolumeRecordLayout.CREATED_OFFSET, info.createdMillis());
+        Bytes.putLong(value, SubvolumeRecordLayout.GENERATION_OFFSET, info.generation());
+        Bytes.putLong(value, SubvolumeRecordLayout.PARENT_ID_OFFSET, info.parentId());
+        Bytes.putInt(value, SubvolumeRecordLayout.FLAGS_OFFSET, (info.readOnly() ? SubvolumeRecordLayout.FLAG_READ_ONLY : 0)
+                | (info.snapshot() ? SubvolumeRecordLayout.FLAG_SNAPSHOT : 0) | SubvolumeRecordLayout.FLAG_IDENTITY);
+        putUuid(value, SubvolumeRecordLayout.UUID_OFFSET, info.uuid());
+        putUuid(value, SubvolumeRecordLayout.RECEIVED_UUID_OFFSET, info.receivedUuid());
+        System.arraycopy(name, 0, value, SubvolumeRecordLayout.NAME_OFFSET, name.length);
         return value;
     }
 
     static SubvolumeInfo decode(UUID image, long id, byte[] value) throws FsException {
-        int flags = value.length >= RECORD_NAME_OFFSET ? Bytes.getInt(value, 24) : -1;
-        int nameOffset = (flags & FLAG_IDENTITY) != 0 ? RECORD_NAME_OFFSET_WITH_IDENTITY : RECORD_NAME_OFFSET;
-        if (flags < 0 || (flags & ~KNOWN_FLAGS) != 0 || value.length <= nameOffset
+        int flags = value.length >= SubvolumeRecordLayout.NAME_WITHOUT_IDENTITY_OFFSET
+                ? Bytes.getInt(value, SubvolumeRecordLayout.FLAGS_OFFSET) : -1;
+        int nameOffset = (flags & SubvolumeRecordLayout.FLAG_IDENTITY) != 0 ? SubvolumeRecordLayout.NAME_OFFSET
+                : SubvolumeRecordLayout.NAME_WITHOUT_IDENTITY_OFFSET;
+        if (flags < 0 || (flags & ~SubvolumeRecordLayout.KNOWN_FLAGS) != 0 || value.length <= nameOffset
                 || value.length > nameOffset + CowFileSystem.NAME_MAX) {
             throw new FsException(Errno.EIO, "subvolume " + id + ": malformed record; run cowfs fsck");
         }
         String name = new String(value, nameOffset, value.length - nameOffset, StandardCharsets.UTF_8);
-        long generation = Bytes.getLong(value, 8);
-        UUID uuid = (flags & FLAG_IDENTITY) != 0 ? getUuid(value, RECORD_UUID_OFFSET)
+        long generation = Bytes.getLong(value, SubvolumeRecordLayout.GENERATION_OFFSET);
+        UUID uuid = (flags & SubvolumeRecordLayout.FLAG_IDENTITY) != 0 ? getUuid(value, SubvolumeRecordLayout.UUID_OFFSET)
                 : identityOfOldRecord(image, id, generation);
-        UUID received = (flags & FLAG_IDENTITY) != 0 ? getUuid(value, RECORD_RECEIVED_UUID_OFFSET) : null;
+        UUID received = (flags & SubvolumeRecordLayout.FLAG_IDENTITY) != 0 ? getUuid(value, SubvolumeRecordLayout.RECEIVED_UUID_OFFSET) : null;
         if (uuid == null) {
             throw new FsException(Errno.EIO, "subvolume " + id + ": record without its UUID; run cowfs fsck");
         }
-        return new SubvolumeInfo(id, name, Bytes.getLong(value, 16), Bytes.getLong(value, 0), generation,
-                (flags & FLAG_READ_ONLY) != 0, (flags & FLAG_SNAPSHOT) != 0, uuid, received);
+        return new SubvolumeInfo(id, name, Bytes.getLong(value, SubvolumeRecordLayout.PARENT_ID_OFFSET),
+                Bytes.getLong(value, SubvolumeRecordLayout.CREATED_OFFSET), generation,
+                (flags & SubvolumeRecordLayout.FLAG_READ_ONLY) != 0, (flags & SubvolumeRecordLayout.FLAG_SNAPSHOT) != 0, uuid, received);
     }
 
     /**
@@ -285,12 +275,12 @@ final class Subvolumes {
     /** Takes the next subvolume id (recorded in the filesystem record, never reused). */
     long allocateId(WriteTransaction txn) throws IOException {
         byte[] info = txn.get(CowFileSystem.ROOT_TREE, CowFileSystem.FS_INFO_KEY);
-        long id = Math.max(1, Bytes.getLong(info, NEXT_ID_OFFSET));
+        long id = Math.max(1, Bytes.getLong(info, FsRecordLayout.NEXT_ID_OFFSET));
         if (id > MAX_ID) {
             throw new FsException(Errno.ENOSPC, "no subvolume ids left (" + MAX_ID + " used)");
         }
         byte[] updated = Arrays.copyOf(info, info.length);
-        Bytes.putLong(updated, NEXT_ID_OFFSET, id + 1);
+        Bytes.putLong(updated, FsRecordLayout.NEXT_ID_OFFSET, id + 1);
         txn.put(CowFileSystem.ROOT_TREE, CowFileSystem.FS_INFO_KEY, updated);
         return id;
     }

@@ -151,13 +151,10 @@ class FsFailureTest {
             byte[] entry = txn.get(tree, FsKeys.of(ROOT, FsKeys.DIR_NAME, bytes("a")));
             txn.delete(tree, FsKeys.of(ROOT, FsKeys.DIR_NAME, bytes("a")));
             txn.delete(tree, FsKeys.of(ROOT, FsKeys.DIR_INDEX, Bytes.getLong(entry, 8)));
-            Inode root = fs.inodes().load(ROOT);
-            root.nlink = 2;
-            fs.inodes().store(root);
+            fs.inodes().store(fs.inodes().load(ROOT).withNlink(2));
             Inode inB = fs.inodes().load(b);
-            long position = inB.nextDirIndex++;
-            inB.nlink = 3;
-            fs.inodes().store(inB);
+            long position = inB.nextDirIndex();
+            fs.inodes().store(inB.withNextDirIndex(position + 1).withNlink(3));
             byte[] byName = new byte[17];
             Bytes.putLong(byName, 0, a);
             Bytes.putLong(byName, 8, position);
@@ -168,9 +165,7 @@ class FsFailureTest {
             byIndex[8] = 4;
             byIndex[9] = 'a';
             txn.put(tree, FsKeys.of(b, FsKeys.DIR_INDEX, position), byIndex);
-            Inode inA = fs.inodes().load(a);
-            inA.parent = b;
-            fs.inodes().store(inA);
+            fs.inodes().store(fs.inodes().load(a).withParent(b));
             fs.sync();
             List<String> problems = FsChecker.check(fs.store());
             assertTrue(problems.stream().anyMatch(p -> p.contains("does not reach the root")), problems.toString());

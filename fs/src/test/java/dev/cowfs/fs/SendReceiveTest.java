@@ -369,12 +369,7 @@ class SendReceiveTest {
             }
             // Well-formed items, with their true content hash, that do not make a filesystem: a root directory
             // whose entry names an inode that does not exist.
-            Inode root = new Inode();
-            root.ino = ROOT;
-            root.mode = Inode.S_IFDIR | 0755;
-            root.nlink = 2;
-            root.parent = ROOT;
-            root.nextDirIndex = 3;
+            Inode root = new Inode(ROOT, 0, Inode.S_IFDIR | 0755, 0, 0, 2, 0, 0, 0, ROOT, 3, 0, 0, 0, 0, 0, 0, 0, 0);
             byte[] entry = new byte[17];
             entry[0] = 55;
             byte[] state = new byte[8];

@@ -1,5 +1,7 @@
 package dev.cowfs.engine.space;
 
+import dev.cowfs.engine.format.BlockExtent;
+
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -9,9 +11,9 @@ final class BlockRuns {
     private BlockRuns() {
     }
 
-    /** The runs of [start, end) whose blocks are ({@code set}) or are not in {@code bits}: {start, count} each. */
-    static List<long[]> of(BitSet bits, long start, long end, boolean set) {
-        List<long[]> runs = new ArrayList<>();
+    /** The runs of [start, end) whose blocks are ({@code set}) or are not in {@code bits}. */
+    static List<BlockExtent> of(BitSet bits, long start, long end, boolean set) {
+        List<BlockExtent> runs = new ArrayList<>();
         long block = start;
         while (block < end) {
             long next = set ? bits.nextSetBit((int) block) : bits.nextClearBit((int) block);
@@ -22,7 +24,7 @@ final class BlockRuns {
             if (stop < 0 || stop > end) {
                 stop = end;
             }
-            runs.add(new long[] {next, stop - next});
+            runs.add(new BlockExtent(next, stop - next));
             block = stop;
         }
         return runs;

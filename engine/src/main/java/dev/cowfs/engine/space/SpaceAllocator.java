@@ -7,6 +7,7 @@ import dev.cowfs.engine.device.BlockDevice;
 import dev.cowfs.engine.error.CorruptionException;
 import dev.cowfs.engine.error.EngineBugError;
 import dev.cowfs.engine.error.OutOfSpaceException;
+import dev.cowfs.engine.format.BlockExtent;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.SpaceKeys;
@@ -51,7 +52,7 @@ public final class SpaceAllocator implements BlockAllocator {
     /** Free extents taken out of the space tree (or past the high-water mark) and not used yet: start to count. */
     private final TreeMap<Long, Long> reserve = new TreeMap<>();
     /** Committed extents freed by this transaction, as {start, count, birth}: pending-free at this generation. */
-    private final List<long[]> freedCommitted = new ArrayList<>();
+    private final List<Freed> freedCommitted = new ArrayList<>();
     /** True while the space tree is being changed: allocations then come only from the reserve or the tail. */
     private boolean spaceTreeBusy;
     private long blocksAllocated;
@@ -184,15 +185,19 @@ public final class SpaceAllocator implements BlockAllocator {
         return pendingBlocks;
     }
 
-    /** Leaked extents ({start, count}) a repair returns to free space when this transaction persists. */
-    private final List<long[]> leakedToReturn = new ArrayList<>();
+    /** Blocks freed in this transaction that an earlier one wrote (born at {@code birth}): pending from this commit. */
+    private record Freed(long start, long count, long birth) {
+    }
+
+    /** Leaked extents a repair returns to free space when this transaction persists. */
+    private final List<BlockExtent> leakedToReturn = new ArrayList<>();
     private boolean totalsRepaired;
 
     /**
      * Repair (the checker proved these, and nothing else, wrong): the space tree's own totals replace the
      * superblock's, and the leaked extents become free in this commit.
      */
-    public void repair(List<long[]> leaked, long freeTotal, long pendingTotal) {
+    public void repair(List<BlockExtent> leaked, long freeTotal, long pendingTotal) {
         this.freeBlocks = freeTotal;
         this.pendingBlocks = pendingTotal;
         this.totalsRepaired = true;
@@ -309,7 +314,7 @@ public final class SpaceAllocator implements BlockAllocator {
             allocatedNow.remove(blockIndex, blockCount);
             addToReserve(blockIndex, blockCount); // never reachable from a durable root: reusable at once
         } else {
-            freedCommitted.add(new long[] {blockIndex, blockCount, birthGeneration});
+            freedCommitted.add(new Freed(blockIndex, blockCount, birthGeneration));
         }
     }
 
@@ -401,7 +406,9 @@ public final class SpaceAllocator implements BlockAllocator {
 
     /** Moves free extents of at least {@code minimumExtent} blocks from the space tree into the reserve. */
     private boolean refillFrom(int minimumExtent, int blockCount, int targetBlocks) throws IOException {
-        List<long[]> taken = new ArrayList<>();
+        record Found(long start, long count, long usable) {
+        }
+        List<Found> taken = new ArrayList<>();
         long wanted = Math.max(blockCount, targetBlocks);
         long got = 0;
         TreeCursor cursor = space.cursor();
@@ -415,7 +422,7 @@ public final class SpaceAllocator implements BlockAllocator {
             long start = Bytes.getLongBigEndian(key, 9);
             long usable = Math.min(count, Math.max(0, limitBlock - start)); // compaction: nothing at or past it
             if (usable >= blockCount) {
-                taken.add(new long[] {start, count, usable});
+                taken.add(new Found(start, count, usable));
                 got += usable;
             }
             found = cursor.next();
@@ -428,21 +435,21 @@ public final class SpaceAllocator implements BlockAllocator {
             long stillWanted = wanted;
             long[] takes = new long[taken.size()];
             for (int i = 0; i < takes.length; i++) {
-                long[] extent = taken.get(i);
+                Found extent = taken.get(i);
                 // Every extent found holds at least blockCount blocks (the size index was sought from there).
                 // Where the tail cannot take them, some room besides for the space-tree nodes this refill shadows.
                 long slack = tailClosedFor(blockCount) ? REFILL_SHADOW_SLACK_BLOCKS : 0;
-                takes[i] = Math.min(extent[2], Math.max(blockCount + slack, stillWanted));
+                takes[i] = Math.min(extent.usable(), Math.max(blockCount + slack, stillWanted));
                 stillWanted -= takes[i];
-                addToReserve(extent[0], takes[i]);
+                addToReserve(extent.start(), takes[i]);
             }
             // Only then the records go: their removal shadows space-tree nodes, which the whole of what was taken
             // pays for (on a full image of small free extents, one extent's blocks are fewer than one path).
             for (int i = 0; i < takes.length; i++) {
-                long[] extent = taken.get(i);
-                removeFreeRecord(extent[0], extent[1]);
-                if (takes[i] < extent[1]) {
-                    putFreeRecord(extent[0] + takes[i], extent[1] - takes[i]);
+                Found extent = taken.get(i);
+                removeFreeRecord(extent.start(), extent.count());
+                if (takes[i] < extent.count()) {
+                    putFreeRecord(extent.start() + takes[i], extent.count() - takes[i]);
                 }
             }
         } finally {
@@ -476,8 +483,8 @@ public final class SpaceAllocator implements BlockAllocator {
         try {
             lowerOverFreeTail();
             releaseReusable();
-            for (long[] extent : leakedToReturn) {
-                insertFree(extent[0], extent[1]);
+            for (BlockExtent extent : leakedToReturn) {
+                insertFree(extent.start(), extent.count());
             }
             leakedToReturn.clear();
             for (int round = 0; ; round++) {
@@ -567,7 +574,7 @@ public final class SpaceAllocator implements BlockAllocator {
                 if (protect.get((int) block)) {
                     long end = protect.nextClearBit((int) block);
                     end = Math.min(end, rollBackHighWater);
-                    freedCommitted.add(new long[] {block, end - block, 1});
+                    freedCommitted.add(new Freed(block, end - block, 1));
                     protect.clear((int) block, (int) end);
                     block = end;
                 } else {
@@ -591,7 +598,7 @@ public final class SpaceAllocator implements BlockAllocator {
     /** Roll-back: protected blocks leave the free and older pending extents they lie in, and wait from now. */
     private void splitProtectedOut(java.util.BitSet protect) throws IOException {
         // Protected blocks inside free extents: the extent is split around them.
-        List<long[]> frees = new ArrayList<>();
+        List<BlockExtent> frees = new ArrayList<>();
         TreeCursor cursor = space.cursor();
         for (boolean found = cursor.seek(new byte[] {SpaceKeys.FREE_BY_ADDRESS}); found; found = cursor.next()) {
             byte[] key = cursor.key();
@@ -602,21 +609,23 @@ public final class SpaceAllocator implements BlockAllocator {
             long count = Bytes.getLong(cursor.value(), 0);
             int hit = protect.nextSetBit((int) start);
             if (hit >= 0 && hit < start + count) {
-                frees.add(new long[] {start, count});
+                frees.add(new BlockExtent(start, count));
             }
         }
-        for (long[] extent : frees) {
-            removeFreeRecord(extent[0], extent[1]);
-            for (long[] run : BlockRuns.of(protect, extent[0], extent[0] + extent[1], false)) {
-                putFreeRecord(run[0], run[1]);
+        for (BlockExtent extent : frees) {
+            removeFreeRecord(extent.start(), extent.count());
+            for (BlockExtent run : BlockRuns.of(protect, extent.start(), extent.end(), false)) {
+                putFreeRecord(run.start(), run.count());
             }
-            for (long[] run : BlockRuns.of(protect, extent[0], extent[0] + extent[1], true)) {
-                freedCommitted.add(new long[] {run[0], run[1], 1});
-                protect.clear((int) run[0], (int) (run[0] + run[1]));
+            for (BlockExtent run : BlockRuns.of(protect, extent.start(), extent.end(), true)) {
+                freedCommitted.add(new Freed(run.start(), run.count(), 1));
+                protect.clear((int) run.start(), (int) run.end());
             }
         }
         // Protected blocks inside pending extents of earlier generations: they wait again, from this one.
-        List<long[]> pendings = new ArrayList<>();
+        record Pending(long freeGeneration, long start, long count, long birth) {
+        }
+        List<Pending> pendings = new ArrayList<>();
         cursor = space.cursor();
         for (boolean found = cursor.seek(new byte[] {SpaceKeys.PENDING}); found; found = cursor.next()) {
             byte[] key = cursor.key();
@@ -627,23 +636,24 @@ public final class SpaceAllocator implements BlockAllocator {
             long count = Bytes.getLong(cursor.value(), 0);
             int hit = protect.nextSetBit((int) start);
             if (hit >= 0 && hit < start + count) {
-                pendings.add(new long[] {Bytes.getLongBigEndian(key, 1), start, count,
-                        Bytes.getLong(cursor.value(), 8)});
+                pendings.add(new Pending(Bytes.getLongBigEndian(key, 1), start, count,
+                        Bytes.getLong(cursor.value(), 8)));
             }
         }
-        for (long[] pending : pendings) {
-            space.delete(SpaceKeys.pending(pending[0], pending[1]));
-            pendingBlocks -= pending[2];
-            for (long[] run : BlockRuns.of(protect, pending[1], pending[1] + pending[2], false)) {
+        for (Pending pending : pendings) {
+            space.delete(SpaceKeys.pending(pending.freeGeneration(), pending.start()));
+            pendingBlocks -= pending.count();
+            long end = pending.start() + pending.count();
+            for (BlockExtent run : BlockRuns.of(protect, pending.start(), end, false)) {
                 byte[] value = new byte[SpaceKeys.PENDING_VALUE_BYTES];
-                Bytes.putLong(value, 0, run[1]);
-                Bytes.putLong(value, 8, pending[3]);
-                space.put(SpaceKeys.pending(pending[0], run[0]), value);
-                pendingBlocks += run[1];
+                Bytes.putLong(value, 0, run.count());
+                Bytes.putLong(value, 8, pending.birth());
+                space.put(SpaceKeys.pending(pending.freeGeneration(), run.start()), value);
+                pendingBlocks += run.count();
             }
-            for (long[] run : BlockRuns.of(protect, pending[1], pending[1] + pending[2], true)) {
-                freedCommitted.add(new long[] {run[0], run[1], 1});
-                protect.clear((int) run[0], (int) (run[0] + run[1]));
+            for (BlockExtent run : BlockRuns.of(protect, pending.start(), end, true)) {
+                freedCommitted.add(new Freed(run.start(), run.count(), 1));
+                protect.clear((int) run.start(), (int) run.end());
             }
         }
         EngineBugError.check(protect.isEmpty(), "roll-back: blocks " + protect + " are neither free, pending nor "
@@ -657,18 +667,20 @@ public final class SpaceAllocator implements BlockAllocator {
         if (lastReusableFreeGeneration < 1) {
             return;
         }
-        List<long[]> releasable = new ArrayList<>();
+        record Releasable(long freeGeneration, long start, long count) {
+        }
+        List<Releasable> releasable = new ArrayList<>();
         forEachPending(lastReusableFreeGeneration, (freeGeneration, start, count, pinned) -> {
             if (!pinned) {
-                releasable.add(new long[] {freeGeneration, start, count});
+                releasable.add(new Releasable(freeGeneration, start, count));
             }
         });
         // Free from the next commit on, not in this one: until this commit's superblock lands, the ring still
         // holds the generation these blocks were last reachable from.
-        for (long[] record : releasable) {
-            space.delete(SpaceKeys.pending(record[0], record[1]));
-            pendingBlocks -= record[2];
-            insertFree(record[1], record[2]);
+        for (Releasable record : releasable) {
+            space.delete(SpaceKeys.pending(record.freeGeneration(), record.start()));
+            pendingBlocks -= record.count();
+            insertFree(record.start(), record.count());
         }
     }
 
@@ -679,8 +691,8 @@ public final class SpaceAllocator implements BlockAllocator {
      */
     public long blocksAwaitingRing(long freedAtOrBefore) throws IOException {
         long[] blocks = {0};
-        for (long[] extent : freedCommitted) {
-            blocks[0] += extent[1];
+        for (Freed extent : freedCommitted) {
+            blocks[0] += extent.count();
         }
         forEachPending(freedAtOrBefore, (freeGeneration, start, count, pinned) -> blocks[0] += pinned ? 0 : count);
         return blocks[0];
@@ -698,26 +710,26 @@ public final class SpaceAllocator implements BlockAllocator {
     }
 
     private void recordPendingFrees() throws IOException {
-        List<long[]> batch = new ArrayList<>(freedCommitted);
+        List<Freed> batch = new ArrayList<>(freedCommitted);
         freedCommitted.clear();
-        batch.sort((a, b) -> Long.compare(a[0], b[0]));
-        List<long[]> merged = new ArrayList<>();
-        for (long[] extent : batch) {
-            long[] last = merged.isEmpty() ? null : merged.get(merged.size() - 1);
-            if (last != null && last[0] + last[1] == extent[0] && last[2] == extent[2]) {
-                last[1] += extent[1];
+        batch.sort((a, b) -> Long.compare(a.start(), b.start()));
+        List<Freed> merged = new ArrayList<>();
+        for (Freed extent : batch) {
+            Freed last = merged.isEmpty() ? null : merged.get(merged.size() - 1);
+            if (last != null && last.start() + last.count() == extent.start() && last.birth() == extent.birth()) {
+                merged.set(merged.size() - 1, new Freed(last.start(), last.count() + extent.count(), last.birth()));
             } else {
-                merged.add(extent.clone());
+                merged.add(extent);
             }
         }
-        for (long[] extent : merged) {
+        for (Freed extent : merged) {
             byte[] value = new byte[SpaceKeys.PENDING_VALUE_BYTES];
-            Bytes.putLong(value, 0, extent[1]);
-            Bytes.putLong(value, 8, extent[2]);
-            EngineBugError.check(space.get(SpaceKeys.pending(generation, extent[0])) == null,
-                    "block %d freed twice in generation %d", extent[0], generation);
-            space.put(SpaceKeys.pending(generation, extent[0]), value);
-            pendingBlocks += extent[1];
+            Bytes.putLong(value, 0, extent.count());
+            Bytes.putLong(value, 8, extent.birth());
+            EngineBugError.check(space.get(SpaceKeys.pending(generation, extent.start())) == null,
+                    "block %d freed twice in generation %d", extent.start(), generation);
+            space.put(SpaceKeys.pending(generation, extent.start()), value);
+            pendingBlocks += extent.count();
         }
     }
 
