@@ -98,89 +98,124 @@ class NestedTreesTest {
     /** Model: tree -> entry -> nested contents. */
     @Property(tries = 60)
     void nestedTreesMatchTheirModel(@ForAll("operations") List<Op> ops) throws IOException {
-        SimulatedDevice device = new SimulatedDevice();
-        StoreOptions options = StoreOptions.builder().checkAfterCommit(true).dropReferencesPerCommit(50).build();
-        Map<Long, Map<Integer, TreeMap<String, Integer>>> model = new TreeMap<>();
-        Map<Long, Map<Integer, TreeMap<String, Integer>>> committed = new TreeMap<>();
-        Store store = Store.create(device, options);
-        WriteTransaction txn = store.beginWrite();
-        Random random = new Random(1);
+        Run run = new Run();
         try {
             for (Op op : ops) {
-                long tree = 500 + op.tree();
-                switch (op.kind()) {
-                    case PUT -> {
-                        if (!model.containsKey(tree)) {
-                            txn.createTree(tree);
-                            model.put(tree, new TreeMap<>());
-                        }
-                        int size = random.nextInt(10) == 0 ? 3000 : 20;
-                        txn.nestedTree(tree, key(op.entry())).put(inner(op.key()), new byte[size]);
-                        model.get(tree).computeIfAbsent(op.entry(), k -> new TreeMap<>())
-                                .put(new String(inner(op.key())), size);
+                run.apply(op);
+            }
+            run.finish();
+        } finally {
+            run.txn.abort();
+            run.store.close();
+        }
+    }
+
+    /** A store driven by the operations beside its model. */
+    private static final class Run {
+        private final StoreOptions options = StoreOptions.builder().checkAfterCommit(true).dropReferencesPerCommit(50)
+                .build();
+        private final Random random = new Random(1);
+        private SimulatedDevice device = new SimulatedDevice();
+        private Map<Long, Map<Integer, TreeMap<String, Integer>>> model = new TreeMap<>();
+        private Map<Long, Map<Integer, TreeMap<String, Integer>>> committed = new TreeMap<>();
+        private Store store;
+        private WriteTransaction txn;
+
+        Run() throws IOException {
+            store = Store.create(device, options);
+            txn = store.beginWrite();
+        }
+
+        void apply(Op op) throws IOException {
+            long tree = 500 + op.tree();
+            switch (op.kind()) {
+                case PUT, BULK_PUT, DELETE -> applyEntryChange(op, tree);
+                case CLONE_NESTED, DELETE_ENTRY, SNAPSHOT_PARENT, DROP_PARENT -> applyTreeChange(op, tree);
+                case COMMIT -> {
+                    txn.commit();
+                    committed = copy(model);
+                    txn = store.beginWrite();
+                    compare(txn, model);
+                }
+                case REOPEN -> {
+                    txn.abort();
+                    store.close();
+                    device = SimulatedDevice.ofImage(device.image());
+                    store = Store.open(device, options);
+                    model = copy(committed);
+                    txn = store.beginWrite();
+                    compare(txn, model);
+                }
+            }
+        }
+
+        private void applyEntryChange(Op op, long tree) throws IOException {
+            switch (op.kind()) {
+                case PUT -> {
+                    ensureTree(tree);
+                    int size = random.nextInt(10) == 0 ? 3000 : 20;
+                    txn.nestedTree(tree, key(op.entry())).put(inner(op.key()), new byte[size]);
+                    model.get(tree).computeIfAbsent(op.entry(), k -> new TreeMap<>())
+                            .put(new String(inner(op.key())), size);
+                }
+                case BULK_PUT -> { // enough keys for nested trees of two or three levels
+                    ensureTree(tree);
+                    NestedTree nested = txn.nestedTree(tree, key(op.entry()));
+                    var contents = model.get(tree).computeIfAbsent(op.entry(), k -> new TreeMap<>());
+                    for (int i = 0; i < 400; i++) {
+                        int k = (op.key() * 7 + i * 13) % 2000;
+                        nested.put(inner(k), new byte[40]);
+                        contents.put(new String(inner(k)), 40);
                     }
-                    case BULK_PUT -> { // enough keys for nested trees of two or three levels
-                        if (!model.containsKey(tree)) {
-                            txn.createTree(tree);
-                            model.put(tree, new TreeMap<>());
-                        }
-                        NestedTree nested = txn.nestedTree(tree, key(op.entry()));
-                        var contents = model.get(tree).computeIfAbsent(op.entry(), k -> new TreeMap<>());
-                        for (int i = 0; i < 400; i++) {
-                            int k = (op.key() * 7 + i * 13) % 2000;
-                            nested.put(inner(k), new byte[40]);
-                            contents.put(new String(inner(k)), 40);
-                        }
-                    }
-                    case DELETE -> {
-                        var entries = model.get(tree);
-                        if (entries != null && entries.containsKey(op.entry())) {
-                            boolean expected = entries.get(op.entry()).remove(new String(inner(op.key()))) != null;
-                            assertEquals(expected, txn.nestedTree(tree, key(op.entry())).delete(inner(op.key())));
-                        }
-                    }
-                    case CLONE_NESTED -> {
-                        var entries = model.get(tree);
-                        if (entries != null && entries.containsKey(op.entry()) && op.entry() != op.other()) {
-                            txn.cloneNestedTree(tree, key(op.entry()), tree, key(op.other()));
-                            entries.put(op.other(), new TreeMap<>(entries.get(op.entry())));
-                        }
-                    }
-                    case DELETE_ENTRY -> {
-                        var entries = model.get(tree);
-                        if (entries != null && entries.remove(op.entry()) != null) {
-                            assertTrue(txn.delete(tree, key(op.entry())));
-                        }
-                    }
-                    case SNAPSHOT_PARENT -> {
-                        long target = 500 + op.other() % 3;
-                        if (model.containsKey(tree) && !model.containsKey(target)) {
-                            txn.cloneTree(tree, target);
-                            model.put(target, copyEntries(model.get(tree)));
-                        }
-                    }
-                    case DROP_PARENT -> {
-                        if (model.remove(tree) != null) {
-                            txn.dropTree(tree);
-                        }
-                    }
-                    case COMMIT -> {
-                        txn.commit();
-                        committed = copy(model);
-                        txn = store.beginWrite();
-                        compare(txn, model);
-                    }
-                    case REOPEN -> {
-                        txn.abort();
-                        store.close();
-                        device = SimulatedDevice.ofImage(device.image());
-                        store = Store.open(device, options);
-                        model = copy(committed);
-                        txn = store.beginWrite();
-                        compare(txn, model);
+                }
+                default -> { // DELETE
+                    var entries = model.get(tree);
+                    if (entries != null && entries.containsKey(op.entry())) {
+                        boolean expected = entries.get(op.entry()).remove(new String(inner(op.key()))) != null;
+                        assertEquals(expected, txn.nestedTree(tree, key(op.entry())).delete(inner(op.key())));
                     }
                 }
             }
+        }
+
+        private void ensureTree(long tree) throws IOException {
+            if (!model.containsKey(tree)) {
+                txn.createTree(tree);
+                model.put(tree, new TreeMap<>());
+            }
+        }
+
+        private void applyTreeChange(Op op, long tree) throws IOException {
+            var entries = model.get(tree);
+            switch (op.kind()) {
+                case CLONE_NESTED -> {
+                    if (entries != null && entries.containsKey(op.entry()) && op.entry() != op.other()) {
+                        txn.cloneNestedTree(tree, key(op.entry()), tree, key(op.other()));
+                        entries.put(op.other(), new TreeMap<>(entries.get(op.entry())));
+                    }
+                }
+                case DELETE_ENTRY -> {
+                    if (entries != null && entries.remove(op.entry()) != null) {
+                        assertTrue(txn.delete(tree, key(op.entry())));
+                    }
+                }
+                case SNAPSHOT_PARENT -> {
+                    long target = 500 + op.other() % 3;
+                    if (model.containsKey(tree) && !model.containsKey(target)) {
+                        txn.cloneTree(tree, target);
+                        model.put(target, copyEntries(model.get(tree)));
+                    }
+                }
+                default -> { // DROP_PARENT
+                    if (model.remove(tree) != null) {
+                        txn.dropTree(tree);
+                    }
+                }
+            }
+        }
+
+        /** Commits, compares, drops every tree and drains the drops: the image ends empty and checked. */
+        void finish() throws IOException {
             txn.commit();
             txn = store.beginWrite();
             compare(txn, model);
@@ -191,9 +226,6 @@ class NestedTreesTest {
             txn = store.beginWrite();
             txn.abort();
             SharedTreesTest.drainDrops(store);
-        } finally {
-            txn.abort();
-            store.close();
         }
     }
 

@@ -266,6 +266,44 @@ class SharedTreesTest {
         return op.list().ofMinSize(10).ofMaxSize(200);
     }
 
+    /** A put, delete, clone or drop, in the transaction and in the model. */
+    private static void applyChange(WriteTransaction txn, Map<Long, TreeMap<String, byte[]>> model, long tree, String k,
+                                    Op op) throws IOException {
+        switch (op.kind()) {
+            case PUT, PUT_LARGE -> {
+                if (!model.containsKey(tree)) {
+                    txn.createTree(tree);
+                    model.put(tree, new TreeMap<>());
+                }
+                byte[] v = op.kind() == Kind.PUT ? value(op.key(), op.seed())
+                        : new byte[5000 + Math.floorMod(op.seed(), 3000)];
+                if (op.kind() == Kind.PUT_LARGE) {
+                    new Random(op.seed()).nextBytes(v);
+                }
+                txn.put(tree, k.getBytes(), v);
+                model.get(tree).put(k, v);
+            }
+            case DELETE -> {
+                if (model.containsKey(tree)) {
+                    assertEquals(model.get(tree).remove(k) != null, txn.delete(tree, k.getBytes()));
+                }
+            }
+            case CLONE -> {
+                long target = 1000 + Math.floorMod(op.seed(), 6);
+                if (model.containsKey(tree) && !model.containsKey(target)) {
+                    txn.cloneTree(tree, target);
+                    model.put(target, new TreeMap<>(model.get(tree)));
+                }
+            }
+            case DROP -> {
+                if (model.remove(tree) != null) {
+                    txn.dropTree(tree);
+                }
+            }
+            default -> throw new IllegalArgumentException(op.kind() + " is no change");
+        }
+    }
+
     /**
      * Puts, deletes, clones and drops over up to six trees against one TreeMap per tree; after every commit and
      * at the end each tree matches its model; dropping every tree then releases every block they held.
@@ -283,36 +321,7 @@ class SharedTreesTest {
                 long tree = 1000 + op.tree();
                 String k = new String(key(op.key()));
                 switch (op.kind()) {
-                    case PUT, PUT_LARGE -> {
-                        if (!model.containsKey(tree)) {
-                            txn.createTree(tree);
-                            model.put(tree, new TreeMap<>());
-                        }
-                        byte[] v = op.kind() == Kind.PUT ? value(op.key(), op.seed())
-                                : new byte[5000 + Math.floorMod(op.seed(), 3000)];
-                        if (op.kind() == Kind.PUT_LARGE) {
-                            new Random(op.seed()).nextBytes(v);
-                        }
-                        txn.put(tree, k.getBytes(), v);
-                        model.get(tree).put(k, v);
-                    }
-                    case DELETE -> {
-                        if (model.containsKey(tree)) {
-                            assertEquals(model.get(tree).remove(k) != null, txn.delete(tree, k.getBytes()));
-                        }
-                    }
-                    case CLONE -> {
-                        long target = 1000 + Math.floorMod(op.seed(), 6);
-                        if (model.containsKey(tree) && !model.containsKey(target)) {
-                            txn.cloneTree(tree, target);
-                            model.put(target, new TreeMap<>(model.get(tree)));
-                        }
-                    }
-                    case DROP -> {
-                        if (model.remove(tree) != null) {
-                            txn.dropTree(tree);
-                        }
-                    }
+                    case PUT, PUT_LARGE, DELETE, CLONE, DROP -> applyChange(txn, model, tree, k, op);
                     case COMMIT -> {
                         txn.commit();
                         committed = copy(model);

@@ -107,6 +107,46 @@ class SendReceiveTest {
         assertEquals(List.of(), FsChecker.check(fs.store()));
     }
 
+    /** A new file of 0 to 3 MiB, some of it compressible, written at 0 or past 5 MiB. */
+    private static void newFile(CowFileSystem fs, Random random, long dir, String name) throws IOException {
+        long ino = fs.mknod(dir, name, 0100644, 0, random.nextInt(3), 7);
+        if (random.nextInt(4) == 0) {
+            fs.setCompression(ino, true);
+        }
+        int size = switch (random.nextInt(4)) {
+            case 0 -> random.nextInt(100);
+            case 1 -> random.nextInt(20_000);
+            case 2 -> random.nextInt(3 << 20);
+            default -> 0;
+        };
+        byte[] data = new byte[size];
+        random.nextBytes(data);
+        if (random.nextBoolean()) {
+            Arrays.fill(data, 0, size / 2, (byte) 'a'); // compressible
+        }
+        fs.write(ino, random.nextInt(3) == 0 ? 5 << 20 : 0, data, 0, size);
+    }
+
+    /** Many small writes far apart into a regular file: it gets its own extent tree. */
+    private static void scatteredWrites(CowFileSystem fs, Random random, Inode inode) throws IOException {
+        if (inode == null || !inode.isRegularFile()) {
+            return;
+        }
+        long ino = inode.ino();
+        byte[] data = new byte[100];
+        for (int i = 0; i < 40; i++) {
+            random.nextBytes(data);
+            fs.write(ino, (long) random.nextInt(200) * 8192, data, 0, data.length);
+        }
+    }
+
+    /** An extended attribute of 10 bytes or 5,000, some with a name that looks like a path. */
+    private static void randomXattr(CowFileSystem fs, Random random, long ino) throws IOException {
+        byte[] value = new byte[random.nextInt(3) == 0 ? 5000 : 10];
+        random.nextBytes(value);
+        fs.setXattr(ino, "user.k" + random.nextInt(3) + (random.nextBoolean() ? "/.." : ""), value, false, false);
+    }
+
     /** A random change to the live subvolume: files of every kind and size, and every way to change them. */
     private static void randomChange(CowFileSystem fs, Random random, List<Long> dirs, List<String> log)
             throws IOException {
@@ -117,24 +157,7 @@ class SendReceiveTest {
         String name = "n" + random.nextInt(40);
         try {
             switch (random.nextInt(14)) {
-                case 0, 1 -> {
-                    long ino = fs.mknod(dir, name, 0100644, 0, random.nextInt(3), 7);
-                    if (random.nextInt(4) == 0) {
-                        fs.setCompression(ino, true);
-                    }
-                    int size = switch (random.nextInt(4)) {
-                        case 0 -> random.nextInt(100);
-                        case 1 -> random.nextInt(20_000);
-                        case 2 -> random.nextInt(3 << 20);
-                        default -> 0;
-                    };
-                    byte[] data = new byte[size];
-                    random.nextBytes(data);
-                    if (random.nextBoolean()) {
-                        Arrays.fill(data, 0, size / 2, (byte) 'a'); // compressible
-                    }
-                    fs.write(ino, random.nextInt(3) == 0 ? 5 << 20 : 0, data, 0, size);
-                }
+                case 0, 1 -> newFile(fs, random, dir, name);
                 case 2 -> dirs.add(fs.mkdir(dir, name, 0750, 1, 1));
                 case 3 -> fs.symlink(dir, name, "target/" + random.nextInt(1000), 0, 0);
                 case 4 -> {
@@ -168,10 +191,7 @@ class SendReceiveTest {
                 }
                 case 9 -> {
                     if (some != null) {
-                        byte[] value = new byte[random.nextInt(3) == 0 ? 5000 : 10];
-                        random.nextBytes(value);
-                        fs.setXattr(some.ino(), "user.k" + random.nextInt(3) + (random.nextBoolean() ? "/.." : ""),
-                                value, false, false);
+                        randomXattr(fs, random, some.ino());
                     }
                 }
                 case 10 -> {
@@ -186,16 +206,7 @@ class SendReceiveTest {
                         fs.chown(some.ino(), random.nextInt(5), random.nextInt(5));
                     }
                 }
-                case 12 -> {
-                    if (someInode != null && someInode.isRegularFile()) {
-                        // Many small writes far apart: the file gets its own extent tree.
-                        byte[] data = new byte[100];
-                        for (int i = 0; i < 40; i++) {
-                            random.nextBytes(data);
-                            fs.write(some.ino(), (long) random.nextInt(200) * 8192, data, 0, data.length);
-                        }
-                    }
-                }
+                case 12 -> scatteredWrites(fs, random, someInode);
                 default -> {
                     if (someInode != null && someInode.isDirectory()) {
                         fs.rmdir(dir, some.name());
@@ -367,31 +378,37 @@ class SendReceiveTest {
                         () -> receive(b, stream));
                 assertEquals(Errno.EBADMSG, refused.errno(), refused.getMessage());
             }
-            // Well-formed items, with their true content hash, that do not make a filesystem: a root directory
-            // whose entry names an inode that does not exist.
-            Inode root = new Inode(ROOT, 0, Inode.S_IFDIR | 0755, 0, 0, 2, 0, 0, 0, ROOT, 3, 0, 0, 0, 0, 0, 0, 0, 0);
-            byte[] entry = new byte[17];
-            entry[0] = 55;
-            byte[] state = new byte[8];
-            state[0] = 2;
-            List<byte[][]> items = List.of(new byte[][] {FsKeys.of(0, FsKeys.SUBVOLUME_STATE), state},
-                    new byte[][] {FsKeys.of(ROOT, FsKeys.INODE), root.encode()},
-                    new byte[][] {FsKeys.of(ROOT, FsKeys.DIR_NAME, "x".getBytes()), entry});
-            ContentHash hash = new ContentHash();
-            List<Rec> records = new ArrayList<>();
-            for (byte[][] item : items) {
-                hash.item(item[0], null, item[1]);
-                records.add(itemPut(item[0], item[1]));
-            }
-            byte[] hashRecord = java.util.Arrays.copyOf(hash.toBytes(), SendRecords.CONTENT_HASH_BYTES);
-            records.add(new Rec(SendRecords.CONTENT_HASH, hashRecord));
-            byte[] dangling = handMade(records);
+            byte[] dangling = danglingEntryStream();
             FsException refused = org.junit.jupiter.api.Assertions.assertThrows(FsException.class,
                     () -> receive(b, dangling));
             assertTrue(refused.getMessage().contains("not a consistent filesystem"), refused.getMessage());
             assertEquals(before, state(b));
             assertClean(b);
         }
+    }
+
+    /**
+     * Well-formed items, with their true content hash, that do not make a filesystem: a root directory whose entry
+     * names an inode that does not exist.
+     */
+    private static byte[] danglingEntryStream() throws Exception {
+        Inode root = new Inode(ROOT, 0, Inode.S_IFDIR | 0755, 0, 0, 2, 0, 0, 0, ROOT, 3, 0, 0, 0, 0, 0, 0, 0, 0);
+        byte[] entry = new byte[17];
+        entry[0] = 55;
+        byte[] state = new byte[8];
+        state[0] = 2;
+        List<byte[][]> items = List.of(new byte[][] {FsKeys.of(0, FsKeys.SUBVOLUME_STATE), state},
+                new byte[][] {FsKeys.of(ROOT, FsKeys.INODE), root.encode()},
+                new byte[][] {FsKeys.of(ROOT, FsKeys.DIR_NAME, "x".getBytes()), entry});
+        ContentHash hash = new ContentHash();
+        List<Rec> records = new ArrayList<>();
+        for (byte[][] item : items) {
+            hash.item(item[0], null, item[1]);
+            records.add(itemPut(item[0], item[1]));
+        }
+        byte[] hashRecord = java.util.Arrays.copyOf(hash.toBytes(), SendRecords.CONTENT_HASH_BYTES);
+        records.add(new Rec(SendRecords.CONTENT_HASH, hashRecord));
+        return handMade(records);
     }
 
     private record Rec(int type, byte[] payload) {

@@ -79,7 +79,7 @@ class SnapshotModelTest {
         fs.mkdir(CowFileSystem.ROOT_INO, "d", 0755, 0, 0);
         files.put(0L, new TreeMap<>());
         readOnly.put(0L, false);
-        int snapshots = 0;
+        snapshots = 0;
         try {
             for (Op op : ops) {
                 List<Long> ids = new ArrayList<>(files.keySet());
@@ -90,76 +90,9 @@ class SnapshotModelTest {
                 Random random = new Random(op.seed());
                 boolean writable = !readOnly.get(sub);
                 switch (op.kind()) {
-                    case WRITE -> {
-                        if (writable) {
-                            byte[] data = new byte[1 + random.nextInt(random.nextBoolean() ? 3000 : 300_000)];
-                            random.nextBytes(data);
-                            long offset = random.nextInt(200_000);
-                            write(fs, sub, name, offset, data);
-                        }
-                    }
-                    case WRITE_FRAGMENTED -> { // enough items for a nested extent tree
-                        if (writable) {
-                            for (int i = 0; i < 40; i++) {
-                                byte[] data = new byte[4096];
-                                random.nextBytes(data);
-                                write(fs, sub, name, i * 12_288L, data);
-                                if (i % 8 == 7) {
-                                    fs.sync();
-                                }
-                            }
-                        }
-                    }
-                    case TRUNCATE -> {
-                        byte[] old = files.get(sub).get(name);
-                        if (writable && old != null) {
-                            int size = random.nextInt(old.length + 50_000);
-                            fs.truncate(fs.resolve(InodeNumber.rootOf(sub), name, true), size);
-                            files.get(sub).put(name, Arrays.copyOf(old, size));
-                        }
-                    }
-                    case UNLINK -> {
-                        if (writable && files.get(sub).remove(name) != null) {
-                            fs.unlink(dirOf(fs, sub, name), leaf(name));
-                        }
-                    }
-                    case RENAME -> {
-                        byte[] moved = files.get(sub).get(name);
-                        if (writable && moved != null && !name.equals(otherName)) {
-                            fs.rename(dirOf(fs, sub, name), leaf(name), dirOf(fs, sub, otherName), leaf(otherName),
-                                    RenameMode.REPLACE);
-                            files.get(sub).remove(name);
-                            files.get(sub).put(otherName, moved);
-                        }
-                    }
-                    case REFLINK -> {
-                        byte[] source = files.get(other).get(name);
-                        if (writable && source != null && !(other == sub && name.equals(otherName))) {
-                            long dst = openOrCreate(fs, sub, otherName);
-                            fs.reflink(fs.resolve(InodeNumber.rootOf(other), name, true), dst);
-                            files.get(sub).put(otherName, source.clone());
-                        }
-                    }
-                    case SNAPSHOT, CLONE -> {
-                        if (files.size() < 6) {
-                            long id = fs.createSnapshot(sub, "s" + snapshots++, op.kind() == Kind.CLONE);
-                            files.put(id, copyFiles(files.get(sub)));
-                            readOnly.put(id, op.kind() == Kind.SNAPSHOT);
-                        }
-                    }
-                    case ROLLBACK -> {
-                        if (writable && other != sub) {
-                            fs.rollback(sub, other);
-                            files.put(sub, copyFiles(files.get(other)));
-                        }
-                    }
-                    case DELETE -> {
-                        if (sub != 0) {
-                            fs.deleteSubvolume(sub);
-                            files.remove(sub);
-                            readOnly.remove(sub);
-                        }
-                    }
+                    case WRITE, WRITE_FRAGMENTED, TRUNCATE, UNLINK, RENAME, REFLINK ->
+                            applyFileChange(fs, op, sub, other, name, otherName, random, writable);
+                    case SNAPSHOT, CLONE, ROLLBACK, DELETE -> applySubvolumeChange(fs, op, sub, other, writable);
                     case SYNC -> {
                         fs.sync();
                     }
@@ -171,27 +104,117 @@ class SnapshotModelTest {
                 }
                 compare(fs);
             }
-            // Delete everything: the default subvolume must come back to a new filesystem's size.
-            for (long id : new ArrayList<>(files.keySet())) {
-                if (id != 0) {
-                    fs.deleteSubvolume(id);
-                    files.remove(id);
-                }
-            }
-            for (String name : new ArrayList<>(files.get(0L).keySet())) {
-                fs.unlink(dirOf(fs, 0, name), leaf(name));
-            }
-            fs.rmdir(CowFileSystem.ROOT_INO, "d");
-            for (int i = 0; i < 400 && fs.isReleasingSpace(); i++) {
-                fs.sync();
-            }
-            assertFalse(fs.isReleasingSpace());
-            assertEquals(emptyReferenced, fs.space(0).referencedBytes(), "the emptied default subvolume");
-            assertTrue(FsChecker.check(fs.store()).isEmpty());
-            assertTrue(fs.store().check().isClean(), fs.store().check().summary());
+            emptyAndCheck(fs, emptyReferenced);
         } finally {
             fs.close();
         }
+    }
+
+    private int snapshots;
+
+    private void applyFileChange(CowFileSystem fs, Op op, long sub, long other, String name, String otherName,
+                                 Random random, boolean writable) throws Exception {
+        switch (op.kind()) {
+            case WRITE -> {
+                if (writable) {
+                    byte[] data = new byte[1 + random.nextInt(random.nextBoolean() ? 3000 : 300_000)];
+                    random.nextBytes(data);
+                    long offset = random.nextInt(200_000);
+                    write(fs, sub, name, offset, data);
+                }
+            }
+            case WRITE_FRAGMENTED -> { // enough items for a nested extent tree
+                if (writable) {
+                    for (int i = 0; i < 40; i++) {
+                        byte[] data = new byte[4096];
+                        random.nextBytes(data);
+                        write(fs, sub, name, i * 12_288L, data);
+                        if (i % 8 == 7) {
+                            fs.sync();
+                        }
+                    }
+                }
+            }
+            case TRUNCATE -> {
+                byte[] old = files.get(sub).get(name);
+                if (writable && old != null) {
+                    int size = random.nextInt(old.length + 50_000);
+                    fs.truncate(fs.resolve(InodeNumber.rootOf(sub), name, true), size);
+                    files.get(sub).put(name, Arrays.copyOf(old, size));
+                }
+            }
+            case UNLINK -> {
+                if (writable && files.get(sub).remove(name) != null) {
+                    fs.unlink(dirOf(fs, sub, name), leaf(name));
+                }
+            }
+            case RENAME -> {
+                byte[] moved = files.get(sub).get(name);
+                if (writable && moved != null && !name.equals(otherName)) {
+                    fs.rename(dirOf(fs, sub, name), leaf(name), dirOf(fs, sub, otherName), leaf(otherName),
+                            RenameMode.REPLACE);
+                    files.get(sub).remove(name);
+                    files.get(sub).put(otherName, moved);
+                }
+            }
+            case REFLINK -> {
+                byte[] source = files.get(other).get(name);
+                if (writable && source != null && !(other == sub && name.equals(otherName))) {
+                    long dst = openOrCreate(fs, sub, otherName);
+                    fs.reflink(fs.resolve(InodeNumber.rootOf(other), name, true), dst);
+                    files.get(sub).put(otherName, source.clone());
+                }
+            }
+            default -> throw new IllegalArgumentException(op.kind() + " changes no file");
+        }
+    }
+
+    private void applySubvolumeChange(CowFileSystem fs, Op op, long sub, long other, boolean writable)
+            throws Exception {
+        switch (op.kind()) {
+            case SNAPSHOT, CLONE -> {
+                if (files.size() < 6) {
+                    long id = fs.createSnapshot(sub, "s" + snapshots++, op.kind() == Kind.CLONE);
+                    files.put(id, copyFiles(files.get(sub)));
+                    readOnly.put(id, op.kind() == Kind.SNAPSHOT);
+                }
+            }
+            case ROLLBACK -> {
+                if (writable && other != sub) {
+                    fs.rollback(sub, other);
+                    files.put(sub, copyFiles(files.get(other)));
+                }
+            }
+            case DELETE -> {
+                if (sub != 0) {
+                    fs.deleteSubvolume(sub);
+                    files.remove(sub);
+                    readOnly.remove(sub);
+                }
+            }
+            default -> throw new IllegalArgumentException(op.kind() + " changes no subvolume");
+        }
+    }
+
+    /** Deletes everything: the default subvolume must come back to a new filesystem's size, and check clean. */
+    private void emptyAndCheck(CowFileSystem fs, long emptyReferenced) throws Exception {
+        for (long id : new ArrayList<>(files.keySet())) {
+            if (id != 0) {
+                fs.deleteSubvolume(id);
+                files.remove(id);
+            }
+        }
+        for (String name : new ArrayList<>(files.get(0L).keySet())) {
+            fs.unlink(dirOf(fs, 0, name), leaf(name));
+        }
+        fs.rmdir(CowFileSystem.ROOT_INO, "d");
+        for (int i = 0; i < 400 && fs.isReleasingSpace(); i++) {
+            fs.sync();
+        }
+        assertFalse(fs.isReleasingSpace());
+        assertEquals(emptyReferenced, fs.space(0).referencedBytes(), "the emptied default subvolume");
+        assertTrue(FsChecker.check(fs.store()).isEmpty());
+        assertTrue(fs.store().check().isClean(), fs.store().check().summary());
     }
 
     private static String leaf(String name) {

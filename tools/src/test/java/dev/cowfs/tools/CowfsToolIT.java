@@ -220,8 +220,14 @@ class CowfsToolIT {
             assertEquals(tree(dir.resolve("a" + round)), tree(dir.resolve("b" + round)), "snapshot s" + round);
         }
         assertTrue(ok("fsck", "copy.img").out().contains("clean"));
+        badStreamsAreRefusedWithNothingKept();
+    }
 
-        // A stream cut short, damaged, or whose base the target lacks: one line, a distinct code, nothing kept.
+    /**
+     * After the replication test: a stream cut short, damaged, or whose base the target lacks gets one line and a
+     * distinct code, and nothing is kept; binary output is not written to a terminal; writable subvolumes are not sent.
+     */
+    private void badStreamsAreRefusedWithNothingKept() throws Exception {
         String before = ok("snapshot", "list", "copy.img", "--json").out();
         ok("put", "source.img", "patch1", "/data/again");
         ok("snapshot", "create", "source.img", "default", "s4");
