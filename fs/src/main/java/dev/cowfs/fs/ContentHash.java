@@ -1,6 +1,7 @@
 package dev.cowfs.fs;
 
 import dev.cowfs.engine.format.Bytes;
+import dev.cowfs.fs.send.SendRecordLayout;
 
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -16,7 +17,7 @@ import java.util.List;
  * See docs/SEND.md. It checks that a receiver rebuilt what the sender had; it is not a signature.
  */
 final class ContentHash {
-    static final int BYTES = 32;
+    static final int BYTES = SendRecordLayout.CONTENT_HASH_DIGEST_BYTES;
     private static final byte ITEM = 1;
     private static final byte EXTENT = 2;
 
@@ -89,7 +90,7 @@ final class ContentHash {
     }
 
     private byte[] extentDigest(long ino, FileData.Item item) {
-        byte[] bytes = new byte[1 + SendRecords.MAPPING_BYTES + 4]; // 42: the type, the mapping, four zeros
+        byte[] bytes = new byte[1 + SendRecordLayout.MAPPING_BYTES + 4]; // 42: the type, the mapping, four zeros
         bytes[0] = EXTENT;
         SendRecords.putMapping(bytes, 1, ino, item);
         sha.update(bytes);

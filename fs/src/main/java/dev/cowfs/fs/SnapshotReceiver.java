@@ -5,6 +5,7 @@ import dev.cowfs.engine.ReadTransaction;
 import dev.cowfs.engine.WriteTransaction;
 import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
+import dev.cowfs.fs.send.SendRecordLayout;
 import dev.cowfs.fs.send.SendStreamException;
 import dev.cowfs.fs.send.SendStreamReader;
 import net.jpountz.lz4.LZ4Exception;
@@ -82,7 +83,7 @@ final class SnapshotReceiver {
     /** The snapshot's name and creation time, from the stream's first record (read before anything changes). */
     String readSnapshotRecord() throws IOException {
         SendStreamReader.Record first = reader.next();
-        if (first == null || first.type() != SendRecords.SNAPSHOT) {
+        if (first == null || first.type() != SendRecordLayout.SNAPSHOT) {
             throw refuse("it does not start with its snapshot record");
         }
         byte[] p = first.payload();
@@ -110,17 +111,17 @@ final class SnapshotReceiver {
             }
             byte[] p = record.payload();
             switch (record.type()) {
-                case SendRecords.ITEM_PUT -> put(p);
-                case SendRecords.ITEM_DELETE -> delete(p);
-                case SendRecords.EXTENT -> extent(p);
-                case SendRecords.EXTENT_DELETE -> extentDelete(p);
-                case SendRecords.CONTENT_HASH -> {
-                    if (p.length != SendRecords.CONTENT_HASH_BYTES) {
+                case SendRecordLayout.ITEM_PUT -> put(p);
+                case SendRecordLayout.ITEM_DELETE -> delete(p);
+                case SendRecordLayout.EXTENT -> extent(p);
+                case SendRecordLayout.EXTENT_DELETE -> extentDelete(p);
+                case SendRecordLayout.CONTENT_HASH -> {
+                    if (p.length != SendRecordLayout.CONTENT_HASH_BYTES) {
                         throw refuse("its content hash record is malformed");
                     }
                     contentHash = java.util.Arrays.copyOf(p, ContentHash.BYTES);
                 }
-                case SendRecords.SNAPSHOT -> throw refuse("it has a second snapshot record (record "
+                case SendRecordLayout.SNAPSHOT -> throw refuse("it has a second snapshot record (record "
                         + reader.records() + ")");
                 default -> throw new FsException(Errno.EBADMSG, "record " + reader.records() + " of the send stream "
                         + "has type " + record.type() + ", which this cowfs does not know; receive it with the cowfs "
@@ -281,17 +282,17 @@ final class SnapshotReceiver {
     // ------------------------------------------------------------------ extents
 
     private void extent(byte[] p) throws IOException {
-        if (p.length < SendRecords.EXTENT_HEAD_BYTES) {
+        if (p.length < SendRecordLayout.EXTENT_HEAD_BYTES) {
             throw refuse("record " + reader.records() + " (an extent) is malformed");
         }
-        long file = Bytes.getLong(p, SendRecords.EXTENT_INO_OFFSET);
-        long offset = Bytes.getLong(p, SendRecords.EXTENT_FILE_OFFSET_OFFSET);
-        int stored = Bytes.getInt(p, SendRecords.EXTENT_STORED_OFFSET);
-        int logical = Bytes.getInt(p, SendRecords.EXTENT_LOGICAL_OFFSET);
-        int checksum = Bytes.getInt(p, SendRecords.EXTENT_CHECKSUM_OFFSET);
-        byte compression = p[SendRecords.EXTENT_COMPRESSION_OFFSET];
-        int source = p[SendRecords.EXTENT_SOURCE_OFFSET];
-        long argument = Bytes.getLong(p, SendRecords.EXTENT_ARGUMENT_OFFSET);
+        long file = Bytes.getLong(p, SendRecordLayout.EXTENT_INO_OFFSET);
+        long offset = Bytes.getLong(p, SendRecordLayout.EXTENT_FILE_OFFSET_OFFSET);
+        int stored = Bytes.getInt(p, SendRecordLayout.EXTENT_STORED_OFFSET);
+        int logical = Bytes.getInt(p, SendRecordLayout.EXTENT_LOGICAL_OFFSET);
+        int checksum = Bytes.getInt(p, SendRecordLayout.EXTENT_CHECKSUM_OFFSET);
+        byte compression = p[SendRecordLayout.EXTENT_COMPRESSION_OFFSET];
+        int source = p[SendRecordLayout.EXTENT_SOURCE_OFFSET];
+        long argument = Bytes.getLong(p, SendRecordLayout.EXTENT_ARGUMENT_OFFSET);
         if (!streamMappings.add(file + ":" + offset)) {
             throw refuse("record " + reader.records() + " maps inode " + file + " at offset " + offset
                     + " a second time");
@@ -299,10 +300,10 @@ final class SnapshotReceiver {
         streamFiles.add(file);
         boolean shapeOk = validIno(file) && offset >= 0 && stored > 0 && logical > 0
                 && logical <= FileData.MAX_EXTENT_BYTES && stored <= FileData.MAX_EXTENT_BYTES
-                && Bytes.getUnsignedShort(p, SendRecords.EXTENT_RESERVED_OFFSET) == 0
-                && (source == SendRecords.SOURCE_DATA
-                    ? p.length == SendRecords.EXTENT_HEAD_BYTES + stored && argument == 0
-                    : p.length == SendRecords.EXTENT_HEAD_BYTES);
+                && Bytes.getUnsignedShort(p, SendRecordLayout.EXTENT_RESERVED_OFFSET) == 0
+                && (source == SendRecordLayout.SOURCE_DATA
+                    ? p.length == SendRecordLayout.EXTENT_HEAD_BYTES + stored && argument == 0
+                    : p.length == SendRecordLayout.EXTENT_HEAD_BYTES);
         if (!shapeOk) {
             throw refuse("record " + reader.records() + " holds an extent this filesystem cannot hold (inode " + file
                     + ", offset " + offset + ")");
@@ -311,14 +312,14 @@ final class SnapshotReceiver {
         FileData.Item item;
         try {
             FileData.Item candidate = new FileData.Item(offset, extent, stored, logical,
-                    Bytes.getInt(p, SendRecords.EXTENT_FROM_OFFSET), Bytes.getInt(p, SendRecords.EXTENT_LENGTH_OFFSET),
+                    Bytes.getInt(p, SendRecordLayout.EXTENT_FROM_OFFSET), Bytes.getInt(p, SendRecordLayout.EXTENT_LENGTH_OFFSET),
                     compression);
             item = FileData.Item.decode(file, offset, candidate.encode()); // the format's own checks
         } catch (FsException e) {
             throw refuse("record " + reader.records() + " holds an inconsistent extent (inode " + file + ", offset "
                     + offset + ")");
         }
-        if (source == SendRecords.SOURCE_DATA) {
+        if (source == SendRecordLayout.SOURCE_DATA) {
             written.add(item);
         }
         extents.of(InodeNumber.inoOf(subvolume, file)).put(item);
@@ -332,11 +333,11 @@ final class SnapshotReceiver {
     private BlockRef sourceExtent(byte[] p, int source, long argument, int stored, int logical, int checksum,
                                   byte compression, long file, long offset) throws IOException {
         switch (source) {
-            case SendRecords.SOURCE_DATA -> {
+            case SendRecordLayout.SOURCE_DATA -> {
                 if (compression == FileData.COMPRESSION_LZ4) {
                     checkDecompresses(p, stored, logical, file, offset);
                 }
-                BlockRef extent = txn().writeDataExtent(p, SendRecords.EXTENT_HEAD_BYTES, stored);
+                BlockRef extent = txn().writeDataExtent(p, SendRecordLayout.EXTENT_HEAD_BYTES, stored);
                 if (extent.checksum() != checksum) {
                     throw refuse("the bytes of inode " + file + "'s extent at offset " + offset + " do not match "
                             + "their checksum");
@@ -344,7 +345,7 @@ final class SnapshotReceiver {
                 dataBytes += stored;
                 return extent;
             }
-            case SendRecords.SOURCE_STREAM -> {
+            case SendRecordLayout.SOURCE_STREAM -> {
                 if (argument < 0 || argument >= written.size()) {
                     throw refuse("record " + reader.records() + " refers to extent " + argument + " of the stream, "
                             + "which has sent " + written.size());
@@ -355,7 +356,7 @@ final class SnapshotReceiver {
                 extentsReused++;
                 return earlier.extent();
             }
-            case SendRecords.SOURCE_BASE -> {
+            case SendRecordLayout.SOURCE_BASE -> {
                 FileData.Item held = baseItem(file, argument);
                 requireSameBytes(held, stored, logical, checksum, compression, file, offset);
                 txn().addDataExtentReference(held.extent());
@@ -373,7 +374,7 @@ final class SnapshotReceiver {
         }
         int produced;
         try {
-            produced = DECOMPRESSOR.decompress(p, SendRecords.EXTENT_HEAD_BYTES, stored, scratch, 0, logical);
+            produced = DECOMPRESSOR.decompress(p, SendRecordLayout.EXTENT_HEAD_BYTES, stored, scratch, 0, logical);
         } catch (LZ4Exception e) {
             produced = -1;
         }
@@ -417,7 +418,7 @@ final class SnapshotReceiver {
     }
 
     private void extentDelete(byte[] p) throws IOException {
-        if (p.length != SendRecords.EXTENT_DELETE_BYTES || !validIno(Bytes.getLong(p, 0)) || Bytes.getLong(p, 8) < 0) {
+        if (p.length != SendRecordLayout.EXTENT_DELETE_BYTES || !validIno(Bytes.getLong(p, 0)) || Bytes.getLong(p, 8) < 0) {
             throw refuse("record " + reader.records() + " (an extent removal) is malformed");
         }
         long file = Bytes.getLong(p, 0);

@@ -3,6 +3,7 @@ package dev.cowfs.fs;
 import dev.cowfs.engine.ReadTransaction;
 import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.fs.send.SendHeader;
+import dev.cowfs.fs.send.SendRecordLayout;
 import dev.cowfs.fs.send.SendStreamWriter;
 
 import java.io.IOException;
@@ -33,7 +34,7 @@ final class SnapshotSender implements SnapshotChanges.Sink {
     private final ContentHash hash = new ContentHash();
     /** Extents sent with their bytes in this stream: first block -> number (in the order they were sent). */
     private final Map<Long, Long> sentExtents = new HashMap<>();
-    private final byte[] buffer = new byte[SendRecords.EXTENT_HEAD_BYTES + FileData.MAX_EXTENT_BYTES];
+    private final byte[] buffer = new byte[SendRecordLayout.EXTENT_HEAD_BYTES + FileData.MAX_EXTENT_BYTES];
     private long dataBytes;
     private long extentsReused;
 
@@ -53,11 +54,11 @@ final class SnapshotSender implements SnapshotChanges.Sink {
         long baseTree = base == null ? -1 : InodeNumber.treeOfSubvolume(base.id());
         SnapshotChanges.walk(read, baseTree, tree, sender);
         byte[] contentHash = sender.hash.toBytes();
-        byte[] payload = new byte[SendRecords.CONTENT_HASH_BYTES];
+        byte[] payload = new byte[SendRecordLayout.CONTENT_HASH_BYTES];
         System.arraycopy(contentHash, 0, payload, 0, ContentHash.BYTES);
         Bytes.putLong(payload, ContentHash.BYTES, sender.hash.itemsAdded());
         Bytes.putLong(payload, ContentHash.BYTES + 8, sender.hash.itemsRemoved());
-        writer.write(SendRecords.CONTENT_HASH, payload, 0, payload.length);
+        writer.write(SendRecordLayout.CONTENT_HASH, payload, 0, payload.length);
         writer.end();
         progress.accept(writer.bytesWritten());
         return new Summary(writer.records(), writer.bytesWritten(), sender.dataBytes, sender.sentExtents.size(),
@@ -70,7 +71,7 @@ final class SnapshotSender implements SnapshotChanges.Sink {
         Bytes.putLong(payload, 0, snapshot.createdMillis());
         Bytes.putShort(payload, 8, name.length);
         System.arraycopy(name, 0, payload, 10, name.length);
-        writer.write(SendRecords.SNAPSHOT, payload, 0, payload.length);
+        writer.write(SendRecordLayout.SNAPSHOT, payload, 0, payload.length);
     }
 
     @Override
@@ -81,12 +82,12 @@ final class SnapshotSender implements SnapshotChanges.Sink {
             Bytes.putShort(payload, 0, key.length);
             System.arraycopy(key, 0, payload, 2, key.length);
             System.arraycopy(after, 0, payload, 2 + key.length, after.length);
-            write(SendRecords.ITEM_PUT, payload, payload.length);
+            write(SendRecordLayout.ITEM_PUT, payload, payload.length);
         } else {
             byte[] payload = new byte[2 + key.length];
             Bytes.putShort(payload, 0, key.length);
             System.arraycopy(key, 0, payload, 2, key.length);
-            write(SendRecords.ITEM_DELETE, payload, payload.length);
+            write(SendRecordLayout.ITEM_DELETE, payload, payload.length);
         }
     }
 
@@ -105,10 +106,10 @@ final class SnapshotSender implements SnapshotChanges.Sink {
         for (FileData.Item item : removed) {
             baseHolds.putIfAbsent(item.extent().blockIndex(), item);
             if (!replaced.contains(item.offset())) {
-                byte[] payload = new byte[SendRecords.EXTENT_DELETE_BYTES];
+                byte[] payload = new byte[SendRecordLayout.EXTENT_DELETE_BYTES];
                 Bytes.putLong(payload, 0, ino);
                 Bytes.putLong(payload, 8, item.offset());
-                write(SendRecords.EXTENT_DELETE, payload, payload.length);
+                write(SendRecordLayout.EXTENT_DELETE, payload, payload.length);
             }
         }
         for (FileData.Item item : added) {
@@ -116,29 +117,29 @@ final class SnapshotSender implements SnapshotChanges.Sink {
             FileData.Item inBase = baseHolds.get(item.extent().blockIndex());
             int source;
             long argument;
-            int length = SendRecords.EXTENT_HEAD_BYTES;
+            int length = SendRecordLayout.EXTENT_HEAD_BYTES;
             if (number != null) {
-                source = SendRecords.SOURCE_STREAM;
+                source = SendRecordLayout.SOURCE_STREAM;
                 argument = number;
                 extentsReused++;
             } else if (inBase != null) {
-                source = SendRecords.SOURCE_BASE;
+                source = SendRecordLayout.SOURCE_BASE;
                 argument = inBase.offset();
                 extentsReused++;
             } else {
-                source = SendRecords.SOURCE_DATA;
+                source = SendRecordLayout.SOURCE_DATA;
                 argument = 0;
-                read.readDataExtent(item.extent(), item.storedBytes(), 0, buffer, SendRecords.EXTENT_HEAD_BYTES,
+                read.readDataExtent(item.extent(), item.storedBytes(), 0, buffer, SendRecordLayout.EXTENT_HEAD_BYTES,
                         item.storedBytes());
                 length += item.storedBytes();
                 sentExtents.put(item.extent().blockIndex(), (long) sentExtents.size());
                 dataBytes += item.storedBytes();
             }
             SendRecords.putMapping(buffer, 0, ino, item);
-            buffer[SendRecords.EXTENT_SOURCE_OFFSET] = (byte) source;
-            Bytes.putShort(buffer, SendRecords.EXTENT_RESERVED_OFFSET, 0);
-            Bytes.putLong(buffer, SendRecords.EXTENT_ARGUMENT_OFFSET, argument);
-            write(SendRecords.EXTENT, buffer, length);
+            buffer[SendRecordLayout.EXTENT_SOURCE_OFFSET] = (byte) source;
+            Bytes.putShort(buffer, SendRecordLayout.EXTENT_RESERVED_OFFSET, 0);
+            Bytes.putLong(buffer, SendRecordLayout.EXTENT_ARGUMENT_OFFSET, argument);
+            write(SendRecordLayout.EXTENT, buffer, length);
         }
     }
 

@@ -3,6 +3,7 @@ package dev.cowfs.fs;
 import dev.cowfs.engine.StoreOptions;
 import dev.cowfs.engine.device.CrashStates;
 import dev.cowfs.engine.device.SimulatedDevice;
+import dev.cowfs.fs.send.SendRecordLayout;
 import dev.cowfs.fs.send.SendStreamReader;
 import dev.cowfs.fs.send.SendStreamWriter;
 import org.junit.jupiter.api.Test;
@@ -112,7 +113,7 @@ class ReceiveCrashTest {
         SendStreamWriter writer = new SendStreamWriter(out, reader.header());
         for (SendStreamReader.Record record = reader.next(); record != null; record = reader.next()) {
             byte[] payload = record.payload().clone();
-            if (record.type() == SendRecords.CONTENT_HASH) {
+            if (record.type() == SendRecordLayout.CONTENT_HASH) {
                 payload[0] ^= 1;
             }
             writer.write(record.type(), payload, 0, payload.length);

@@ -2,6 +2,7 @@ package dev.cowfs.fs;
 
 import dev.cowfs.engine.device.SimulatedDevice;
 import dev.cowfs.fs.send.SendHeader;
+import dev.cowfs.fs.send.SendRecordLayout;
 import dev.cowfs.fs.send.SendStreamWriter;
 import org.junit.jupiter.api.Test;
 
@@ -351,28 +352,28 @@ class SendReceiveTest {
             // A record of a type this version does not know, an extent whose bytes do not match their checksum,
             // and a stream without its content hash.
             byte[] unknown = handMade(List.of(new Rec(99, new byte[4])));
-            byte[] extent = new byte[SendRecords.EXTENT_HEAD_BYTES + 10];
+            byte[] extent = new byte[SendRecordLayout.EXTENT_HEAD_BYTES + 10];
             dev.cowfs.engine.format.Bytes.putLong(extent, 0, 2);
-            dev.cowfs.engine.format.Bytes.putInt(extent, SendRecords.EXTENT_LENGTH_OFFSET, 10);
-            dev.cowfs.engine.format.Bytes.putInt(extent, SendRecords.EXTENT_LOGICAL_OFFSET, 10);
-            dev.cowfs.engine.format.Bytes.putInt(extent, SendRecords.EXTENT_STORED_OFFSET, 10);
-            dev.cowfs.engine.format.Bytes.putInt(extent, SendRecords.EXTENT_CHECKSUM_OFFSET, 12345);
-            byte[] badExtent = handMade(List.of(new Rec(SendRecords.EXTENT, extent)));
+            dev.cowfs.engine.format.Bytes.putInt(extent, SendRecordLayout.EXTENT_LENGTH_OFFSET, 10);
+            dev.cowfs.engine.format.Bytes.putInt(extent, SendRecordLayout.EXTENT_LOGICAL_OFFSET, 10);
+            dev.cowfs.engine.format.Bytes.putInt(extent, SendRecordLayout.EXTENT_STORED_OFFSET, 10);
+            dev.cowfs.engine.format.Bytes.putInt(extent, SendRecordLayout.EXTENT_CHECKSUM_OFFSET, 12345);
+            byte[] badExtent = handMade(List.of(new Rec(SendRecordLayout.EXTENT, extent)));
             // A good extent whose mapping the stream then removes, and a second mapping referring to it: the
             // reference would be taken to freed blocks.
             byte[] good = extent.clone();
             java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-            crc.update(good, SendRecords.EXTENT_HEAD_BYTES, 10);
-            dev.cowfs.engine.format.Bytes.putInt(good, SendRecords.EXTENT_CHECKSUM_OFFSET, (int) crc.getValue());
-            byte[] removal = new byte[SendRecords.EXTENT_DELETE_BYTES];
+            crc.update(good, SendRecordLayout.EXTENT_HEAD_BYTES, 10);
+            dev.cowfs.engine.format.Bytes.putInt(good, SendRecordLayout.EXTENT_CHECKSUM_OFFSET, (int) crc.getValue());
+            byte[] removal = new byte[SendRecordLayout.EXTENT_DELETE_BYTES];
             dev.cowfs.engine.format.Bytes.putLong(removal, 0, 2);
-            byte[] reuse = java.util.Arrays.copyOf(good, SendRecords.EXTENT_HEAD_BYTES);
-            dev.cowfs.engine.format.Bytes.putLong(reuse, SendRecords.EXTENT_INO_OFFSET, 3);
-            reuse[SendRecords.EXTENT_SOURCE_OFFSET] = SendRecords.SOURCE_STREAM;
-            byte[] removedThenReused = handMade(List.of(new Rec(SendRecords.EXTENT, good),
-                    new Rec(SendRecords.EXTENT_DELETE, removal), new Rec(SendRecords.EXTENT, reuse)));
-            byte[] mappedTwice = handMade(List.of(new Rec(SendRecords.EXTENT, good),
-                    new Rec(SendRecords.EXTENT, good)));
+            byte[] reuse = java.util.Arrays.copyOf(good, SendRecordLayout.EXTENT_HEAD_BYTES);
+            dev.cowfs.engine.format.Bytes.putLong(reuse, SendRecordLayout.EXTENT_INO_OFFSET, 3);
+            reuse[SendRecordLayout.EXTENT_SOURCE_OFFSET] = SendRecordLayout.SOURCE_STREAM;
+            byte[] removedThenReused = handMade(List.of(new Rec(SendRecordLayout.EXTENT, good),
+                    new Rec(SendRecordLayout.EXTENT_DELETE, removal), new Rec(SendRecordLayout.EXTENT, reuse)));
+            byte[] mappedTwice = handMade(List.of(new Rec(SendRecordLayout.EXTENT, good),
+                    new Rec(SendRecordLayout.EXTENT, good)));
             for (byte[] stream : List.of(unknown, badExtent, removedThenReused, mappedTwice)) {
                 FsException refused = org.junit.jupiter.api.Assertions.assertThrows(FsException.class,
                         () -> receive(b, stream));
@@ -406,8 +407,8 @@ class SendReceiveTest {
             hash.item(item[0], null, item[1]);
             records.add(itemPut(item[0], item[1]));
         }
-        byte[] hashRecord = java.util.Arrays.copyOf(hash.toBytes(), SendRecords.CONTENT_HASH_BYTES);
-        records.add(new Rec(SendRecords.CONTENT_HASH, hashRecord));
+        byte[] hashRecord = java.util.Arrays.copyOf(hash.toBytes(), SendRecordLayout.CONTENT_HASH_BYTES);
+        records.add(new Rec(SendRecordLayout.CONTENT_HASH, hashRecord));
         return handMade(records);
     }
 
@@ -419,7 +420,7 @@ class SendReceiveTest {
         dev.cowfs.engine.format.Bytes.putShort(payload, 0, key.length);
         System.arraycopy(key, 0, payload, 2, key.length);
         System.arraycopy(value, 0, payload, 2 + key.length, value.length);
-        return new Rec(SendRecords.ITEM_PUT, payload);
+        return new Rec(SendRecordLayout.ITEM_PUT, payload);
     }
 
     /** A framed stream: the snapshot record, then the given records. */
@@ -430,7 +431,7 @@ class SendReceiveTest {
         byte[] snapshot = new byte[11];
         dev.cowfs.engine.format.Bytes.putShort(snapshot, 8, 1);
         snapshot[10] = 'h';
-        writer.write(SendRecords.SNAPSHOT, snapshot, 0, snapshot.length);
+        writer.write(SendRecordLayout.SNAPSHOT, snapshot, 0, snapshot.length);
         for (Rec record : records) {
             writer.write(record.type(), record.payload(), 0, record.payload().length);
         }
@@ -453,20 +454,20 @@ class SendReceiveTest {
             java.util.regex.Matcher field = row.matcher(line);
             if (field.matches()) {
                 assertEquals(Integer.parseInt(field.group(1)),
-                        SendRecords.class.getDeclaredField(field.group(3) + "_OFFSET").getInt(null), field.group(3));
+                        SendRecordLayout.class.getDeclaredField(field.group(3) + "_OFFSET").getInt(null), field.group(3));
                 fields++;
             }
             java.util.regex.Matcher recordType = type.matcher(line);
             if (recordType.matches()) {
                 String constant = recordType.group(2).toUpperCase(java.util.Locale.ROOT).replace(' ', '_');
                 assertEquals(Integer.parseInt(recordType.group(1)),
-                        SendRecords.class.getDeclaredField(constant).getInt(null), constant);
+                        SendRecordLayout.class.getDeclaredField(constant).getInt(null), constant);
                 types++;
             }
         }
         assertEquals(11, fields, "extent record fields");
         assertEquals(6, types, "record types");
-        assertEquals(48, SendRecords.EXTENT_HEAD_BYTES);
+        assertEquals(48, SendRecordLayout.EXTENT_HEAD_BYTES);
     }
 
     @Test
