@@ -108,12 +108,10 @@ public record Superblock(long generation, UUID imageUuid, int blockSizeBytes, lo
         return superblock;
     }
 
+    private static final byte[] ZEROS = new byte[SuperblockLayout.BYTES];
+
+    /** Word-wise (Arrays.mismatch), so that every open checking every copy costs microseconds, not a byte loop. */
     private static boolean isZero(byte[] bytes, int offset, int length) {
-        for (int i = offset; i < offset + length; i++) {
-            if (bytes[i] != 0) {
-                return false;
-            }
-        }
-        return true;
+        return java.util.Arrays.mismatch(bytes, offset, offset + length, ZEROS, 0, length) < 0;
     }
 }
