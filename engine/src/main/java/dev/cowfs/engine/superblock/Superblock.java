@@ -110,8 +110,11 @@ public record Superblock(long generation, UUID imageUuid, int blockSizeBytes, lo
 
     private static final byte[] ZEROS = new byte[SuperblockLayout.BYTES];
 
-    /** Word-wise (Arrays.mismatch), so that every open checking every copy costs microseconds, not a byte loop. */
-    private static boolean isZero(byte[] bytes, int offset, int length) {
+    /**
+     * Word-wise (Arrays.mismatch), so that every open checking every copy costs microseconds, not a byte loop; also
+     * how the ring tells an empty slot ({@link SuperblockRing}).
+     */
+    static boolean isZero(byte[] bytes, int offset, int length) {
         return java.util.Arrays.mismatch(bytes, offset, offset + length, ZEROS, 0, length) < 0;
     }
 }

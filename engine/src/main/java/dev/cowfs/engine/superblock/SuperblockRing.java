@@ -341,11 +341,6 @@ public final class SuperblockRing {
     }
 
     private static boolean isAllZero(byte[] bytes) {
-        for (byte b : bytes) {
-            if (b != 0) {
-                return false;
-            }
-        }
-        return true;
+        return Superblock.isZero(bytes, 0, bytes.length);
     }
 }
