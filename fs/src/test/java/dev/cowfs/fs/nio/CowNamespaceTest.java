@@ -310,7 +310,8 @@ class CowNamespaceTest {
     }
 
     /**
-     * Replacing a symbolic link that the target's directory or the source is reached through: like the JDK's
+     * Replacing a symbolic link that the target's directory or the source is reached through, directly or by way
+     * of another link ({@code r -> p/q}, {@code p/q -> .}, target {@code r/q}): like the JDK's
      * own provider on this machine, cowfs deletes the link, then finds the path gone (NoSuchFile) for the new
      * entry or the moved source. A file copy reads the source it found before the delete (as {@code cp
      * --remove-destination} does with the source it opened), where the JDK looks the source up again and fails.
@@ -325,6 +326,10 @@ class CowNamespaceTest {
             Files.createSymbolicLink(base.resolve("d/x/self"), base.getFileSystem().getPath("."));
             Files.createSymbolicLink(base.resolve("a"), base.getFileSystem().getPath("b"));
             Files.createSymbolicLink(base.resolve("c"), base.getFileSystem().getPath("b"));
+            Files.createDirectory(base.resolve("m"));
+            Files.createDirectory(base.resolve("p"));
+            Files.createSymbolicLink(base.resolve("p/q"), base.getFileSystem().getPath("."));
+            Files.createSymbolicLink(base.resolve("r"), base.getFileSystem().getPath("p/q"));
         }
         List<String> cowfs = new ArrayList<>();
         List<String> jdk = new ArrayList<>();
@@ -334,6 +339,8 @@ class CowNamespaceTest {
                     REPLACE_EXISTING)));
             outcomes.add(outcome(() -> Files.copy(base.resolve("c/file"), base.resolve("c"), REPLACE_EXISTING)));
             outcomes.add(outcome(() -> Files.move(base.resolve("a/sub"), base.resolve("a"), REPLACE_EXISTING)));
+            // the link replaced is one the target's directory is reached through by way of another link
+            outcomes.add(outcome(() -> Files.move(base.resolve("m"), base.resolve("r/q"), REPLACE_EXISTING)));
             try (Stream<Path> walk = Files.walk(base)) {
                 walk.filter(p -> !p.startsWith(local) || base == local).map(p -> base.relativize(p).toString())
                         .filter(name -> !name.equals("image") && !name.startsWith("image.")
@@ -341,8 +348,10 @@ class CowNamespaceTest {
                         .sorted().forEach(outcomes::add);
             }
         }
-        assertEquals(List.of("NoSuchFile", "NoSuchFile", "NoSuchFile", "", "b", "b/file", "b/sub", "d", "d/x"), jdk);
-        assertEquals(List.of("NoSuchFile", "ok", "NoSuchFile", "", "b", "b/file", "b/sub", "c", "d", "d/x"), cowfs);
+        assertEquals(List.of("NoSuchFile", "NoSuchFile", "NoSuchFile", "NoSuchFile", "", "b", "b/file", "b/sub", "d",
+                "d/x", "m", "p", "r"), jdk);
+        assertEquals(List.of("NoSuchFile", "ok", "NoSuchFile", "NoSuchFile", "", "b", "b/file", "b/sub", "c", "d",
+                "d/x", "m", "p", "r"), cowfs);
         assertEquals("data", Files.readString(path("/c"), StandardCharsets.UTF_8));
         assertFalse(Files.isSymbolicLink(path("/c")));
     }
