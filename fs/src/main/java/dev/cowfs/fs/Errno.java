@@ -26,7 +26,10 @@ public enum Errno {
     EBADMSG(74, "bad message"),
     ENXIO(6, "no such device or address"),
     E2BIG(7, "argument list too long"),
-    EOPNOTSUPP(95, "operation not supported");
+    EOPNOTSUPP(95, "operation not supported"),
+    ENODEV(19, "no such device"),
+    ENOSYS(38, "function not implemented"),
+    EPROTO(71, "protocol error");
 
     private final int number;
     private final String description;

@@ -24,6 +24,8 @@ public final class FuseMount {
     /** Java threads answering requests at most, and at most waiting at once (as libfuse 2's own loop). */
     private static final int MAX_WORKERS = 16;
     private static final int MAX_IDLE_WORKERS = 10;
+    /** Receiving threads of the kernel backend, each on its own descriptor. */
+    private static final int KERNEL_WORKERS = Math.max(2, Math.min(8, 2 * Runtime.getRuntime().availableProcessors()));
     /** How long the kernel may take to list a new mount before mounting counts as failed. */
     private static final long READY_TIMEOUT_MILLIS = 30_000;
     /** Options every mount gets (see docs/ARCHITECTURE.md, "FUSE mount"). */
@@ -34,17 +36,16 @@ public final class FuseMount {
     private final Thread loop;
     private volatile Throwable loopFailure;
 
-    private FuseMount(Path mountPoint, CowFuse fuse, String[] arguments) {
+    /** What the loop thread runs until the mount is gone; returns why it failed, or null. */
+    private interface LoopBody {
+        Throwable run() throws Exception;
+    }
+
+    private FuseMount(Path mountPoint, LoopBody body) {
         this.mountPoint = mountPoint;
         this.loop = new Thread(() -> {
             try {
-                FuseLoop requests = FuseLoop.start(fuse.operations(), arguments, MAX_WORKERS, MAX_IDLE_WORKERS);
-                if (requests == null) {
-                    loopFailure = new FsException(Errno.EIO, "libfuse refused the mount");
-                    return;
-                }
-                requests.awaitEnd();
-                loopFailure = requests.failure();
+                loopFailure = body.run();
             } catch (Throwable t) {
                 loopFailure = t;
             }
@@ -59,10 +60,31 @@ public final class FuseMount {
     public static FuseMount start(CowFileSystem fs, Path image, Path mountPoint, MountOptions options,
                                   PrintWriter log) throws IOException {
         Path target = checkMountPoint(mountPoint, options);
+        if (options.conflict() != null) {
+            throw new FsException(Errno.EINVAL, "mount options: " + options.conflict());
+        }
         long rootSubvolume = options.subvolume() == null ? 0 : fs.subvolumeId(options.subvolume());
-        CowFuse fuse = new CowFuse(fs, options, rootSubvolume, log);
-        String[] arguments = {"cowfs", "-f", target.toString(), "-o", String.join(",", fuseOptions(image, options))};
-        FuseMount mount = new FuseMount(target, fuse, arguments);
+        FuseMount mount;
+        if (options.backend() == MountOptions.Backend.KERNEL) {
+            KernelSession session = KernelSession.start(fs, target, image.toAbsolutePath().normalize().toString(),
+                    options, rootSubvolume, log, KERNEL_WORKERS);
+            mount = new FuseMount(target, () -> {
+                session.awaitEnd();
+                return session.failure();
+            });
+        } else {
+            CowFuse fuse = new CowFuse(fs, options, rootSubvolume, log);
+            String[] arguments = {"cowfs", "-f", target.toString(), "-o",
+                    String.join(",", fuseOptions(image, options))};
+            mount = new FuseMount(target, () -> {
+                FuseLoop requests = FuseLoop.start(fuse.operations(), arguments, MAX_WORKERS, MAX_IDLE_WORKERS);
+                if (requests == null) {
+                    return new FsException(Errno.EIO, "libfuse refused the mount");
+                }
+                requests.awaitEnd();
+                return requests.failure();
+            });
+        }
         mount.loop.start();
         mount.awaitReady();
         return mount;

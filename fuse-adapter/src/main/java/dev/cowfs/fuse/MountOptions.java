@@ -17,7 +17,28 @@ public final class MountOptions {
     private static final Set<String> IGNORED = Set.of("defaults", "auto", "noauto", "nofail", "_netdev", "user",
             "users", "nouser", "owner", "rw");
 
+    /** Which FUSE server answers the kernel. */
+    public enum Backend {
+        /** cowfs's own server of the kernel protocol ({@link KernelSession}): by inode, 1 MiB requests, caching. */
+        KERNEL,
+        /** libfuse 2's path-based interface through jnr-fuse ({@link CowFuse}). */
+        LIBFUSE2
+    }
+
+    /** How the kernel caches file data (kernel backend only). */
+    public enum Cache {
+        /** Writes gather in the kernel's page cache and reach the server in large requests (the default). */
+        WRITEBACK,
+        /** Reads are cached, every write goes to the server at once. */
+        WRITETHROUGH,
+        /** Nothing is kept between opens; attributes and names are asked for again after a second. */
+        NONE
+    }
+
     private boolean readOnly;
+    private Backend backend = Backend.LIBFUSE2;
+    private Cache cache;
+    private boolean noAllowOther;
     private Boolean compress;
     private int commitSeconds = 5;
     private boolean snapshotsVisible;
@@ -67,6 +88,20 @@ public final class MountOptions {
                 default -> throw new IllegalArgumentException("snapdir=" + value + ": use snapdir=visible or "
                         + "snapdir=hidden");
             };
+            case "backend" -> backend = switch (String.valueOf(value)) {
+                case "kernel" -> Backend.KERNEL;
+                case "libfuse2" -> Backend.LIBFUSE2;
+                default -> throw new IllegalArgumentException("backend=" + value + ": use backend=kernel or "
+                        + "backend=libfuse2");
+            };
+            case "cache" -> cache = switch (String.valueOf(value)) {
+                case "writeback" -> Cache.WRITEBACK;
+                case "writethrough" -> Cache.WRITETHROUGH;
+                case "none" -> Cache.NONE;
+                default -> throw new IllegalArgumentException("cache=" + value + ": use cache=writeback, "
+                        + "cache=writethrough or cache=none");
+            };
+            case "noallow_other" -> noAllowOther = true;
             case "subvol" -> {
                 if (value == null || value.isEmpty()) {
                     throw new IllegalArgumentException("subvol needs a name: subvol=NAME");
@@ -119,9 +154,31 @@ public final class MountOptions {
         return subvolume;
     }
 
-    /** Whether other users may use the mount (FUSE's allow_other). */
+    /** Whether other users may use the mount (FUSE's allow_other; by default on for the kernel backend). */
     public boolean allowOther() {
-        return passed.contains("allow_other");
+        return passed.contains("allow_other") || backend == Backend.KERNEL && !noAllowOther;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** The kernel's data caching: as asked, else write-back. */
+    public Cache cache() {
+        return cache == null ? Cache.WRITEBACK : cache;
+    }
+
+    /** How long the kernel may trust a name or attributes it was given before asking again. */
+    long cacheTimeoutNanos() {
+        return 1_000_000_000L;
+    }
+
+    /** Options that only one backend understands, given with the other; null when they agree. */
+    public String conflict() {
+        if (backend == Backend.LIBFUSE2 && (cache != null || noAllowOther)) {
+            return (cache != null ? "cache=" : "noallow_other") + " needs backend=kernel";
+        }
+        return null;
     }
 
     /** The FUSE options passed through to libfuse. */

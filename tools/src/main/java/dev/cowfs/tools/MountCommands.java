@@ -49,7 +49,11 @@ final class MountCommands {
                     "  compress=lz4|none  compress new files with LZ4, or not (default: as chosen at mkfs)",
                     "  snapdir=visible    list .snapshots in the root (it is always there by name)",
                     "  subvol=NAME        mount this subvolume or clone instead of the default one",
-                    "  allow_other        let other users in (permissions still apply)",
+                    "  allow_other        let other users in (permissions still apply; libfuse2 backend)",
+                    "  backend=kernel|libfuse2  cowfs's own FUSE server (by inode, 1 MiB requests, kernel",
+                    "                     caching), or the libfuse 2 adapter (default: libfuse2 for now)",
+                    "  cache=writeback|writethrough|none  kernel data caching (kernel backend; default writeback)",
+                    "  noallow_other      keep other users out (the kernel backend lets them in when root mounts)",
                     "  nosuid,nodev,noexec,noatime,nonempty,...  passed to the kernel",
                     "", "Snapshots are browsable read-only under MOUNTPOINT/.snapshots/NAME/; mkdir there takes a "
                     + "snapshot of the mounted subvolume, rmdir deletes one.",

@@ -25,11 +25,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * a sparse file past 4 GiB, concurrent readers and a writer, snapshots browsed while a writer runs, unmount
  * and remount, and a mount process killed with SIGKILL mid-write. Needs {@code /dev/fuse}, libfuse 2 and
  * fusermount; without them the tests are skipped with the reason printed, except under {@code CI=true}, where
- * a platform without FUSE fails the run.
+ * a platform without FUSE fails the run. The build runs the class once per FUSE backend: the system property
+ * {@code cowfs.it.backend} ({@code libfuse2} or {@code kernel}) is added to every mount as {@code -o backend=...}.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FuseMountIT {
     private static final long SUITE_START = System.currentTimeMillis();
+    private static final String BACKEND = System.getProperty("cowfs.it.backend", "libfuse2");
     private static Path dir;
     private static Path image;
     private static Path mnt;
@@ -97,7 +99,12 @@ class FuseMountIT {
         return Files.readString(Path.of("/proc/self/mountinfo"));
     }
 
+    /** Runs the tool, a mount with the backend under test, and requires success. */
     private static ToolProcess.Result ok(String... args) {
+        if (args[0].equals("mount")) {
+            args = java.util.stream.Stream.concat(java.util.Arrays.stream(args), java.util.stream.Stream.of("-o",
+                    "backend=" + BACKEND)).toArray(String[]::new);
+        }
         ToolProcess.Result result = ToolProcess.run(dir, args);
         assertEquals(0, result.code(), "cowfs " + String.join(" ", args) + ": " + result);
         return result;
@@ -350,8 +357,8 @@ class FuseMountIT {
             String[] stops = {"umount", "fusermount", "TERM", "INT"};
             for (int i = 0; i < stops.length; i++) {
                 String mountCommand = i == 0 && installed
-                        ? "mount -t fuse.cowfs \"$0\" \"$1\" -o snapdir=visible"
-                        : "\"$2/mount.fuse.cowfs\" \"$0\" \"$1\" -o rw,snapdir=visible,noauto";
+                        ? "mount -t fuse.cowfs \"$0\" \"$1\" -o snapdir=visible,backend=" + BACKEND
+                        : "\"$2/mount.fuse.cowfs\" \"$0\" \"$1\" -o rw,snapdir=visible,noauto,backend=" + BACKEND;
                 ProcessBuilder mount = new ProcessBuilder("bash", "-c", mountCommand, stopsImage.toString(),
                         stopsMnt.toString(), helpers.toString());
                 ToolProcess.Result mounted = ToolProcess.run(mount);
@@ -390,7 +397,8 @@ class FuseMountIT {
 
     /**
      * default_permissions: the kernel checks modes for other users; without allow_other they cannot enter the
-     * mount at all, with it they can read what the modes allow and nothing more.
+     * mount at all, with it they can read what the modes allow and nothing more. The kernel backend lets them in
+     * by default ({@code -o noallow_other} keeps them out), libfuse 2 only with {@code -o allow_other}.
      */
     @Test
     @Order(11)
@@ -401,10 +409,12 @@ class FuseMountIT {
         ok("mkfs", permsImage.toString(), "--size", "1G");
         String asNobody = "setpriv --reuid=65534 --regid=65534 --clear-groups ";
         for (boolean allowOther : new boolean[] {false, true}) {
-            if (allowOther) {
-                ok("mount", permsImage.toString(), permsMnt.toString(), "-o", "allow_other");
+            boolean kernel = BACKEND.equals("kernel");
+            if (allowOther == kernel) {
+                ok("mount", permsImage.toString(), permsMnt.toString()); // each backend's default
             } else {
-                ok("mount", permsImage.toString(), permsMnt.toString());
+                ok("mount", permsImage.toString(), permsMnt.toString(), "-o",
+                        kernel ? "noallow_other" : "allow_other");
             }
             try {
                 String out = shell(permsMnt, """

@@ -1,0 +1,133 @@
+package dev.cowfs.fuse;
+
+import dev.cowfs.fs.CowFileSystem;
+import dev.cowfs.fs.FsException;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A mount served by cowfs's own FUSE server: {@code /dev/fuse} opened, the filesystem mounted on it, and
+ * receiving threads that each read requests from their own descriptor (the first the mount's, the others cloned
+ * from it), answer them through {@link KernelFuse} and write each reply back on the descriptor it came from. A
+ * request is read whole into native memory and a reply written with one system call. When the mount goes away
+ * every read fails with ENODEV and the threads end.
+ */
+final class KernelSession {
+    /** The largest read or write a request carries: 1 MiB (256 pages). */
+    static final int MAX_WRITE = 1 << 20;
+    /** A request: header and arguments, a write's data, or a setxattr's value of up to 64 KiB. */
+    private static final int REQUEST_BYTES = MAX_WRITE + 80 * 1024;
+    /** A reply: header and a read's data, or a directory listing of up to a read's size. */
+    private static final int REPLY_BYTES = MAX_WRITE + 4096;
+
+    private final int sessionFd;
+    private final KernelFuse fuse;
+    private final PrintWriter log;
+    private final List<Thread> workers = new ArrayList<>();
+    private volatile Throwable failure;
+
+    private KernelSession(int sessionFd, KernelFuse fuse, PrintWriter log) {
+        this.sessionFd = sessionFd;
+        this.fuse = fuse;
+        this.log = log;
+    }
+
+    /**
+     * Mounts {@code fs} at {@code target} (as root, by mount(2)) and starts {@code workerCount} receiving threads.
+     *
+     * @throws FsException with a one-line reason when the device cannot be opened or the mount is refused
+     */
+    static KernelSession start(CowFileSystem fs, Path target, String source, MountOptions options,
+                               long rootSubvolume, PrintWriter log, int workerCount) throws IOException {
+        int fd = KernelChannel.openDevice();
+        List<Integer> clones = new ArrayList<>();
+        try {
+            KernelChannel.mount(fd, source, target, options.readOnly(), options.allowOther(), MAX_WRITE,
+                    options.passed());
+            for (int i = 1; i < workerCount; i++) {
+                clones.add(KernelChannel.cloneOf(fd));
+            }
+        } catch (IOException | RuntimeException e) {
+            clones.forEach(KernelChannel::close);
+            KernelChannel.LIBC.umount2(target.toString(), 2);
+            KernelChannel.close(fd);
+            throw e;
+        }
+        KernelSession session = new KernelSession(fd, new KernelFuse(fs, options, rootSubvolume, log), log);
+        session.startWorker(fd, 0);
+        for (int i = 0; i < clones.size(); i++) {
+            session.startWorker(clones.get(i), i + 1);
+        }
+        return session;
+    }
+
+    private void startWorker(int fd, int index) {
+        Thread worker = new Thread(() -> receive(fd), "cowfs-fuse-" + index);
+        worker.setDaemon(true);
+        workers.add(worker);
+        worker.start();
+    }
+
+    /** Reads, answers and replies until the mount goes away. */
+    private void receive(int fd) {
+        FuseMessage m = new FuseMessage(REQUEST_BYTES, REPLY_BYTES);
+        try {
+            while (!fuse.destroyed()) {
+                long read = KernelChannel.LIBC.read(fd, m.requestMemory, REQUEST_BYTES);
+                if (read < 0) {
+                    int errno = KernelChannel.errno();
+                    if (errno == KernelChannel.ENODEV) {
+                        return; // unmounted
+                    }
+                    if (errno != KernelChannel.EINTR && errno != KernelChannel.EAGAIN
+                            && errno != KernelChannel.ENOENT) {
+                        throw new IOException("reading the FUSE device failed (errno " + errno + ")");
+                    }
+                    continue;
+                }
+                m.length = (int) read;
+                int length = fuse.handle(m);
+                if (length > 0 && KernelChannel.LIBC.write(fd, m.replyMemory, length) < 0) {
+                    int errno = KernelChannel.errno();
+                    if (errno == KernelChannel.ENODEV) {
+                        return;
+                    }
+                    if (errno != KernelChannel.ENOENT) { // ENOENT: the request was interrupted meanwhile
+                        logProblem("writing a reply to the FUSE device failed (errno " + errno + ")");
+                    }
+                }
+            }
+        } catch (Throwable t) {
+            failure = t;
+            logProblem("the FUSE server thread stopped: " + t);
+        } finally {
+            if (fd != sessionFd) {
+                KernelChannel.close(fd);
+            }
+        }
+    }
+
+    private void logProblem(String message) {
+        synchronized (log) {
+            log.println("cowfs: " + message);
+            log.flush();
+        }
+    }
+
+    /** Waits until every receiving thread has ended (the mount is gone), then closes the device. */
+    void awaitEnd() throws InterruptedException {
+        for (Thread worker : workers) {
+            worker.join();
+        }
+        KernelChannel.close(sessionFd);
+    }
+
+    /** Why a receiving thread stopped other than by the mount going away, or null. */
+    Throwable failure() {
+        return failure;
+    }
+}

@@ -1,0 +1,144 @@
+package dev.cowfs.tools;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * What only the kernel backend (cowfs's own FUSE server, by inode) gets right, on a real mount: every name of a
+ * file is one kernel inode, so a change through one name shows at once through the other; an open file unlinked
+ * keeps answering fstat with no links; rename's exchange and no-replace modes; SEEK_DATA and SEEK_HOLE over a
+ * sparse file. Each check runs a small program in the mount and compares what it prints. FUSE must be there
+ * ({@link FuseMountIT#requireFuse}).
+ */
+class KernelBackendIT {
+    private static Path dir;
+    private static Path image;
+    private static Path mnt;
+
+    @BeforeAll
+    static void mount() throws IOException {
+        ToolProcess.requireJar();
+        FuseMountIT.requireFuse();
+        dir = Files.createTempDirectory("cowfs-kernel-it");
+        image = dir.resolve("data.img");
+        mnt = Files.createDirectory(dir.resolve("mnt"));
+        ok("mkfs", image.toString(), "--size", "2G");
+        ok("mount", image.toString(), mnt.toString(), "-o", "backend=kernel");
+    }
+
+    @AfterAll
+    static void unmount() {
+        if (mnt != null) {
+            ok("umount", mnt.toString());
+            ToolProcess.Result fsck = ToolProcess.run(dir, "fsck", image.toString());
+            assertEquals(0, fsck.code(), fsck.toString());
+        }
+    }
+
+    private static ToolProcess.Result ok(String... args) {
+        ToolProcess.Result result = ToolProcess.run(dir, args);
+        assertEquals(0, result.code(), "cowfs " + String.join(" ", args) + ": " + result);
+        return result;
+    }
+
+    /** Runs a Python program in the mount point; returns what it printed. */
+    private static String python(String program) {
+        ProcessBuilder builder = new ProcessBuilder("python3", "-c", program).directory(mnt.toFile());
+        ToolProcess.Result result = ToolProcess.run(builder);
+        assertEquals(0, result.code(), "program failed:\n" + program + "\n" + result);
+        return result.out().strip();
+    }
+
+    @Test
+    void aChangeThroughOneNameShowsAtOnceThroughTheOther() {
+        String out = python("""
+                import os, time
+                open('a', 'w').write('data')
+                os.stat('a'); os.link('a', 'b')
+                print(os.stat('b').st_nlink, os.stat('a').st_nlink)
+                os.chmod('b', 0o600); print(oct(os.stat('a').st_mode & 0o777))
+                os.chown('a', 65534, 65534); print(os.stat('b').st_uid, os.stat('b').st_gid)
+                before = os.stat('b').st_ctime_ns
+                time.sleep(0.01)
+                os.rename('a', 'c'); print(os.stat('b').st_ctime_ns > before)
+                os.unlink('c'); print(os.stat('b').st_nlink)
+                """);
+        assertEquals("2 2\n0o600\n65534 65534\nTrue\n1", out);
+    }
+
+    @Test
+    void anUnlinkedOpenFileHasNoLinksAndKeepsItsData() {
+        String out = python("""
+                import os
+                fd = os.open('gone', os.O_CREAT | os.O_RDWR, 0o644)
+                os.write(fd, b'x' * 100000)
+                os.unlink('gone')
+                st = os.fstat(fd); print(st.st_nlink, st.st_size)
+                os.ftruncate(fd, 10); print(os.fstat(fd).st_size, os.pread(fd, 20, 0))
+                os.close(fd); print(os.path.exists('gone'))
+                """);
+        assertEquals("0 100000\n10 b'xxxxxxxxxx'\nFalse", out);
+    }
+
+    @Test
+    void renameExchangesAndRefusesToReplaceWhenAsked() {
+        String out = python("""
+                import ctypes, os
+                libc = ctypes.CDLL(None, use_errno=True)
+                open('x', 'w').write('x'); open('y', 'w').write('y'); os.mkdir('dir')
+                AT = -100
+                print(libc.renameat2(AT, b'x', AT, b'y', 2), open('x').read(), open('y').read())
+                print(libc.renameat2(AT, b'x', AT, b'dir', 2), os.path.isdir('x'), open('dir').read())
+                print(libc.renameat2(AT, b'x', AT, b'y', 1), ctypes.get_errno())
+                print(libc.renameat2(AT, b'y', AT, b'new', 1), open('new').read())
+                """);
+        assertEquals("0 y x\n0 True y\n-1 17\n0 x", out);
+    }
+
+    @Test
+    void seekDataAndSeekHoleFollowTheExtentsOfASparseFile() {
+        String out = python("""
+                import os
+                fd = os.open('sparse', os.O_CREAT | os.O_WRONLY, 0o644)
+                os.pwrite(fd, b'a' * 4096, 0); os.pwrite(fd, b'b' * 4096, 8 << 20)
+                os.close(fd)
+                fd = os.open('sparse', os.O_RDONLY)
+                print(os.lseek(fd, 0, os.SEEK_DATA), os.lseek(fd, 0, os.SEEK_HOLE))
+                print(os.lseek(fd, 4096, os.SEEK_DATA) >= 4096, os.lseek(fd, 4096, os.SEEK_DATA) <= 8 << 20)
+                print(os.lseek(fd, 8 << 20, os.SEEK_HOLE))
+                for whence in (os.SEEK_DATA, os.SEEK_HOLE):
+                    try:
+                        os.lseek(fd, (8 << 20) + 4096, whence)
+                    except OSError as e:
+                        print('errno', e.errno)
+                print(os.pread(fd, 4, 8 << 20), os.pread(fd, 4, 4 << 20))
+                """);
+        String[] lines = out.split("\n");
+        assertTrue(lines[0].startsWith("0 ") && Long.parseLong(lines[0].split(" ")[1]) >= 4096
+                && Long.parseLong(lines[0].split(" ")[1]) <= 8 << 20, out);
+        assertEquals("True True", lines[1], out);
+        assertEquals(String.valueOf((8 << 20) + 4096), lines[2], out);
+        assertEquals("errno 6", lines[3], out); // at the end of the file: ENXIO for both, as Linux
+        assertEquals("errno 6", lines[4], out);
+        assertEquals("b'bbbb' b'\\x00\\x00\\x00\\x00'", lines[5], out);
+    }
+
+    @Test
+    void fifosAndDevicesAreMadeWithTheirKinds() {
+        String out = python("""
+                import os, stat
+                os.mkfifo('fifo'); print(stat.S_ISFIFO(os.stat('fifo').st_mode))
+                os.mknod('null', 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+                st = os.stat('null'); print(stat.S_ISCHR(st.st_mode), os.major(st.st_rdev), os.minor(st.st_rdev))
+                """);
+        assertEquals("True\nTrue 1 3", out);
+    }
+}
