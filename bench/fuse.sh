@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench/run fuse [--quick]: fio through the cowfs mount, through bindfs over tmpfs (the FUSE ceiling) and on
-# plain tmpfs, in one run, implementations interleaved within each repetition. One JSON object per line on
+# bench/run fuse [--quick]: fio through the cowfs mount (served by cowfs's own FUSE server, "cowfs", and by the
+# libfuse 2 adapter, "cowfsLibfuse2"), through bindfs over tmpfs (the FUSE ceiling) and on plain tmpfs, in one run,
+# implementations interleaved within each repetition. One JSON object per line on
 # standard output; progress on standard error. Needs root (tmpfs mounts, dropping caches), fio and bindfs.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -27,10 +28,12 @@ fi
 work="$(mktemp -d /tmp/cowfs-bench-fuse.XXXXXX)"
 tmp="$work/tmpfs"; mkdir -p "$tmp"
 mount -t tmpfs -o size=14g tmpfs "$tmp"
-cowfs_mnt="$work/cowfs"; bindfs_mnt="$work/bindfs"; mkdir -p "$cowfs_mnt" "$bindfs_mnt" "$tmp/plain" "$tmp/bindsrc"
+cowfs_mnt="$work/cowfs"; lib_mnt="$work/cowfs-libfuse2"; bindfs_mnt="$work/bindfs"
+mkdir -p "$cowfs_mnt" "$lib_mnt" "$bindfs_mnt" "$tmp/plain" "$tmp/bindsrc"
 cowfs() { COWFS_JAR="${COWFS_JAR:-$root/tools/target/cowfs.jar}" "$root/cowfs" "$@"; }
 cleanup() {
   cowfs umount "$cowfs_mnt" >/dev/null 2>&1 || fusermount3 -u -z "$cowfs_mnt" 2>/dev/null || true
+  cowfs umount "$lib_mnt" >/dev/null 2>&1 || fusermount3 -u -z "$lib_mnt" 2>/dev/null || true
   fusermount3 -u -z "$bindfs_mnt" 2>/dev/null || fusermount -u -z "$bindfs_mnt" 2>/dev/null || true
   umount -l "$tmp" 2>/dev/null || true
   rm -rf "$work"
@@ -43,12 +46,20 @@ fi
 # The image lives on the same tmpfs as the bindfs source and the plain directory: all three hold data in
 # memory, so the mounts' own costs are what differs.
 cowfs mkfs "$tmp/bench.img" --size 6G >/dev/null
-cowfs mount "$tmp/bench.img" "$cowfs_mnt" >&2
+cowfs mount "$tmp/bench.img" "$cowfs_mnt" -o backend=kernel >&2
+cowfs mkfs "$tmp/bench-libfuse2.img" --size 6G >/dev/null
+cowfs mount "$tmp/bench-libfuse2.img" "$lib_mnt" -o backend=libfuse2 >&2
 bindfs --multithreaded -o big_writes "$tmp/bindsrc" "$bindfs_mnt" 2>/dev/null \
   || bindfs --multithreaded "$tmp/bindsrc" "$bindfs_mnt"
-echo "bench/run fuse: cowfs on $cowfs_mnt, bindfs on $bindfs_mnt, tmpfs $tmp/plain; $reps repetition(s)" >&2
+echo "bench/run fuse: cowfs on $cowfs_mnt (own server), $lib_mnt (libfuse 2), bindfs on $bindfs_mnt, tmpfs" \
+  "$tmp/plain; $reps repetition(s)" >&2
+impls="cowfs cowfsLibfuse2 bindfs tmpfs"
 
-dir_of() { case "$1" in cowfs) echo "$cowfs_mnt" ;; bindfs) echo "$bindfs_mnt" ;; tmpfs) echo "$tmp/plain" ;; esac; }
+dir_of() {
+  case "$1" in
+    cowfs) echo "$cowfs_mnt" ;; cowfsLibfuse2) echo "$lib_mnt" ;; bindfs) echo "$bindfs_mnt" ;; tmpfs) echo "$tmp/plain" ;;
+  esac
+}
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 
 # fio JSON -> ops per second (the job's iops: 1 MiB requests for the sequential jobs, 4 KiB for random reads)
@@ -89,13 +100,13 @@ run_metadata() { # create, stat and unlink $files small files; ops = 3 x files o
 # measure reads of data read before, as for the peers. After the warm-up, the first read of a newly written
 # file is reported on its own as seqReadFirstTouch: for cowfs it verifies every extent's checksum (once per
 # extent per mount) and maps the image's freshly written pages.
-for impl in cowfs bindfs tmpfs; do
+for impl in $impls; do
   d="$(dir_of "$impl")"
   fio --output-format=json --name=setup --filename="$d/read" --rw=write --bs=1M --size="$seq_bytes" \
       --ioengine=psync --end_fsync=1 >/dev/null
 done
 first_touch() {
-  for impl in cowfs bindfs tmpfs; do
+  for impl in $impls; do
     d="$(dir_of "$impl")"
     fio --output-format=json --name=setup --filename="$d/first" --rw=write --bs=1M --size="$seq_bytes" \
         --ioengine=psync --end_fsync=1 >/dev/null
@@ -110,7 +121,7 @@ first_touch() {
 for rep in $(seq 0 "$reps"); do
   [ "$rep" = 1 ] && first_touch
   for bench in seqWrite seqRead randRead4k metadata; do
-    for impl in cowfs bindfs tmpfs; do
+    for impl in $impls; do
       echo "bench/run fuse: rep $rep $bench $impl" >&2
       case "$bench" in
         seqWrite) ops=$(run_seq_write "$impl"); size=$seq_bytes ;;
@@ -123,4 +134,6 @@ for rep in $(seq 0 "$reps"); do
   done
 done
 cowfs umount "$cowfs_mnt" >&2
+cowfs umount "$lib_mnt" >&2
 cowfs fsck "$tmp/bench.img" >&2
+cowfs fsck "$tmp/bench-libfuse2.img" >&2

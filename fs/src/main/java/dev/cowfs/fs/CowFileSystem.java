@@ -559,10 +559,18 @@ public final class CowFileSystem implements Closeable {
         return ops.query(() -> subvolumes.idOf(name));
     }
 
+    /**
+     * Tells {@code listener} of every change from now on (null: nobody); see {@link ChangeListener} for what it may
+     * do when told.
+     */
+    public void setChangeListener(ChangeListener listener) {
+        inodes.setChangeListener(listener);
+    }
+
     /** Creates an empty subvolume (its own file tree, root directory mode 0755); durable on return. */
     public long createSubvolume(String name) throws IOException {
         byte[] nameBytes = Subvolumes.checkName(name);
-        return ops.update(() -> {
+        return subvolumeChanged(name, ops.update(() -> {
             ops.requireSpace(8);
             subvolumes.requireNameFree(nameBytes);
             long id = subvolumes.allocateId(txn());
@@ -572,7 +580,13 @@ public final class CowFileSystem implements Closeable {
                     false, Subvolumes.identity(store.imageUuid(), id, txn().generation(), created), null));
             ops.commitLocked();
             return id;
-        });
+        }));
+    }
+
+    /** Tells the change listener that subvolume {@code id} was made, removed or replaced; returns {@code id}. */
+    private long subvolumeChanged(String name, long id) {
+        inodes.changes().subvolumeChanged(id, name);
+        return id;
     }
 
     /**
@@ -582,7 +596,7 @@ public final class CowFileSystem implements Closeable {
      */
     public long createSnapshot(long source, String name, boolean writable) throws IOException {
         byte[] nameBytes = Subvolumes.checkName(name);
-        return ops.update(() -> {
+        return subvolumeChanged(name, ops.update(() -> {
             ops.requireSpace(8);
             subvolumes.info(source);
             subvolumes.requireNameFree(nameBytes);
@@ -595,7 +609,7 @@ public final class CowFileSystem implements Closeable {
                     !writable, true, Subvolumes.identity(store.imageUuid(), id, txn().generation(), created), null));
             ops.commitLocked();
             return id;
-        });
+        }));
     }
 
     /**
@@ -603,6 +617,7 @@ public final class CowFileSystem implements Closeable {
      * commits (only what no other subvolume shares). EBUSY while a file in it is open.
      */
     public void deleteSubvolume(long id) throws IOException {
+        String name = subvolume(id).name();
         ops.freeing(0, data::flushAll, () -> {
             if (id == 0) {
                 throw new FsException(Errno.EPERM, "the default subvolume cannot be deleted");
@@ -614,6 +629,7 @@ public final class CowFileSystem implements Closeable {
             txn().dropTree(treeOf(inoOf(id, 0)));
             ops.commitLocked();
         });
+        subvolumeChanged(name, id);
     }
 
     /**
@@ -636,6 +652,7 @@ public final class CowFileSystem implements Closeable {
             subvolumes.setNextIno(txn(), id, next);
             ops.commitLocked();
         });
+        subvolumeChanged(subvolume(id).name(), id);
     }
 
     /**
@@ -710,7 +727,9 @@ public final class CowFileSystem implements Closeable {
      */
     public ReceiveSummary receive(java.io.InputStream in, String name, java.util.function.LongConsumer progress)
             throws IOException {
-        return replication.receive(in, name, progress);
+        ReceiveSummary summary = replication.receive(in, name, progress);
+        subvolumeChanged(summary.snapshot().name(), summary.snapshot().id());
+        return summary;
     }
 
     /**

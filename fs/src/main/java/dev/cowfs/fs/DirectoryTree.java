@@ -165,6 +165,7 @@ final class DirectoryTree {
         inodes.txn().put(tree, FsKeys.of(dir.ino(), FsKeys.DIR_INDEX, index),
                 DirPositionLayout.encode(localIno(ino), type, name));
         inodes.txn().put(tree, FsKeys.ref(ino, dir.ino(), name), new byte[0]);
+        inodes.changes().entryChanged(dir.ino(), name);
         return dir.withNextDirIndex(index + 1);
     }
 
@@ -181,6 +182,7 @@ final class DirectoryTree {
                 Bytes.getLong(entry, DirEntryLayout.POSITION_OFFSET)));
         long child = globalIno(dir, Bytes.getLong(entry, DirEntryLayout.INO_OFFSET));
         inodes.txn().delete(treeOf(dir), FsKeys.ref(child, dir, name));
+        inodes.changes().entryChanged(dir, name);
         return child;
     }
 

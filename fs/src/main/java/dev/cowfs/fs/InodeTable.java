@@ -30,6 +30,8 @@ final class InodeTable {
     private final Subvolumes subvolumes;
     private final Clock clock;
 
+    private volatile ChangeListener changes = ChangeListener.NONE;
+
     InodeTable(Store store, OpenTransaction open, Subvolumes subvolumes, Clock clock) {
         this.store = store;
         this.open = open;
@@ -65,6 +67,16 @@ final class InodeTable {
     /** Writes the inode's record into the open transaction. */
     void store(Inode inode) throws IOException {
         txn().put(treeOf(inode.ino()), FsKeys.of(inode.ino(), FsKeys.INODE), inode.encode());
+        changes.inodeChanged(inode.ino());
+    }
+
+    /** Who is told of changes ({@link ChangeListener}). */
+    ChangeListener changes() {
+        return changes;
+    }
+
+    void setChangeListener(ChangeListener listener) {
+        changes = listener == null ? ChangeListener.NONE : listener;
     }
 
     /** An item of the subvolume {@code ino} belongs to. */

@@ -48,7 +48,8 @@ final class KernelFuse {
     private final MountOptions options;
     private final PrintWriter log;
     private final long root;
-    private final long timeoutNanos;
+    private final long entryNanos;
+    private final long attrNanos;
     /** Lookups the kernel holds per node (its reference count of each inode it caches). */
     private final Map<Long, Long> lookups = new ConcurrentHashMap<>();
     /** Handles open for writing per inode: while one is, the kernel's write-back cache may hold data not sent. */
@@ -62,16 +63,34 @@ final class KernelFuse {
         this.options = options;
         this.log = log;
         this.root = InodeNumber.rootOf(rootSubvolume);
-        this.timeoutNanos = options.cacheTimeoutNanos();
+        this.entryNanos = options.entryTimeoutNanos();
+        this.attrNanos = options.attrTimeoutNanos();
     }
 
     boolean destroyed() {
         return destroyed;
     }
 
-    /** How many nodes the kernel holds now. */
-    int nodesHeld() {
-        return lookups.size();
+    /** Whether the kernel holds node {@code node} (looked up and not forgotten); the root always. */
+    boolean holds(long node) {
+        return node == ROOT_ID || lookups.containsKey(node);
+    }
+
+    /** The nodes the kernel holds now, the root included. */
+    java.util.List<Long> heldNodes() {
+        java.util.List<Long> nodes = new java.util.ArrayList<>(lookups.keySet());
+        nodes.add(ROOT_ID);
+        return nodes;
+    }
+
+    /** The node id of inode {@code ino}. */
+    long nodeOf(long ino) {
+        return swap(ino);
+    }
+
+    /** The inode of node id {@code node}. */
+    long inodeOf(long node) {
+        return swap(node);
     }
 
     // ------------------------------------------------------------------ node ids and inode numbers
@@ -268,13 +287,13 @@ final class KernelFuse {
         lookups.merge(node, 1L, Long::sum);
     }
 
+    /** entry_valid, attr_valid and their nanoseconds (an entry), or attr_valid, its nanoseconds and padding. */
     private void putTimeout(FuseMessage m, boolean entry) {
-        long seconds = timeoutNanos / 1_000_000_000L;
-        int nanos = (int) (timeoutNanos % 1_000_000_000L);
         if (entry) {
-            m.putLong(seconds).putLong(seconds).putInt(nanos).putInt(nanos);
+            m.putLong(entryNanos / 1_000_000_000L).putLong(attrNanos / 1_000_000_000L)
+                    .putInt((int) (entryNanos % 1_000_000_000L)).putInt((int) (attrNanos % 1_000_000_000L));
         } else {
-            m.putLong(seconds).putInt(nanos).putInt(0);
+            m.putLong(attrNanos / 1_000_000_000L).putInt((int) (attrNanos % 1_000_000_000L)).putInt(0);
         }
     }
 

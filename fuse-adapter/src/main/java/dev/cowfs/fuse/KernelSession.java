@@ -30,10 +30,16 @@ final class KernelSession {
     private final List<Thread> workers = new ArrayList<>();
     private volatile Throwable failure;
 
-    private KernelSession(int sessionFd, KernelFuse fuse, PrintWriter log) {
+    private final KernelNotifier notifier;
+    private final CowFileSystem fs;
+
+    private KernelSession(int sessionFd, KernelFuse fuse, PrintWriter log, KernelNotifier notifier,
+                          CowFileSystem fs) {
         this.sessionFd = sessionFd;
         this.fuse = fuse;
         this.log = log;
+        this.notifier = notifier;
+        this.fs = fs;
     }
 
     /**
@@ -57,7 +63,10 @@ final class KernelSession {
             KernelChannel.close(fd);
             throw e;
         }
-        KernelSession session = new KernelSession(fd, new KernelFuse(fs, options, rootSubvolume, log), log);
+        KernelFuse fuse = new KernelFuse(fs, options, rootSubvolume, log);
+        KernelSession session = new KernelSession(fd, fuse, log, new KernelNotifier(fuse, fd), fs);
+        fs.setChangeListener(session.notifier);
+        session.notifier.start();
         session.startWorker(fd, 0);
         for (int i = 0; i < clones.size(); i++) {
             session.startWorker(clones.get(i), i + 1);
@@ -65,8 +74,15 @@ final class KernelSession {
         return session;
     }
 
+    /** A thread answering the kernel's requests (its changes need no notification: see {@link KernelNotifier}). */
+    static final class Worker extends Thread {
+        Worker(Runnable body, String name) {
+            super(body, name);
+        }
+    }
+
     private void startWorker(int fd, int index) {
-        Thread worker = new Thread(() -> receive(fd), "cowfs-fuse-" + index);
+        Thread worker = new Worker(() -> receive(fd), "cowfs-fuse-" + index);
         worker.setDaemon(true);
         workers.add(worker);
         worker.start();
@@ -123,6 +139,8 @@ final class KernelSession {
         for (Thread worker : workers) {
             worker.join();
         }
+        fs.setChangeListener(null);
+        notifier.stop();
         KernelChannel.close(sessionFd);
     }
 

@@ -39,6 +39,8 @@ public final class MountOptions {
     private Backend backend = Backend.LIBFUSE2;
     private Cache cache;
     private boolean noAllowOther;
+    private long entryTimeoutNanos = 1_000_000_000L;
+    private long attrTimeoutNanos = 1_000_000_000L;
     private Boolean compress;
     private int commitSeconds = 5;
     private boolean snapshotsVisible;
@@ -102,6 +104,14 @@ public final class MountOptions {
                         + "cache=writethrough or cache=none");
             };
             case "noallow_other" -> noAllowOther = true;
+            case "entry_timeout" -> {
+                entryTimeoutNanos = timeoutNanosOf(option, value);
+                passed.add(option);
+            }
+            case "attr_timeout" -> {
+                attrTimeoutNanos = timeoutNanosOf(option, value);
+                passed.add(option);
+            }
             case "subvol" -> {
                 if (value == null || value.isEmpty()) {
                     throw new IllegalArgumentException("subvol needs a name: subvol=NAME");
@@ -116,6 +126,18 @@ public final class MountOptions {
                             + "--help)");
                 }
             }
+        }
+    }
+
+    private static long timeoutNanosOf(String option, String value) {
+        try {
+            double seconds = Double.parseDouble(String.valueOf(value));
+            if (!(seconds >= 0 && seconds <= 86_400)) {
+                throw new NumberFormatException();
+            }
+            return Math.round(seconds * 1e9);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + ": give seconds from 0 to 86400");
         }
     }
 
@@ -168,9 +190,14 @@ public final class MountOptions {
         return cache == null ? Cache.WRITEBACK : cache;
     }
 
-    /** How long the kernel may trust a name or attributes it was given before asking again. */
-    long cacheTimeoutNanos() {
-        return 1_000_000_000L;
+    /** How long the kernel may trust a name it was given before asking again (entry_timeout, default 1 s). */
+    long entryTimeoutNanos() {
+        return entryTimeoutNanos;
+    }
+
+    /** How long the kernel may trust attributes it was given before asking again (attr_timeout, default 1 s). */
+    long attrTimeoutNanos() {
+        return attrTimeoutNanos;
     }
 
     /** Options that only one backend understands, given with the other; null when they agree. */

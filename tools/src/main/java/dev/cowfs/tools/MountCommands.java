@@ -54,6 +54,7 @@ final class MountCommands {
                     "                     caching), or the libfuse 2 adapter (default: libfuse2 for now)",
                     "  cache=writeback|writethrough|none  kernel data caching (kernel backend; default writeback)",
                     "  noallow_other      keep other users out (the kernel backend lets them in when root mounts)",
+                    "  entry_timeout=S,attr_timeout=S  how long the kernel trusts names and attributes (default 1)",
                     "  nosuid,nodev,noexec,noatime,nonempty,...  passed to the kernel",
                     "", "Snapshots are browsable read-only under MOUNTPOINT/.snapshots/NAME/; mkdir there takes a "
                     + "snapshot of the mounted subvolume, rmdir deletes one.",

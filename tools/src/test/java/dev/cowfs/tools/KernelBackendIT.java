@@ -15,8 +15,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * What only the kernel backend (cowfs's own FUSE server, by inode) gets right, on a real mount: every name of a
  * file is one kernel inode, so a change through one name shows at once through the other; an open file unlinked
  * keeps answering fstat with no links; rename's exchange and no-replace modes; SEEK_DATA and SEEK_HOLE over a
- * sparse file. Each check runs a small program in the mount and compares what it prints. FUSE must be there
- * ({@link FuseMountIT#requireFuse}).
+ * sparse file; changes made through the control channel are seen at once although the kernel may trust what it
+ * was told for a minute. Each check runs a small program in the mount and compares what it prints. FUSE must be
+ * there ({@link FuseMountIT#requireFuse}).
  */
 class KernelBackendIT {
     private static Path dir;
@@ -31,7 +32,8 @@ class KernelBackendIT {
         image = dir.resolve("data.img");
         mnt = Files.createDirectory(dir.resolve("mnt"));
         ok("mkfs", image.toString(), "--size", "2G");
-        ok("mount", image.toString(), mnt.toString(), "-o", "backend=kernel");
+        // names and attributes trusted for a minute: only notifications can make a change outside the kernel seen
+        ok("mount", image.toString(), mnt.toString(), "-o", "backend=kernel,entry_timeout=60,attr_timeout=60");
     }
 
     @AfterAll
@@ -49,9 +51,19 @@ class KernelBackendIT {
         return result;
     }
 
-    /** Runs a Python program in the mount point; returns what it printed. */
+    /**
+     * Runs a Python program in the mount point, with {@code cowfs(*args)} running the tool ({@code IMG} in the
+     * arguments is the image); returns what it printed.
+     */
     private static String python(String program) {
-        ProcessBuilder builder = new ProcessBuilder("python3", "-c", program).directory(mnt.toFile());
+        String prelude = "import subprocess, sys\n"
+                + "def cowfs(*args):\n"
+                + "    args = [sys.argv[2] if a == 'IMG' else a for a in args]\n"
+                + "    done = subprocess.run([sys.argv[1] + '/cowfs'] + args, capture_output=True, text=True)\n"
+                + "    assert done.returncode == 0, done\n";
+        ProcessBuilder builder = new ProcessBuilder("python3", "-c", prelude + program, ToolProcess.ROOT.toString(),
+                image.toString()).directory(mnt.toFile());
+        builder.environment().put("COWFS_JAR", ToolProcess.JAR.toString());
         ToolProcess.Result result = ToolProcess.run(builder);
         assertEquals(0, result.code(), "program failed:\n" + program + "\n" + result);
         return result.out().strip();
@@ -129,6 +141,30 @@ class KernelBackendIT {
         assertEquals("errno 6", lines[3], out); // at the end of the file: ENXIO for both, as Linux
         assertEquals("errno 6", lines[4], out);
         assertEquals("b'bbbb' b'\\x00\\x00\\x00\\x00'", lines[5], out);
+    }
+
+    @Test
+    void changesThroughTheControlChannelAreSeenAtOnceByAProgramHoldingTheDirectory() throws IOException {
+        Path host = Files.writeString(dir.resolve("host.txt"), "from the channel\n");
+        String out = python("""
+                import os
+                os.mkdir('chan'); open('chan/gone', 'w').write('x'); open('chan/moved', 'w').write('y')
+                held = os.open('chan', os.O_RDONLY)
+                print(sorted(os.listdir(held)), os.path.exists('chan/gone'), os.path.exists('chan/moved'))
+                cowfs('put', 'IMG', '%s', '/chan/new')
+                cowfs('rm', 'IMG', '/chan/gone')
+                cowfs('mv', 'IMG', '/chan/moved', '/chan/renamed')
+                print(sorted(os.listdir(held)), os.path.exists('chan/gone'), os.path.exists('chan/moved'))
+                print(open('chan/new').read().strip(), open('chan/renamed').read())
+                os.listdir('.snapshots')
+                cowfs('snapshot', 'create', 'IMG', 'default', 'viachannel')
+                print(os.listdir('.snapshots'), open('.snapshots/viachannel/chan/new').read().strip())
+                cowfs('snapshot', 'delete', 'IMG', 'viachannel')
+                print(os.path.exists('.snapshots/viachannel'), os.listdir('.snapshots'))
+                os.close(held)
+                """.formatted(host));
+        assertEquals("['gone', 'moved'] True True\n['new', 'renamed'] False False\nfrom the channel y\n"
+                + "['viachannel'] from the channel\nFalse []", out);
     }
 
     @Test

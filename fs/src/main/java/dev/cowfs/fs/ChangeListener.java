@@ -1,0 +1,36 @@
+package dev.cowfs.fs;
+
+/**
+ * Told of every change to the filesystem's namespace and inodes as it is made, in the thread making it (under the
+ * filesystem's lock: a listener must only note the change and return, never call back into the filesystem). A
+ * FUSE server uses it to keep the kernel's caches true when something other than the kernel changes the files
+ * (the control channel's commands, rollback, receive). Changes of an operation that later fails may be reported.
+ */
+public interface ChangeListener {
+    /** The entry {@code name} of directory {@code dir} was added or removed. */
+    void entryChanged(long dir, byte[] name);
+
+    /** The attributes or the data of inode {@code ino} changed. */
+    void inodeChanged(long ino);
+
+    /**
+     * Subvolume {@code id}, named {@code name}, was made, removed, or replaced whole (a snapshot, clone or received
+     * snapshot made, a subvolume deleted, a rollback).
+     */
+    void subvolumeChanged(long id, String name);
+
+    /** Listens to nothing. */
+    ChangeListener NONE = new ChangeListener() {
+        @Override
+        public void entryChanged(long dir, byte[] name) {
+        }
+
+        @Override
+        public void inodeChanged(long ino) {
+        }
+
+        @Override
+        public void subvolumeChanged(long id, String name) {
+        }
+    };
+}

@@ -1,0 +1,151 @@
+package dev.cowfs.fuse;
+
+import dev.cowfs.fs.ChangeListener;
+import dev.cowfs.fs.InodeNumber;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/**
+ * Keeps the kernel's caches true when the files change other than through the kernel: the control channel's
+ * commands (put, rm, mv, snapshot create and delete, rollback, receive) run in the mount process on the same
+ * filesystem, and their changes are told to the kernel as FUSE notifications: INVAL_ENTRY for a name added or
+ * removed, INVAL_INODE (attributes and cached data) for an inode changed, and both for the subvolume a rollback
+ * replaced. Changes made while answering the kernel's own requests are left out (the kernel knows them).
+ *
+ * <p>The filesystem tells of a change under its lock; here it is only queued (once while pending), and one thread
+ * writes the notifications to the device. Writing one can wait for the kernel's lock on the directory, which a
+ * request waiting for the filesystem may hold, so it must never happen under the filesystem's lock or on a
+ * thread that answers requests. Only what the kernel holds is told.
+ */
+final class KernelNotifier implements ChangeListener {
+    private static final int NOTIFY_INVAL_INODE = 2;
+    private static final int NOTIFY_INVAL_ENTRY = 3;
+
+    /** One change to tell: an entry (name not null), an inode, or a whole subvolume (subvolume >= 0). */
+    private record Change(long number, byte[] name, long subvolume) {
+        @Override
+        public boolean equals(Object other) {
+            return other instanceof Change change && change.number == number && change.subvolume == subvolume
+                    && Arrays.equals(change.name, name);
+        }
+
+        @Override
+        public int hashCode() {
+            return Long.hashCode(number) * 31 + Arrays.hashCode(name) + Long.hashCode(subvolume);
+        }
+    }
+
+    private final KernelFuse fuse;
+    private final int fd;
+    private final BlockingQueue<Change> queue = new LinkedBlockingQueue<>();
+    private final Set<Change> pending = ConcurrentHashMap.newKeySet();
+    private final FuseMessage message = new FuseMessage(64, 4096);
+    private final Thread thread;
+    private volatile boolean stopped;
+
+    KernelNotifier(KernelFuse fuse, int fd) {
+        this.fuse = fuse;
+        this.fd = fd;
+        this.thread = new Thread(this::run, "cowfs-fuse-notify");
+        thread.setDaemon(true);
+    }
+
+    void start() {
+        thread.start();
+    }
+
+    void stop() {
+        stopped = true;
+        thread.interrupt();
+    }
+
+    /** Whether the calling thread answers the kernel's requests (whose changes the kernel knows already). */
+    private static boolean answeringKernel() {
+        return Thread.currentThread() instanceof KernelSession.Worker;
+    }
+
+    @Override
+    public void entryChanged(long dir, byte[] name) {
+        if (!answeringKernel()) {
+            enqueue(new Change(dir, name.clone(), -1));
+        }
+    }
+
+    @Override
+    public void inodeChanged(long ino) {
+        if (!answeringKernel()) {
+            enqueue(new Change(ino, null, -1));
+        }
+    }
+
+    @Override
+    public void subvolumeChanged(long id, String name) {
+        if (!answeringKernel()) {
+            enqueue(new Change(FusePaths.SNAPSHOTS_INO, name.getBytes(StandardCharsets.UTF_8), -1));
+        }
+        enqueue(new Change(0, null, id)); // a rollback through .snapshots is a kernel request, but the kernel
+        // does not know what the subvolume's files became
+    }
+
+    private void enqueue(Change change) {
+        if (!stopped && pending.add(change)) {
+            queue.add(change);
+        }
+    }
+
+    private void run() {
+        while (!stopped) {
+            Change change;
+            try {
+                change = queue.take();
+            } catch (InterruptedException e) {
+                return;
+            }
+            pending.remove(change);
+            if (change.subvolume >= 0) {
+                for (long node : fuse.heldNodes()) {
+                    long ino = fuse.inodeOf(node);
+                    if (InodeNumber.subvolumeOf(ino) == change.subvolume && ino != FusePaths.SNAPSHOTS_INO) {
+                        invalidateInode(node);
+                    }
+                }
+            } else if (change.name != null) {
+                long parent = fuse.nodeOf(change.number);
+                if (fuse.holds(parent)) {
+                    invalidateEntry(parent, change.name);
+                }
+            } else {
+                long node = fuse.nodeOf(change.number);
+                if (fuse.holds(node)) {
+                    invalidateInode(node);
+                }
+            }
+        }
+    }
+
+    /** struct fuse_notify_inval_inode_out: the node, offset 0 and length 0 (its attributes and all its data). */
+    private void invalidateInode(long node) {
+        message.startReply().putLong(node).putLong(0).putLong(0);
+        send(NOTIFY_INVAL_INODE);
+    }
+
+    /** struct fuse_notify_inval_entry_out, then the name and its NUL. */
+    private void invalidateEntry(long parent, byte[] name) {
+        message.startReply().putLong(parent).putInt(name.length).putInt(0).putBytes(name).putBytes(new byte[1]);
+        send(NOTIFY_INVAL_ENTRY);
+    }
+
+    /** A notification: the header's error field holds its code, its id is 0. Refusals (not cached) are fine. */
+    private void send(int code) {
+        int length = message.replyEnd;
+        message.reply.putInt(0, length);
+        message.reply.putInt(4, code);
+        message.reply.putLong(8, 0);
+        KernelChannel.LIBC.write(fd, message.replyMemory, length);
+    }
+}
