@@ -224,7 +224,22 @@ public final class CowFileSystem implements Closeable {
             Inode inode = inodes.load(ino);
             inodes.store(inodes.touch(inode.withMode((inode.mode() & Inode.S_IFMT) | (permissions & 07777)), false,
                     true));
+            xattrs.chmodAcl(ino, permissions);
         });
+    }
+
+    /**
+     * Keeps POSIX ACLs from now on ({@code system.posix_acl_access} and {@code _default}, see {@link PosixAcl}):
+     * for a FUSE server whose kernel enforces them. Without this call they are refused (EOPNOTSUPP), since nothing
+     * would enforce them.
+     */
+    public void enablePosixAcls() {
+        inodes.enablePosixAcls();
+    }
+
+    /** Whether directory {@code dir} has a default ACL (which new inodes in it inherit; the umask is not applied). */
+    public boolean hasDefaultAcl(long dir) throws IOException {
+        return inodes.posixAcls() && findXattr(dir, PosixAcl.DEFAULT) != null;
     }
 
     public void chown(long ino, int uid, int gid) throws IOException {
@@ -503,13 +518,13 @@ public final class CowFileSystem implements Closeable {
      * find nothing (the kernel asks for security.capability before every write through a mount).
      */
     public byte[] findXattr(long ino, String name) throws IOException {
-        byte[] key = Xattrs.key(ino, name);
+        byte[] key = xattrs.key(ino, name);
         return ops.query(() -> xattrs.find(ino, key));
     }
 
     /** Sets an attribute; {@code create} fails if it exists (EEXIST), {@code replace} if it does not (ENODATA). */
     public void setXattr(long ino, String name, byte[] value, boolean create, boolean replace) throws IOException {
-        byte[] key = Xattrs.key(ino, name);
+        byte[] key = xattrs.key(ino, name);
         Xattrs.checkValue(value);
         ops.change(ino, () -> {
             ops.requireSpace(1 + value.length / blockSize());
@@ -518,7 +533,7 @@ public final class CowFileSystem implements Closeable {
     }
 
     public void removeXattr(long ino, String name) throws IOException {
-        byte[] key = Xattrs.key(ino, name);
+        byte[] key = xattrs.key(ino, name);
         ops.freeing(ino, () -> xattrs.remove(ino, key, name));
     }
 

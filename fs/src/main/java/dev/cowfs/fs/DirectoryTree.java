@@ -223,11 +223,32 @@ final class DirectoryTree {
         if (symlinkTarget != null) {
             inode = inode.withSize(symlinkTarget.length);
             inodes.txn().put(treeOf(inode.ino()), FsKeys.of(inode.ino(), FsKeys.SYMLINK), symlinkTarget);
+        } else if (inodes.posixAcls()) {
+            inode = inheritAcl(dir, inode);
         }
         inodes.store(inode);
         parent = addEntry(parent, nameBytes, inode.ino(), mode & Inode.S_IFMT);
         inodes.store(inodes.touch(parent, true, true));
         return inode.ino();
+    }
+
+    /**
+     * A new inode in a directory with a default ACL takes it, masked by the mode asked for (which then keeps only
+     * what the ACL allows); a new directory also keeps it as its own default ACL.
+     */
+    private Inode inheritAcl(long dir, Inode inode) throws IOException {
+        byte[] inherited = inodes.txn().get(treeOf(dir), Xattrs.key(dir, PosixAcl.DEFAULT, true));
+        if (inherited == null) {
+            return inode;
+        }
+        PosixAcl access = PosixAcl.decode(inherited).inheritedBy(inode.mode());
+        if (!access.equivalentToMode()) {
+            inodes.txn().put(treeOf(inode.ino()), Xattrs.key(inode.ino(), PosixAcl.ACCESS, true), access.encode());
+        }
+        if (inode.isDirectory()) {
+            inodes.txn().put(treeOf(inode.ino()), Xattrs.key(inode.ino(), PosixAcl.DEFAULT, true), inherited);
+        }
+        return inode.withMode(inode.mode() & ~0777 | access.permissionBits());
     }
 
     /** The target of a symbolic link (EINVAL for any other inode). */

@@ -31,6 +31,7 @@ final class InodeTable {
     private final Clock clock;
 
     private volatile ChangeListener changes = ChangeListener.NONE;
+    private volatile boolean posixAcls;
 
     InodeTable(Store store, OpenTransaction open, Subvolumes subvolumes, Clock clock) {
         this.store = store;
@@ -73,6 +74,15 @@ final class InodeTable {
     /** Who is told of changes ({@link ChangeListener}). */
     ChangeListener changes() {
         return changes;
+    }
+
+    /** Whether POSIX ACLs are kept ({@link CowFileSystem#enablePosixAcls}). */
+    boolean posixAcls() {
+        return posixAcls;
+    }
+
+    void enablePosixAcls() {
+        posixAcls = true;
     }
 
     void setChangeListener(ChangeListener listener) {

@@ -17,9 +17,10 @@ import static dev.cowfs.fs.InodeNumber.treeOf;
 final class Xattrs {
     /**
      * The {@code system.} namespace holds attributes the kernel interprets ({@code system.posix_acl_access} is the
-     * mode and more). Stored as plain bytes they would claim permissions nothing enforces, so programs must see
-     * EOPNOTSUPP and fall back to the mode (as {@code cp -a} and {@code setfacl} do); names an older version
-     * stored are hidden from listings.
+     * mode and more). Stored as plain bytes they would claim permissions nothing enforces, so unless POSIX ACLs are
+     * enabled (by a FUSE server whose kernel enforces them) programs must see EOPNOTSUPP and fall back to the mode
+     * (as {@code cp -a} and {@code setfacl} do); names an older version stored are hidden from listings. With
+     * ACLs enabled the two ACL names are kept by the rules of {@link PosixAcl}; other system names stay refused.
      */
     private static final String SYSTEM_PREFIX = "system.";
 
@@ -30,14 +31,19 @@ final class Xattrs {
     }
 
     /** The item key of attribute {@code name} of {@code ino}; EINVAL, ERANGE or EOPNOTSUPP for a name refused. */
-    static byte[] key(long ino, String name) throws FsException {
+    byte[] key(long ino, String name) throws FsException {
+        return key(ino, name, inodes.posixAcls());
+    }
+
+    /** The item key, the ACL names allowed when {@code acls}. */
+    static byte[] key(long ino, String name, boolean acls) throws FsException {
         byte[] bytes = name == null ? new byte[0] : name.getBytes(StandardCharsets.UTF_8);
         if (bytes.length == 0 || bytes.length > CowFileSystem.XATTR_NAME_MAX || name.indexOf('\0') >= 0) {
             throw new FsException(bytes.length > CowFileSystem.XATTR_NAME_MAX ? Errno.ERANGE : Errno.EINVAL,
                     "attribute name of " + bytes.length + " bytes (1 to " + CowFileSystem.XATTR_NAME_MAX
                             + ", no NUL)");
         }
-        if (isSystem(name)) {
+        if (isSystem(name) && !(acls && PosixAcl.isAclName(name))) {
             throw new FsException(Errno.EOPNOTSUPP, "'" + name + "': attributes of the system namespace (POSIX "
                     + "ACLs among them) are not supported; the mode is the only permission (use chmod)");
         }
@@ -76,9 +82,48 @@ final class Xattrs {
         if (replace && !exists) {
             throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
         }
-        txn.put(treeOf(ino), key, value);
-        inodes.touch(inode, false, true);
-        inodes.store(inode);
+        if (PosixAcl.isAclName(name)) {
+            inode = setAcl(inode, key, name, PosixAcl.decode(value));
+        } else {
+            txn.put(treeOf(ino), key, value);
+        }
+        inodes.store(inodes.touch(inode, false, true));
+    }
+
+    /**
+     * An access ACL sets the mode's permission bits and is kept only when the mode cannot say it all; a default
+     * ACL is kept as it is, on directories only (EACCES elsewhere). Symbolic links have no ACLs (EOPNOTSUPP).
+     */
+    private Inode setAcl(Inode inode, byte[] key, String name, PosixAcl acl) throws IOException {
+        WriteTransaction txn = inodes.txn();
+        if (inode.isSymbolicLink()) {
+            throw new FsException(Errno.EOPNOTSUPP, "symbolic link " + inode.ino() + " has no ACLs");
+        }
+        if (name.equals(PosixAcl.DEFAULT)) {
+            if (!inode.isDirectory()) {
+                throw new FsException(Errno.EACCES, "only a directory has a default ACL (inode " + inode.ino() + ")");
+            }
+            txn.put(treeOf(inode.ino()), key, acl.encode());
+            return inode;
+        }
+        if (acl.equivalentToMode()) {
+            txn.delete(treeOf(inode.ino()), key);
+        } else {
+            txn.put(treeOf(inode.ino()), key, acl.encode());
+        }
+        return inode.withMode(inode.mode() & ~0777 | acl.permissionBits());
+    }
+
+    /** After a chmod to {@code mode}: the access ACL, if the inode keeps one, takes the mode's bits. */
+    void chmodAcl(long ino, int mode) throws IOException {
+        if (!inodes.posixAcls()) {
+            return;
+        }
+        byte[] key = key(ino, PosixAcl.ACCESS, true);
+        byte[] stored = inodes.txn().get(treeOf(ino), key);
+        if (stored != null) {
+            inodes.txn().put(treeOf(ino), key, PosixAcl.decode(stored).chmod(mode).encode());
+        }
     }
 
     /** Removes the attribute (ENODATA when there is none) and sets the inode's change time. */
@@ -87,8 +132,7 @@ final class Xattrs {
         if (!inodes.txn().delete(treeOf(ino), key)) {
             throw new FsException(Errno.ENODATA, "inode " + ino + " has no attribute '" + name + "'");
         }
-        inodes.touch(inode, false, true);
-        inodes.store(inode);
+        inodes.store(inodes.touch(inode, false, true));
     }
 
     /** The names of the inode's attributes, in key order (the system namespace left out). */
@@ -97,22 +141,22 @@ final class Xattrs {
         List<String> names = new ArrayList<>();
         if (inodes.txn() == null) {
             try (var read = inodes.store().beginRead()) {
-                collect(read.cursor(treeOf(ino)), ino, names);
+                collect(read.cursor(treeOf(ino)), ino, names, inodes.posixAcls());
             }
         } else {
-            collect(inodes.cursor(ino), ino, names);
+            collect(inodes.cursor(ino), ino, names, inodes.posixAcls());
         }
         return names;
     }
 
-    private static void collect(Cursor cursor, long ino, List<String> names) throws IOException {
+    private static void collect(Cursor cursor, long ino, List<String> names, boolean acls) throws IOException {
         for (boolean ok = cursor.seek(FsKeys.of(ino, FsKeys.XATTR)); ok; ok = cursor.next()) {
             byte[] key = cursor.key();
             if (!FsKeys.is(key, ino, FsKeys.XATTR)) {
                 break;
             }
             String name = new String(FsKeys.name(key), StandardCharsets.UTF_8);
-            if (!isSystem(name)) {
+            if (!isSystem(name) || acls && PosixAcl.isAclName(name)) {
                 names.add(name);
             }
         }

@@ -105,6 +105,39 @@ class FsSemanticsTest {
         }
     }
 
+    /** Setting or removing an extended attribute changes the inode's change time, and nothing else of it. */
+    @Test
+    void anAttributeChangeSetsTheChangeTime() throws Exception {
+        java.util.concurrent.atomic.AtomicLong seconds = new java.util.concurrent.atomic.AtomicLong(1_000);
+        java.time.Clock ticking = new java.time.Clock() {
+            @Override
+            public java.time.ZoneId getZone() {
+                return java.time.ZoneOffset.UTC;
+            }
+
+            @Override
+            public java.time.Clock withZone(java.time.ZoneId zone) {
+                return this;
+            }
+
+            @Override
+            public java.time.Instant instant() {
+                return java.time.Instant.ofEpochSecond(seconds.get());
+            }
+        };
+        try (CowFileSystem fs = CowFileSystem.create(new SimulatedDevice(),
+                FsOptions.builder().commitIntervalMillis(0).clock(ticking).build())) {
+            long file = fs.mknod(ROOT, "file", 0644, 0, 0, 0);
+            seconds.set(2_000);
+            fs.setXattr(file, "user.tag", new byte[] {1}, false, false);
+            assertEquals(2_000, fs.stat(file).ctimeSeconds(), "setxattr");
+            assertEquals(1_000, fs.stat(file).mtimeSeconds());
+            seconds.set(3_000);
+            fs.removeXattr(file, "user.tag");
+            assertEquals(3_000, fs.stat(file).ctimeSeconds(), "removexattr");
+        }
+    }
+
     /**
      * POSIX ACLs are refused, not stored: an access ACL accepted as plain bytes would leave the mode unchanged
      * (cp -a sets a copy's final mode that way) and claim permissions nothing enforces.

@@ -59,12 +59,14 @@ final class FuseProtocol {
     static final long ATOMIC_O_TRUNC = 1L << 3;
     static final long EXPORT_SUPPORT = 1L << 4;
     static final long BIG_WRITES = 1L << 5;
+    static final long DONT_MASK = 1L << 6;
     static final long AUTO_INVAL_DATA = 1L << 12;
     static final long DO_READDIRPLUS = 1L << 13;
     static final long READDIRPLUS_AUTO = 1L << 14;
     static final long ASYNC_DIO = 1L << 15;
     static final long WRITEBACK_CACHE = 1L << 16;
     static final long PARALLEL_DIROPS = 1L << 18;
+    static final long POSIX_ACL = 1L << 20;
     static final long MAX_PAGES = 1L << 22;
     static final long CACHE_SYMLINKS = 1L << 23;
     static final long INIT_EXT = 1L << 30;

@@ -55,6 +55,10 @@ final class KernelFuse {
     /** Handles open for writing per inode: while one is, the kernel's write-back cache may hold data not sent. */
     private final Map<Long, Integer> writers = new ConcurrentHashMap<>();
     private volatile boolean writebackCache;
+    /** Whether the kernel handles POSIX ACLs: it leaves the umask to the server, which applies it without one. */
+    private volatile boolean posixAcls;
+    /** Whether the kernel leaves the umask to the server (DONT_MASK), which must then apply it. */
+    private volatile boolean dontMask;
     private volatile boolean atomicTruncate;
     private volatile boolean destroyed;
 
@@ -205,7 +209,7 @@ final class KernelFuse {
             throw new FsException(Errno.EPROTO, "FUSE protocol " + major + "." + minor + " is too old; 7.31 needed");
         }
         long wanted = ASYNC_READ | ATOMIC_O_TRUNC | EXPORT_SUPPORT | BIG_WRITES | DO_READDIRPLUS | READDIRPLUS_AUTO
-                | ASYNC_DIO | PARALLEL_DIROPS | MAX_PAGES | CACHE_SYMLINKS;
+                | ASYNC_DIO | PARALLEL_DIROPS | MAX_PAGES | CACHE_SYMLINKS | POSIX_ACL | DONT_MASK;
         if (options.cache() == MountOptions.Cache.WRITEBACK) {
             wanted |= WRITEBACK_CACHE;
         }
@@ -215,6 +219,11 @@ final class KernelFuse {
         long flags = offered & wanted;
         atomicTruncate = (flags & ATOMIC_O_TRUNC) != 0;
         writebackCache = (flags & WRITEBACK_CACHE) != 0;
+        posixAcls = (flags & POSIX_ACL) != 0;
+        dontMask = (flags & DONT_MASK) != 0;
+        if (posixAcls) {
+            fs.enablePosixAcls(); // the kernel enforces them (with default_permissions)
+        }
         m.putInt(KERNEL_VERSION).putInt(KERNEL_MINOR_VERSION).putInt(maxReadahead).putInt((int) flags)
                 .putShort(16).putShort(12).putInt(KernelSession.MAX_WRITE).putInt(1)
                 .putShort(KernelSession.MAX_WRITE / 4096).putShort(0).putInt((int) (flags >>> 32)).zeros(28);
@@ -380,6 +389,14 @@ final class KernelFuse {
         return parent;
     }
 
+    /**
+     * The mode a new inode is asked for: the kernel leaves the umask to the server (DONT_MASK), which applies it
+     * unless the directory has a default ACL (the ACL then masks the mode instead, as on Linux filesystems).
+     */
+    private int masked(long parent, int mode, int umask) throws IOException {
+        return dontMask && !(posixAcls && fs.hasDefaultAcl(parent)) ? mode & ~(umask & 0777) : mode;
+    }
+
     /** New files take the directory's group when it has the set-group-ID bit (as on Linux), else the caller's. */
     private int groupFor(long parent, FuseMessage m) throws IOException {
         Inode parentInode = fs.stat(parent);
@@ -396,7 +413,8 @@ final class KernelFuse {
     private void mknod(FuseMessage m, long parent) throws IOException {
         String name = m.name(16);
         parentForChange(parent, name);
-        putEntry(m, fs.mknod(parent, name, m.argInt(0), m.argInt(4) & 0xFFFF_FFFFL, m.uid(), groupFor(parent, m)));
+        putEntry(m, fs.mknod(parent, name, masked(parent, m.argInt(0), m.argInt(8)), m.argInt(4) & 0xFFFF_FFFFL,
+                m.uid(), groupFor(parent, m)));
     }
 
     private void mkdir(FuseMessage m, long parent) throws IOException {
@@ -408,7 +426,8 @@ final class KernelFuse {
         parentForChange(parent, name);
         Inode parentInode = fs.stat(parent);
         boolean inheritGroup = (parentInode.mode() & S_ISGID) != 0;
-        putEntry(m, fs.mkdir(parent, name, m.argInt(0) & 07777 | (inheritGroup ? S_ISGID : 0), m.uid(),
+        int mode = masked(parent, m.argInt(0) & 07777, m.argInt(4));
+        putEntry(m, fs.mkdir(parent, name, mode | (inheritGroup ? S_ISGID : 0), m.uid(),
                 inheritGroup ? parentInode.gid() : m.gid()));
     }
 
@@ -485,7 +504,8 @@ final class KernelFuse {
     private void create(FuseMessage m, long parent) throws IOException {
         String name = m.name(16);
         parentForChange(parent, name);
-        long ino = fs.mknod(parent, name, Inode.S_IFREG | (m.argInt(4) & 07777), 0, m.uid(), groupFor(parent, m));
+        int mode = masked(parent, m.argInt(4) & 07777, m.argInt(8));
+        long ino = fs.mknod(parent, name, Inode.S_IFREG | mode, 0, m.uid(), groupFor(parent, m));
         if (options.compress() != null) {
             fs.setCompression(ino, options.compress());
         }
