@@ -67,6 +67,7 @@ final class FuseProtocol {
     static final long WRITEBACK_CACHE = 1L << 16;
     static final long PARALLEL_DIROPS = 1L << 18;
     static final long POSIX_ACL = 1L << 20;
+    static final long HANDLE_KILLPRIV_V2 = 1L << 28;
     static final long MAX_PAGES = 1L << 22;
     static final long CACHE_SYMLINKS = 1L << 23;
     static final long INIT_EXT = 1L << 30;
@@ -80,6 +81,9 @@ final class FuseProtocol {
     static final int FATTR_MTIME = 1 << 5;
     static final int FATTR_ATIME_NOW = 1 << 7;
     static final int FATTR_MTIME_NOW = 1 << 8;
+    static final int FATTR_KILL_SUIDGID = 1 << 11;
+    static final int WRITE_KILL_SUIDGID = 1 << 2;
+    static final int OPEN_KILL_SUIDGID = 1;
     static final int FOPEN_KEEP_CACHE = 1 << 1;
     static final int RENAME_NOREPLACE = 1;
     static final int RENAME_EXCHANGE = 2;

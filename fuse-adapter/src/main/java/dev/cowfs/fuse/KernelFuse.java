@@ -41,6 +41,9 @@ final class KernelFuse {
     private static final int SEEK_DATA = 3;
     private static final int SEEK_HOLE = 4;
     private static final int S_ISGID = 02000;
+    private static final int S_ISUID = 04000;
+    private static final int S_IXGRP = 010;
+    private static final String SECURITY_CAPABILITY = "security.capability";
     private static final int READDIR_BATCH = 256;
     private static final long FIRST_ENTRY_OFFSET = 2;
 
@@ -59,6 +62,13 @@ final class KernelFuse {
     private volatile boolean posixAcls;
     /** Whether the kernel leaves the umask to the server (DONT_MASK), which must then apply it. */
     private volatile boolean dontMask;
+    /**
+     * Whether the server removes privileges on write, truncate and chown (HANDLE_KILLPRIV_V2): the set-user-ID bit,
+     * the set-group-ID bit of a group-executable file, when the kernel says so, and file capabilities always. The
+     * kernel then no longer asks for security.capability before every write.
+     */
+    private volatile boolean killPrivileges;
+    private volatile KernelNotifier notifier;
     private volatile boolean atomicTruncate;
     private volatile boolean destroyed;
 
@@ -69,6 +79,11 @@ final class KernelFuse {
         this.root = InodeNumber.rootOf(rootSubvolume);
         this.entryNanos = options.entryTimeoutNanos();
         this.attrNanos = options.attrTimeoutNanos();
+    }
+
+    /** Where changes the kernel would not expect are told at once. */
+    void setNotifier(KernelNotifier value) {
+        notifier = value;
     }
 
     boolean destroyed() {
@@ -138,7 +153,7 @@ final class KernelFuse {
         long ino = swap(m.nodeId());
         switch (opcode) {
             case INIT -> init(m);
-            case LOOKUP -> putEntry(m, lookupChild(ino, m.name(0)));
+            case LOOKUP -> lookup(m, ino);
             case FORGET -> {
                 forget(m.nodeId(), m.argLong(0));
                 return false;
@@ -209,7 +224,8 @@ final class KernelFuse {
             throw new FsException(Errno.EPROTO, "FUSE protocol " + major + "." + minor + " is too old; 7.31 needed");
         }
         long wanted = ASYNC_READ | ATOMIC_O_TRUNC | EXPORT_SUPPORT | BIG_WRITES | DO_READDIRPLUS | READDIRPLUS_AUTO
-                | ASYNC_DIO | PARALLEL_DIROPS | MAX_PAGES | CACHE_SYMLINKS | POSIX_ACL | DONT_MASK;
+                | ASYNC_DIO | PARALLEL_DIROPS | MAX_PAGES | CACHE_SYMLINKS | POSIX_ACL | DONT_MASK
+                | HANDLE_KILLPRIV_V2;
         if (options.cache() == MountOptions.Cache.WRITEBACK) {
             wanted |= WRITEBACK_CACHE;
         }
@@ -221,6 +237,7 @@ final class KernelFuse {
         writebackCache = (flags & WRITEBACK_CACHE) != 0;
         posixAcls = (flags & POSIX_ACL) != 0;
         dontMask = (flags & DONT_MASK) != 0;
+        killPrivileges = (flags & HANDLE_KILLPRIV_V2) != 0;
         if (posixAcls) {
             fs.enablePosixAcls(); // the kernel enforces them (with default_permissions)
         }
@@ -241,6 +258,27 @@ final class KernelFuse {
     }
 
     // ------------------------------------------------------------------ attributes
+
+    /**
+     * The entry for a name; a name that does not exist is answered with node id 0 and the entry timeout, which the
+     * kernel keeps as a negative entry (a create there, or a notification, ends it), so a program looking for the
+     * same missing file again does not ask again.
+     */
+    private void lookup(FuseMessage m, long dir) throws IOException {
+        long ino;
+        try {
+            ino = lookupChild(dir, m.name(0));
+        } catch (FsException e) {
+            if (e.errno() != Errno.ENOENT || dir == FusePaths.SNAPSHOTS_INO) {
+                throw e;
+            }
+            m.putLong(0).putLong(0);
+            putTimeout(m, true);
+            m.zeros(ATTR_SIZE);
+            return;
+        }
+        putEntry(m, ino);
+    }
 
     /** The entry {@code name} of directory {@code dir} names, with the virtual directory's names. */
     private long lookupChild(long dir, String name) throws IOException {
@@ -323,6 +361,9 @@ final class KernelFuse {
     private void setattr(FuseMessage m, long ino) throws IOException {
         int valid = m.argInt(0);
         writable(ino);
+        if ((valid & (FATTR_SIZE | FATTR_UID | FATTR_GID)) != 0) {
+            dropPrivileges(ino, (valid & FATTR_KILL_SUIDGID) != 0 && (valid & FATTR_MODE) == 0, m);
+        }
         if ((valid & FATTR_MODE) != 0) {
             fs.chmod(ino, m.argInt(68) & 07777);
         }
@@ -338,6 +379,33 @@ final class KernelFuse {
             fs.setTimes(ino, access, modify);
         }
         putAttrOut(m, ino);
+    }
+
+    /**
+     * With HANDLE_KILLPRIV_V2: removes the file's capabilities, and when the kernel says so (a caller without
+     * CAP_FSETID) the set-user-ID bit and the set-group-ID bit of a file that is group-executable or whose group the
+     * caller is not in, as Linux does (the caller's supplementary groups are not known here: its own group counts).
+     */
+    private void dropPrivileges(long ino, boolean setIds, FuseMessage m) throws IOException {
+        if (!killPrivileges) {
+            return;
+        }
+        if (setIds) {
+            Inode inode = fs.stat(ino);
+            int mode = inode.mode();
+            boolean dropGroup = (mode & S_IXGRP) != 0 || inode.gid() != m.gid();
+            int kept = mode & ~S_ISUID & (dropGroup ? ~S_ISGID : ~0);
+            if (kept != mode) {
+                fs.chmod(ino, kept & 07777);
+                KernelNotifier told = notifier;
+                if (told != null) {
+                    told.invalidateAttributesNow(swap(ino)); // the kernel keeps its cached mode otherwise
+                }
+            }
+        }
+        if (fs.findXattr(ino, SECURITY_CAPABILITY) != null) {
+            fs.removeXattr(ino, SECURITY_CAPABILITY);
+        }
     }
 
     private static Instant timeOf(int valid, int set, int now, long seconds, int nanos) {
@@ -481,6 +549,7 @@ final class KernelFuse {
         fs.open(ino);
         if (writing && atomicTruncate && (flags & O_TRUNC) != 0) {
             try {
+                dropPrivileges(ino, (m.argInt(4) & OPEN_KILL_SUIDGID) != 0, m);
                 fs.truncate(ino, 0);
             } catch (IOException | RuntimeException e) {
                 fs.release(ino);
@@ -532,6 +601,7 @@ final class KernelFuse {
 
     private void write(FuseMessage m) throws IOException {
         int size = m.argInt(16);
+        dropPrivileges(m.argLong(0), (m.argInt(20) & WRITE_KILL_SUIDGID) != 0, m);
         fs.write(m.argLong(0), m.argLong(8), m.argBytes(WRITE_IN_SIZE, size));
         m.putInt(size).putInt(0);
     }

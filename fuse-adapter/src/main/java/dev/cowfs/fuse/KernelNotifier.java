@@ -45,6 +45,7 @@ final class KernelNotifier implements ChangeListener {
     private final BlockingQueue<Change> queue = new LinkedBlockingQueue<>();
     private final Set<Change> pending = ConcurrentHashMap.newKeySet();
     private final FuseMessage message = new FuseMessage(64, 4096);
+    private final FuseMessage attributes = new FuseMessage(64, 64);
     private final Thread thread;
     private volatile boolean stopped;
 
@@ -128,24 +129,36 @@ final class KernelNotifier implements ChangeListener {
         }
     }
 
+    /**
+     * Makes the kernel forget the node's attributes now, from the calling thread (offset -1: no cached data, so no
+     * page lock is taken and a thread answering a request may call it). For a change the kernel does not
+     * expect from a request it made: privileges dropped on a write.
+     */
+    void invalidateAttributesNow(long node) {
+        synchronized (attributes) {
+            attributes.startReply().putLong(node).putLong(-1).putLong(0);
+            send(attributes, NOTIFY_INVAL_INODE);
+        }
+    }
+
     /** struct fuse_notify_inval_inode_out: the node, offset 0 and length 0 (its attributes and all its data). */
     private void invalidateInode(long node) {
         message.startReply().putLong(node).putLong(0).putLong(0);
-        send(NOTIFY_INVAL_INODE);
+        send(message, NOTIFY_INVAL_INODE);
     }
 
     /** struct fuse_notify_inval_entry_out, then the name and its NUL. */
     private void invalidateEntry(long parent, byte[] name) {
         message.startReply().putLong(parent).putInt(name.length).putInt(0).putBytes(name).putBytes(new byte[1]);
-        send(NOTIFY_INVAL_ENTRY);
+        send(message, NOTIFY_INVAL_ENTRY);
     }
 
     /** A notification: the header's error field holds its code, its id is 0. Refusals (not cached) are fine. */
-    private void send(int code) {
-        int length = message.replyEnd;
-        message.reply.putInt(0, length);
-        message.reply.putInt(4, code);
-        message.reply.putLong(8, 0);
-        KernelChannel.LIBC.write(fd, message.replyMemory, length);
+    private void send(FuseMessage from, int code) {
+        int length = from.replyEnd;
+        from.reply.putInt(0, length);
+        from.reply.putInt(4, code);
+        from.reply.putLong(8, 0);
+        KernelChannel.LIBC.write(fd, from.replyMemory, length);
     }
 }

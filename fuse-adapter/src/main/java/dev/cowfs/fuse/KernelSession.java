@@ -66,11 +66,13 @@ final class KernelSession {
         KernelFuse fuse = new KernelFuse(fs, options, rootSubvolume, log);
         KernelSession session = new KernelSession(fd, fuse, log, new KernelNotifier(fuse, fd), fs);
         fs.setChangeListener(session.notifier);
+        fuse.setNotifier(session.notifier);
         session.notifier.start();
         session.startWorker(fd, 0);
         for (int i = 0; i < clones.size(); i++) {
             session.startWorker(clones.get(i), i + 1);
         }
+        session.raiseReadahead(target);
         return session;
     }
 
@@ -86,6 +88,23 @@ final class KernelSession {
         worker.setDaemon(true);
         workers.add(worker);
         worker.start();
+    }
+
+    /**
+     * Lets the kernel read ahead as much as one request carries (1 MiB, not its default 128 KiB), so that sequential
+     * reads arrive as whole requests: the mount's read_ahead_kb in sysfs, as root may set it. Best effort: a
+     * system without it keeps the default, with a line in the log.
+     */
+    private void raiseReadahead(Path target) {
+        try {
+            long dev = (Long) java.nio.file.Files.getAttribute(target, "unix:dev");
+            long major = (dev >>> 8) & 0xFFF | (dev >>> 32) & ~0xFFFL;
+            long minor = dev & 0xFF | (dev >>> 12) & ~0xFFL;
+            java.nio.file.Files.writeString(Path.of("/sys/class/bdi/" + major + ":" + minor + "/read_ahead_kb"),
+                    String.valueOf(MAX_WRITE / 1024));
+        } catch (IOException | RuntimeException e) {
+            logProblem("could not raise the mount's read-ahead to " + MAX_WRITE / 1024 + " KiB (" + e + ")");
+        }
     }
 
     /** Reads, answers and replies until the mount goes away. */

@@ -36,7 +36,8 @@ public final class MountOptions {
     }
 
     private boolean readOnly;
-    private Backend backend = Backend.LIBFUSE2;
+    /** As asked; null: the kernel server when running as root (it mounts by mount(2)), else libfuse 2. */
+    private Backend backend;
     private Cache cache;
     private boolean noAllowOther;
     private long entryTimeoutNanos = 1_000_000_000L;
@@ -178,11 +179,23 @@ public final class MountOptions {
 
     /** Whether other users may use the mount (FUSE's allow_other; by default on for the kernel backend). */
     public boolean allowOther() {
-        return passed.contains("allow_other") || backend == Backend.KERNEL && !noAllowOther;
+        return passed.contains("allow_other") || backend() == Backend.KERNEL && !noAllowOther;
     }
 
+    /** The backend asked for, else the kernel server for root and libfuse 2 for other users. */
     public Backend backend() {
-        return backend;
+        return backend != null ? backend : RUNNING_AS_ROOT ? Backend.KERNEL : Backend.LIBFUSE2;
+    }
+
+    private static final boolean RUNNING_AS_ROOT = runningAsRoot();
+
+    private static boolean runningAsRoot() {
+        try {
+            return Integer.valueOf(0).equals(java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"),
+                    "unix:uid"));
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** The kernel's data caching: as asked, else write-back. */
@@ -202,7 +215,7 @@ public final class MountOptions {
 
     /** Options that only one backend understands, given with the other; null when they agree. */
     public String conflict() {
-        if (backend == Backend.LIBFUSE2 && (cache != null || noAllowOther)) {
+        if (backend() == Backend.LIBFUSE2 && (cache != null || noAllowOther)) {
             return (cache != null ? "cache=" : "noallow_other") + " needs backend=kernel";
         }
         return null;

@@ -167,6 +167,33 @@ class KernelBackendIT {
                 + "['viachannel'] from the channel\nFalse []", out);
     }
 
+    /**
+     * The server drops privileges as Linux does (HANDLE_KILLPRIV_V2): a write or truncate by a user without
+     * CAP_FSETID clears set-user-ID, and set-group-ID on a group-executable file or one whose group the writer is not
+     * in; a write as root keeps them; chown clears set-user-ID. The mode is seen changed at once, as on tmpfs.
+     */
+    @Test
+    void writesAndTruncatesByOtherUsersDropSetIdBitsAtOnce() {
+        String out = python("""
+                import os, subprocess
+                open('suid', 'w').write('x'); os.chmod('suid', 0o4777)
+                open('sgid', 'w').write('y'); os.chmod('sgid', 0o2777)
+                open('sgid-noexec', 'w').write('z'); os.chmod('sgid-noexec', 0o2766)
+                with open('suid', 'a') as f: f.write('root')
+                print(oct(os.stat('suid').st_mode & 0o7777))
+                nobody = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+                for name in ('suid', 'sgid', 'sgid-noexec'):
+                    subprocess.run(nobody + ['sh', '-c', 'echo more >> ' + name], check=True)
+                print(' '.join(oct(os.stat(n).st_mode & 0o7777) for n in ('suid', 'sgid', 'sgid-noexec')))
+                os.chmod('suid', 0o4777)
+                subprocess.run(nobody + ['truncate', '-s', '1', 'suid'], check=True)
+                print(oct(os.stat('suid').st_mode & 0o7777))
+                os.chmod('suid', 0o4755); os.chown('suid', 65534, -1)
+                print(oct(os.stat('suid').st_mode & 0o7777))
+                """);
+        assertEquals("0o4777\n0o777 0o777 0o766\n0o777\n0o755", out);
+    }
+
     @Test
     void fifosAndDevicesAreMadeWithTheirKinds() {
         String out = python("""
