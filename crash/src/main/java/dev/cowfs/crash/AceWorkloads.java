@@ -177,6 +177,13 @@ public final class AceWorkloads {
                 s.ensureFile(file);
                 s.add(new CrashOp.Truncate(file, s.model.sizeOf(file) + 20_000));
             }));
+            all.add(new Template("punch a hole in " + file, file, s -> {
+                s.ensureFile(file);
+                if (s.model.sizeOf(file) < 16_384) {
+                    s.add(new CrashOp.Write(file, s.model.sizeOf(file), 200_000, s.nextTag(), "fill"));
+                }
+                s.add(new CrashOp.PunchHole(file, 3000, s.model.sizeOf(file) / 2));
+            }));
             all.add(new Template("unlink " + file, file, s -> {
                 s.ensureFile(file);
                 s.add(new CrashOp.Unlink(file));

@@ -38,6 +38,14 @@ public sealed interface CrashOp {
         }
     }
 
+    /** Punch a hole: [offset, offset + length) reads as zeros, the size unchanged. */
+    record PunchHole(String path, long offset, long length) implements CrashOp {
+        @Override
+        public String toString() {
+            return "punch " + path + " " + offset + "+" + length;
+        }
+    }
+
     record Unlink(String path) implements CrashOp {
         @Override
         public String toString() {
@@ -168,6 +176,10 @@ public sealed interface CrashOp {
                             Integer.parseInt(w[4].substring(1)), w[2]);
                 }
                 case "truncate" -> new Truncate(w[1], Long.parseLong(w[2]));
+                case "punch" -> {
+                    String[] range = w[2].split("\\+");
+                    yield new PunchHole(w[1], Long.parseLong(range[0]), Long.parseLong(range[1]));
+                }
                 case "unlink" -> new Unlink(w[1]);
                 case "rmdir" -> new Rmdir(w[1]);
                 case "rename" -> new Rename(w[1], w[2]);

@@ -145,6 +145,12 @@ public final class FsModel {
         } else if (op instanceof CrashOp.Truncate truncate) {
             Node file = file(truncate.path());
             file.data = java.util.Arrays.copyOf(file.data, (int) truncate.size());
+        } else if (op instanceof CrashOp.PunchHole punch) {
+            Node file = file(punch.path());
+            byte[] data = file.data.clone();
+            java.util.Arrays.fill(data, (int) Math.min(punch.offset(), data.length),
+                    (int) Math.min(punch.offset() + punch.length(), data.length), (byte) 0);
+            file.data = data;
         } else if (op instanceof CrashOp.Unlink unlink) {
             parent(unlink.path()).children.remove(name(unlink.path()));
         } else if (op instanceof CrashOp.Rmdir rmdir) {

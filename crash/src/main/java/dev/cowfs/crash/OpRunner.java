@@ -23,6 +23,8 @@ public final class OpRunner {
             fs.write(fs.resolve(write.path(), false), write.offset(), bytes, 0, bytes.length);
         } else if (op instanceof CrashOp.Truncate truncate) {
             fs.truncate(fs.resolve(truncate.path(), false), truncate.size());
+        } else if (op instanceof CrashOp.PunchHole punch) {
+            fs.punchHole(fs.resolve(punch.path(), false), punch.offset(), punch.length(), 0);
         } else if (op instanceof CrashOp.Unlink unlink) {
             fs.unlink(parent(fs, unlink.path()), FsModel.name(unlink.path()));
         } else if (op instanceof CrashOp.Rmdir rmdir) {

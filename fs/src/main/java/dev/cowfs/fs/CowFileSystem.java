@@ -228,11 +228,7 @@ public final class CowFileSystem implements Closeable {
         });
     }
 
-    /**
-     * Keeps POSIX ACLs from now on ({@code system.posix_acl_access} and {@code _default}, see {@link PosixAcl}):
-     * for a FUSE server whose kernel enforces them. Without this call they are refused (EOPNOTSUPP), since nothing
-     * would enforce them.
-     */
+    /** Keeps POSIX ACLs from now on ({@link PosixAcl}), for a server whose kernel enforces them; else EOPNOTSUPP. */
     public void enablePosixAcls() {
         inodes.enablePosixAcls();
     }
@@ -465,6 +461,24 @@ public final class CowFileSystem implements Closeable {
     }
 
     /** The first offset at or after {@code offset} that holds data (SEEK_DATA); ENXIO past the last data. */
+    /**
+     * Deallocates [offset, offset + length) of a regular file, its size unchanged (fallocate's PUNCH_HOLE): reads
+     * there give zeros, space no other file or snapshot shares is freed. With {@code growTo} past the size (ZERO_RANGE
+     * without KEEP_SIZE) the file then grows to it, the new part a hole.
+     */
+    public void punchHole(long ino, long offset, long length, long growTo) throws IOException {
+        if (offset < 0 || length <= 0 || offset > FileData.MAX_FILE_BYTES - length) {
+            throw new FsException(Errno.EINVAL, "range of " + length + " bytes at " + offset);
+        }
+        ops.freeing(ino, () -> data.flushFile(ino), () -> {
+            data.punchHole(ino, offset, offset + length);
+            if (growTo > inodes.load(ino).size()) {
+                data.truncate(ino, growTo);
+            }
+            ops.afterChange();
+        });
+    }
+
     public long seekData(long ino, long offset) throws IOException {
         return ops.exclusiveQuery(() -> {
             return data.seek(ino, offset, true);
@@ -574,10 +588,7 @@ public final class CowFileSystem implements Closeable {
         return ops.query(() -> subvolumes.idOf(name));
     }
 
-    /**
-     * Tells {@code listener} of every change from now on (null: nobody); see {@link ChangeListener} for what it may
-     * do when told.
-     */
+    /** Tells {@code listener} of every change from now on (null: nobody); see {@link ChangeListener}. */
     public void setChangeListener(ChangeListener listener) {
         inodes.setChangeListener(listener);
     }

@@ -381,6 +381,27 @@ final class FileData {
         }
     }
 
+    /**
+     * Makes [from, to) a hole, the size unchanged (FALLOC_FL_PUNCH_HOLE): reads there give zeros and the data there
+     * is no longer held, extents across the edges cut; bytes of an inline file are zeroed.
+     */
+    void punchHole(long ino, long from, long to) throws IOException {
+        Inode inode = regularFile(ino);
+        flush(ino);
+        long end = Math.min(to, inode.size());
+        if (from < end) {
+            byte[] inline = inodes.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA));
+            if (inline != null) {
+                byte[] zeroed = inline.clone();
+                Arrays.fill(zeroed, (int) Math.min(from, zeroed.length), (int) Math.min(end, zeroed.length), (byte) 0);
+                txn().put(InodeNumber.treeOf(ino), FsKeys.of(ino, FsKeys.INLINE_DATA), zeroed);
+            } else {
+                punch(ino, from, end);
+            }
+        }
+        inodes.store(inodes.touch(inode, true, true));
+    }
+
     void truncate(long ino, long size) throws IOException {
         Inode inode = regularFile(ino);
         flush(ino);

@@ -52,6 +52,7 @@ final class FuseProtocol {
     static final int READDIRPLUS = 44;
     static final int RENAME2 = 45;
     static final int LSEEK = 46;
+    static final int COPY_FILE_RANGE = 47;
     static final int SYNCFS = 50;
 
     // ------------------------------------------------------------------ INIT flags

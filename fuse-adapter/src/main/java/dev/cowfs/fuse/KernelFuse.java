@@ -38,6 +38,9 @@ final class KernelFuse {
     private static final int XATTR_CREATE = 1;
     private static final int XATTR_REPLACE = 2;
     private static final int FALLOC_FL_KEEP_SIZE = 1;
+    private static final int FALLOC_FL_PUNCH_HOLE = 2;
+    private static final int FALLOC_FL_ZERO_RANGE = 0x10;
+    private static final long COPY_CHUNK = 1L << 30;
     private static final int SEEK_DATA = 3;
     private static final int SEEK_HOLE = 4;
     private static final int S_ISGID = 02000;
@@ -51,10 +54,7 @@ final class KernelFuse {
     private final MountOptions options;
     private final PrintWriter log;
     private final long root;
-    private final long entryNanos;
-    private final long attrNanos;
-    /** Lookups the kernel holds per node (its reference count of each inode it caches). */
-    private final Map<Long, Long> lookups = new ConcurrentHashMap<>();
+    private final KernelNodes nodes;
     /** Handles open for writing per inode: while one is, the kernel's write-back cache may hold data not sent. */
     private final Map<Long, Integer> writers = new ConcurrentHashMap<>();
     private volatile boolean writebackCache;
@@ -77,8 +77,12 @@ final class KernelFuse {
         this.options = options;
         this.log = log;
         this.root = InodeNumber.rootOf(rootSubvolume);
-        this.entryNanos = options.entryTimeoutNanos();
-        this.attrNanos = options.attrTimeoutNanos();
+        this.nodes = new KernelNodes(fs, root, options);
+    }
+
+    /** The kernel's nodes and the lookups it holds. */
+    KernelNodes nodes() {
+        return nodes;
     }
 
     /** Where changes the kernel would not expect are told at once. */
@@ -88,35 +92,6 @@ final class KernelFuse {
 
     boolean destroyed() {
         return destroyed;
-    }
-
-    /** Whether the kernel holds node {@code node} (looked up and not forgotten); the root always. */
-    boolean holds(long node) {
-        return node == ROOT_ID || lookups.containsKey(node);
-    }
-
-    /** The nodes the kernel holds now, the root included. */
-    java.util.List<Long> heldNodes() {
-        java.util.List<Long> nodes = new java.util.ArrayList<>(lookups.keySet());
-        nodes.add(ROOT_ID);
-        return nodes;
-    }
-
-    /** The node id of inode {@code ino}. */
-    long nodeOf(long ino) {
-        return swap(ino);
-    }
-
-    /** The inode of node id {@code node}. */
-    long inodeOf(long node) {
-        return swap(node);
-    }
-
-    // ------------------------------------------------------------------ node ids and inode numbers
-
-    /** The node id of an inode, and the inode of a node id: the root and inode 1 trade numbers. */
-    private long swap(long number) {
-        return number == root ? ROOT_ID : number == ROOT_ID ? root : number;
     }
 
     // ------------------------------------------------------------------ dispatch
@@ -150,19 +125,19 @@ final class KernelFuse {
 
     /** Runs the operation; false when it sends no reply. */
     private boolean dispatch(int opcode, FuseMessage m) throws IOException {
-        long ino = swap(m.nodeId());
+        long ino = nodes.swap(m.nodeId());
         switch (opcode) {
             case INIT -> init(m);
-            case LOOKUP -> lookup(m, ino);
+            case LOOKUP -> nodes.lookup(m, ino);
             case FORGET -> {
-                forget(m.nodeId(), m.argLong(0));
+                nodes.forget(m.nodeId(), m.argLong(0));
                 return false;
             }
             case BATCH_FORGET -> {
-                batchForget(m);
+                nodes.batchForget(m);
                 return false;
             }
-            case GETATTR -> putAttrOut(m, ino);
+            case GETATTR -> nodes.putAttrOut(m, ino);
             case SETATTR -> setattr(m, ino);
             case READLINK -> m.putBytes(fs.readlink(ino).getBytes(StandardCharsets.UTF_8));
             case SYMLINK -> symlink(m, ino);
@@ -193,6 +168,7 @@ final class KernelFuse {
             case ACCESS -> access(m, ino);
             case FALLOCATE -> fallocate(m);
             case LSEEK -> lseek(m);
+            case COPY_FILE_RANGE -> copyFileRange(m);
             case SYNCFS -> fs.sync();
             case DESTROY -> destroyed = true;
             default -> throw new FsException(Errno.ENOSYS, "operation " + opcode + " is not supported");
@@ -246,118 +222,6 @@ final class KernelFuse {
                 .putShort(KernelSession.MAX_WRITE / 4096).putShort(0).putInt((int) (flags >>> 32)).zeros(28);
     }
 
-    private void forget(long node, long count) {
-        lookups.computeIfPresent(node, (key, held) -> held - count <= 0 ? null : held - count);
-    }
-
-    private void batchForget(FuseMessage m) {
-        int count = m.argInt(0);
-        for (int i = 0; i < count; i++) {
-            forget(m.argLong(8 + 16 * i), m.argLong(16 + 16 * i));
-        }
-    }
-
-    // ------------------------------------------------------------------ attributes
-
-    /**
-     * The entry for a name; a name that does not exist is answered with node id 0 and the entry timeout, which the
-     * kernel keeps as a negative entry (a create there, or a notification, ends it), so a program looking for the
-     * same missing file again does not ask again.
-     */
-    private void lookup(FuseMessage m, long dir) throws IOException {
-        long ino;
-        try {
-            ino = lookupChild(dir, m.name(0));
-        } catch (FsException e) {
-            if (e.errno() != Errno.ENOENT || dir == FusePaths.SNAPSHOTS_INO) {
-                throw e;
-            }
-            m.putLong(0).putLong(0);
-            putTimeout(m, true);
-            m.zeros(ATTR_SIZE);
-            return;
-        }
-        putEntry(m, ino);
-    }
-
-    /** The entry {@code name} of directory {@code dir} names, with the virtual directory's names. */
-    private long lookupChild(long dir, String name) throws IOException {
-        if (dir == FusePaths.SNAPSHOTS_INO) {
-            if (name.equals(".")) {
-                return dir;
-            }
-            if (name.equals("..")) {
-                return root;
-            }
-            long subvolume = fs.subvolumeId(name);
-            if (subvolume == InodeNumber.subvolumeOf(root)) {
-                throw new FsException(Errno.ENOENT, "the mounted subvolume is the root, not in " + FusePaths.SNAPSHOTS);
-            }
-            return InodeNumber.rootOf(subvolume);
-        }
-        if (dir == root && name.equals(FusePaths.SNAPSHOTS)) {
-            return FusePaths.SNAPSHOTS_INO;
-        }
-        if (name.equals("..")) {
-            return parentOf(dir);
-        }
-        return name.equals(".") ? dir : fs.lookup(dir, name);
-    }
-
-    private long parentOf(long dir) throws IOException {
-        if (dir == FusePaths.SNAPSHOTS_INO) {
-            return root;
-        }
-        if (dir == InodeNumber.rootOf(InodeNumber.subvolumeOf(dir)) && dir != root) {
-            return FusePaths.SNAPSHOTS_INO;
-        }
-        return dir == root ? root : fs.lookup(dir, "..");
-    }
-
-    private Inode statOf(long ino) throws IOException {
-        if (ino == FusePaths.SNAPSHOTS_INO) {
-            Inode r = fs.stat(root);
-            return new Inode(FusePaths.SNAPSHOTS_INO, 0, Inode.S_IFDIR | 0555, r.uid(), r.gid(), 2, 0, 0, 0, root, 0,
-                    r.atimeSeconds(), r.atimeNanos(), r.mtimeSeconds(), r.mtimeNanos(), r.ctimeSeconds(),
-                    r.ctimeNanos(), r.btimeSeconds(), r.btimeNanos());
-        }
-        return fs.stat(ino);
-    }
-
-    /** A struct fuse_entry_out for {@code ino}; the kernel now holds one more lookup of it. */
-    private void putEntry(FuseMessage m, long ino) throws IOException {
-        Inode inode = statOf(ino);
-        long node = swap(ino);
-        m.putLong(node).putLong(inode.generation());
-        putTimeout(m, true);
-        putAttr(m, inode);
-        lookups.merge(node, 1L, Long::sum);
-    }
-
-    /** entry_valid, attr_valid and their nanoseconds (an entry), or attr_valid, its nanoseconds and padding. */
-    private void putTimeout(FuseMessage m, boolean entry) {
-        if (entry) {
-            m.putLong(entryNanos / 1_000_000_000L).putLong(attrNanos / 1_000_000_000L)
-                    .putInt((int) (entryNanos % 1_000_000_000L)).putInt((int) (attrNanos % 1_000_000_000L));
-        } else {
-            m.putLong(attrNanos / 1_000_000_000L).putInt((int) (attrNanos % 1_000_000_000L)).putInt(0);
-        }
-    }
-
-    private void putAttrOut(FuseMessage m, long ino) throws IOException {
-        putTimeout(m, false);
-        putAttr(m, statOf(ino));
-    }
-
-    /** struct fuse_attr. */
-    private static void putAttr(FuseMessage m, Inode inode) {
-        m.putLong(inode.ino()).putLong(inode.size()).putLong((inode.size() + 511) / 512)
-                .putLong(inode.atimeSeconds()).putLong(inode.mtimeSeconds()).putLong(inode.ctimeSeconds())
-                .putInt(inode.atimeNanos()).putInt(inode.mtimeNanos()).putInt(inode.ctimeNanos())
-                .putInt(inode.mode()).putInt(inode.nlink()).putInt(inode.uid()).putInt(inode.gid())
-                .putInt((int) inode.rdev()).putInt(4096).putInt(0);
-    }
-
     private void setattr(FuseMessage m, long ino) throws IOException {
         int valid = m.argInt(0);
         writable(ino);
@@ -378,7 +242,7 @@ final class KernelFuse {
         if (access != null || modify != null) {
             fs.setTimes(ino, access, modify);
         }
-        putAttrOut(m, ino);
+        nodes.putAttrOut(m, ino);
     }
 
     /**
@@ -399,7 +263,7 @@ final class KernelFuse {
                 fs.chmod(ino, kept & 07777);
                 KernelNotifier told = notifier;
                 if (told != null) {
-                    told.invalidateAttributesNow(swap(ino)); // the kernel keeps its cached mode otherwise
+                    told.invalidateAttributesNow(nodes.swap(ino)); // the kernel keeps its cached mode otherwise
                 }
             }
         }
@@ -429,7 +293,7 @@ final class KernelFuse {
     }
 
     private void access(FuseMessage m, long ino) throws IOException {
-        statOf(ino);
+        nodes.statOf(ino);
         if ((m.argInt(0) & W_OK) != 0 && readOnly(ino)) {
             throw new FsException(Errno.EROFS, "inode " + ino + " is in a read-only snapshot or mount");
         }
@@ -475,27 +339,27 @@ final class KernelFuse {
         String name = m.name(0);
         String target = m.name(m.afterName(0));
         parentForChange(parent, name);
-        putEntry(m, fs.symlink(parent, name, target, m.uid(), groupFor(parent, m)));
+        nodes.putEntry(m, fs.symlink(parent, name, target, m.uid(), groupFor(parent, m)));
     }
 
     private void mknod(FuseMessage m, long parent) throws IOException {
         String name = m.name(16);
         parentForChange(parent, name);
-        putEntry(m, fs.mknod(parent, name, masked(parent, m.argInt(0), m.argInt(8)), m.argInt(4) & 0xFFFF_FFFFL,
+        nodes.putEntry(m, fs.mknod(parent, name, masked(parent, m.argInt(0), m.argInt(8)), m.argInt(4) & 0xFFFF_FFFFL,
                 m.uid(), groupFor(parent, m)));
     }
 
     private void mkdir(FuseMessage m, long parent) throws IOException {
         String name = m.name(8);
         if (parent == FusePaths.SNAPSHOTS_INO) {
-            putEntry(m, InodeNumber.rootOf(fs.createSnapshot(InodeNumber.subvolumeOf(root), name, false)));
+            nodes.putEntry(m, InodeNumber.rootOf(fs.createSnapshot(InodeNumber.subvolumeOf(root), name, false)));
             return;
         }
         parentForChange(parent, name);
         Inode parentInode = fs.stat(parent);
         boolean inheritGroup = (parentInode.mode() & S_ISGID) != 0;
         int mode = masked(parent, m.argInt(0) & 07777, m.argInt(4));
-        putEntry(m, fs.mkdir(parent, name, mode | (inheritGroup ? S_ISGID : 0), m.uid(),
+        nodes.putEntry(m, fs.mkdir(parent, name, mode | (inheritGroup ? S_ISGID : 0), m.uid(),
                 inheritGroup ? parentInode.gid() : m.gid()));
     }
 
@@ -523,15 +387,15 @@ final class KernelFuse {
         } else {
             throw new FsException(Errno.EINVAL, "rename flags " + flags + " are not supported");
         }
-        long toDir = swap(toNode);
+        long toDir = nodes.swap(toNode);
         fs.rename(parentForChange(fromDir, fromName), fromName, parentForChange(toDir, toName), toName, mode);
     }
 
     private void link(FuseMessage m, long parent) throws IOException {
-        long ino = writable(swap(m.argLong(0)));
+        long ino = writable(nodes.swap(m.argLong(0)));
         String name = m.name(8);
         fs.link(ino, parentForChange(parent, name), name);
-        putEntry(m, ino);
+        nodes.putEntry(m, ino);
     }
 
     // ------------------------------------------------------------------ files
@@ -582,7 +446,7 @@ final class KernelFuse {
         if ((m.argInt(0) & O_ACCMODE) != O_RDONLY) {
             writers.merge(ino, 1, Integer::sum);
         }
-        putEntry(m, ino);
+        nodes.putEntry(m, ino);
         m.putLong(ino).putInt(openFlags()).putInt(0);
     }
 
@@ -608,18 +472,28 @@ final class KernelFuse {
 
     /**
      * Mode 0 grows the file to cover the range, KEEP_SIZE only checks for room; both refuse with ENOSPC when the
-     * free space cannot hold the range. Other modes (punching holes, zeroing, collapsing) are EOPNOTSUPP.
+     * free space cannot hold the range (copy-on-write cannot reserve blocks ahead of the writes that fill them).
+     * PUNCH_HOLE (with KEEP_SIZE, as Linux requires) deallocates the range; ZERO_RANGE makes it read as zeros the
+     * same way, growing the file to its end unless KEEP_SIZE. Other modes are EOPNOTSUPP.
      */
     private void fallocate(FuseMessage m) throws IOException {
         long ino = m.argLong(0);
         long offset = m.argLong(8);
         long length = m.argLong(16);
         int mode = m.argInt(24);
-        if ((mode & ~FALLOC_FL_KEEP_SIZE) != 0) {
-            throw new FsException(Errno.EOPNOTSUPP, "fallocate mode " + mode + " is not supported");
-        }
         if (offset < 0 || length <= 0) {
             throw new FsException(Errno.EINVAL, "fallocate of " + length + " bytes at " + offset);
+        }
+        if (mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)) {
+            fs.punchHole(ino, offset, length, 0);
+            return;
+        }
+        if ((mode & ~FALLOC_FL_KEEP_SIZE) == FALLOC_FL_ZERO_RANGE) {
+            fs.punchHole(ino, offset, length, (mode & FALLOC_FL_KEEP_SIZE) != 0 ? 0 : offset + length);
+            return;
+        }
+        if ((mode & ~FALLOC_FL_KEEP_SIZE) != 0) {
+            throw new FsException(Errno.EOPNOTSUPP, "fallocate mode " + mode + " is not supported");
         }
         FsStat figures = fs.statfs();
         Inode inode = fs.stat(ino);
@@ -631,6 +505,39 @@ final class KernelFuse {
         if ((mode & FALLOC_FL_KEEP_SIZE) == 0 && end > inode.size()) {
             fs.truncate(ino, end);
         }
+    }
+
+    /**
+     * copy_file_range: a whole file copied from its start onto the start of a file no longer than it becomes a
+     * reflink (the data extents shared, nothing copied; O(extents)); anything else is copied through a buffer. The
+     * answer carries a 32-bit count, so at most 1 GiB is copied per request (the caller asks again for the rest).
+     */
+    private void copyFileRange(FuseMessage m) throws IOException {
+        long src = m.argLong(0);
+        long srcOffset = m.argLong(8);
+        long dst = nodes.swap(m.argLong(16));
+        long dstOffset = m.argLong(32);
+        long length = m.argLong(40);
+        Inode source = fs.stat(src);
+        long available = Math.max(0, Math.min(length, source.size() - srcOffset));
+        if (srcOffset == 0 && dstOffset == 0 && length >= source.size() && source.size() <= COPY_CHUNK
+                && src != dst && fs.stat(dst).size() <= source.size() && source.isRegularFile()) {
+            fs.reflink(src, dst);
+            m.putInt((int) source.size()).putInt(0);
+            return;
+        }
+        long copied = 0;
+        long limit = Math.min(available, COPY_CHUNK);
+        byte[] buffer = new byte[(int) Math.min(limit, KernelSession.MAX_WRITE)];
+        while (copied < limit) {
+            int n = fs.read(src, srcOffset + copied, buffer, 0, (int) Math.min(buffer.length, limit - copied));
+            if (n <= 0) {
+                break;
+            }
+            fs.write(dst, dstOffset + copied, buffer, 0, n);
+            copied += n;
+        }
+        m.putInt((int) copied).putInt(0);
     }
 
     /**
@@ -664,7 +571,7 @@ final class KernelFuse {
     // ------------------------------------------------------------------ directories
 
     private void opendir(FuseMessage m, long ino) throws IOException {
-        if (!statOf(ino).isDirectory()) {
+        if (!nodes.statOf(ino).isDirectory()) {
             throw new FsException(Errno.ENOTDIR, "inode " + ino + " is not a directory");
         }
         m.putLong(ino).putInt(0).putInt(0);
@@ -677,7 +584,7 @@ final class KernelFuse {
         if (offset < 1 && !reply.add(".", dir, Inode.S_IFDIR, 1)) {
             return;
         }
-        if (offset < 2 && !reply.add("..", parentOf(dir), Inode.S_IFDIR, 2)) {
+        if (offset < 2 && !reply.add("..", nodes.parentOf(dir), Inode.S_IFDIR, 2)) {
             return;
         }
         if (dir == FusePaths.SNAPSHOTS_INO) {
@@ -739,7 +646,7 @@ final class KernelFuse {
                 if (name.equals(".") || name.equals("..")) {
                     m.zeros(ENTRY_OUT_SIZE); // node id 0: no lookup taken
                 } else {
-                    putEntry(m, ino);
+                    nodes.putEntry(m, ino);
                 }
             }
             m.putLong(ino).putLong(nextOffset).putInt(bytes.length).putInt((type >>> 12) & 017).putBytes(bytes)

@@ -109,20 +109,20 @@ final class KernelNotifier implements ChangeListener {
             }
             pending.remove(change);
             if (change.subvolume >= 0) {
-                for (long node : fuse.heldNodes()) {
-                    long ino = fuse.inodeOf(node);
+                for (long node : fuse.nodes().heldNodes()) {
+                    long ino = fuse.nodes().inodeOf(node);
                     if (InodeNumber.subvolumeOf(ino) == change.subvolume && ino != FusePaths.SNAPSHOTS_INO) {
                         invalidateInode(node);
                     }
                 }
             } else if (change.name != null) {
-                long parent = fuse.nodeOf(change.number);
-                if (fuse.holds(parent)) {
+                long parent = fuse.nodes().nodeOf(change.number);
+                if (fuse.nodes().holds(parent)) {
                     invalidateEntry(parent, change.name);
                 }
             } else {
-                long node = fuse.nodeOf(change.number);
-                if (fuse.holds(node)) {
+                long node = fuse.nodes().nodeOf(change.number);
+                if (fuse.nodes().holds(node)) {
                     invalidateInode(node);
                 }
             }

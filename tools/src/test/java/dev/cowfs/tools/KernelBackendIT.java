@@ -194,6 +194,68 @@ class KernelBackendIT {
         assertEquals("0o4777\n0o777 0o777 0o766\n0o777\n0o755", out);
     }
 
+    /**
+     * copy_file_range of a whole file onto an empty one is a reflink (cowfs du counts every byte of both as shared,
+     * and the copy reads back the same); an unaligned range is copied byte for byte.
+     */
+    @Test
+    void copyFileRangeOfAWholeFileSharesItsDataAndARangeIsCopied() {
+        String out = python("""
+                import os, json
+                data = os.urandom(16 << 20)
+                with open('orig', 'wb') as f: f.write(data)
+                src = os.open('orig', os.O_RDONLY)
+                dst = os.open('copy', os.O_CREAT | os.O_WRONLY, 0o644)
+                done = 0
+                while done < len(data):
+                    done += os.copy_file_range(src, dst, len(data) - done)
+                os.close(dst)
+                part = os.open('part', os.O_CREAT | os.O_WRONLY, 0o644)
+                os.copy_file_range(src, part, 777, 1234, 5000)
+                os.close(part); os.close(src)
+                print(open('copy', 'rb').read() == data, open('part', 'rb').read() == bytes(5000) + data[1234:2011])
+                du = subprocess.run([sys.argv[1] + '/cowfs', 'du', sys.argv[2], '/orig', '/copy', '--json'],
+                                    capture_output=True, text=True)
+                print([item['shared_bytes'] for item in json.loads(du.stdout)['items']])
+                """);
+        assertEquals("True True\n[16777216, 16777216]", out);
+    }
+
+    /**
+     * fallocate's PUNCH_HOLE and ZERO_RANGE: zeros where asked, the size kept or grown as Linux documents, the
+     * extents inside the range freed (cowfs du); PUNCH_HOLE without KEEP_SIZE is EOPNOTSUPP, as on Linux.
+     */
+    @Test
+    void punchingAHoleAndZeroingARangeReadAsZerosAndFreeTheSpace() {
+        String out = python("""
+                import ctypes, os, json
+                libc = ctypes.CDLL(None, use_errno=True)
+                libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+                KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE = 1, 2, 0x10
+                data = os.urandom(4 << 20)
+                with open('holes', 'wb') as f: f.write(data)
+                fd = os.open('holes', os.O_RDWR)
+                print(libc.fallocate(fd, PUNCH_HOLE | KEEP_SIZE, 1 << 20, 2 << 20), os.fstat(fd).st_size)
+                print(os.pread(fd, 2 << 20, 1 << 20) == bytes(2 << 20), os.pread(fd, 4096, 0) == data[:4096])
+                os.close(fd)  # SEEK_HOLE is refused while a writer may hold data in the kernel's cache
+                reader = os.open('holes', os.O_RDONLY)
+                print(os.lseek(reader, 0, os.SEEK_HOLE), os.lseek(reader, 1 << 20, os.SEEK_DATA))
+                os.close(reader)
+                fd = os.open('holes', os.O_RDWR)
+                print(libc.fallocate(fd, ZERO_RANGE, (4 << 20) - 4096, 1 << 20), os.fstat(fd).st_size)
+                print(os.pread(fd, 8192, (4 << 20) - 4096) == bytes(8192))
+                print(libc.fallocate(fd, ZERO_RANGE | KEEP_SIZE, 6 << 20, 4096), os.fstat(fd).st_size)
+                print(libc.fallocate(fd, PUNCH_HOLE, 0, 4096), ctypes.get_errno())
+                os.close(fd)
+                du = subprocess.run([sys.argv[1] + '/cowfs', 'du', sys.argv[2], '/holes', '--json'],
+                                    capture_output=True, text=True)
+                print(json.loads(du.stdout)['items'][0]['referenced_bytes'])
+                """);
+        // the two whole 1 MiB extents in the hole are freed; the last extent, cut by 4 KiB, is still held whole
+        assertEquals("0 4194304\nTrue True\n" + (1 << 20) + " " + (3 << 20) + "\n0 " + ((5 << 20) - 4096)
+                + "\nTrue\n0 " + ((5 << 20) - 4096) + "\n-1 95\n" + (2 << 20), out);
+    }
+
     @Test
     void fifosAndDevicesAreMadeWithTheirKinds() {
         String out = python("""
