@@ -22,7 +22,10 @@ final class Targets {
     }
 
     private static final List<RatioTarget> RATIOS = List.of(
-            new RatioTarget("fuse", "randRead4k", "bindfs", 1.0, "issue 22: random 4 KiB reads through the mount"));
+            new RatioTarget("fuse", "randRead4k", "bindfs", 1.0, "issue 22: random 4 KiB reads through the mount"),
+            new RatioTarget("fuse", "seqWrite", "bindfs", 1.5, "issue 24: 1 MiB writes through the mount"),
+            new RatioTarget("fuse", "seqRead", "bindfs", 1.5, "issue 24: 1 MiB reads through the mount"),
+            new RatioTarget("fuse", "metadata", "bindfs", 1.2, "issue 24: create, stat, unlink through the mount"));
     private static final List<LimitTarget> LIMITS = List.of(
             new LimitTarget("cli", "snapshotCreate", "seconds", 0.3, "s",
                     "issue 22: a command sent to a holder, median of 20"));
