@@ -68,6 +68,7 @@ public final class CowFileSystem implements Closeable {
     private boolean compressByDefault;
     /** Subvolumes and snapshots: their records, read-only flags and inode counters. */
     private final Subvolumes subvolumes;
+    private final SubvolumeChanges subvolumeChanges;
     private CowFileSystem(Store store, FsOptions options) {
         this.store = store;
         this.options = options;
@@ -80,6 +81,7 @@ public final class CowFileSystem implements Closeable {
         this.tree = new DirectoryTree(inodes, subvolumes, openFiles);
         this.replication = new Replication(ops, inodes, subvolumes, data);
         this.maintenance = new Maintenance(ops, inodes, subvolumes, data);
+        this.subvolumeChanges = new SubvolumeChanges(store, ops, inodes, subvolumes, data, openFiles);
         ops.attach(data, openFiles);
     }
 
@@ -112,7 +114,7 @@ public final class CowFileSystem implements Closeable {
                 Bytes.putLong(info, FsRecordLayout.DEFAULT_TREE_OFFSET, DEFAULT_SUBVOLUME_TREE);
                 Bytes.putLong(info, FsRecordLayout.NEXT_ID_OFFSET, 1);
                 txn.put(ROOT_TREE, FS_INFO_KEY, info);
-                writeEmptySubvolume(txn, 0, options.clock().instant());
+                SubvolumeChanges.writeEmptySubvolume(txn, 0, options.clock().instant());
                 txn.commit();
             }
             return mount(store, options);
@@ -120,18 +122,6 @@ public final class CowFileSystem implements Closeable {
             store.close();
             throw e;
         }
-    }
-
-    /** A new subvolume's tree: its root directory (mode 0755) and its counters. */
-    private static void writeEmptySubvolume(WriteTransaction txn, long subvolume, Instant now) throws IOException {
-        long tree = treeOf(inoOf(subvolume, 0));
-        txn.createTree(tree);
-        Inode root = Inode.create(rootOf(subvolume), Inode.S_IFDIR | 0755, 0, 0, 0, 0, txn.generation(),
-                rootOf(subvolume), now);
-        txn.put(tree, FsKeys.of(root.ino(), FsKeys.INODE), root.encode());
-        byte[] state = new byte[8];
-        Bytes.putLong(state, 0, ROOT_INO + 1);
-        txn.put(tree, Subvolumes.stateKey(subvolume), state);
     }
 
     private static CowFileSystem mount(Store store, FsOptions options) throws IOException {
@@ -595,24 +585,7 @@ public final class CowFileSystem implements Closeable {
 
     /** Creates an empty subvolume (its own file tree, root directory mode 0755); durable on return. */
     public long createSubvolume(String name) throws IOException {
-        byte[] nameBytes = Subvolumes.checkName(name);
-        return subvolumeChanged(name, ops.update(() -> {
-            ops.requireSpace(8);
-            subvolumes.requireNameFree(nameBytes);
-            long id = subvolumes.allocateId(txn());
-            writeEmptySubvolume(txn(), id, inodes.now());
-            long created = inodes.now().toEpochMilli();
-            subvolumes.add(txn(), new SubvolumeInfo(id, name, -1, created, txn().generation(), false,
-                    false, Subvolumes.identity(store.imageUuid(), id, txn().generation(), created), null));
-            ops.commitLocked();
-            return id;
-        }));
-    }
-
-    /** Tells the change listener that subvolume {@code id} was made, removed or replaced; returns {@code id}. */
-    private long subvolumeChanged(String name, long id) {
-        inodes.changes().subvolumeChanged(id, name);
-        return id;
+        return subvolumeChanges.createSubvolume(name);
     }
 
     /**
@@ -621,21 +594,7 @@ public final class CowFileSystem implements Closeable {
      * Files unlinked but still open in the source are left out. Durable on return.
      */
     public long createSnapshot(long source, String name, boolean writable) throws IOException {
-        byte[] nameBytes = Subvolumes.checkName(name);
-        return subvolumeChanged(name, ops.update(() -> {
-            ops.requireSpace(8);
-            subvolumes.info(source);
-            subvolumes.requireNameFree(nameBytes);
-            data.flushAll();
-            long id = subvolumes.allocateId(txn());
-            txn().cloneTree(treeOf(inoOf(source, 0)), treeOf(inoOf(id, 0)));
-            openFiles.removeOrphans(id);
-            long created = inodes.now().toEpochMilli();
-            subvolumes.add(txn(), new SubvolumeInfo(id, name, source, created, txn().generation(),
-                    !writable, true, Subvolumes.identity(store.imageUuid(), id, txn().generation(), created), null));
-            ops.commitLocked();
-            return id;
-        }));
+        return subvolumeChanges.createSnapshot(source, name, writable);
     }
 
     /**
@@ -643,19 +602,7 @@ public final class CowFileSystem implements Closeable {
      * commits (only what no other subvolume shares). EBUSY while a file in it is open.
      */
     public void deleteSubvolume(long id) throws IOException {
-        String name = subvolume(id).name();
-        ops.freeing(0, data::flushAll, () -> {
-            if (id == 0) {
-                throw new FsException(Errno.EPERM, "the default subvolume cannot be deleted");
-            }
-            subvolumes.info(id);
-            openFiles.requireNoneOpenIn(id);
-            data.flushAll();
-            subvolumes.remove(txn(), id);
-            txn().dropTree(treeOf(inoOf(id, 0)));
-            ops.commitLocked();
-        });
-        subvolumeChanged(name, id);
+        subvolumeChanges.deleteSubvolume(id);
     }
 
     /**
@@ -663,22 +610,7 @@ public final class CowFileSystem implements Closeable {
      * Inode numbers go on past every number the subvolume handed out. EBUSY while a file in it is open.
      */
     public void rollback(long id, long snapshot) throws IOException {
-        ops.freeing(0, data::flushAll, () -> {
-            subvolumes.requireWritable(id);
-            subvolumes.info(snapshot);
-            if (id == snapshot) {
-                throw new FsException(Errno.EINVAL, "a subvolume cannot be rolled back to itself");
-            }
-            openFiles.requireNoneOpenIn(id);
-            data.flushAll();
-            long next = Math.max(subvolumes.nextIno(id), subvolumes.nextIno(snapshot));
-            txn().dropTree(treeOf(inoOf(id, 0)));
-            txn().cloneTree(treeOf(inoOf(snapshot, 0)), treeOf(inoOf(id, 0)));
-            openFiles.removeOrphans(id);
-            subvolumes.setNextIno(txn(), id, next);
-            ops.commitLocked();
-        });
-        subvolumeChanged(subvolume(id).name(), id);
+        subvolumeChanges.rollback(id, snapshot);
     }
 
     /**
@@ -754,7 +686,7 @@ public final class CowFileSystem implements Closeable {
     public ReceiveSummary receive(java.io.InputStream in, String name, java.util.function.LongConsumer progress)
             throws IOException {
         ReceiveSummary summary = replication.receive(in, name, progress);
-        subvolumeChanged(summary.snapshot().name(), summary.snapshot().id());
+        subvolumeChanges.subvolumeChanged(summary.snapshot().name(), summary.snapshot().id());
         return summary;
     }
 
