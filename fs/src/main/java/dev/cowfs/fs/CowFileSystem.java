@@ -274,6 +274,14 @@ public final class CowFileSystem implements Closeable {
     }
 
     /**
+     * As {@link #lookup}, but -1 when the directory has no entry of that name rather than an exception: for
+     * callers that often look for names that are not there (a FUSE server answering lookups).
+     */
+    public long lookupIfExists(long dir, String name) throws IOException {
+        return ops.query(() -> tree.lookupIfExists(dir, name));
+    }
+
+    /**
      * The inode a path names, from the root ('/'-separated, absolute or relative to the root). Symbolic links
      * in the middle are followed; the last component's only when {@code followLast}.
      */

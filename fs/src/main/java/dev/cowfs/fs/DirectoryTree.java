@@ -64,6 +64,15 @@ final class DirectoryTree {
 
     /** The inode that {@code name} names in directory {@code dir} ({@code .} and {@code ..} included). */
     long lookup(long dir, String name) throws IOException {
+        long found = lookupIfExists(dir, name);
+        if (found < 0) {
+            throw new FsException(Errno.ENOENT, "no entry '" + name + "' in directory " + dir);
+        }
+        return found;
+    }
+
+    /** As {@link #lookup}, but -1 when the directory has no entry of that name. */
+    long lookupIfExists(long dir, String name) throws IOException {
         Inode parent = inodes.load(dir);
         if (!parent.isDirectory()) {
             throw new FsException(Errno.ENOTDIR, "inode " + dir + " is not a directory");
@@ -75,10 +84,7 @@ final class DirectoryTree {
             return parent.parent();
         }
         byte[] entry = inodes.get(dir, FsKeys.of(dir, FsKeys.DIR_NAME, nameBytes(name)));
-        if (entry == null) {
-            throw new FsException(Errno.ENOENT, "no entry '" + name + "' in directory " + dir);
-        }
-        return globalIno(dir, Bytes.getLong(entry, 0));
+        return entry == null ? -1 : globalIno(dir, Bytes.getLong(entry, 0));
     }
 
     /**

@@ -79,6 +79,10 @@ class FsSemanticsTest {
             fs.symlink(ROOT, "loop2", "loop1", 0, 0);
             assertErrno(Errno.ELOOP, () -> fs.resolve("/loop1", true));
             assertEquals(fs.lookup(ROOT, "loop1"), fs.resolve("/loop1", false));
+            assertEquals(fs.lookup(ROOT, "loop1"), fs.lookupIfExists(ROOT, "loop1"));
+            assertEquals(-1, fs.lookupIfExists(ROOT, "missing"), "a missing name without an exception");
+            assertEquals(ROOT, fs.lookupIfExists(ROOT, ".."));
+            assertErrno(Errno.ENOTDIR, () -> fs.lookupIfExists(file, "x"));
             long dir = fs.mkdir(ROOT, "dir", 0755, 0, 0);
             long sub = fs.mkdir(dir, "sub", 0755, 0, 0);
             fs.symlink(sub, "up", "../../file", 0, 0);

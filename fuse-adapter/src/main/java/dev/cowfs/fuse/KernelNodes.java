@@ -79,13 +79,8 @@ final class KernelNodes {
      * same missing file again does not ask again.
      */
     void lookup(FuseMessage m, long dir) throws IOException {
-        long ino;
-        try {
-            ino = lookupChild(dir, m.name(0));
-        } catch (FsException e) {
-            if (e.errno() != Errno.ENOENT || dir == FusePaths.SNAPSHOTS_INO) {
-                throw e;
-            }
+        long ino = lookupChild(dir, m.name(0));
+        if (ino < 0) {
             m.putLong(0).putLong(0);
             putTimeout(m, true);
             m.zeros(ATTR_SIZE);
@@ -94,7 +89,10 @@ final class KernelNodes {
         putEntry(m, ino);
     }
 
-    /** The entry {@code name} of directory {@code dir} names, with the virtual directory's names. */
+    /**
+     * The entry {@code name} of directory {@code dir} names, with the virtual directory's names; -1 when a directory
+     * of the filesystem has no such entry (no exception: lookups of missing names are frequent).
+     */
     long lookupChild(long dir, String name) throws IOException {
         if (dir == FusePaths.SNAPSHOTS_INO) {
             if (name.equals(".")) {
@@ -115,7 +113,7 @@ final class KernelNodes {
         if (name.equals("..")) {
             return parentOf(dir);
         }
-        return name.equals(".") ? dir : fs.lookup(dir, name);
+        return name.equals(".") ? dir : fs.lookupIfExists(dir, name);
     }
 
     long parentOf(long dir) throws IOException {
