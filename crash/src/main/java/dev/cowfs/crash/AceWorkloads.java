@@ -249,6 +249,17 @@ public final class AceWorkloads {
             s.ensureAbsent("/A/C/bar");
             s.add(new CrashOp.Reflink("/foo", "/A/C/bar"));
         }));
+        all.add(new Template("reflink a range of /foo into /A/bar", "/A/bar", s -> {
+            s.ensureFile("/foo");
+            if (s.model.sizeOf("/foo") < 200_000) {
+                s.add(new CrashOp.Write("/foo", s.model.sizeOf("/foo"), 300_000, s.nextTag(), "fill"));
+            }
+            s.ensureFile("/A/bar");
+            if (s.model.sizeOf("/A/bar") < 10_000) {
+                s.add(new CrashOp.Write("/A/bar", s.model.sizeOf("/A/bar"), 50_000, s.nextTag(), "fill"));
+            }
+            s.add(new CrashOp.ReflinkRange("/foo", 8192, "/A/bar", 4096, 150_000));
+        }));
         all.add(new Template("snapshot-create s1", "/", s -> {
             s.ensureNoSubvolume("s1");
             s.add(new CrashOp.SnapshotCreate("s1"));

@@ -105,6 +105,14 @@ public sealed interface CrashOp {
         }
     }
 
+    /** A range reflink: {@code length} bytes of {@code path} from {@code offset} share {@code source}'s from {@code from}. */
+    record ReflinkRange(String source, long from, String path, long offset, long length) implements CrashOp {
+        @Override
+        public String toString() {
+            return "reflink-range " + source + " " + from + " " + path + " " + offset + "+" + length;
+        }
+    }
+
     /** A read-only snapshot of the default subvolume. */
     record SnapshotCreate(String name) implements CrashOp {
         @Override
@@ -189,6 +197,11 @@ public sealed interface CrashOp {
                         Integer.parseInt(w[4].substring(1)));
                 case "removexattr" -> new RemoveXattr(w[1], w[2]);
                 case "reflink" -> new Reflink(w[1], w[2]);
+                case "reflink-range" -> {
+                    String[] range = w[4].split("\\+");
+                    yield new ReflinkRange(w[1], Long.parseLong(w[2]), w[3], Long.parseLong(range[0]),
+                            Long.parseLong(range[1]));
+                }
                 case "snapshot-create" -> new SnapshotCreate(w[1]);
                 case "snapshot-delete" -> new SnapshotDelete(w[1]);
                 case "rollback" -> new Rollback(w[1]);

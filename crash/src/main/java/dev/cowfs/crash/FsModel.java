@@ -175,6 +175,13 @@ public final class FsModel {
             Node copy = new Node('f');
             copy.data = file(reflink.source()).data;
             add(reflink.path(), copy);
+        } else if (op instanceof CrashOp.ReflinkRange range) {
+            byte[] source = file(range.source()).data;
+            Node target = file(range.path());
+            int n = (int) Math.max(0, Math.min(range.length(), source.length - range.from()));
+            byte[] data = java.util.Arrays.copyOf(target.data, (int) Math.max(target.data.length, range.offset() + n));
+            System.arraycopy(source, (int) range.from(), data, (int) range.offset(), n);
+            target.data = data;
         } else if (op instanceof CrashOp.SnapshotCreate create) {
             subvolumes.put(create.name(), new Subvolume(copyTree(""), true));
         } else if (op instanceof CrashOp.SnapshotDelete delete) {

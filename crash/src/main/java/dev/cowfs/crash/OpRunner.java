@@ -45,6 +45,9 @@ public final class OpRunner {
             long source = fs.resolve(reflink.source(), false);
             long copy = fs.mknod(parent(fs, reflink.path()), FsModel.name(reflink.path()), FILE_MODE, 0, 0, 0);
             fs.reflink(source, copy);
+        } else if (op instanceof CrashOp.ReflinkRange range) {
+            fs.reflinkRange(fs.resolve(range.source(), false), range.from(), fs.resolve(range.path(), false),
+                    range.offset(), range.length());
         } else if (op instanceof CrashOp.SnapshotCreate create) {
             fs.createSnapshot(0, create.name(), false);
         } else if (op instanceof CrashOp.SnapshotDelete delete) {

@@ -188,7 +188,8 @@ public final class CowFileSystem implements Closeable {
         return subvolumes;
     }
 
-    int blockSize() {
+    /** The image's block size in bytes: the unit of allocation and of range reflinks. */
+    public int blockSize() {
         return store.blockSizeBytes();
     }
 
@@ -513,6 +514,45 @@ public final class CowFileSystem implements Closeable {
             data.cloneData(src, dst);
             ops.afterChange();
         });
+    }
+
+    /**
+     * Makes {@code length} bytes of {@code dst} from {@code dstOffset} share the data of {@code src} from
+     * {@code srcOffset} (a reflink of a range, as FICLONERANGE does): no data copied, O(extents in the range);
+     * later writes to either file copy only what they touch. The range is cut at src's end; dst grows when it ends
+     * short of the range. Returns the bytes shared, or -1 with nothing changed when either file keeps its data
+     * inline (small files: copy their bytes).
+     */
+    public long reflinkRange(long src, long srcOffset, long dst, long dstOffset, long length) throws IOException {
+        if (srcOffset < 0 || dstOffset < 0 || length < 0 || dstOffset > FileData.MAX_FILE_BYTES - length) {
+            throw new FsException(Errno.EINVAL, "reflink of " + length + " bytes from " + srcOffset + " to "
+                    + dstOffset);
+        }
+        long[] shared = {0};
+        ops.change(dst, () -> {
+            Inode source = inodes.load(src);
+            for (Inode inode : new Inode[] {source, inodes.load(dst)}) {
+                if (inode.isDirectory()) {
+                    throw new FsException(Errno.EISDIR, "reflink of a range of directory " + inode.ino());
+                }
+                if (!inode.isRegularFile()) {
+                    throw new FsException(Errno.EINVAL, "reflink of a range needs regular files (" + src + ", "
+                            + dst + ")");
+                }
+            }
+            long n = Math.max(0, Math.min(length, source.size() - srcOffset));
+            ops.requireSpace(2 * ExtentItems.NEST_ABOVE_ITEMS);
+            if (n == 0) {
+                return;
+            }
+            if (!data.cloneRange(src, srcOffset, dst, dstOffset, n)) {
+                shared[0] = -1;
+                return;
+            }
+            shared[0] = n;
+            ops.afterChange();
+        });
+        return shared[0];
     }
 
     // ------------------------------------------------------------------ extended attributes

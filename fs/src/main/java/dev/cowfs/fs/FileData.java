@@ -437,6 +437,43 @@ final class FileData {
         inodes.store(inodes.touch(target.withSize(source.size()), true, true));
     }
 
+    /**
+     * Makes dst's [dstOffset, dstOffset + length) share src's data at [srcOffset, srcOffset + length): each source
+     * item in the range sliced to it and stored for dst with one more reference to its extent, holes staying holes,
+     * nothing copied; what dst had there is punched first. Both files may be the same, the ranges overlapping. dst
+     * grows to the range's end when shorter. Returns false, having changed nothing, when either file keeps its data
+     * inline (a small file; the caller copies its bytes instead).
+     */
+    boolean cloneRange(long src, long srcOffset, long dst, long dstOffset, long length) throws IOException {
+        regularFile(src);
+        regularFile(dst);
+        flush(src);
+        flush(dst);
+        if (inodes.get(src, FsKeys.of(src, FsKeys.INLINE_DATA)) != null
+                || inodes.get(dst, FsKeys.of(dst, FsKeys.INLINE_DATA)) != null) {
+            return false;
+        }
+        WriteTransaction txn = txn();
+        long shift = dstOffset - srcOffset;
+        List<Item> shared = new ArrayList<>();
+        for (Item item : items(src, srcOffset, srcOffset + length)) {
+            Item slice = item.slice(Math.max(item.offset(), srcOffset), Math.min(item.end(), srcOffset + length));
+            // Referenced before the punch, which may drop the last reference an overlapping range held
+            txn.addDataExtentReference(slice.extent());
+            shared.add(new Item(slice.offset() + shift, slice.extent(), slice.storedBytes(), slice.logicalBytes(),
+                    slice.from(), slice.length(), slice.compression()));
+        }
+        punch(dst, dstOffset, dstOffset + length);
+        ExtentItems.Target target = extents.of(dst);
+        for (Item item : shared) {
+            target.put(item);
+        }
+        extents.nestIfLarge(dst);
+        Inode inode = inodes.load(dst);
+        inodes.store(inodes.touch(inode.withSize(Math.max(inode.size(), dstOffset + length)), true, true));
+        return true;
+    }
+
     // ------------------------------------------------------------------ reading
 
     /**

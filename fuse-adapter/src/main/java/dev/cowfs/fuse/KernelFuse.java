@@ -509,8 +509,10 @@ final class KernelFuse {
 
     /**
      * copy_file_range: a whole file copied from its start onto the start of a file no longer than it becomes a
-     * reflink (the data extents shared, nothing copied; O(extents)); anything else is copied through a buffer. The
-     * answer carries a 32-bit count, so at most 1 GiB is copied per request (the caller asks again for the rest).
+     * reflink of the file (every extent shared, O(1) for a large file); otherwise, when both offsets sit at the same
+     * place in a block, the block-aligned middle of the range becomes a reflink of that range (its extents shared,
+     * O(extents)) and only the unaligned head and tail are copied; anything else is copied through a buffer. The
+     * answer carries a 32-bit count, so at most 1 GiB is done per request (the caller asks again for the rest).
      */
     private void copyFileRange(FuseMessage m) throws IOException {
         long src = m.argLong(0);
@@ -519,25 +521,42 @@ final class KernelFuse {
         long dstOffset = m.argLong(32);
         long length = m.argLong(40);
         Inode source = fs.stat(src);
-        long available = Math.max(0, Math.min(length, source.size() - srcOffset));
+        long limit = Math.min(Math.max(0, Math.min(length, source.size() - srcOffset)), COPY_CHUNK);
         if (srcOffset == 0 && dstOffset == 0 && length >= source.size() && source.size() <= COPY_CHUNK
                 && src != dst && fs.stat(dst).size() <= source.size() && source.isRegularFile()) {
             fs.reflink(src, dst);
             m.putInt((int) source.size()).putInt(0);
             return;
         }
+        int blockSize = fs.blockSize();
+        long head = Math.floorMod(-srcOffset, (long) blockSize);
         long copied = 0;
-        long limit = Math.min(available, COPY_CHUNK);
-        byte[] buffer = new byte[(int) Math.min(limit, KernelSession.MAX_WRITE)];
-        while (copied < limit) {
-            int n = fs.read(src, srcOffset + copied, buffer, 0, (int) Math.min(buffer.length, limit - copied));
+        if (source.isRegularFile() && Math.floorMod(srcOffset, (long) blockSize) == Math.floorMod(dstOffset,
+                (long) blockSize) && limit - head >= blockSize) {
+            copied = copy(src, srcOffset, dst, dstOffset, head);
+            long middle = srcOffset + limit == source.size() ? limit - head : (limit - head) / blockSize * blockSize;
+            long shared = fs.reflinkRange(src, srcOffset + head, dst, dstOffset + head, middle);
+            if (shared > 0) {
+                copied += shared;
+            }
+        }
+        copied += copy(src, srcOffset + copied, dst, dstOffset + copied, limit - copied);
+        m.putInt((int) copied).putInt(0);
+    }
+
+    /** Copies up to {@code length} bytes through a buffer; returns how many (fewer at src's end). */
+    private long copy(long src, long srcOffset, long dst, long dstOffset, long length) throws IOException {
+        long copied = 0;
+        byte[] buffer = length <= 0 ? null : new byte[(int) Math.min(length, KernelSession.MAX_WRITE)];
+        while (copied < length) {
+            int n = fs.read(src, srcOffset + copied, buffer, 0, (int) Math.min(buffer.length, length - copied));
             if (n <= 0) {
                 break;
             }
             fs.write(dst, dstOffset + copied, buffer, 0, n);
             copied += n;
         }
-        m.putInt((int) copied).putInt(0);
+        return copied;
     }
 
     /**

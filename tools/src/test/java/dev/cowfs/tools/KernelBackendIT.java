@@ -196,10 +196,12 @@ class KernelBackendIT {
 
     /**
      * copy_file_range of a whole file onto an empty one is a reflink (cowfs du counts every byte of both as shared,
-     * and the copy reads back the same); an unaligned range is copied byte for byte.
+     * and the copy reads back the same), and so is plain {@code cp}, which asks for it; a range whose offsets sit at
+     * the same place in a block shares its aligned middle and copies the unaligned head and tail; a range at
+     * different places in a block is copied byte for byte.
      */
     @Test
-    void copyFileRangeOfAWholeFileSharesItsDataAndARangeIsCopied() {
+    void copyFileRangeSharesWholeFilesAndAlignedRangesAndCopiesTheRest() {
         String out = python("""
                 import os, json
                 data = os.urandom(16 << 20)
@@ -212,13 +214,27 @@ class KernelBackendIT {
                 os.close(dst)
                 part = os.open('part', os.O_CREAT | os.O_WRONLY, 0o644)
                 os.copy_file_range(src, part, 777, 1234, 5000)
-                os.close(part); os.close(src)
+                os.close(part)
+                old = os.urandom(3 << 20)
+                with open('mid', 'wb') as f: f.write(old)
+                mid = os.open('mid', os.O_RDWR)
+                n = os.copy_file_range(src, mid, (4 << 20) + 100, (5 << 20) + 100, (6 << 20) + 100)
+                os.close(mid); os.close(src)
+                mine = bytearray((10 << 20) + 200)
+                mine[:len(old)] = old
+                mine[(6 << 20) + 100:(10 << 20) + 200] = data[(5 << 20) + 100:(9 << 20) + 200]
+                print(n, open('mid', 'rb').read() == bytes(mine))
                 print(open('copy', 'rb').read() == data, open('part', 'rb').read() == bytes(5000) + data[1234:2011])
-                du = subprocess.run([sys.argv[1] + '/cowfs', 'du', sys.argv[2], '/orig', '/copy', '--json'],
-                                    capture_output=True, text=True)
+                subprocess.run(['cp', 'orig', 'cp-copy'], check=True)
+                print(open('cp-copy', 'rb').read() == data)
+                du = subprocess.run([sys.argv[1] + '/cowfs', 'du', sys.argv[2], '/orig', '/copy', '/cp-copy', '/mid',
+                                     '--json'], capture_output=True, text=True)
                 print([item['shared_bytes'] for item in json.loads(du.stdout)['items']])
                 """);
-        assertEquals("True True\n[16777216, 16777216]", out);
+        // mid: its first 3 MiB its own; of the 4 MiB + 100 bytes from orig's 5 MiB + 100, the aligned middle (5 MiB
+        // + 4 KiB to 9 MiB) shares four of orig's 1 MiB extents (du counts extents whole), head and tail copied
+        assertEquals(((4 << 20) + 100) + " True\nTrue True\nTrue\n[16777216, 16777216, 16777216, " + (4 << 20) + "]",
+                out);
     }
 
     /**
