@@ -36,7 +36,7 @@ KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE = 0x01, 0x02, 0x10
 rnd = random.Random(SEED)
 log = []
 held = []  # [path when opened, fd on the mount, fd on the reference]
-pinned = set()
+pinned = {}  # reference inode number: the mtime a step set (numbers are reused: it must still match)
 step_names = []  # the paths the current step names
 step_inodes = set()  # reference-side inode numbers of files the current step reaches through a held descriptor
 seen = {}  # reference-side inode number: (size, mtime, ctime) when its bytes were last compared  # reference-side inode numbers whose mtime a step set and nothing changed since
@@ -102,7 +102,7 @@ def check(result):
 def unpin(root, i, p):
     if i == 1:
         try:
-            pinned.discard(os.stat(os.path.join(root, p)).st_ino)
+            pinned.pop(os.stat(os.path.join(root, p)).st_ino, None)
         except OSError:
             pass
 
@@ -125,7 +125,7 @@ def names_change(*paths):
     for p in paths:
         for q in (p, os.path.dirname(p)):
             try:
-                pinned.discard(os.lstat(os.path.join(SIDES[1], q)).st_ino)
+                pinned.pop(os.lstat(os.path.join(SIDES[1], q)).st_ino, None)
             except OSError:
                 pass
 
@@ -235,7 +235,7 @@ def op_utime(p):
         full = os.path.join(root, p)
         os.utime(full, ns=when, follow_symlinks=False)
         if i == 1:
-            pinned.add(os.lstat(full).st_ino)
+            pinned[os.lstat(full).st_ino] = when[1]
     both('utime ' + p, act)
 
 
@@ -338,7 +338,7 @@ def op_held():
     def act(root, i):
         fd = entry[1 + i]
         if i == 1 and kind in ('write', 'ftruncate'):
-            pinned.discard(os.fstat(fd).st_ino)
+            pinned.pop(os.fstat(fd).st_ino, None)
         if kind == 'write':
             return os.pwrite(fd, payload, offset)
         if kind == 'read':
@@ -410,7 +410,7 @@ def compare(all_bytes):
             detail = {k: (str(a.get(k))[:80], str(b.get(k))[:80]) for k in diff}
             fail('%s differs in %s: (mount, reference) %s' % (name, diff, detail))
         seen[st.st_ino] = stamp
-        if st.st_ino in pinned:
+        if pinned.get(st.st_ino) == st.st_mtime_ns:
             mine_st = os.lstat(mine[name])
             if mine_st.st_mtime_ns != st.st_mtime_ns:
                 fail('%s mtime: mount %d, reference %d' % (name, mine_st.st_mtime_ns, st.st_mtime_ns))
