@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# bench/run fuse [--quick]: fio through the cowfs mount (served by cowfs's own FUSE server, "cowfs", and by the
-# libfuse 2 adapter, "cowfsLibfuse2"), through bindfs over tmpfs (the FUSE ceiling) and on plain tmpfs, in one run,
-# implementations interleaved within each repetition. One JSON object per line on
-# standard output; progress on standard error. Needs root (tmpfs mounts, dropping caches), fio and bindfs.
+# bench/run fuse [--quick]: through the cowfs mount (served by cowfs's own FUSE server, "cowfs", and by the
+# libfuse 2 adapter, "cowfsLibfuse2"), through bindfs over tmpfs (the FUSE ceiling of a libfuse 2 high-level
+# server), through fuse-overlayfs over tmpfs (a libfuse 3 low-level server), on btrfs on a loop image in the same
+# tmpfs (the kernel's copy-on-write filesystem) and on plain tmpfs, in one run, implementations interleaved within
+# each repetition. Workloads: fio (seqWrite, seqRead, randRead4k, metadata) and real programs (treeCopy: cp -a of
+# a tree of small files with modes and times; untar: tar -x of the same tree; sqliteTx: SQLite in WAL mode with
+# synchronous=FULL, 2,000 transactions of 50 inserts; rsyncBig: rsync -a of big binaries). One JSON object per
+# line on standard output; progress on standard error. Needs root (tmpfs and loop mounts, dropping caches), fio,
+# bindfs, fuse-overlayfs, mkfs.btrfs, rsync, tar and python3.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 quick=""
 [ "${1:-}" = "--quick" ] && quick=1
 
-for tool in fio bindfs fusermount3 python3; do
+for tool in fio bindfs fusermount3 python3 fuse-overlayfs mkfs.btrfs rsync tar; do
   if ! command -v "$tool" >/dev/null; then
-    echo "bench/run fuse: $tool is not installed (Debian: apt install fio bindfs fuse3); suite skipped" >&2
+    echo "bench/run fuse: $tool is not installed (Debian: apt install fio bindfs fuse3 fuse-overlayfs" \
+      "btrfs-progs rsync tar); suite skipped" >&2
     exit 3
   fi
 done
@@ -20,21 +26,27 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 if [ -n "$quick" ]; then
-  reps=1; seq_bytes=$((256 << 20)); rand_seconds=5; files=2000
+  reps=1; seq_bytes=$((256 << 20)); rand_seconds=5; files=2000; tree_files=4000; transactions=400
+  big_bytes=$((64 << 20))
 else
-  reps=5; seq_bytes=$((1 << 30)); rand_seconds=20; files=10000
+  reps=5; seq_bytes=$((1 << 30)); rand_seconds=20; files=10000; tree_files=20000; transactions=2000
+  big_bytes=$((512 << 20))
 fi
 
 work="$(mktemp -d /tmp/cowfs-bench-fuse.XXXXXX)"
 tmp="$work/tmpfs"; mkdir -p "$tmp"
 mount -t tmpfs -o size=14g tmpfs "$tmp"
-cowfs_mnt="$work/cowfs"; lib_mnt="$work/cowfs-libfuse2"; bindfs_mnt="$work/bindfs"
-mkdir -p "$cowfs_mnt" "$lib_mnt" "$bindfs_mnt" "$tmp/plain" "$tmp/bindsrc"
+cowfs_mnt="$work/cowfs"; lib_mnt="$work/cowfs-libfuse2"; bindfs_mnt="$work/bindfs"; ovl_mnt="$work/overlay"
+btrfs_mnt="$work/btrfs"
+mkdir -p "$cowfs_mnt" "$lib_mnt" "$bindfs_mnt" "$ovl_mnt" "$btrfs_mnt" "$tmp/plain" "$tmp/bindsrc" \
+  "$tmp/ovl-lower" "$tmp/ovl-upper" "$tmp/ovl-work" "$tmp/src"
 cowfs() { COWFS_JAR="${COWFS_JAR:-$root/tools/target/cowfs.jar}" "$root/cowfs" "$@"; }
 cleanup() {
   cowfs umount "$cowfs_mnt" >/dev/null 2>&1 || fusermount3 -u -z "$cowfs_mnt" 2>/dev/null || true
   cowfs umount "$lib_mnt" >/dev/null 2>&1 || fusermount3 -u -z "$lib_mnt" 2>/dev/null || true
   fusermount3 -u -z "$bindfs_mnt" 2>/dev/null || fusermount -u -z "$bindfs_mnt" 2>/dev/null || true
+  fusermount3 -u -z "$ovl_mnt" 2>/dev/null || true
+  umount "$btrfs_mnt" 2>/dev/null || umount -l "$btrfs_mnt" 2>/dev/null || true
   umount -l "$tmp" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -51,13 +63,18 @@ cowfs mkfs "$tmp/bench-libfuse2.img" --size 6G >/dev/null
 cowfs mount "$tmp/bench-libfuse2.img" "$lib_mnt" -o backend=libfuse2 >&2
 bindfs --multithreaded -o big_writes "$tmp/bindsrc" "$bindfs_mnt" 2>/dev/null \
   || bindfs --multithreaded "$tmp/bindsrc" "$bindfs_mnt"
-echo "bench/run fuse: cowfs on $cowfs_mnt (own server), $lib_mnt (libfuse 2), bindfs on $bindfs_mnt, tmpfs" \
-  "$tmp/plain; $reps repetition(s)" >&2
-impls="cowfs cowfsLibfuse2 bindfs tmpfs"
+fuse-overlayfs -o "lowerdir=$tmp/ovl-lower,upperdir=$tmp/ovl-upper,workdir=$tmp/ovl-work" "$ovl_mnt"
+truncate -s 6G "$tmp/btrfs.img"
+mkfs.btrfs -q "$tmp/btrfs.img"
+mount -o loop "$tmp/btrfs.img" "$btrfs_mnt"
+echo "bench/run fuse: cowfs on $cowfs_mnt (own server), $lib_mnt (libfuse 2), bindfs on $bindfs_mnt," \
+  "fuse-overlayfs on $ovl_mnt, btrfs on $btrfs_mnt, tmpfs $tmp/plain; $reps repetition(s)" >&2
+impls="cowfs cowfsLibfuse2 bindfs fuseOverlayfs btrfs tmpfs"
 
 dir_of() {
   case "$1" in
-    cowfs) echo "$cowfs_mnt" ;; cowfsLibfuse2) echo "$lib_mnt" ;; bindfs) echo "$bindfs_mnt" ;; tmpfs) echo "$tmp/plain" ;;
+    cowfs) echo "$cowfs_mnt" ;; cowfsLibfuse2) echo "$lib_mnt" ;; bindfs) echo "$bindfs_mnt" ;;
+    fuseOverlayfs) echo "$ovl_mnt" ;; btrfs) echo "$btrfs_mnt" ;; tmpfs) echo "$tmp/plain" ;;
   esac
 }
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
@@ -96,6 +113,79 @@ run_metadata() { # create, stat and unlink $files small files; ops = 3 x files o
   python3 -c "print(round(3 * $files / ($end - $start), 1))"
 }
 
+# The real programs' inputs, made once on the tmpfs: a tree of small files (a few hundred directories, sizes 0 to
+# 16 KiB, assorted modes, times set in the past), its tar archive, the SQL of the transactions, and big binaries.
+python3 - "$tmp/src/tree" "$tree_files" <<'PY'
+import os, random, sys
+root, count = sys.argv[1], int(sys.argv[2])
+r = random.Random(24)
+dirs = [root]
+os.makedirs(root)
+for i in range(count):
+    if i % 50 == 0:
+        d = os.path.join(r.choice(dirs), 'd%d' % i)
+        os.mkdir(d)
+        dirs.append(d)
+    path = os.path.join(r.choice(dirs), 'f%d' % i)
+    with open(path, 'wb') as f:
+        f.write(r.randbytes(r.choice([0, 100, 1000, 4096, 9000, 16384])))
+    os.chmod(path, r.choice([0o644, 0o600, 0o755, 0o444, 0o640]))
+    t = 1_500_000_000 + r.randrange(100_000_000)
+    os.utime(path, (t, t))
+for d in reversed(dirs):
+    os.utime(d, (1_600_000_000, 1_600_000_000))
+PY
+tree_entries=$(find "$tmp/src/tree" | wc -l)
+tar -cf "$tmp/src/tree.tar" -C "$tmp/src" tree
+python3 - "$tmp/src/tx.sql" "$transactions" <<'PY'
+import sys
+with open(sys.argv[1], 'w') as f:
+    f.write('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;\n'
+            'CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT, n INTEGER);\n')
+    for tx in range(int(sys.argv[2])):
+        f.write('BEGIN;\n')
+        for row in range(50):
+            f.write('INSERT INTO t VALUES(%d, hex(randomblob(100)), %d);\n' % (tx * 50 + row, row))
+        f.write('COMMIT;\n')
+PY
+mkdir -p "$tmp/src/big"
+find /usr/lib /usr/bin /usr/libexec -xdev -type f -size +1M -printf '%s %p\n' 2>/dev/null | sort -rn \
+  | awk -v limit="$big_bytes" '{ if (sum + $1 > limit) next; sum += $1; print $2 }' \
+  | while read -r f; do cp --parents -a "$f" "$tmp/src/big/"; done
+big_total=$(du -sb "$tmp/src/big" | cut -f1)
+echo "bench/run fuse: tree of $tree_entries entries, $transactions SQLite transactions, $big_total bytes of" \
+  "binaries" >&2
+
+timed() { # command...: seconds it took
+  local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N)
+  python3 -c "print($end - $start)"
+}
+per_second() { python3 -c "print(round($1 / $2, 1))"; }
+# treeCopy, untar: entries per second; the copy removed afterwards, untimed. sqliteTx: transactions per second.
+# rsyncBig: MiB per second.
+run_tree_copy() {
+  local d; d="$(dir_of "$1")"; rm -rf "$d/tree"; sync
+  per_second "$tree_entries" "$(timed cp -a "$tmp/src/tree" "$d/tree")"
+  rm -rf "$d/tree"
+}
+run_untar() {
+  local d; d="$(dir_of "$1")"; rm -rf "$d/tree"; sync
+  per_second "$tree_entries" "$(timed tar -xf "$tmp/src/tree.tar" -C "$d")"
+  rm -rf "$d/tree"
+}
+run_sqlite() {
+  local d; d="$(dir_of "$1")"; rm -f "$d"/tx.db*; sync
+  per_second "$transactions" "$(timed sqlite3 "$d/tx.db" ".read $tmp/src/tx.sql")"
+  [ "$(sqlite3 "$d/tx.db" 'select count(*) from t')" = $((transactions * 50)) ] \
+    || { echo "bench/run fuse: sqliteTx on $1 lost rows" >&2; exit 1; }
+  rm -f "$d"/tx.db*
+}
+run_rsync() {
+  local d; d="$(dir_of "$1")"; rm -rf "$d/big"; sync
+  per_second "$((big_total >> 20))" "$(timed rsync -a "$tmp/src/big/" "$d/big/")"
+  rm -rf "$d/big"
+}
+
 # The read jobs read a file written once here, and read before in the warm-up repetition: the repetitions
 # measure reads of data read before, as for the peers. After the warm-up, the first read of a newly written
 # file is reported on its own as seqReadFirstTouch: for cowfs it verifies every extent's checksum (once per
@@ -120,7 +210,7 @@ first_touch() {
 # Repetition 0 warms up (the mount process's JIT compiler, the page cache's structures) and is not reported.
 for rep in $(seq 0 "$reps"); do
   [ "$rep" = 1 ] && first_touch
-  for bench in seqWrite seqRead randRead4k metadata; do
+  for bench in seqWrite seqRead randRead4k metadata treeCopy untar sqliteTx rsyncBig; do
     for impl in $impls; do
       echo "bench/run fuse: rep $rep $bench $impl" >&2
       case "$bench" in
@@ -128,6 +218,10 @@ for rep in $(seq 0 "$reps"); do
         seqRead) ops=$(run_seq_read "$impl"); size=$seq_bytes ;;
         randRead4k) ops=$(run_rand_read "$impl"); size=$seq_bytes ;;
         metadata) ops=$(run_metadata "$impl"); size=$((files * 4096)) ;;
+        treeCopy) ops=$(run_tree_copy "$impl"); size=$tree_entries ;;
+        untar) ops=$(run_untar "$impl"); size=$tree_entries ;;
+        sqliteTx) ops=$(run_sqlite "$impl"); size=$transactions ;;
+        rsyncBig) ops=$(run_rsync "$impl"); size=$big_total ;;
       esac
       [ "$rep" = 0 ] || emit "$bench" "$impl" "$ops" "$rep" "$size"
     done
@@ -137,3 +231,5 @@ cowfs umount "$cowfs_mnt" >&2
 cowfs umount "$lib_mnt" >&2
 cowfs fsck "$tmp/bench.img" >&2
 cowfs fsck "$tmp/bench-libfuse2.img" >&2
+fusermount3 -u "$ovl_mnt" >&2
+umount "$btrfs_mnt" >&2

@@ -25,7 +25,11 @@ final class Targets {
             new RatioTarget("fuse", "randRead4k", "bindfs", 1.0, "issue 22: random 4 KiB reads through the mount"),
             new RatioTarget("fuse", "seqWrite", "bindfs", 1.5, "issue 24: 1 MiB writes through the mount"),
             new RatioTarget("fuse", "seqRead", "bindfs", 1.5, "issue 24: 1 MiB reads through the mount"),
-            new RatioTarget("fuse", "metadata", "bindfs", 1.2, "issue 24: create, stat, unlink through the mount"));
+            new RatioTarget("fuse", "metadata", "bindfs", 1.2, "issue 24: create, stat, unlink through the mount"),
+            new RatioTarget("fuse", "seqWrite", "fuseOverlayfs", 1.0, "issue 24: against a libfuse 3 low-level server"),
+            new RatioTarget("fuse", "seqRead", "fuseOverlayfs", 1.0, "issue 24: against a libfuse 3 low-level server"),
+            new RatioTarget("fuse", "treeCopy", "btrfs", 0.5, "issue 24: cp -a of a tree of small files"),
+            new RatioTarget("fuse", "sqliteTx", "btrfs", 0.7, "issue 24: SQLite, WAL, synchronous=FULL"));
     private static final List<LimitTarget> LIMITS = List.of(
             new LimitTarget("cli", "snapshotCreate", "seconds", 0.3, "s",
                     "issue 22: a command sent to a holder, median of 20"));
