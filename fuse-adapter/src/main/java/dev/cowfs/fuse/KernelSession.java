@@ -43,23 +43,32 @@ final class KernelSession {
     }
 
     /**
-     * Mounts {@code fs} at {@code target} (as root, by mount(2)) and starts {@code workerCount} receiving threads.
+     * Mounts {@code fs} at {@code target} (as root by mount(2), as another user through fusermount3) and starts
+     * {@code workerCount} receiving threads.
      *
      * @throws FsException with a one-line reason when the device cannot be opened or the mount is refused
      */
     static KernelSession start(CowFileSystem fs, Path target, String source, MountOptions options,
                                long rootSubvolume, PrintWriter log, int workerCount) throws IOException {
-        int fd = KernelChannel.openDevice();
+        boolean root = MountOptions.runningAsRoot();
+        int fd = root ? KernelChannel.openDevice() : KernelChannel.mountByFusermount(source, target,
+                options.readOnly(), options.allowOther(), MAX_WRITE, options.passed());
         List<Integer> clones = new ArrayList<>();
         try {
-            KernelChannel.mount(fd, source, target, options.readOnly(), options.allowOther(), MAX_WRITE,
-                    options.passed());
+            if (root) {
+                KernelChannel.mount(fd, source, target, options.readOnly(), options.allowOther(), MAX_WRITE,
+                        options.passed());
+            }
             for (int i = 1; i < workerCount; i++) {
                 clones.add(KernelChannel.cloneOf(fd));
             }
         } catch (IOException | RuntimeException e) {
             clones.forEach(KernelChannel::close);
-            KernelChannel.LIBC.umount2(target.toString(), 2);
+            if (root) {
+                KernelChannel.LIBC.umount2(target.toString(), 2);
+            } else {
+                KernelChannel.unmountByFusermount(target);
+            }
             KernelChannel.close(fd);
             throw e;
         }

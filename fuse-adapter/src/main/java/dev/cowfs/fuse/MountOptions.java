@@ -177,19 +177,34 @@ public final class MountOptions {
         return subvolume;
     }
 
-    /** Whether other users may use the mount (FUSE's allow_other; by default on for the kernel backend). */
+    /**
+     * Whether other users may use the mount (FUSE's allow_other): as asked, else on when root mounts with the kernel
+     * backend (as bindfs does; modes still apply). Another user's mount lets others in only when asked, which
+     * fusermount3 allows only with user_allow_other in /etc/fuse.conf.
+     */
     public boolean allowOther() {
-        return passed.contains("allow_other") || backend() == Backend.KERNEL && !noAllowOther;
+        return passed.contains("allow_other") || backend() == Backend.KERNEL && RUNNING_AS_ROOT && !noAllowOther;
     }
 
-    /** The backend asked for, else the kernel server for root and libfuse 2 for other users. */
+    /**
+     * The backend asked for, else the kernel server: root mounts it by mount(2), other users through fusermount3;
+     * a user without fusermount3 gets libfuse 2.
+     */
     public Backend backend() {
-        return backend != null ? backend : RUNNING_AS_ROOT ? Backend.KERNEL : Backend.LIBFUSE2;
+        if (backend != null) {
+            return backend;
+        }
+        return RUNNING_AS_ROOT || FuseMount.onPath("fusermount3") != null ? Backend.KERNEL : Backend.LIBFUSE2;
     }
 
-    private static final boolean RUNNING_AS_ROOT = runningAsRoot();
+    private static final boolean RUNNING_AS_ROOT = checkRoot();
 
-    private static boolean runningAsRoot() {
+    /** Whether this process runs as root (user id 0). */
+    static boolean runningAsRoot() {
+        return RUNNING_AS_ROOT;
+    }
+
+    private static boolean checkRoot() {
         try {
             return Integer.valueOf(0).equals(java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"),
                     "unix:uid"));

@@ -33,7 +33,8 @@ final class Commands {
     private Commands() {
     }
 
-    @Command(name = "mkfs", mixinStandardHelpOptions = true, description = "Make a new, empty filesystem image.",
+    @Command(name = "mkfs", mixinStandardHelpOptions = true, description = "Make a new, empty filesystem image "
+            + "(its root directory owned by the user running mkfs).",
             footer = {"", "Examples:", "  cowfs mkfs data.img", "  cowfs mkfs data.img --size 10G --compress lz4"})
     static final class Mkfs extends ToolCommand {
         @Parameters(index = "0", paramLabel = "IMAGE", description = "the image file to make (must not exist)")
@@ -82,6 +83,14 @@ final class Commands {
             FsOptions options = FsOptions.builder().commitIntervalMillis(0).compress(compress != null)
                     .store(store.build()).build();
             try (CowFileSystem fs = CowFileSystem.create(image, options)) {
+                // As mke2fs does: the root directory belongs to whoever made the image, so a user's own image
+                // mounted by that user can be written at once.
+                int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+                int gid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:gid");
+                if (uid != 0 || gid != 0) {
+                    fs.chown(CowFileSystem.ROOT_INO, uid, gid);
+                    fs.sync();
+                }
                 if (permissions != null) {
                     Files.setPosixFilePermissions(image, permissions);
                 }
