@@ -65,7 +65,7 @@ bindfs --multithreaded -o big_writes "$tmp/bindsrc" "$bindfs_mnt" 2>/dev/null \
   || bindfs --multithreaded "$tmp/bindsrc" "$bindfs_mnt"
 fuse-overlayfs -o "lowerdir=$tmp/ovl-lower,upperdir=$tmp/ovl-upper,workdir=$tmp/ovl-work" "$ovl_mnt"
 truncate -s 6G "$tmp/btrfs.img"
-mkfs.btrfs -q "$tmp/btrfs.img"
+mkfs.btrfs -q "$tmp/btrfs.img" >&2
 mount -o loop "$tmp/btrfs.img" "$btrfs_mnt"
 echo "bench/run fuse: cowfs on $cowfs_mnt (own server), $lib_mnt (libfuse 2), bindfs on $bindfs_mnt," \
   "fuse-overlayfs on $ovl_mnt, btrfs on $btrfs_mnt, tmpfs $tmp/plain; $reps repetition(s)" >&2
@@ -151,7 +151,7 @@ PY
 mkdir -p "$tmp/src/big"
 find /usr/lib /usr/bin /usr/libexec -xdev -type f -size +1M -printf '%s %p\n' 2>/dev/null | sort -rn \
   | awk -v limit="$big_bytes" '{ if (sum + $1 > limit) next; sum += $1; print $2 }' \
-  | while read -r f; do cp --parents -a "$f" "$tmp/src/big/"; done
+  | while read -r f; do cp -a "$f" "$tmp/src/big/$(echo "${f#/}" | tr / _)"; done
 big_total=$(du -sb "$tmp/src/big" | cut -f1)
 echo "bench/run fuse: tree of $tree_entries entries, $transactions SQLite transactions, $big_total bytes of" \
   "binaries" >&2
