@@ -35,7 +35,7 @@ fi
 
 work="$(mktemp -d /tmp/cowfs-bench-fuse.XXXXXX)"
 tmp="$work/tmpfs"; mkdir -p "$tmp"
-mount -t tmpfs -o size=14g tmpfs "$tmp"
+mount -t tmpfs -o size=18g tmpfs "$tmp"
 cowfs_mnt="$work/cowfs"; lib_mnt="$work/cowfs-libfuse2"; bindfs_mnt="$work/bindfs"; ovl_mnt="$work/overlay"
 btrfs_mnt="$work/btrfs"
 mkdir -p "$cowfs_mnt" "$lib_mnt" "$bindfs_mnt" "$ovl_mnt" "$btrfs_mnt" "$tmp/plain" "$tmp/bindsrc" \
@@ -85,10 +85,11 @@ emit() { # bench impl ops rep dataset
   printf '{"suite":"fuse","bench":"%s","impl":"%s","ops_per_s":%s,"rep":%s,"dataset_bytes":%s}\n' "$1" "$2" "$3" "$4" "$5"
 }
 
-run_seq_write() { # impl rep
+run_seq_write() { # impl rep (the file is removed afterwards: six implementations' data share one tmpfs)
   local d; d="$(dir_of "$1")"; rm -f "$d/seq"
   fio --output-format=json --name=seqWrite --filename="$d/seq" --rw=write --bs=1M --size="$seq_bytes" \
       --ioengine=psync --end_fsync=1 | iops write
+  rm -f "$d/seq"
 }
 run_seq_read() { # impl [bench name]
   local d; d="$(dir_of "$1")"; drop_caches
@@ -156,8 +157,10 @@ big_total=$(du -sb "$tmp/src/big" | cut -f1)
 echo "bench/run fuse: tree of $tree_entries entries, $transactions SQLite transactions, $big_total bytes of" \
   "binaries" >&2
 
-timed() { # command...: seconds it took
-  local start end; start=$(date +%s.%N); "$@" >/dev/null; end=$(date +%s.%N)
+timed() { # command...: seconds it took; a failed command ends the whole run (no figure from a failed copy)
+  local start end; start=$(date +%s.%N)
+  "$@" >/dev/null || { echo "bench/run fuse: '$*' failed; run abandoned" >&2; kill "$$"; exit 1; }
+  end=$(date +%s.%N)
   python3 -c "print($end - $start)"
 }
 per_second() { python3 -c "print(round($1 / $2, 1))"; }
