@@ -49,8 +49,6 @@ final class KernelChannel {
         long recvmsg(int fd, Pointer message, int flags);
 
         int waitpid(int pid, IntByReference status, int options);
-
-        int poll(Pointer fds, @u_int64_t long count, int timeoutMillis);
     }
 
     static final LibC LIBC = LibraryLoader.create(LibC.class).failImmediately().load("c");
@@ -73,10 +71,6 @@ final class KernelChannel {
     private static final int AF_UNIX = 1;
     private static final int SOCK_STREAM = 1;
     private static final int F_SETFD = 2;
-    private static final int F_GETFL = 3;
-    private static final int F_SETFL = 4;
-    private static final int O_NONBLOCK = 04000;
-    private static final short POLLIN = 1;
     private static final int FD_CLOEXEC = 1;
     private static final int SOL_SOCKET = 1;
     private static final int SCM_RIGHTS = 1;
@@ -251,29 +245,6 @@ final class KernelChannel {
             throw new FsException(Errno.EIO, "cloning the FUSE device failed (errno " + errno + ")");
         }
         return fd;
-    }
-
-    /** Makes reads of {@code fd} return EAGAIN rather than wait when no request is queued. */
-    static void nonBlocking(int fd) throws FsException {
-        int flags = LIBC.fcntl(fd, F_GETFL, 0);
-        if (flags < 0 || LIBC.fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-            throw new FsException(Errno.EIO, "cannot make the FUSE descriptor non-blocking (errno " + errno() + ")");
-        }
-    }
-
-    /**
-     * Whether a request is queued for {@code fd} (or the mount is gone), waiting up to {@code timeoutMillis} (-1:
-     * until one is); {@code pollfd} is 8 bytes of native memory ({@link #pollfd()}).
-     */
-    static boolean readable(int fd, Pointer pollfd, int timeoutMillis) {
-        pollfd.putInt(0, fd);
-        pollfd.putShort(4, POLLIN);
-        pollfd.putShort(6, (short) 0);
-        return LIBC.poll(pollfd, 1, timeoutMillis) > 0;
-    }
-
-    static Pointer pollfd() {
-        return jnr.ffi.Memory.allocateDirect(LIBC_RUNTIME, 8, true);
     }
 
     static void close(int fd) {

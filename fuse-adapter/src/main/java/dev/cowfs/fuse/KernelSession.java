@@ -119,10 +119,7 @@ final class KernelSession {
     /** Reads, answers and replies until the mount goes away. */
     private void receive(int fd) {
         FuseMessage m = new FuseMessage(REQUEST_BYTES, REPLY_BYTES);
-        jnr.ffi.Pointer pollfd = KernelChannel.pollfd();
-        boolean unmounted = true; // unless this thread fails
         try {
-            KernelChannel.nonBlocking(fd);
             while (!fuse.destroyed()) {
                 long read = KernelChannel.LIBC.read(fd, m.requestMemory, REQUEST_BYTES);
                 if (read < 0) {
@@ -130,23 +127,13 @@ final class KernelSession {
                     if (errno == KernelChannel.ENODEV) {
                         return; // unmounted
                     }
-                    if (errno == KernelChannel.EAGAIN) {
-                        if (!awaitRequest(fd, pollfd)) {
-                            return;
-                        }
-                    } else if (errno != KernelChannel.EINTR && errno != KernelChannel.ENOENT) {
+                    if (errno != KernelChannel.EINTR && errno != KernelChannel.EAGAIN
+                            && errno != KernelChannel.ENOENT) {
                         throw new IOException("reading the FUSE device failed (errno " + errno + ")");
                     }
                     continue;
                 }
                 m.length = (int) read;
-                if (idle > 0 && (takesLong(m) || m.opcode() == FuseProtocol.READ
-                        && KernelChannel.readable(fd, pollfd, 0))) {
-                    synchronized (threads) {
-                        // more queued, or this one takes long: a waiting thread takes the next while this answers
-                        threads.notify();
-                    }
-                }
                 int length = fuse.handle(m);
                 if (length > 0 && KernelChannel.LIBC.write(fd, m.replyMemory, length) < 0) {
                     int errno = KernelChannel.errno();
@@ -159,76 +146,13 @@ final class KernelSession {
                 }
             }
         } catch (Throwable t) {
-            unmounted = false;
             failure = t;
             logProblem("the FUSE server thread stopped: " + t);
         } finally {
-            synchronized (threads) {
-                ended |= unmounted; // all stop; after one thread's failure, another takes over waiting
-                threads.notifyAll();
-            }
             if (fd != sessionFd) {
                 KernelChannel.close(fd);
             }
         }
-    }
-
-    /*
-     * Which thread takes the next request. A thread that has answered one reads on at once without waiting, so
-     * while requests are queued the threads answering them keep taking them. When none is queued, one thread (the
-     * poller) waits in the kernel for the next, and the others wait here; a thread that takes a request wakes one of
-     * them only before a request that takes long, or when it finds more reads queued behind its read. A program making one request after another (cp, tar, a
-     * database) so has each request taken by the thread that answered the last one, which the kernel wakes at
-     * little cost, rather than by whichever thread has waited longest (the kernel wakes waiting readers in turn,
-     * and on a virtual machine a halted processor takes tens of microseconds to wake); parallel requests still
-     * spread over the threads.
-     */
-    private final Object threads = new Object();
-    private boolean polling;
-    private volatile int idle;
-    private boolean ended;
-
-    /**
-     * Requests that take long enough to answer that the next one should not wait for them: data of 64 KiB or more,
-     * listings, copies, allocations. Not syncs: a commit holds the filesystem's lock, so nothing else would move.
-     */
-    private static boolean takesLong(FuseMessage m) {
-        return switch (m.opcode()) {
-            case FuseProtocol.READ, FuseProtocol.WRITE -> m.argInt(16) >= 64 * 1024;
-            case FuseProtocol.READDIR, FuseProtocol.READDIRPLUS, FuseProtocol.COPY_FILE_RANGE,
-                 FuseProtocol.FALLOCATE -> true;
-            default -> false;
-        };
-    }
-
-    /** Waits for a request: in the kernel if no other thread does, else here until woken. False once unmounted. */
-    private boolean awaitRequest(int fd, jnr.ffi.Pointer pollfd) throws InterruptedException {
-        synchronized (threads) {
-            while (polling && !ended) {
-                idle++;
-                try {
-                    threads.wait();
-                } finally {
-                    idle--;
-                }
-                if (!polling) {
-                    break;
-                }
-                return !ended; // woken to take queued requests while the poller answers one
-            }
-            if (ended) {
-                return false;
-            }
-            polling = true;
-        }
-        try {
-            KernelChannel.readable(fd, pollfd, -1);
-        } finally {
-            synchronized (threads) {
-                polling = false;
-            }
-        }
-        return true;
     }
 
     private void logProblem(String message) {
