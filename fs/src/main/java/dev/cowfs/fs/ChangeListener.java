@@ -19,6 +19,14 @@ public interface ChangeListener {
      */
     void subvolumeChanged(long id, String name);
 
+    /**
+     * Returns once every change reported before the call has been passed on (for a FUSE server: written to the
+     * kernel), so that a command which changed the files ends only when its changes are seen everywhere. Called
+     * outside the filesystem's lock, never while answering the kernel.
+     */
+    default void awaitPassedOn() {
+    }
+
     /** Listens to nothing. */
     ChangeListener NONE = new ChangeListener() {
         @Override

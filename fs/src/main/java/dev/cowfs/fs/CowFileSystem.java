@@ -631,6 +631,14 @@ public final class CowFileSystem implements Closeable {
         inodes.setChangeListener(listener);
     }
 
+    /**
+     * Returns once the listener has passed on every change made so far ({@link ChangeListener#awaitPassedOn}): a
+     * command through the control channel of a mount ends only when the mount shows what it did.
+     */
+    public void awaitChangesPassedOn() {
+        inodes.changes().awaitPassedOn();
+    }
+
     /** Creates an empty subvolume (its own file tree, root directory mode 0755); durable on return. */
     public long createSubvolume(String name) throws IOException {
         return subvolumeChanges.createSubvolume(name);

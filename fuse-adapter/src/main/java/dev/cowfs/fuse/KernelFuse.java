@@ -49,6 +49,8 @@ final class KernelFuse {
     private static final String SECURITY_CAPABILITY = "security.capability";
     private static final int READDIR_BATCH = 256;
     private static final long FIRST_ENTRY_OFFSET = 2;
+    /** The first protocol version with FUSE_NOTIFY_INC_EPOCH. */
+    private static final int EPOCH_MINOR_VERSION = 44;
 
     private final CowFileSystem fs;
     private final MountOptions options;
@@ -216,6 +218,17 @@ final class KernelFuse {
         killPrivileges = (flags & HANDLE_KILLPRIV_V2) != 0;
         if (posixAcls) {
             fs.enablePosixAcls(); // the kernel enforces them (with default_permissions)
+        }
+        boolean epochs = minor >= EPOCH_MINOR_VERSION;
+        KernelNotifier told = notifier;
+        if (epochs && told != null) {
+            told.useEpochs();
+        }
+        nodes.chooseTimeouts(epochs && told != null);
+        synchronized (log) {
+            log.println("cowfs: FUSE protocol " + major + "." + minor + "; names and attributes trusted for "
+                    + nodes.entryTimeoutNanos() / 1e9 + " s");
+            log.flush();
         }
         m.putInt(KERNEL_VERSION).putInt(KERNEL_MINOR_VERSION).putInt(maxReadahead).putInt((int) flags)
                 .putShort(16).putShort(12).putInt(KernelSession.MAX_WRITE).putInt(1)

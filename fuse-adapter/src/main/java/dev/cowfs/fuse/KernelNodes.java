@@ -23,16 +23,38 @@ import static dev.cowfs.fuse.FuseProtocol.*;
 final class KernelNodes {
     private final CowFileSystem fs;
     private final long root;
-    private final long entryNanos;
-    private final long attrNanos;
+    /** Names and attributes trusted for a day when the kernel is told of every change it would not see itself. */
+    static final long LONG_TIMEOUT_NANOS = 86_400L * 1_000_000_000L;
+    /** Otherwise for a second, as libfuse does. */
+    static final long SHORT_TIMEOUT_NANOS = 1_000_000_000L;
+
+    private final MountOptions options;
+    private volatile long entryNanos = SHORT_TIMEOUT_NANOS;
+    private volatile long attrNanos = SHORT_TIMEOUT_NANOS;
     /** Lookups the kernel holds per node (its reference count of each inode it caches). */
     private final Map<Long, Long> lookups = new ConcurrentHashMap<>();
 
     KernelNodes(CowFileSystem fs, long root, MountOptions options) {
         this.fs = fs;
         this.root = root;
-        this.entryNanos = options.entryTimeoutNanos();
-        this.attrNanos = options.attrTimeoutNanos();
+        this.options = options;
+    }
+
+    /**
+     * Chooses the timeouts at INIT: those given as options, else a day when {@code coherent} (the kernel can be made
+     * to forget every name at once, FUSE_NOTIFY_INC_EPOCH, so a rollback that replaces a whole subvolume is seen at
+     * once; each other change is told name by name or inode by inode) and caching is on, else a second.
+     */
+    void chooseTimeouts(boolean coherent) {
+        long fallback = coherent && options.cache() != MountOptions.Cache.NONE ? LONG_TIMEOUT_NANOS
+                : SHORT_TIMEOUT_NANOS;
+        entryNanos = options.entryTimeoutNanos() >= 0 ? options.entryTimeoutNanos() : fallback;
+        attrNanos = options.attrTimeoutNanos() >= 0 ? options.attrTimeoutNanos() : fallback;
+    }
+
+    /** The entry timeout in use, in nanoseconds. */
+    long entryTimeoutNanos() {
+        return entryNanos;
     }
 
     /** Whether the kernel holds node {@code node} (looked up and not forgotten); the root always. */
@@ -148,6 +170,8 @@ final class KernelNodes {
 
     /** entry_valid, attr_valid and their nanoseconds (an entry), or attr_valid, its nanoseconds and padding. */
     void putTimeout(FuseMessage m, boolean entry) {
+        long entryNanos = this.entryNanos;
+        long attrNanos = this.attrNanos;
         if (entry) {
             m.putLong(entryNanos / 1_000_000_000L).putLong(attrNanos / 1_000_000_000L)
                     .putInt((int) (entryNanos % 1_000_000_000L)).putInt((int) (attrNanos % 1_000_000_000L));

@@ -33,9 +33,12 @@ final class KernelSession {
     private final KernelNotifier notifier;
     private final CowFileSystem fs;
 
+    private final RequestTickets tickets;
+
     private KernelSession(int sessionFd, KernelFuse fuse, PrintWriter log, KernelNotifier notifier,
-                          CowFileSystem fs) {
+                          CowFileSystem fs, RequestTickets tickets) {
         this.sessionFd = sessionFd;
+        this.tickets = tickets;
         this.fuse = fuse;
         this.log = log;
         this.notifier = notifier;
@@ -73,7 +76,9 @@ final class KernelSession {
             throw e;
         }
         KernelFuse fuse = new KernelFuse(fs, options, rootSubvolume, log);
-        KernelSession session = new KernelSession(fd, fuse, log, new KernelNotifier(fuse, fd), fs);
+        RequestTickets tickets = new RequestTickets(workerCount);
+        KernelSession session = new KernelSession(fd, fuse, log, new KernelNotifier(fuse, fd, tickets), fs,
+                tickets);
         fs.setChangeListener(session.notifier);
         fuse.setNotifier(session.notifier);
         session.notifier.start();
@@ -93,7 +98,7 @@ final class KernelSession {
     }
 
     private void startWorker(int fd, int index) {
-        Thread worker = new Worker(() -> receive(fd), "cowfs-fuse-" + index);
+        Thread worker = new Worker(() -> receive(fd, index), "cowfs-fuse-" + index);
         worker.setDaemon(true);
         workers.add(worker);
         worker.start();
@@ -117,7 +122,7 @@ final class KernelSession {
     }
 
     /** Reads, answers and replies until the mount goes away. */
-    private void receive(int fd) {
+    private void receive(int fd, int index) {
         FuseMessage m = new FuseMessage(REQUEST_BYTES, REPLY_BYTES);
         try {
             while (!fuse.destroyed()) {
@@ -134,15 +139,21 @@ final class KernelSession {
                     continue;
                 }
                 m.length = (int) read;
-                int length = fuse.handle(m);
-                if (length > 0 && KernelChannel.LIBC.write(fd, m.replyMemory, length) < 0) {
-                    int errno = KernelChannel.errno();
-                    if (errno == KernelChannel.ENODEV) {
-                        return;
+                tickets.begin(index);
+                int errno = 0;
+                try {
+                    int length = fuse.handle(m);
+                    if (length > 0 && KernelChannel.LIBC.write(fd, m.replyMemory, length) < 0) {
+                        errno = KernelChannel.errno();
                     }
-                    if (errno != KernelChannel.ENOENT) { // ENOENT: the request was interrupted meanwhile
-                        logProblem("writing a reply to the FUSE device failed (errno " + errno + ")");
-                    }
+                } finally {
+                    tickets.end(index);
+                }
+                if (errno == KernelChannel.ENODEV) {
+                    return;
+                }
+                if (errno != 0 && errno != KernelChannel.ENOENT) { // ENOENT: the request was interrupted meanwhile
+                    logProblem("writing a reply to the FUSE device failed (errno " + errno + ")");
                 }
             }
         } catch (Throwable t) {

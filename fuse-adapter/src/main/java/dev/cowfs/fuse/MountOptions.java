@@ -40,8 +40,9 @@ public final class MountOptions {
     private Backend backend;
     private Cache cache;
     private boolean noAllowOther;
-    private long entryTimeoutNanos = 1_000_000_000L;
-    private long attrTimeoutNanos = 1_000_000_000L;
+    /** As asked, in nanoseconds; -1: the backend's default. */
+    private long entryTimeoutNanos = -1;
+    private long attrTimeoutNanos = -1;
     private Boolean compress;
     private int commitSeconds = 5;
     private boolean snapshotsVisible;
@@ -218,12 +219,15 @@ public final class MountOptions {
         return cache == null ? Cache.WRITEBACK : cache;
     }
 
-    /** How long the kernel may trust a name it was given before asking again (entry_timeout, default 1 s). */
+    /**
+     * How long the kernel may trust a name it was given before asking again (entry_timeout), in nanoseconds; -1 when
+     * not given (the kernel server then chooses: see {@link KernelNodes}).
+     */
     long entryTimeoutNanos() {
         return entryTimeoutNanos;
     }
 
-    /** How long the kernel may trust attributes it was given before asking again (attr_timeout, default 1 s). */
+    /** How long the kernel may trust attributes it was given before asking again (attr_timeout); -1 when not given. */
     long attrTimeoutNanos() {
         return attrTimeoutNanos;
     }

@@ -133,6 +133,7 @@ final class ChannelServer implements AutoCloseable {
                 Path.of(request.workingDirectory()), request.terminalColumns(), request.debug(), this::open)
                 .outputTerminal(request.outputTerminal()).inputTerminal(request.inputTerminal());
         int code = Cowfs.execute(invocation, request.arguments().toArray(String[]::new));
+        fs.awaitChangesPassedOn(); // a program on the mount sees the command's changes once it has ended
         log(user + ": " + command + ": exit " + code);
         return code;
     }

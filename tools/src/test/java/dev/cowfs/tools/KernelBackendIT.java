@@ -32,8 +32,9 @@ class KernelBackendIT {
         image = dir.resolve("data.img");
         mnt = Files.createDirectory(dir.resolve("mnt"));
         ok("mkfs", image.toString(), "--size", "2G");
-        // names and attributes trusted for a minute: only notifications can make a change outside the kernel seen
-        ok("mount", image.toString(), mnt.toString(), "-o", "backend=kernel,entry_timeout=60,attr_timeout=60");
+        // the defaults: names and attributes trusted for a day (protocol 7.44 and later), so only notifications can
+        // make a change outside the kernel seen
+        ok("mount", image.toString(), mnt.toString(), "-o", "backend=kernel");
     }
 
     @AfterAll
@@ -165,6 +166,33 @@ class KernelBackendIT {
                 """.formatted(host));
         assertEquals("['gone', 'moved'] True True\n['new', 'renamed'] False False\nfrom the channel y\n"
                 + "['viachannel'] from the channel\nFalse []", out);
+    }
+
+    /**
+     * A rollback through the control channel replaces the whole subvolume: names removed since the snapshot come
+     * back, names added go, and attributes and data are the snapshot's, at once, although the kernel was told it
+     * could trust what it holds for a day (INC_EPOCH makes it look every name up again).
+     */
+    @Test
+    void aRollbackThroughTheControlChannelIsSeenAtOnce() throws IOException {
+        String log = Files.readString(dir.resolve("data.img.mount.log"));
+        String out = python("""
+                import os
+                os.mkdir('rb'); open('rb/kept', 'w').write('old'); open('rb/removed', 'w').write('r')
+                os.chmod('rb/kept', 0o600)
+                cowfs('snapshot', 'create', 'IMG', 'default', 'before-rollback')
+                os.remove('rb/removed'); open('rb/added', 'w').write('a'); open('rb/kept', 'w').write('newer')
+                os.chmod('rb/kept', 0o644)
+                def show():
+                    print(os.path.exists('rb/removed'), os.path.exists('rb/added'), oct(os.stat('rb/kept').st_mode),
+                          open('rb/kept').read(), sorted(os.listdir('rb')))
+                show()
+                cowfs('snapshot', 'rollback', 'IMG', 'default', 'before-rollback')
+                show()
+                cowfs('snapshot', 'delete', 'IMG', 'before-rollback')
+                """);
+        assertEquals("False True 0o100644 newer ['added', 'kept']\nTrue False 0o100600 old ['kept', 'removed']", out);
+        assertTrue(log.contains("names and attributes trusted for 86400.0 s"), log);
     }
 
     /**
