@@ -54,6 +54,7 @@ final class FuseProtocol {
     static final int LSEEK = 46;
     static final int COPY_FILE_RANGE = 47;
     static final int SYNCFS = 50;
+    static final int STATX = 52;
 
     // ------------------------------------------------------------------ INIT flags
     static final long ASYNC_READ = 1L;

@@ -140,6 +140,7 @@ final class KernelFuse {
                 return false;
             }
             case GETATTR -> nodes.putAttrOut(m, ino);
+            case STATX -> nodes.putStatxOut(m, ino);
             case SETATTR -> setattr(m, ino);
             case READLINK -> m.putBytes(fs.readlink(ino).getBytes(StandardCharsets.UTF_8));
             case SYMLINK -> symlink(m, ino);

@@ -23,6 +23,9 @@ import static dev.cowfs.fuse.FuseProtocol.*;
 final class KernelNodes {
     private final CowFileSystem fs;
     private final long root;
+    private static final int STATX_BASIC_STATS = 0x7FF;
+    private static final int STATX_BTIME = 0x800;
+
     /** Names and attributes trusted for a day when the kernel is told of every change it would not see itself. */
     static final long LONG_TIMEOUT_NANOS = 86_400L * 1_000_000_000L;
     /** Otherwise for a second, as libfuse does. */
@@ -183,6 +186,31 @@ final class KernelNodes {
     void putAttrOut(FuseMessage m, long ino) throws IOException {
         putTimeout(m, false);
         putAttr(m, statOf(ino));
+    }
+
+    /**
+     * struct fuse_statx_out, asked for when a program wants the birth time (statx with STATX_BTIME): the basic
+     * fields as for GETATTR (the kernel caches them the same way) and the inode's creation time.
+     */
+    void putStatxOut(FuseMessage m, long ino) throws IOException {
+        Inode inode = statOf(ino);
+        putTimeout(m, false); // attr_valid, attr_valid_nsec, and flags 0
+        m.zeros(16); // spare
+        int rdev = (int) inode.rdev(); // as the kernel encodes a device number for FUSE (new_encode_dev)
+        m.putInt(STATX_BASIC_STATS | STATX_BTIME).putInt(4096).putLong(0)
+                .putInt(inode.nlink()).putInt(inode.uid()).putInt(inode.gid()).putShort(inode.mode()).putShort(0)
+                .putLong(inode.ino()).putLong(inode.size()).putLong((inode.size() + 511) / 512).putLong(0);
+        putTime(m, inode.atimeSeconds(), inode.atimeNanos());
+        putTime(m, inode.btimeSeconds(), inode.btimeNanos());
+        putTime(m, inode.ctimeSeconds(), inode.ctimeNanos());
+        putTime(m, inode.mtimeSeconds(), inode.mtimeNanos());
+        m.putInt((rdev & 0xFFF00) >>> 8).putInt(rdev & 0xFF | (rdev >>> 12) & 0xFFF00).putInt(0).putInt(0)
+                .zeros(14 * 8);
+    }
+
+    /** struct fuse_sx_time. */
+    private static void putTime(FuseMessage m, long seconds, int nanos) {
+        m.putLong(seconds).putInt(nanos).putInt(0);
     }
 
     /** struct fuse_attr. */

@@ -300,6 +300,27 @@ class KernelBackendIT {
                 + "\nTrue\n0 " + ((5 << 20) - 4096) + "\n-1 95\n" + (2 << 20), out);
     }
 
+    /**
+     * STATX: a program asking for the birth time (stat(1) does) gets the inode's creation time, which later changes
+     * of the times, the data or the name leave alone; devices keep their numbers.
+     */
+    @Test
+    void statxGivesTheBirthTime() {
+        String out = python("""
+                import os, time
+                before = int(time.time())
+                open('born', 'w').write('x')
+                os.utime('born', (1_000_000_000, 1_000_000_000))
+                os.rename('born', 'born2'); open('born2', 'a').write('y'); os.utime('born2', (1_000_000_000, 1_000_000_000))
+                os.mknod('dev', 0o600 | 0o020000, os.makedev(259, 300))
+                born, mtime, major, minor = subprocess.run(['stat', '-c', '%W %Y', 'born2'], capture_output=True,
+                    text=True, check=True).stdout.split() + subprocess.run(['stat', '-c', '%Hr %Lr', 'dev'],
+                    capture_output=True, text=True, check=True).stdout.split()
+                print(before <= int(born) <= int(time.time()), mtime, major, minor)
+                """);
+        assertEquals("True 1000000000 259 300", out);
+    }
+
     @Test
     void fifosAndDevicesAreMadeWithTheirKinds() {
         String out = python("""
