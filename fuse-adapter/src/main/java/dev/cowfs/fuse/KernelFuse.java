@@ -158,7 +158,8 @@ final class KernelFuse {
             case STATFS -> statfs(m);
             case RELEASE -> release(m);
             case FSYNC -> fs.fsync(m.argLong(0));
-            case FLUSH, RELEASEDIR -> {
+            case FLUSH -> throw new FsException(Errno.ENOSYS, "FLUSH is not needed"); // see flushIsNotNeeded
+            case RELEASEDIR -> {
             }
             case FSYNCDIR -> fsyncDirectory(ino);
             case OPENDIR -> opendir(m, ino);
@@ -178,6 +179,13 @@ final class KernelFuse {
         }
         return true;
     }
+
+    /*
+     * flushIsNotNeeded: FLUSH (sent on every close) is answered ENOSYS, on which the kernel stops sending it: a close
+     * then costs no round trip. Nothing is lost: the kernel writes the file's cached data back before it would send
+     * FLUSH and returns that write-back's error from close either way, the server keeps nothing per handle to
+     * flush (every write is in the filesystem when its reply is sent), and locks are the kernel's own.
+     */
 
     private void logProblem(int opcode, FuseMessage m, Throwable e) {
         synchronized (log) {
