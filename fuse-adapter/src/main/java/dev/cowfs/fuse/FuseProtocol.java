@@ -73,6 +73,7 @@ final class FuseProtocol {
     static final long MAX_PAGES = 1L << 22;
     static final long CACHE_SYMLINKS = 1L << 23;
     static final long INIT_EXT = 1L << 30;
+    static final long OVER_IO_URING = 1L << 41;
 
     // ------------------------------------------------------------------ other flags
     static final int FATTR_MODE = 1;

@@ -73,6 +73,7 @@ final class KernelFuse {
     private volatile KernelNotifier notifier;
     private volatile boolean atomicTruncate;
     private volatile boolean destroyed;
+    private volatile boolean uringAgreed;
 
     KernelFuse(CowFileSystem fs, MountOptions options, long rootSubvolume, PrintWriter log) {
         this.fs = fs;
@@ -94,6 +95,16 @@ final class KernelFuse {
 
     boolean destroyed() {
         return destroyed;
+    }
+
+    /** Whether the mount asked for io_uring. */
+    boolean uringWanted() {
+        return options.uring();
+    }
+
+    /** Whether INIT agreed to take requests through io_uring (FUSE_OVER_IO_URING). */
+    boolean uringAgreed() {
+        return uringAgreed;
     }
 
     // ------------------------------------------------------------------ dispatch
@@ -219,7 +230,11 @@ final class KernelFuse {
         if (options.cache() != MountOptions.Cache.NONE) {
             wanted |= AUTO_INVAL_DATA;
         }
+        if (options.uring()) {
+            wanted |= OVER_IO_URING;
+        }
         long flags = offered & wanted;
+        uringAgreed = (flags & OVER_IO_URING) != 0;
         atomicTruncate = (flags & ATOMIC_O_TRUNC) != 0;
         writebackCache = (flags & WRITEBACK_CACHE) != 0;
         posixAcls = (flags & POSIX_ACL) != 0;

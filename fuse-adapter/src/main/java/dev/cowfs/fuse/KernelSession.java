@@ -20,9 +20,9 @@ final class KernelSession {
     /** The largest read or write a request carries: 1 MiB (256 pages). */
     static final int MAX_WRITE = 1 << 20;
     /** A request: header and arguments, a write's data, or a setxattr's value of up to 64 KiB. */
-    private static final int REQUEST_BYTES = MAX_WRITE + 80 * 1024;
+    static final int REQUEST_BYTES = MAX_WRITE + 80 * 1024;
     /** A reply: header and a read's data, or a directory listing of up to a read's size. */
-    private static final int REPLY_BYTES = MAX_WRITE + 4096;
+    static final int REPLY_BYTES = MAX_WRITE + 4096;
 
     private final int sessionFd;
     private final KernelFuse fuse;
@@ -34,11 +34,13 @@ final class KernelSession {
     private final CowFileSystem fs;
 
     private final RequestTickets tickets;
+    private final int workerCount;
 
     private KernelSession(int sessionFd, KernelFuse fuse, PrintWriter log, KernelNotifier notifier,
                           CowFileSystem fs, RequestTickets tickets) {
         this.sessionFd = sessionFd;
         this.tickets = tickets;
+        this.workerCount = tickets.threads() - (fuse.uringWanted() ? UringQueues.ticketsNeeded() : 0);
         this.fuse = fuse;
         this.log = log;
         this.notifier = notifier;
@@ -53,6 +55,10 @@ final class KernelSession {
      */
     static KernelSession start(CowFileSystem fs, Path target, String source, MountOptions options,
                                long rootSubvolume, PrintWriter log, int workerCount) throws IOException {
+        if (options.uring() && !UringQueues.enabled()) {
+            throw new FsException(dev.cowfs.fs.Errno.EOPNOTSUPP, "-o uring: the kernel's FUSE io_uring is off; as root: "
+                    + "echo Y > " + UringQueues.ENABLE + " (or mount without uring)");
+        }
         boolean root = MountOptions.runningAsRoot();
         int fd = root ? KernelChannel.openDevice() : KernelChannel.mountByFusermount(source, target,
                 options.readOnly(), options.allowOther(), MAX_WRITE, options.passed());
@@ -76,7 +82,7 @@ final class KernelSession {
             throw e;
         }
         KernelFuse fuse = new KernelFuse(fs, options, rootSubvolume, log);
-        RequestTickets tickets = new RequestTickets(workerCount);
+        RequestTickets tickets = new RequestTickets(workerCount + (options.uring() ? UringQueues.ticketsNeeded() : 0));
         KernelSession session = new KernelSession(fd, fuse, log, new KernelNotifier(fuse, fd, tickets), fs,
                 tickets);
         fs.setChangeListener(session.notifier);
@@ -152,6 +158,9 @@ final class KernelSession {
                 if (errno == KernelChannel.ENODEV) {
                     return;
                 }
+                if (errno == 0 && m.opcode() == FuseProtocol.INIT && fuse.uringAgreed()) {
+                    startUring();
+                }
                 if (errno != 0 && errno != KernelChannel.ENOENT) { // ENOENT: the request was interrupted meanwhile
                     logProblem("writing a reply to the FUSE device failed (errno " + errno + ")");
                 }
@@ -166,6 +175,16 @@ final class KernelSession {
         }
     }
 
+    private volatile UringQueues uring;
+
+    /** After INIT agreed to io_uring (and its reply is written): the queues register and take the requests. */
+    private synchronized void startUring() {
+        if (uring == null) {
+            uring = new UringQueues(sessionFd, fuse, log, tickets, workerCount);
+            uring.start();
+        }
+    }
+
     private void logProblem(String message) {
         synchronized (log) {
             log.println("cowfs: " + message);
@@ -177,6 +196,10 @@ final class KernelSession {
     void awaitEnd() throws InterruptedException {
         for (Thread worker : workers) {
             worker.join();
+        }
+        UringQueues queues = uring;
+        if (queues != null) {
+            queues.awaitEnd();
         }
         fs.setChangeListener(null);
         notifier.stop();

@@ -40,6 +40,7 @@ public final class MountOptions {
     private Backend backend;
     private Cache cache;
     private boolean noAllowOther;
+    private boolean uring;
     /** As asked, in nanoseconds; -1: the backend's default. */
     private long entryTimeoutNanos = -1;
     private long attrTimeoutNanos = -1;
@@ -106,6 +107,7 @@ public final class MountOptions {
                         + "cache=writethrough or cache=none");
             };
             case "noallow_other" -> noAllowOther = true;
+            case "uring" -> uring = true;
             case "entry_timeout" -> {
                 entryTimeoutNanos = timeoutNanosOf(option, value);
                 passed.add(option);
@@ -232,10 +234,15 @@ public final class MountOptions {
         return attrTimeoutNanos;
     }
 
+    /** Whether requests come through io_uring, one queue per CPU (uring; kernel backend). */
+    public boolean uring() {
+        return uring;
+    }
+
     /** Options that only one backend understands, given with the other; null when they agree. */
     public String conflict() {
-        if (backend() == Backend.LIBFUSE2 && (cache != null || noAllowOther)) {
-            return (cache != null ? "cache=" : "noallow_other") + " needs backend=kernel";
+        if (backend() == Backend.LIBFUSE2 && (cache != null || noAllowOther || uring)) {
+            return (cache != null ? "cache=" : noAllowOther ? "noallow_other" : "uring") + " needs backend=kernel";
         }
         return null;
     }

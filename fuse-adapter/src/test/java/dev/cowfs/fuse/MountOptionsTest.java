@@ -42,5 +42,8 @@ class MountOptionsTest {
                 MountOptions.parse(List.of("backend=libfuse2,cache=none")).conflict());
         assertEquals("noallow_other needs backend=kernel",
                 MountOptions.parse(List.of("backend=libfuse2,noallow_other")).conflict());
+        assertEquals("uring needs backend=kernel", MountOptions.parse(List.of("backend=libfuse2,uring")).conflict());
+        assertTrue(MountOptions.parse(List.of("backend=kernel,uring")).uring());
+        assertFalse(MountOptions.parse(List.of("backend=kernel")).uring());
     }
 }

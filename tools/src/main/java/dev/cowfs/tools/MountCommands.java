@@ -54,6 +54,8 @@ final class MountCommands {
                     "                     caching, ACLs), or the libfuse 2 adapter (default: kernel; libfuse2",
                     "                     for a user without fusermount3)",
                     "  cache=writeback|writethrough|none  kernel data caching (kernel backend; default writeback)",
+                    "  uring              requests through FUSE over io_uring, one queue per CPU (kernel backend;",
+                    "                     root must first: echo Y > /sys/module/fuse/parameters/enable_uring)",
                     "  noallow_other      keep other users out (the kernel backend lets them in when root mounts)",
                     "  entry_timeout=S,attr_timeout=S  how long the kernel trusts names and attributes, in",
                     "                     seconds (default: a day with backend=kernel on FUSE 7.44+, else 1)",
