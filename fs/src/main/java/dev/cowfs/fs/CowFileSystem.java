@@ -6,11 +6,7 @@ import dev.cowfs.engine.WriteTransaction;
 import dev.cowfs.engine.device.BlockDevice;
 import dev.cowfs.engine.format.Bytes;
 
-import static dev.cowfs.fs.InodeNumber.globalIno;
 import static dev.cowfs.fs.InodeNumber.inoOf;
-import static dev.cowfs.fs.InodeNumber.localIno;
-import static dev.cowfs.fs.InodeNumber.rootOf;
-import static dev.cowfs.fs.InodeNumber.subvolumeOf;
 import static dev.cowfs.fs.InodeNumber.treeOf;
 
 import java.io.Closeable;
@@ -19,7 +15,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 
 /**

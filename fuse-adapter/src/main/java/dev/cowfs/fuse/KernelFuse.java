@@ -97,11 +97,6 @@ final class KernelFuse {
         return destroyed;
     }
 
-    /** Whether the mount asked for io_uring. */
-    boolean uringWanted() {
-        return options.uring();
-    }
-
     /** Whether INIT agreed to take requests through io_uring (FUSE_OVER_IO_URING). */
     boolean uringAgreed() {
         return uringAgreed;

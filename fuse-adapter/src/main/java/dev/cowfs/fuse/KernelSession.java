@@ -34,13 +34,14 @@ final class KernelSession {
     private final CowFileSystem fs;
 
     private final RequestTickets tickets;
+    /** Threads reading the device; the io_uring queues' tickets come after theirs. */
     private final int workerCount;
 
     private KernelSession(int sessionFd, KernelFuse fuse, PrintWriter log, KernelNotifier notifier,
-                          CowFileSystem fs, RequestTickets tickets) {
+                          CowFileSystem fs, RequestTickets tickets, int workerCount) {
         this.sessionFd = sessionFd;
         this.tickets = tickets;
-        this.workerCount = tickets.threads() - (fuse.uringWanted() ? UringQueues.ticketsNeeded() : 0);
+        this.workerCount = workerCount;
         this.fuse = fuse;
         this.log = log;
         this.notifier = notifier;
@@ -84,7 +85,7 @@ final class KernelSession {
         KernelFuse fuse = new KernelFuse(fs, options, rootSubvolume, log);
         RequestTickets tickets = new RequestTickets(workerCount + (options.uring() ? UringQueues.ticketsNeeded() : 0));
         KernelSession session = new KernelSession(fd, fuse, log, new KernelNotifier(fuse, fd, tickets), fs,
-                tickets);
+                tickets, workerCount);
         fs.setChangeListener(session.notifier);
         fuse.setNotifier(session.notifier);
         session.notifier.start();

@@ -22,11 +22,6 @@ final class RequestTickets {
         current = new AtomicLongArray(threads);
     }
 
-    /** How many threads hold tickets. */
-    int threads() {
-        return current.length();
-    }
-
     /** Receiving thread {@code thread} starts answering a request. */
     void begin(int thread) {
         current.set(thread, issued.incrementAndGet());
