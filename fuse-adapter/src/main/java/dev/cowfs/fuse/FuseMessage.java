@@ -20,7 +20,14 @@ final class FuseMessage {
     final Pointer requestMemory;
     final ByteBuffer request;
     final Pointer replyMemory;
-    final ByteBuffer reply;
+    /** Where the reply is built: {@link #replyMemory}'s buffer, or one the io_uring queues lend for one answer. */
+    ByteBuffer reply;
+    /**
+     * A write's data when it arrived apart from the request (in an io_uring entry's payload buffer, read in place),
+     * and the argument offset it stands at; null when the request holds it.
+     */
+    private ByteBuffer data;
+    private int dataAt;
     /** The length of the request read, and where the operation's arguments start. */
     int length;
     /** The end of the reply so far. */
@@ -31,6 +38,16 @@ final class FuseMessage {
         request = MEMORY.newDirectByteBuffer(requestMemory.address(), requestBytes).order(ByteOrder.LITTLE_ENDIAN);
         replyMemory = Memory.allocateDirect(KernelChannel.LIBC_RUNTIME, replyBytes, true);
         reply = MEMORY.newDirectByteBuffer(replyMemory.address(), replyBytes).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /**
+     * For the next request and answer: the data from argument offset {@code at} is {@code data} (null: in the
+     * request), and the reply is built in {@code into} (its first bytes the header).
+     */
+    void lend(ByteBuffer data, int at, ByteBuffer into) {
+        this.data = data;
+        this.dataAt = at;
+        this.reply = into;
     }
 
     // ------------------------------------------------------------------ the request
@@ -92,6 +109,9 @@ final class FuseMessage {
 
     /** {@code size} bytes starting {@code offset} bytes after the header, as a view (no copy). */
     ByteBuffer argBytes(int offset, int size) {
+        if (data != null && offset >= dataAt) {
+            return data.slice(offset - dataAt, size).order(ByteOrder.LITTLE_ENDIAN);
+        }
         int start = FuseProtocol.IN_HEADER_SIZE + offset;
         return request.slice(start, size).order(ByteOrder.LITTLE_ENDIAN);
     }

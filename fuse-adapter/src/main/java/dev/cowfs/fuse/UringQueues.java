@@ -1,6 +1,7 @@
 package dev.cowfs.fuse;
 
 import com.kenai.jffi.MemoryIO;
+import dev.cowfs.fs.Errno;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Memory;
 import jnr.ffi.Pointer;
@@ -63,6 +64,9 @@ final class UringQueues {
     private static final int ENT_AT = 256;
     /** Entries per queue: requests one CPU's programs can have in flight at once. */
     private static final int DEPTH = 4;
+    private static final int MAX_WRITE = KernelSession.MAX_WRITE;
+    /** An entry's payload buffer: a write's data, a read's answer, any other request's or answer's body. */
+    private static final int PAYLOAD_BYTES = KernelSession.REPLY_BYTES;
     /** Where the kernel says whether FUSE may use io_uring at all. */
     static final Path ENABLE = Path.of("/sys/module/fuse/parameters/enable_uring");
 
@@ -182,10 +186,13 @@ final class UringQueues {
         private final ByteBuffer sqeView;
         private final ByteBuffer[] headers = new ByteBuffer[DEPTH];
         private final ByteBuffer[] payloads = new ByteBuffer[DEPTH];
+        /** Each entry's payload buffer with the answer's header in front: the reply is built here. */
+        private final ByteBuffer[] answers = new ByteBuffer[DEPTH];
         private final Pointer iovecs;
         /** The buffers' native memory, held here: jnr frees it when its pointer is collected. */
         private final Pointer[] memory = new Pointer[2 * DEPTH];
-        private final FuseMessage m = new FuseMessage(KernelSession.REQUEST_BYTES, KernelSession.REPLY_BYTES);
+        /** Requests are rebuilt here, except a write's data (read in place); its reply buffer is not used. */
+        private final FuseMessage m = new FuseMessage(KernelSession.REQUEST_BYTES - MAX_WRITE, 64);
         private int pendingSubmissions;
         /** Entries still registered; the queue ends when the kernel has ended them all. */
         private int liveEntries = DEPTH;
@@ -224,16 +231,20 @@ final class UringQueues {
             iovecs = Memory.allocateDirect(KernelChannel.LIBC_RUNTIME, 32L * DEPTH, true);
             for (int i = 0; i < DEPTH; i++) {
                 Pointer header = Memory.allocateDirect(KernelChannel.LIBC_RUNTIME, HEADER_BYTES, true);
-                Pointer payload = Memory.allocateDirect(KernelChannel.LIBC_RUNTIME, KernelSession.REPLY_BYTES, true);
+                // The payload buffer has room for an answer's header in front of it: answers are built in place.
+                Pointer answer = Memory.allocateDirect(KernelChannel.LIBC_RUNTIME,
+                        FuseProtocol.OUT_HEADER_SIZE + PAYLOAD_BYTES, true);
                 memory[2 * i] = header;
-                memory[2 * i + 1] = payload;
+                memory[2 * i + 1] = answer;
                 headers[i] = MEMORY.newDirectByteBuffer(header.address(), HEADER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
-                payloads[i] = MEMORY.newDirectByteBuffer(payload.address(), KernelSession.REPLY_BYTES)
+                answers[i] = MEMORY.newDirectByteBuffer(answer.address(), FuseProtocol.OUT_HEADER_SIZE + PAYLOAD_BYTES)
+                        .order(ByteOrder.LITTLE_ENDIAN);
+                payloads[i] = answers[i].slice(FuseProtocol.OUT_HEADER_SIZE, PAYLOAD_BYTES)
                         .order(ByteOrder.LITTLE_ENDIAN);
                 iovecs.putLong(32L * i, header.address());
                 iovecs.putLong(32L * i + 8, HEADER_BYTES);
-                iovecs.putLong(32L * i + 16, payload.address());
-                iovecs.putLong(32L * i + 24, KernelSession.REPLY_BYTES);
+                iovecs.putLong(32L * i + 16, answer.address() + FuseProtocol.OUT_HEADER_SIZE);
+                iovecs.putLong(32L * i + 24, PAYLOAD_BYTES);
             }
         }
 
@@ -291,7 +302,12 @@ final class UringQueues {
             }
         }
 
-        /** Rebuilds the request as the device gives it, answers it, and queues the answer's commit. */
+        /**
+         * Rebuilds the request as the device gives it (header, argument, the rest; a write's data is left in the
+         * payload buffer and read there), answers it in place (the answer's header just before the payload
+         * buffer, its body in it: a read's data goes straight from the image into the buffer the kernel copies
+         * from), and queues the answer's commit.
+         */
         private void answer(int entry) {
             ByteBuffer header = headers[entry];
             ByteBuffer payload = payloads[entry];
@@ -304,20 +320,32 @@ final class UringQueues {
                 request.putLong(i, header.getLong(i));
             }
             request.put(FuseProtocol.IN_HEADER_SIZE, header, OP_IN_AT, opBytes);
-            request.put(FuseProtocol.IN_HEADER_SIZE + opBytes, payload, 0, payloadBytes);
+            boolean dataInPlace = header.getInt(FuseProtocol.IN_OPCODE) == FuseProtocol.WRITE;
+            ByteBuffer reply = answers[entry];
+            if (!dataInPlace && FuseProtocol.IN_HEADER_SIZE + opBytes + payloadBytes > request.capacity()) {
+                // no request but a write carries this much; refused rather than let the queue's thread fail
+                problem("FUSE io_uring: request " + header.getInt(FuseProtocol.IN_OPCODE) + " of " + total
+                        + " bytes refused (EIO)");
+                header.putInt(0, FuseProtocol.OUT_HEADER_SIZE); // the unique id stays where the request had it
+                header.putInt(4, -Errno.EIO.number());
+                header.putInt(ENT_AT + 16, 0);
+                queueCommand(entry, CMD_COMMIT_AND_FETCH, commitId);
+                return;
+            }
+            if (!dataInPlace) {
+                request.put(FuseProtocol.IN_HEADER_SIZE + opBytes, payload, 0, payloadBytes);
+            }
             m.length = FuseProtocol.IN_HEADER_SIZE + opBytes + payloadBytes;
             request.putInt(0, m.length);
+            m.lend(dataInPlace ? payload : null, opBytes, reply);
             int length = fuse.handle(m);
             if (length == 0) {
                 length = m.finishReply(0);
             }
-            ByteBuffer reply = m.reply;
             header.putInt(0, length);
             header.putInt(4, reply.getInt(4));
             header.putLong(8, reply.getLong(8));
-            int answerBytes = length - FuseProtocol.OUT_HEADER_SIZE;
-            payload.put(0, reply, FuseProtocol.OUT_HEADER_SIZE, answerBytes);
-            header.putInt(ENT_AT + 16, answerBytes);
+            header.putInt(ENT_AT + 16, length - FuseProtocol.OUT_HEADER_SIZE);
             queueCommand(entry, CMD_COMMIT_AND_FETCH, commitId);
         }
 
