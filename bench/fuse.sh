@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/run fuse [--quick]: through the cowfs mount (served by cowfs's own FUSE server, "cowfs", and by the
-# libfuse 2 adapter, "cowfsLibfuse2"), through bindfs over tmpfs (the FUSE ceiling of a libfuse 2 high-level
+# libfuse 2 adapter, "cowfsLibfuse2"; and, where the kernel has FUSE over io_uring, by its own server with
+# -o uring, "cowfsUring", the fuse module's enable_uring switched on for the run and put back after), through bindfs over tmpfs (the FUSE ceiling of a libfuse 2 high-level
 # server), through fuse-overlayfs over tmpfs (a libfuse 3 low-level server), on btrfs on a loop image in the same
 # tmpfs (the kernel's copy-on-write filesystem) and on plain tmpfs, in one run, implementations interleaved within
 # each repetition. Workloads: fio (seqWrite, seqRead, randRead4k, metadata) and real programs (treeCopy: cp -a of
@@ -36,13 +37,17 @@ fi
 work="$(mktemp -d /tmp/cowfs-bench-fuse.XXXXXX)"
 tmp="$work/tmpfs"; mkdir -p "$tmp"
 mount -t tmpfs -o size=18g tmpfs "$tmp"
-cowfs_mnt="$work/cowfs"; lib_mnt="$work/cowfs-libfuse2"; bindfs_mnt="$work/bindfs"; ovl_mnt="$work/overlay"
+cowfs_mnt="$work/cowfs"; lib_mnt="$work/cowfs-libfuse2"; uring_mnt="$work/cowfs-uring"; bindfs_mnt="$work/bindfs"; ovl_mnt="$work/overlay"
 btrfs_mnt="$work/btrfs"
-mkdir -p "$cowfs_mnt" "$lib_mnt" "$bindfs_mnt" "$ovl_mnt" "$btrfs_mnt" "$tmp/plain" "$tmp/bindsrc" \
+mkdir -p "$cowfs_mnt" "$lib_mnt" "$uring_mnt" "$bindfs_mnt" "$ovl_mnt" "$btrfs_mnt" "$tmp/plain" "$tmp/bindsrc" \
   "$tmp/ovl-lower" "$tmp/ovl-upper" "$tmp/ovl-work" "$tmp/src"
 cowfs() { COWFS_JAR="${COWFS_JAR:-$root/tools/target/cowfs.jar}" "$root/cowfs" "$@"; }
+uring_switch=/sys/module/fuse/parameters/enable_uring
+uring_was=""
 cleanup() {
   cowfs umount "$cowfs_mnt" >/dev/null 2>&1 || fusermount3 -u -z "$cowfs_mnt" 2>/dev/null || true
+  cowfs umount "$uring_mnt" >/dev/null 2>&1 || fusermount3 -u -z "$uring_mnt" 2>/dev/null || true
+  [ -z "$uring_was" ] || echo "$uring_was" > "$uring_switch" 2>/dev/null || true
   cowfs umount "$lib_mnt" >/dev/null 2>&1 || fusermount3 -u -z "$lib_mnt" 2>/dev/null || true
   fusermount3 -u -z "$bindfs_mnt" 2>/dev/null || fusermount -u -z "$bindfs_mnt" 2>/dev/null || true
   fusermount3 -u -z "$ovl_mnt" 2>/dev/null || true
@@ -59,6 +64,16 @@ fi
 # memory, so the mounts' own costs are what differs.
 cowfs mkfs "$tmp/bench.img" --size 6G >/dev/null
 cowfs mount "$tmp/bench.img" "$cowfs_mnt" -o backend=kernel >&2
+impls="cowfs cowfsLibfuse2 bindfs fuseOverlayfs btrfs tmpfs"
+if [ -w "$uring_switch" ]; then
+  uring_was="$(cat "$uring_switch")"
+  echo Y > "$uring_switch"
+  cowfs mkfs "$tmp/bench-uring.img" --size 6G >/dev/null
+  cowfs mount "$tmp/bench-uring.img" "$uring_mnt" -o backend=kernel,uring >&2
+  impls="cowfs cowfsUring cowfsLibfuse2 bindfs fuseOverlayfs btrfs tmpfs"
+else
+  echo "bench/run fuse: this kernel's fuse module has no io_uring switch ($uring_switch); no cowfsUring column" >&2
+fi
 cowfs mkfs "$tmp/bench-libfuse2.img" --size 6G >/dev/null
 cowfs mount "$tmp/bench-libfuse2.img" "$lib_mnt" -o backend=libfuse2 >&2
 bindfs --multithreaded -o big_writes "$tmp/bindsrc" "$bindfs_mnt" 2>/dev/null \
@@ -67,13 +82,13 @@ fuse-overlayfs -o "lowerdir=$tmp/ovl-lower,upperdir=$tmp/ovl-upper,workdir=$tmp/
 truncate -s 6G "$tmp/btrfs.img"
 mkfs.btrfs -q "$tmp/btrfs.img" >&2
 mount -o loop "$tmp/btrfs.img" "$btrfs_mnt"
-echo "bench/run fuse: cowfs on $cowfs_mnt (own server), $lib_mnt (libfuse 2), bindfs on $bindfs_mnt," \
+echo "bench/run fuse: cowfs on $cowfs_mnt (own server), ${uring_was:+$uring_mnt (-o uring), }$lib_mnt (libfuse 2), bindfs on $bindfs_mnt," \
   "fuse-overlayfs on $ovl_mnt, btrfs on $btrfs_mnt, tmpfs $tmp/plain; $reps repetition(s)" >&2
-impls="cowfs cowfsLibfuse2 bindfs fuseOverlayfs btrfs tmpfs"
 
 dir_of() {
   case "$1" in
-    cowfs) echo "$cowfs_mnt" ;; cowfsLibfuse2) echo "$lib_mnt" ;; bindfs) echo "$bindfs_mnt" ;;
+    cowfs) echo "$cowfs_mnt" ;; cowfsUring) echo "$uring_mnt" ;; cowfsLibfuse2) echo "$lib_mnt" ;;
+    bindfs) echo "$bindfs_mnt" ;;
     fuseOverlayfs) echo "$ovl_mnt" ;; btrfs) echo "$btrfs_mnt" ;; tmpfs) echo "$tmp/plain" ;;
   esac
 }
@@ -233,6 +248,10 @@ done
 cowfs umount "$cowfs_mnt" >&2
 cowfs umount "$lib_mnt" >&2
 cowfs fsck "$tmp/bench.img" >&2
+if [ -n "$uring_was" ]; then
+  cowfs umount "$uring_mnt" >&2
+  cowfs fsck "$tmp/bench-uring.img" >&2
+fi
 cowfs fsck "$tmp/bench-libfuse2.img" >&2
 fusermount3 -u "$ovl_mnt" >&2
 umount "$btrfs_mnt" >&2

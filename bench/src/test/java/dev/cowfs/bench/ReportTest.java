@@ -12,6 +12,7 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -76,6 +77,19 @@ class ReportTest {
         assertTrue(met.contains("1.03x (1.03-1.03) | met |") && met.contains("not measured"), met);
         assertEquals("", Targets.section(lines("{\"suite\":\"engine\",\"bench\":\"scan\",\"impl\":\"cowfs\","
                 + "\"rep\":0,\"ops_per_s\":1}")));
+    }
+
+    /** The mount's io_uring variant gets rows of its own, only where the run measured it. */
+    @Test
+    void theUringVariantIsJudgedBesideTheDefaultWhenMeasured() {
+        String both = Targets.section(lines(
+                "{\"suite\":\"fuse\",\"bench\":\"metadata\",\"impl\":\"cowfs\",\"rep\":1,\"ops_per_s\":1100}",
+                "{\"suite\":\"fuse\",\"bench\":\"metadata\",\"impl\":\"cowfsUring\",\"rep\":1,\"ops_per_s\":1400}",
+                "{\"suite\":\"fuse\",\"bench\":\"metadata\",\"impl\":\"bindfs\",\"rep\":1,\"ops_per_s\":1000}"));
+        assertTrue(both.contains("| fuse / metadata vs bindfs | at least 1.20x | 1.10x (1.10-1.10) | **MISSED**"), both);
+        assertTrue(both.contains("| fuse / metadata vs bindfs (-o uring) | at least 1.20x | 1.40x (1.40-1.40) | met"),
+                both);
+        assertFalse(both.contains("seqRead vs bindfs (-o uring)"), both);
     }
 
     @Test
