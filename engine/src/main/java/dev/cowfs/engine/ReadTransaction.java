@@ -85,6 +85,15 @@ public final class ReadTransaction implements AutoCloseable {
     }
 
     /**
+     * Where on the device bytes {@code from..from+length} of a data extent of {@code storedBytes} lie, verified as
+     * for a read; valid while no writer runs.
+     */
+    public long locateDataExtent(BlockRef extent, int storedBytes, int from, int length) throws IOException {
+        checkOpen();
+        return store.reader().locateExtentRange(extent, storedBytes, from, length);
+    }
+
+    /**
      * What tree {@code treeId} holds in this generation: blocks it references and blocks only it holds (freed if
      * it alone were dropped). One walk of the tree.
      */

@@ -604,6 +604,12 @@ public final class WriteTransaction implements AutoCloseable {
         store.reader().readExtentRange(extent, storedBytes, from, dst, dstIndex, length);
     }
 
+    /** As {@link ReadTransaction#locateDataExtent}: where a data extent's bytes lie, verified as for a read. */
+    public long locateDataExtent(BlockRef extent, int storedBytes, int from, int length) throws IOException {
+        checkUsable();
+        return store.reader().locateExtentRange(extent, storedBytes, from, length);
+    }
+
     private static void requireUserTree(long treeId) {
         if (treeId < TreeIds.DEFAULT) {
             throw new IllegalArgumentException("tree " + treeId + " belongs to the engine");

@@ -155,7 +155,6 @@ public final class CowFileSystem implements Closeable {
         }
     }
 
-
     /** Unlinked files that were still open at the last crash or close: their space is freed now. */
     private void reclaimOrphans(long subvolume) throws IOException {
         if (openFiles.removeOrphans(subvolume) > 0) {
@@ -192,8 +191,6 @@ public final class CowFileSystem implements Closeable {
     public Store store() {
         return store;
     }
-
-
 
     // ------------------------------------------------------------------ attributes
 
@@ -387,9 +384,7 @@ public final class CowFileSystem implements Closeable {
             throw new FsException(Errno.EINVAL, "negative offset or length");
         }
         java.util.Objects.checkFromIndexSize(dstOffset, length, dst.length);
-        return ops.query(() -> {
-            return data.read(ino, offset, ByteBuffer.wrap(dst), dstOffset, length);
-        });
+        return ops.query(() -> data.read(ino, offset, ByteBuffer.wrap(dst), dstOffset, length));
     }
 
     /**
@@ -403,11 +398,20 @@ public final class CowFileSystem implements Closeable {
         if (dst.isReadOnly()) {
             throw new java.nio.ReadOnlyBufferException();
         }
-        int n = ops.query(() -> {
-            return data.read(ino, offset, dst, dst.position(), dst.remaining());
-        });
+        int n = ops.query(() -> data.read(ino, offset, dst, dst.position(), dst.remaining()));
         dst.position(dst.position() + n);
         return n;
+    }
+
+    /**
+     * Up to {@code length} bytes at {@code offset} as where they lie ({@link ReadPieces}), to {@code sink} while no
+     * writer runs; returns how many, or -1 when they do not all lie in the image as they read (use a copying read).
+     */
+    public int readPieces(long ino, long offset, int length, ReadPieces sink) throws IOException {
+        if (offset < 0 || length < 0) {
+            throw new FsException(Errno.EINVAL, "negative offset or length");
+        }
+        return ops.query(() -> data.readPieces(ino, offset, length, sink));
     }
 
     /** Writes {@code length} bytes at {@code offset}, growing the file as needed. */
@@ -474,16 +478,12 @@ public final class CowFileSystem implements Closeable {
     }
 
     public long seekData(long ino, long offset) throws IOException {
-        return ops.exclusiveQuery(() -> {
-            return data.seek(ino, offset, true);
-        });
+        return ops.exclusiveQuery(() -> data.seek(ino, offset, true));
     }
 
     /** The first offset at or after {@code offset} in a hole (SEEK_HOLE); the end of the file counts as one. */
     public long seekHole(long ino, long offset) throws IOException {
-        return ops.exclusiveQuery(() -> {
-            return data.seek(ino, offset, false);
-        });
+        return ops.exclusiveQuery(() -> data.seek(ino, offset, false));
     }
 
     /**

@@ -519,6 +519,70 @@ final class FileData {
         return n;
     }
 
+    /**
+     * A read as pieces of the image (uncompressed extents, verified as a read verifies them) and of zeros (holes),
+     * handed to {@code sink} at once; -1, with nothing handed over, when part of the range is held elsewhere (inline
+     * data, a compressed extent, the file's unwritten buffer), for the caller to {@link #read} instead.
+     */
+    int readPieces(long ino, long offset, int length, ReadPieces sink) throws IOException {
+        Inode inode = regularFile(ino);
+        if (offset >= inode.size() || length == 0) {
+            sink.send(0, new long[0], 0);
+            return 0;
+        }
+        int n = (int) Math.min(length, inode.size() - offset);
+        long end = offset + n;
+        Buffer buffer = inodes.txn() != null ? buffers.get(ino) : null;
+        if (buffer != null && buffer.start < end && buffer.start + buffer.length > offset
+                || inodes.get(ino, FsKeys.of(ino, FsKeys.INLINE_DATA)) != null) {
+            return -1;
+        }
+        List<Item> items = items(ino, offset, end);
+        for (Item item : items) {
+            if (item.compression() != COMPRESSION_NONE) {
+                return -1;
+            }
+        }
+        if (inodes.txn() != null) {
+            return sendPieces(inodes.txn()::locateDataExtent, items, offset, end, sink);
+        }
+        try (var read = inodes.store().beginRead()) { // open until the pieces are sent: their blocks stay pinned
+            return sendPieces(read::locateDataExtent, items, offset, end, sink);
+        }
+    }
+
+    private interface Locator {
+        long locate(BlockRef extent, int storedBytes, int from, int length) throws IOException;
+    }
+
+    private static int sendPieces(Locator locator, List<Item> items, long offset, long end, ReadPieces sink)
+            throws IOException {
+        long[] pieces = new long[2 * (2 * items.size() + 1)];
+        int count = 0;
+        long covered = offset;
+        for (Item item : items) {
+            long from = Math.max(offset, item.offset());
+            long to = Math.min(end, item.end());
+            if (from < covered) {
+                return -1; // items never overlap; if they did, the copying read lays the later over the earlier
+            }
+            if (from > covered) {
+                pieces[2 * count] = -1;
+                pieces[2 * count++ + 1] = from - covered;
+            }
+            int inExtent = (int) (item.from() + (from - item.offset()));
+            pieces[2 * count] = locator.locate(item.extent(), item.storedBytes(), inExtent, (int) (to - from));
+            pieces[2 * count++ + 1] = to - from;
+            covered = Math.max(covered, to);
+        }
+        if (covered < end) {
+            pieces[2 * count] = -1;
+            pieces[2 * count++ + 1] = end - covered;
+        }
+        sink.send((int) (end - offset), pieces, count);
+        return (int) (end - offset);
+    }
+
     private static void zero(ByteBuffer dst, int index, int length) {
         if (dst.hasArray()) {
             Arrays.fill(dst.array(), dst.arrayOffset() + index, dst.arrayOffset() + index + length, (byte) 0);

@@ -28,6 +28,8 @@ final class FuseMessage {
      */
     private ByteBuffer data;
     private int dataAt;
+    /** How a receiving thread answers large reads without copying them, or null (see {@link ReplySplice}). */
+    ReplySplice splice;
     /** The length of the request read, and where the operation's arguments start. */
     int length;
     /** The end of the reply so far. */

@@ -42,6 +42,11 @@ final class KernelChannel {
 
         int fcntl(int fd, int command, int argument);
 
+        int pipe2(@jnr.ffi.annotations.Out int[] fds, int flags);
+
+        @ssize_t
+        long splice(int fdIn, Pointer offsetIn, int fdOut, Pointer offsetOut, @size_t long length, int flags);
+
         int posix_spawnp(IntByReference pid, String file, Pointer fileActions, Pointer attributes, Pointer argv,
                          Pointer envp);
 

@@ -159,7 +159,11 @@ final class KernelFuse {
             case LINK -> link(m, ino);
             case OPEN -> open(m, ino);
             case CREATE -> create(m, ino);
-            case READ -> read(m);
+            case READ -> {
+                if (!read(m)) {
+                    return false; // answered already, spliced
+                }
+            }
             case WRITE -> write(m);
             case STATFS -> statfs(m);
             case RELEASE -> release(m);
@@ -482,10 +486,22 @@ final class KernelFuse {
         m.putLong(ino).putInt(openFlags()).putInt(0);
     }
 
-    private void read(FuseMessage m) throws IOException {
+    /** Answers a read; false when it was answered by splicing from the image, not into the reply buffer. */
+    private boolean read(FuseMessage m) throws IOException {
         long ino = m.argLong(0);
         long offset = m.argLong(8);
         int size = Math.min(m.argInt(16), m.replyRoom());
+        ReplySplice splice = m.splice;
+        if (splice != null && size >= ReplySplice.MIN_BYTES && size <= splice.maxBytes()) {
+            boolean[] sent = new boolean[1];
+            long unique = m.unique();
+            int n = fs.readPieces(ino, offset, size, (length, pieces, count) -> {
+                sent[0] = splice.send(unique, length, pieces, count);
+            });
+            if (n >= 0 && sent[0]) {
+                return false;
+            }
+        }
         ByteBuffer into = m.replyTail(size);
         while (into.hasRemaining()) {
             if (fs.read(ino, offset + into.position(), into) == 0) {
@@ -493,6 +509,7 @@ final class KernelFuse {
             }
         }
         m.replyEnd += into.position();
+        return true;
     }
 
     private void write(FuseMessage m) throws IOException {

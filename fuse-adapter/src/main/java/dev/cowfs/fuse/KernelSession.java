@@ -1,5 +1,6 @@
 package dev.cowfs.fuse;
 
+import dev.cowfs.engine.device.MappedFileDevice;
 import dev.cowfs.fs.CowFileSystem;
 import dev.cowfs.fs.FsException;
 
@@ -8,13 +9,15 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A mount served by cowfs's own FUSE server: {@code /dev/fuse} opened, the filesystem mounted on it, and
  * receiving threads that each read requests from their own descriptor (the first the mount's, the others cloned
  * from it), answer them through {@link KernelFuse} and write each reply back on the descriptor it came from. A
- * request is read whole into native memory and a reply written with one system call. When the mount goes away
- * every read fails with ENODEV and the threads end.
+ * request is read whole into native memory and a reply written with one system call, except a large read's,
+ * which is spliced from the image ({@link ReplySplice}). When the mount goes away every read fails with ENODEV and
+ * the threads end.
  */
 final class KernelSession {
     /** The largest read or write a request carries: 1 MiB (256 pages). */
@@ -36,10 +39,14 @@ final class KernelSession {
     private final RequestTickets tickets;
     /** Threads reading the device; the io_uring queues' tickets come after theirs. */
     private final int workerCount;
+    /** The image opened for splicing read replies from it ({@link ReplySplice}), or -1. */
+    private final int imageFd;
+    private final LongAdder spliced = new LongAdder();
 
     private KernelSession(int sessionFd, KernelFuse fuse, PrintWriter log, KernelNotifier notifier,
                           CowFileSystem fs, RequestTickets tickets, int workerCount) {
         this.sessionFd = sessionFd;
+        this.imageFd = ReplySplice.openImage(fs.store().device() instanceof MappedFileDevice file ? file.path() : null);
         this.tickets = tickets;
         this.workerCount = workerCount;
         this.fuse = fuse;
@@ -131,6 +138,14 @@ final class KernelSession {
     /** Reads, answers and replies until the mount goes away. */
     private void receive(int fd, int index) {
         FuseMessage m = new FuseMessage(REQUEST_BYTES, REPLY_BYTES);
+        m.splice = ReplySplice.forThread(imageFd, fd, log, spliced);
+        if (index == 0) {
+            logProblem(m.splice == null ? "FUSE reads copied (the image could not be opened for splicing)"
+                    : "FUSE reads of " + ReplySplice.MIN_BYTES / 1024 + " to " + m.splice.maxBytes() / 1024
+                    + " KiB spliced from the image (a pipe of " + m.splice.pipePages() * 4 + " KiB"
+                    + (m.splice.maxBytes() < MAX_WRITE ? "; 1 MiB reads need 2 MiB: CAP_SYS_RESOURCE or "
+                    + "fs.pipe-max-size=2097152)" : ")"));
+        }
         try {
             while (!fuse.destroyed()) {
                 long read = KernelChannel.LIBC.read(fd, m.requestMemory, REQUEST_BYTES);
@@ -170,6 +185,9 @@ final class KernelSession {
             failure = t;
             logProblem("the FUSE server thread stopped: " + t);
         } finally {
+            if (m.splice != null) {
+                m.splice.close();
+            }
             if (fd != sessionFd) {
                 KernelChannel.close(fd);
             }
@@ -202,9 +220,15 @@ final class KernelSession {
         if (queues != null) {
             queues.awaitEnd();
         }
+        if (imageFd >= 0) {
+            logProblem("FUSE reads: " + spliced.sum() + " replies spliced from the image");
+        }
         fs.setChangeListener(null);
         notifier.stop();
         KernelChannel.close(sessionFd);
+        if (imageFd >= 0) {
+            KernelChannel.close(imageFd);
+        }
     }
 
     /** Why a receiving thread stopped other than by the mount going away, or null. */

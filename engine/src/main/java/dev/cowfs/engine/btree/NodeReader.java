@@ -212,6 +212,15 @@ public final class NodeReader {
      */
     public void readExtentRange(BlockRef ref, int storedBytes, int from, ByteBuffer dst, int dstIndex, int length)
             throws IOException {
+        device.read(locateExtentRange(ref, storedBytes, from, length), dst, dstIndex, length);
+    }
+
+    /**
+     * Where on the device bytes {@code from..from+length} of a data extent holding {@code storedBytes} bytes lie,
+     * after the checks a read of them makes ({@link #readExtentRange}): for a caller that moves them without
+     * copying (a FUSE reply spliced from the image file) while it holds off every writer.
+     */
+    public long locateExtentRange(BlockRef ref, int storedBytes, int from, int length) throws IOException {
         if (from < 0 || length < 0 || (long) from + length > storedBytes) {
             throw new IllegalArgumentException("range " + from + "+" + length + " outside an extent of "
                     + storedBytes + " bytes");
@@ -225,7 +234,7 @@ public final class NodeReader {
                 }
             }
         }
-        device.read(ref.blockIndex() * blockSizeBytes + from, dst, dstIndex, length);
+        return ref.blockIndex() * blockSizeBytes + from;
     }
 
     /**
