@@ -24,8 +24,9 @@ public final class FuseMount {
     /** Java threads answering requests at most, and at most waiting at once (as libfuse 2's own loop). */
     private static final int MAX_WORKERS = 16;
     private static final int MAX_IDLE_WORKERS = 10;
-    /** Receiving threads of the kernel backend, each on its own descriptor. */
-    private static final int KERNEL_WORKERS = Math.max(2, Math.min(8, 2 * Runtime.getRuntime().availableProcessors()));
+    /** Receiving threads of the kernel backend beyond the first, called on when requests queue up (1 to 7). */
+    private static final int KERNEL_EXTRA_RECEIVERS = Math.max(1, Math.min(7,
+            Runtime.getRuntime().availableProcessors() - 1));
     /** How long the kernel may take to list a new mount before mounting counts as failed. */
     private static final long READY_TIMEOUT_MILLIS = 30_000;
     /** Options every mount gets (see docs/ARCHITECTURE.md, "FUSE mount"). */
@@ -67,7 +68,7 @@ public final class FuseMount {
         FuseMount mount;
         if (options.backend() == MountOptions.Backend.KERNEL) {
             KernelSession session = KernelSession.start(fs, target, image.toAbsolutePath().normalize().toString(),
-                    options, rootSubvolume, log, KERNEL_WORKERS);
+                    options, rootSubvolume, log, KERNEL_EXTRA_RECEIVERS);
             mount = new FuseMount(target, () -> {
                 session.awaitEnd();
                 return session.failure();

@@ -54,6 +54,8 @@ final class KernelChannel {
         long recvmsg(int fd, Pointer message, int flags);
 
         int waitpid(int pid, IntByReference status, int options);
+
+        int poll(Pointer fds, @u_int64_t long count, int timeoutMillis);
     }
 
     static final LibC LIBC = LibraryLoader.create(LibC.class).failImmediately().load("c");
@@ -76,6 +78,10 @@ final class KernelChannel {
     private static final int AF_UNIX = 1;
     private static final int SOCK_STREAM = 1;
     private static final int F_SETFD = 2;
+    private static final int F_GETFL = 3;
+    private static final int F_SETFL = 4;
+    private static final int O_NONBLOCK = 04000;
+    private static final short POLLIN = 1;
     private static final int FD_CLOEXEC = 1;
     private static final int SOL_SOCKET = 1;
     private static final int SCM_RIGHTS = 1;
@@ -250,6 +256,30 @@ final class KernelChannel {
             throw new FsException(Errno.EIO, "cloning the FUSE device failed (errno " + errno + ")");
         }
         return fd;
+    }
+
+    /** Makes reads of {@code fd} return EAGAIN rather than wait when no request is queued. */
+    static void nonBlocking(int fd) throws FsException {
+        int flags = LIBC.fcntl(fd, F_GETFL, 0);
+        if (flags < 0 || LIBC.fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+            throw new FsException(Errno.EIO, "cannot make the FUSE descriptor non-blocking (errno " + errno() + ")");
+        }
+    }
+
+    /** 8 bytes of native memory for {@link #awaitReadable}: one struct pollfd. */
+    static Pointer pollfd() {
+        return jnr.ffi.Memory.allocateDirect(LIBC_RUNTIME, 8, true);
+    }
+
+    /**
+     * Waits until a request is queued for {@code fd} or the mount is gone (both make it readable: a read then
+     * returns the request, or fails with ENODEV). A signal may end the wait early; the caller reads either way.
+     */
+    static void awaitReadable(int fd, Pointer pollfd) {
+        pollfd.putInt(0, fd);
+        pollfd.putShort(4, POLLIN);
+        pollfd.putShort(6, (short) 0);
+        LIBC.poll(pollfd, 1, -1);
     }
 
     static void close(int fd) {

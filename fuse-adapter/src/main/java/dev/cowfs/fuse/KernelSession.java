@@ -9,15 +9,16 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A mount served by cowfs's own FUSE server: {@code /dev/fuse} opened, the filesystem mounted on it, and
  * receiving threads that each read requests from their own descriptor (the first the mount's, the others cloned
- * from it), answer them through {@link KernelFuse} and write each reply back on the descriptor it came from. A
- * request is read whole into native memory and a reply written with one system call, except a large read's,
- * which is spliced from the image ({@link ReplySplice}). When the mount goes away every read fails with ENODEV and
- * the threads end.
+ * from it and reading while programs ask at once; see receivers), answer them through {@link KernelFuse} and write
+ * each reply back on the descriptor it came from. A request is read whole into native memory and a reply written
+ * with one system call, except a large read's, which is spliced from the image ({@link ReplySplice}). When the
+ * mount goes away every read fails with ENODEV and the threads end.
  */
 final class KernelSession {
     /** The largest read or write a request carries: 1 MiB (256 pages). */
@@ -37,18 +38,18 @@ final class KernelSession {
     private final CowFileSystem fs;
 
     private final RequestTickets tickets;
-    /** Threads reading the device; the io_uring queues' tickets come after theirs. */
-    private final int workerCount;
+    /** The receiving threads; the io_uring queues' tickets come after theirs. */
+    private final int threadCount;
     /** The image opened for splicing read replies from it ({@link ReplySplice}), or -1. */
     private final int imageFd;
     private final LongAdder spliced = new LongAdder();
 
     private KernelSession(int sessionFd, KernelFuse fuse, PrintWriter log, KernelNotifier notifier,
-                          CowFileSystem fs, RequestTickets tickets, int workerCount) {
+                          CowFileSystem fs, RequestTickets tickets, int threadCount) {
         this.sessionFd = sessionFd;
         this.imageFd = ReplySplice.openImage(fs.store().device() instanceof MappedFileDevice file ? file.path() : null);
         this.tickets = tickets;
-        this.workerCount = workerCount;
+        this.threadCount = threadCount;
         this.fuse = fuse;
         this.log = log;
         this.notifier = notifier;
@@ -56,13 +57,14 @@ final class KernelSession {
     }
 
     /**
-     * Mounts {@code fs} at {@code target} (as root by mount(2), as another user through fusermount3) and starts
-     * {@code workerCount} receiving threads.
+     * Mounts {@code fs} at {@code target} (as root by mount(2), as another user through fusermount3) and starts the
+     * receiving thread and {@code extraReceivers} more, each on a descriptor of its own, that also read while
+     * programs ask at once (see receivers).
      *
      * @throws FsException with a one-line reason when the device cannot be opened or the mount is refused
      */
     static KernelSession start(CowFileSystem fs, Path target, String source, MountOptions options,
-                               long rootSubvolume, PrintWriter log, int workerCount) throws IOException {
+                               long rootSubvolume, PrintWriter log, int extraReceivers) throws IOException {
         if (options.uring() && !UringQueues.enabled()) {
             throw new FsException(dev.cowfs.fs.Errno.EOPNOTSUPP, "-o uring: the kernel's FUSE io_uring is off; as root: "
                     + "echo Y > " + UringQueues.ENABLE + " (or mount without uring)");
@@ -76,7 +78,8 @@ final class KernelSession {
                 KernelChannel.mount(fd, source, target, options.readOnly(), options.allowOther(), MAX_WRITE,
                         options.passed());
             }
-            for (int i = 1; i < workerCount; i++) {
+            KernelChannel.nonBlocking(fd);
+            for (int i = 0; i < extraReceivers; i++) {
                 clones.add(KernelChannel.cloneOf(fd));
             }
         } catch (IOException | RuntimeException e) {
@@ -90,9 +93,10 @@ final class KernelSession {
             throw e;
         }
         KernelFuse fuse = new KernelFuse(fs, options, rootSubvolume, log);
-        RequestTickets tickets = new RequestTickets(workerCount + (options.uring() ? UringQueues.ticketsNeeded() : 0));
+        int threads = 1 + clones.size();
+        RequestTickets tickets = new RequestTickets(threads + (options.uring() ? UringQueues.ticketsNeeded() : 0));
         KernelSession session = new KernelSession(fd, fuse, log, new KernelNotifier(fuse, fd, tickets), fs,
-                tickets, workerCount);
+                tickets, threads);
         fs.setChangeListener(session.notifier);
         fuse.setNotifier(session.notifier);
         session.notifier.start();
@@ -115,6 +119,9 @@ final class KernelSession {
         Thread worker = new Worker(() -> receive(fd, index), "cowfs-fuse-" + index);
         worker.setDaemon(true);
         workers.add(worker);
+        if (index > 0) {
+            idle.add(worker);
+        }
         worker.start();
     }
 
@@ -135,7 +142,42 @@ final class KernelSession {
         }
     }
 
-    /** Reads, answers and replies until the mount goes away. */
+    /*
+     * receivers: the first receiving thread reads the mount's descriptor: it reads a request, answers it, writes
+     * the reply and reads again at once. While one program at a time is asking (quiet), it keeps asking for up to
+     * SPIN_NANOS when nothing is queued before it sleeps in poll(2), and the other receivers wait here, not in the
+     * kernel: a program making one request after another (cp, tar, a database) so finds its next request taken
+     * by a thread that is already running, and the kernel wakes nobody to deliver it. On a virtual machine waking
+     * a sleeping thread costs more than answering most requests: on the bench machine a missing getxattr through
+     * the mount took 20-22 us this way, 33-42 us when four threads each slept in read(2); and a thread woken for
+     * a request another has taken already is a switch for nothing, which is why the others do not wait in the
+     * kernel meanwhile. When the first finds a request of another thread (another pid in the request's header)
+     * queued behind the one it answered, programs are asking at once (busy): for QUIET_NANOS from then on nobody spins (clients need the
+     * processors) and the other receivers, each on a descriptor cloned from the mount's (FUSE_DEV_IOC_CLONE),
+     * wait in read(2) like the first, answering in parallel and replying on the descriptor the request came from.
+     * The kernel's own requests (pid 0) and a program's background ones (its own pid) do not count. A request
+     * that waits for a commit is answered where it was read: a commit holds the filesystem's lock, so nothing else
+     * could be answered meanwhile anyway. A mount nobody uses sleeps
+     * (KernelBackendIT.anIdleMountsReceivingThreadSleeps).
+     */
+
+    /** How long the first receiver keeps asking for a request, while quiet, before it sleeps in poll(2). */
+    static final long SPIN_NANOS = 50_000;
+
+    /** How long after another program's request last queued up the receivers stay busy (see receivers). */
+    static final long QUIET_NANOS = 10_000_000;
+
+    /** When the first receiver last found another program's request queued up behind the one it answered. */
+    private volatile long lastQueuedUp = System.nanoTime() - (1L << 40);
+
+    /** Whether the first receiver has ended (the mount gone, or it failed: the others then wait in the kernel). */
+    private volatile boolean firstEnded;
+
+    /** The extra receivers waiting to be called on (see receivers). */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Thread> idle =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    /** Reads, answers and replies until the mount goes away (see receivers). */
     private void receive(int fd, int index) {
         FuseMessage m = new FuseMessage(REQUEST_BYTES, REPLY_BYTES);
         m.splice = ReplySplice.forThread(imageFd, fd, log, spliced);
@@ -146,40 +188,59 @@ final class KernelSession {
                     + (m.splice.maxBytes() < MAX_WRITE ? "; 1 MiB reads need 2 MiB: CAP_SYS_RESOURCE or "
                     + "fs.pipe-max-size=2097152)" : ")"));
         }
+        jnr.ffi.Pointer pollfd = KernelChannel.pollfd();
         try {
+            if (index > 0) {
+                LockSupport.park(this);
+            }
+            long idleSince = System.nanoTime();
+            boolean answered = false; // the last read found a request, answered since
+            int lastPid = 0; // the thread (its pid in the request's header) that asked the last request read here
             while (!fuse.destroyed()) {
+                if (index > 0 && !firstEnded && System.nanoTime() - lastQueuedUp > QUIET_NANOS) {
+                    if (!idle.contains(Thread.currentThread())) { // a wake-up without a call leaves it there
+                        idle.add(Thread.currentThread());
+                    }
+                    LockSupport.park(this); // quiet: the first receiver takes the requests
+                    continue;
+                }
                 long read = KernelChannel.LIBC.read(fd, m.requestMemory, REQUEST_BYTES);
                 if (read < 0) {
                     int errno = KernelChannel.errno();
+                    answered = false;
                     if (errno == KernelChannel.ENODEV) {
                         return; // unmounted
                     }
-                    if (errno != KernelChannel.EINTR && errno != KernelChannel.EAGAIN
-                            && errno != KernelChannel.ENOENT) {
+                    if (errno == KernelChannel.EAGAIN) { // the first receiver's descriptor only
+                        long now = System.nanoTime();
+                        if (now - idleSince < SPIN_NANOS && now - lastQueuedUp > QUIET_NANOS) {
+                            Thread.onSpinWait();
+                        } else {
+                            KernelChannel.awaitReadable(fd, pollfd);
+                            idleSince = System.nanoTime();
+                        }
+                    } else if (errno != KernelChannel.EINTR && errno != KernelChannel.ENOENT) {
                         throw new IOException("reading the FUSE device failed (errno " + errno + ")");
                     }
                     continue;
                 }
                 m.length = (int) read;
-                tickets.begin(index);
-                int errno = 0;
-                try {
-                    int length = fuse.handle(m);
-                    if (length > 0 && KernelChannel.LIBC.write(fd, m.replyMemory, length) < 0) {
-                        errno = KernelChannel.errno();
+                int pid = m.pid();
+                if (answered && index == 0 && pid != 0 && pid != lastPid) {
+                    // another thread's request was queued while this one's was answered: the receivers all wait
+                    // in the kernel for a while
+                    lastQueuedUp = System.nanoTime();
+                    for (Thread other; (other = idle.poll()) != null; ) {
+                        LockSupport.unpark(other);
                     }
-                } finally {
-                    tickets.end(index);
                 }
-                if (errno == KernelChannel.ENODEV) {
-                    return;
-                }
-                if (errno == 0 && m.opcode() == FuseProtocol.INIT && fuse.uringAgreed()) {
+                lastPid = pid;
+                answer(m, fd, index);
+                if (m.opcode() == FuseProtocol.INIT && fuse.uringAgreed()) {
                     startUring();
                 }
-                if (errno != 0 && errno != KernelChannel.ENOENT) { // ENOENT: the request was interrupted meanwhile
-                    logProblem("writing a reply to the FUSE device failed (errno " + errno + ")");
-                }
+                answered = true;
+                idleSince = System.nanoTime();
             }
         } catch (Throwable t) {
             failure = t;
@@ -191,6 +252,30 @@ final class KernelSession {
             if (fd != sessionFd) {
                 KernelChannel.close(fd);
             }
+            if (index == 0) { // the others may wait to be called on: they find the mount gone, or wait in turn
+                firstEnded = true;
+                for (Thread worker : workers) {
+                    LockSupport.unpark(worker);
+                }
+            }
+        }
+    }
+
+    /** Answers one request and writes the reply, holding ticket {@code index} meanwhile. */
+    private void answer(FuseMessage m, int fd, int index) {
+        tickets.begin(index);
+        int errno = 0;
+        try {
+            int length = fuse.handle(m);
+            if (length > 0 && KernelChannel.LIBC.write(fd, m.replyMemory, length) < 0) {
+                errno = KernelChannel.errno();
+            }
+        } finally {
+            tickets.end(index);
+        }
+        if (errno != 0 && errno != KernelChannel.ENOENT && errno != KernelChannel.ENODEV) {
+            // ENOENT: the request was interrupted meanwhile; ENODEV: the mount is going away
+            logProblem("writing a reply to the FUSE device failed (errno " + errno + ")");
         }
     }
 
@@ -199,7 +284,7 @@ final class KernelSession {
     /** After INIT agreed to io_uring (and its reply is written): the queues register and take the requests. */
     private synchronized void startUring() {
         if (uring == null) {
-            uring = new UringQueues(sessionFd, fuse, log, tickets, workerCount);
+            uring = new UringQueues(sessionFd, fuse, log, tickets, threadCount);
             uring.start();
         }
     }

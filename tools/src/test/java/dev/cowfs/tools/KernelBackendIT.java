@@ -23,6 +23,7 @@ class KernelBackendIT {
     private static Path dir;
     private static Path image;
     private static Path mnt;
+    private static long serverPid;
 
     @BeforeAll
     static void mount() throws IOException {
@@ -34,7 +35,10 @@ class KernelBackendIT {
         ok("mkfs", image.toString(), "--size", "2G");
         // the defaults: names and attributes trusted for a day (protocol 7.44 and later), so only notifications can
         // make a change outside the kernel seen
-        ok("mount", image.toString(), mnt.toString(), "-o", "backend=kernel");
+        ToolProcess.Result mounted = ok("mount", image.toString(), mnt.toString(), "-o", "backend=kernel");
+        java.util.regex.Matcher pid = java.util.regex.Pattern.compile("pid (\\d+)").matcher(mounted.out());
+        assertTrue(pid.find(), mounted.toString());
+        serverPid = Long.parseLong(pid.group(1));
     }
 
     @AfterAll
@@ -330,5 +334,36 @@ class KernelBackendIT {
                 st = os.stat('null'); print(stat.S_ISCHR(st.st_mode), os.major(st.st_rdev), os.minor(st.st_rdev))
                 """);
         assertEquals("True\nTrue 1 3", out);
+    }
+
+    /**
+     * The receiving thread asks for requests without sleeping for a moment after each one (see oneReceiver in
+     * KernelSession), but a mount nobody uses must sleep: sampled after a pause, the thread is asleep (in poll).
+     */
+    @Test
+    void anIdleMountsReceivingThreadSleeps() throws Exception {
+        assertEquals("ok", python("open('idle', 'w').write('x'); print('ok')"));
+        Path receiver = null;
+        try (var tasks = Files.list(Path.of("/proc/" + serverPid + "/task"))) {
+            for (Path task : tasks.toList()) {
+                if (Files.readString(task.resolve("comm")).strip().equals("cowfs-fuse-0")) {
+                    receiver = task;
+                }
+            }
+        }
+        assertTrue(receiver != null, "no thread cowfs-fuse-0 in process " + serverPid);
+        Thread.sleep(300);
+        int running = 0;
+        StringBuilder states = new StringBuilder();
+        for (int i = 0; i < 20; i++) {
+            String stat = Files.readString(receiver.resolve("stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            states.append(state);
+            if (state == 'R') {
+                running++;
+            }
+            Thread.sleep(10);
+        }
+        assertTrue(running <= 2, "the idle receiving thread ran in " + running + " of 20 samples: " + states);
     }
 }
