@@ -24,7 +24,7 @@ public final class FuseMount {
     /** Java threads answering requests at most, and at most waiting at once (as libfuse 2's own loop). */
     private static final int MAX_WORKERS = 16;
     private static final int MAX_IDLE_WORKERS = 10;
-    /** Receiving threads of the kernel backend beyond the first, called on when requests queue up (1 to 7). */
+    /** Receiving threads of the kernel backend beyond the first, reading while programs ask at once (1 to 7). */
     private static final int KERNEL_EXTRA_RECEIVERS = Math.max(1, Math.min(7,
             Runtime.getRuntime().availableProcessors() - 1));
     /** How long the kernel may take to list a new mount before mounting counts as failed. */

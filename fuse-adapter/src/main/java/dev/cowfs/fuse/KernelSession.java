@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -119,9 +120,6 @@ final class KernelSession {
         Thread worker = new Worker(() -> receive(fd, index), "cowfs-fuse-" + index);
         worker.setDaemon(true);
         workers.add(worker);
-        if (index > 0) {
-            idle.add(worker);
-        }
         worker.start();
     }
 
@@ -152,9 +150,10 @@ final class KernelSession {
      * the mount took 20-22 us this way, 33-42 us when four threads each slept in read(2); and a thread woken for
      * a request another has taken already is a switch for nothing, which is why the others do not wait in the
      * kernel meanwhile. When the first finds a request of another thread (another pid in the request's header)
-     * queued behind the one it answered, programs are asking at once (busy): for QUIET_NANOS from then on nobody spins (clients need the
-     * processors) and the other receivers, each on a descriptor cloned from the mount's (FUSE_DEV_IOC_CLONE),
-     * wait in read(2) like the first, answering in parallel and replying on the descriptor the request came from.
+     * queued behind the one it answered, programs are asking at once (busy): for QUIET_NANOS from then on nobody
+     * spins (the programs need the processors) and the other receivers, each on a descriptor cloned from the
+     * mount's (FUSE_DEV_IOC_CLONE), wait in read(2) like the first, answering in parallel and replying on the
+     * descriptor the request came from.
      * The kernel's own requests (pid 0) and a program's background ones (its own pid) do not count. A request
      * that waits for a commit is answered where it was read: a commit holds the filesystem's lock, so nothing else
      * could be answered meanwhile anyway. A mount nobody uses sleeps
@@ -173,9 +172,8 @@ final class KernelSession {
     /** Whether the first receiver has ended (the mount gone, or it failed: the others then wait in the kernel). */
     private volatile boolean firstEnded;
 
-    /** The extra receivers waiting to be called on (see receivers). */
-    private final java.util.concurrent.ConcurrentLinkedQueue<Thread> idle =
-            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** The other receivers waiting in the server while it is quiet (see receivers). */
+    private final ConcurrentLinkedQueue<Thread> idle = new ConcurrentLinkedQueue<>();
 
     /** Reads, answers and replies until the mount goes away (see receivers). */
     private void receive(int fd, int index) {
@@ -190,18 +188,12 @@ final class KernelSession {
         }
         jnr.ffi.Pointer pollfd = KernelChannel.pollfd();
         try {
-            if (index > 0) {
-                LockSupport.park(this);
-            }
             long idleSince = System.nanoTime();
             boolean answered = false; // the last read found a request, answered since
             int lastPid = 0; // the thread (its pid in the request's header) that asked the last request read here
             while (!fuse.destroyed()) {
                 if (index > 0 && !firstEnded && System.nanoTime() - lastQueuedUp > QUIET_NANOS) {
-                    if (!idle.contains(Thread.currentThread())) { // a wake-up without a call leaves it there
-                        idle.add(Thread.currentThread());
-                    }
-                    LockSupport.park(this); // quiet: the first receiver takes the requests
+                    waitWhileQuiet();
                     continue;
                 }
                 long read = KernelChannel.LIBC.read(fd, m.requestMemory, REQUEST_BYTES);
@@ -212,13 +204,7 @@ final class KernelSession {
                         return; // unmounted
                     }
                     if (errno == KernelChannel.EAGAIN) { // the first receiver's descriptor only
-                        long now = System.nanoTime();
-                        if (now - idleSince < SPIN_NANOS && now - lastQueuedUp > QUIET_NANOS) {
-                            Thread.onSpinWait();
-                        } else {
-                            KernelChannel.awaitReadable(fd, pollfd);
-                            idleSince = System.nanoTime();
-                        }
+                        idleSince = spinOrSleep(fd, pollfd, idleSince);
                     } else if (errno != KernelChannel.EINTR && errno != KernelChannel.ENOENT) {
                         throw new IOException("reading the FUSE device failed (errno " + errno + ")");
                     }
@@ -227,12 +213,7 @@ final class KernelSession {
                 m.length = (int) read;
                 int pid = m.pid();
                 if (answered && index == 0 && pid != 0 && pid != lastPid) {
-                    // another thread's request was queued while this one's was answered: the receivers all wait
-                    // in the kernel for a while
-                    lastQueuedUp = System.nanoTime();
-                    for (Thread other; (other = idle.poll()) != null; ) {
-                        LockSupport.unpark(other);
-                    }
+                    busy(); // another thread's request was queued while this one's was answered
                 }
                 lastPid = pid;
                 answer(m, fd, index);
@@ -258,6 +239,36 @@ final class KernelSession {
                     LockSupport.unpark(worker);
                 }
             }
+        }
+    }
+
+    /** An extra receiver while it is quiet: waits in the server until the first calls on it (see receivers). */
+    private void waitWhileQuiet() {
+        if (!idle.contains(Thread.currentThread())) { // a wake-up without a call leaves it there
+            idle.add(Thread.currentThread());
+        }
+        LockSupport.park(this);
+    }
+
+    /**
+     * The first receiver found nothing queued: asks again at once while quiet and within SPIN_NANOS of
+     * {@code idleSince}, else sleeps in poll(2). Returns when it last was idle from.
+     */
+    private long spinOrSleep(int fd, jnr.ffi.Pointer pollfd, long idleSince) {
+        long now = System.nanoTime();
+        if (now - idleSince < SPIN_NANOS && now - lastQueuedUp > QUIET_NANOS) {
+            Thread.onSpinWait();
+            return idleSince;
+        }
+        KernelChannel.awaitReadable(fd, pollfd);
+        return System.nanoTime();
+    }
+
+    /** Programs are asking at once: for QUIET_NANOS every receiver waits in the kernel (see receivers). */
+    private void busy() {
+        lastQueuedUp = System.nanoTime();
+        for (Thread other; (other = idle.poll()) != null; ) {
+            LockSupport.unpark(other);
         }
     }
 

@@ -337,7 +337,7 @@ class KernelBackendIT {
     }
 
     /**
-     * The receiving thread asks for requests without sleeping for a moment after each one (see oneReceiver in
+     * The receiving thread asks for requests without sleeping for a moment after each one (see receivers in
      * KernelSession), but a mount nobody uses must sleep: sampled after a pause, the thread is asleep (in poll).
      */
     @Test
