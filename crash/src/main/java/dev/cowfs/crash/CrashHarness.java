@@ -44,41 +44,43 @@ public final class CrashHarness {
      * @param onlineChecks the checker after every commit and audited writes while the workload runs (off:
      *     only the crash states judge)
      * @param hostReserveBytes the host reserve in runs whose host filesystem runs full
+     * @param realDevice workloads on the file device over a real image file, its I/O recorded beneath it
      */
     public record Config(long seed, int randomSubsets, int moreWorkEvery, int recoveryCrashEvery,
                          InjectedBug bug, int agedFiles, boolean onlineChecks,
                          java.util.Set<Fault> faults, int faultTrials, int ioFailurePoints, int noSpacePoints,
-                         long hostReserveBytes) {
+                         long hostReserveBytes, boolean realDevice) {
         public static Config defaults() {
             return new Config(1, 4, 16, 64, InjectedBug.NONE, 120, true, java.util.Set.of(), 0, 0, 0,
-                    WorkloadRun.HOST_RESERVE_BYTES);
+                    WorkloadRun.HOST_RESERVE_BYTES, false);
         }
 
         public Config withBug(InjectedBug value) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, value, agedFiles,
-                    onlineChecks, faults, faultTrials, ioFailurePoints, noSpacePoints, hostReserveBytes);
+                    onlineChecks, faults, faultTrials, ioFailurePoints, noSpacePoints, hostReserveBytes, realDevice);
         }
 
         public Config withSeed(long value) {
             return new Config(value, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
-                    onlineChecks, faults, faultTrials, ioFailurePoints, noSpacePoints, hostReserveBytes);
+                    onlineChecks, faults, faultTrials, ioFailurePoints, noSpacePoints, hostReserveBytes, realDevice);
         }
 
         public Config withOnlineChecks(boolean value) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles, value,
-                    faults, faultTrials, ioFailurePoints, noSpacePoints, hostReserveBytes);
+                    faults, faultTrials, ioFailurePoints, noSpacePoints, hostReserveBytes, realDevice);
         }
 
         /** After each workload, {@code trials} injections of each fault class into its final image. */
         public Config withFaults(java.util.Set<Fault> value, int trials) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
-                    onlineChecks, java.util.Set.copyOf(value), trials, ioFailurePoints, noSpacePoints, hostReserveBytes);
+                    onlineChecks, java.util.Set.copyOf(value), trials, ioFailurePoints, noSpacePoints, hostReserveBytes,
+                    realDevice);
         }
 
         /** After each workload, runs it again with an I/O error at this many of its device operations. */
         public Config withIoFailures(int points) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
-                    onlineChecks, faults, faultTrials, points, noSpacePoints, hostReserveBytes);
+                    onlineChecks, faults, faultTrials, points, noSpacePoints, hostReserveBytes, realDevice);
         }
 
         /**
@@ -87,13 +89,23 @@ public final class CrashHarness {
          */
         public Config withNoSpace(int points) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
-                    onlineChecks, faults, faultTrials, ioFailurePoints, points, hostReserveBytes);
+                    onlineChecks, faults, faultTrials, ioFailurePoints, points, hostReserveBytes, realDevice);
+        }
+
+        /**
+         * Workloads run on the file device every user runs, over a real image file, and the crash states come from
+         * what that device asked of the file (a {@link dev.cowfs.engine.device.RecordingFileChannel} beneath it);
+         * runs with an injected device failure stay on the simulated device, which alone can inject them.
+         */
+        public Config withRealDevice(boolean value) {
+            return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
+                    onlineChecks, faults, faultTrials, ioFailurePoints, noSpacePoints, hostReserveBytes, value);
         }
 
         /** The host space kept aside for the engine in runs whose host runs full. */
         public Config withHostReserve(long bytes) {
             return new Config(seed, randomSubsets, moreWorkEvery, recoveryCrashEvery, bug, agedFiles,
-                    onlineChecks, faults, faultTrials, ioFailurePoints, noSpacePoints, bytes);
+                    onlineChecks, faults, faultTrials, ioFailurePoints, noSpacePoints, bytes, realDevice);
         }
     }
 
@@ -112,6 +124,8 @@ public final class CrashHarness {
     private final Map<List<Map<String, String>>, Integer> expectedHashes = new java.util.IdentityHashMap<>();
     private final CrashReport report = new CrashReport();
     final Random random;
+    /** Where real-device runs keep their image files (made on first use, emptied as each run ends). */
+    private java.nio.file.Path scratch;
 
     private CrashHarness(Config config, SimulatedDevice.Image base, long baseGeneration, FsModel baseModel) {
         this.config = config;
@@ -174,6 +188,21 @@ public final class CrashHarness {
 
     Config config() {
         return config;
+    }
+
+    /**
+     * A directory for the image files of real-device runs: in memory where the host offers one (/dev/shm), as the
+     * harness's simulated device is, else the temporary directory. Deleted when the JVM exits.
+     */
+    synchronized java.nio.file.Path scratchDirectory() throws IOException {
+        if (scratch == null) {
+            java.nio.file.Path shm = java.nio.file.Path.of("/dev/shm");
+            scratch = java.nio.file.Files.isDirectory(shm) && java.nio.file.Files.isWritable(shm)
+                    ? java.nio.file.Files.createTempDirectory(shm, "cowfs-crash-")
+                    : java.nio.file.Files.createTempDirectory("cowfs-crash-");
+            scratch.toFile().deleteOnExit();
+        }
+        return scratch;
     }
 
     public CrashReport report() {

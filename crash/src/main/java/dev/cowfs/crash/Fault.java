@@ -9,7 +9,13 @@ public enum Fault {
     /** Reading one block in use fails with an I/O error. */
     READ_ERROR("read-error"),
     /** One bit of a block in use comes back flipped on read. */
-    BIT_FLIP("bit-flip");
+    BIT_FLIP("bit-flip"),
+    /**
+     * One bit of a root block the newest commit wrote (catalog or space tree) comes back flipped on read: the ring's
+     * older generations are intact (deferred reuse keeps what they reach), so a read-only open must fall back to
+     * one and hold it exactly.
+     */
+    DAMAGED_NEWEST_ROOT("newest-root");
 
     public final String label;
 
@@ -24,6 +30,6 @@ public enum Fault {
             }
         }
         throw new IllegalArgumentException("unknown fault '" + label + "' (lost-write, misdirected, "
-                + "read-error, bit-flip)");
+                + "read-error, bit-flip, newest-root)");
     }
 }

@@ -4,6 +4,9 @@ import dev.cowfs.engine.device.BlockDevice;
 import dev.cowfs.engine.device.CrashStates;
 import dev.cowfs.engine.device.SimulatedDevice;
 import dev.cowfs.engine.error.EngineBugError;
+import dev.cowfs.engine.format.BlockRefLayout;
+import dev.cowfs.engine.format.Bytes;
+import dev.cowfs.engine.format.SuperblockLayout;
 import dev.cowfs.fs.CowFileSystem;
 import dev.cowfs.fs.FsOptions;
 
@@ -45,12 +48,22 @@ final class FaultInjection {
                     break;
                 }
                 Injected injected = onAWrite ? injectIntoAWrite(fault, log, acknowledgedWrites, pagesInUse)
+                        : fault == Fault.DAMAGED_NEWEST_ROOT ? injectIntoNewestRoot(finalImage)
                         : injectIntoReads(fault, finalImage, pagesInUse);
+                if (injected == null) {
+                    break; // the newest commit wrote no root of its own: nothing tells it apart from older ones
+                }
                 String outcome = classify(injected.device(), expected, finalGeneration);
+                if (fault == Fault.DAMAGED_NEWEST_ROOT && !outcome.equals(FELL_BACK)) {
+                    outcome = outcome.startsWith("S") || outcome.startsWith("U") ? outcome
+                            : "F:the newest commit's root does not verify and the ring holds older generations intact, "
+                            + "but a read-only open did not fall back to one (" + (outcome.equals("E")
+                            ? "it opened the damaged generation as if whole" : "it failed" + outcome.substring(1)) + ")";
+                }
                 long[] tally = harness.report().faultOutcomes.computeIfAbsent(fault.label, key -> new long[3]);
                 switch (outcome.charAt(0)) {
                     case 'E' -> tally[0]++;
-                    case 'D' -> tally[1]++;
+                    case 'D', 'B' -> tally[1]++;
                     default -> {
                         if (outcome.startsWith("S")) {
                             tally[2]++;
@@ -121,6 +134,50 @@ final class FaultInjection {
                 : "write " + write.sequence() + " for " + write.offset() + " landed at " + elsewhere);
     }
 
+    /**
+     * The final image with one bit of a root block the newest commit wrote (catalog or space tree) flipping on every
+     * read; null when it wrote neither. The newest generation and its roots are read from the ring by the layout,
+     * not through the engine's decoding, which this judges.
+     */
+    private Injected injectIntoNewestRoot(SimulatedDevice.Image finalImage) throws IOException {
+        SimulatedDevice image = SimulatedDevice.ofImage(finalImage);
+        image.setRecording(false);
+        byte[] newest = null;
+        for (int slot = 0; slot < dev.cowfs.engine.format.Limits.SUPERBLOCK_RING_SLOTS; slot++) {
+            byte[] bytes = new byte[SuperblockLayout.BYTES];
+            image.read(dev.cowfs.engine.format.Limits.superblockSlotOffset(slot), bytes, 0, bytes.length);
+            if (Bytes.getLong(bytes, SuperblockLayout.MAGIC_OFFSET) == SuperblockLayout.MAGIC && (newest == null
+                    || Bytes.getLong(bytes, SuperblockLayout.GENERATION_OFFSET)
+                    > Bytes.getLong(newest, SuperblockLayout.GENERATION_OFFSET))) {
+                newest = bytes;
+            }
+        }
+        if (newest == null) {
+            throw new IllegalStateException("the final image holds no superblock in its ring");
+        }
+        long blockSize = Bytes.getInt(newest, SuperblockLayout.BLOCK_SIZE_OFFSET);
+        long generation = Bytes.getLong(newest, SuperblockLayout.GENERATION_OFFSET);
+        // Only a root the newest commit wrote tells it apart from the older ones (a commit that changed no tree
+        // keeps the catalog root of the one before); the space root is written by nearly every commit.
+        List<String> roots = new ArrayList<>();
+        for (String name : List.of("catalog", "space")) {
+            int at = name.equals("catalog") ? SuperblockLayout.CATALOG_ROOT_OFFSET : SuperblockLayout.SPACE_ROOT_OFFSET;
+            if (Bytes.getLong(newest, at + BlockRefLayout.BIRTH_OFFSET) == generation) {
+                roots.add(name);
+            }
+        }
+        if (roots.isEmpty()) {
+            return null;
+        }
+        String name = roots.get(harness.random.nextInt(roots.size()));
+        long root = Bytes.getLong(newest, (name.equals("catalog") ? SuperblockLayout.CATALOG_ROOT_OFFSET
+                : SuperblockLayout.SPACE_ROOT_OFFSET) + BlockRefLayout.BLOCK_INDEX_OFFSET);
+        long at = root * blockSize + harness.random.nextInt((int) blockSize);
+        int bit = harness.random.nextInt(8);
+        return new Injected(FaultyReadDevice.bitFlip(image, at, bit), "bit " + bit + " of byte " + at + " (" + name
+                + " root of generation " + generation + ") flips on read");
+    }
+
     /** The final image with reads of one page failing, or one bit of it flipping on every read. */
     private Injected injectIntoReads(Fault fault, SimulatedDevice.Image finalImage, List<Long> pagesInUse) {
         long page = pagesInUse.get(harness.random.nextInt(pagesInUse.size()));
@@ -139,8 +196,8 @@ final class FaultInjection {
 
     /**
      * "E" exact (the final commit, as the model has it), "D" detected (an I/O or corruption error reached the
-     * reader, or opening fell back to an older commit, said so, and holds that commit exactly; damage the
-     * checker finds beside exact data counts here too), "S:why" silently wrong (a reader got data that is not
+     * reader; damage the checker finds beside exact data counts here too), "B" detected by opening an older
+     * commit, said so, and holding that commit exactly, "S:why" silently wrong (a reader got data that is not
      * the model's, with no error), "U:why" an unclean failure (a bug).
      */
     private String classify(BlockDevice device, Map<Long, List<Map<String, String>>> expected,
@@ -157,6 +214,8 @@ final class FaultInjection {
     }
 
     private static final String REFUSED_WRITABLE = "refused: a newer generation does not verify";
+    /** Detected by falling back, reported, to an older commit held exactly. */
+    private static final String FELL_BACK = "B";
 
     private String classify(BlockDevice device, Map<Long, List<Map<String, String>>> expected,
                             long finalGeneration, FsOptions options) {
@@ -171,19 +230,19 @@ final class FaultInjection {
             if (fellBack && generation < finalGeneration
                     && (older != null ? older.contains(dump) : generation < java.util.Collections.min(
                     expected.keySet()))) {
-                return "D"; // fell back, and said so, to an older commit it holds exactly (or one before the run)
+                return FELL_BACK; // fell back, and said so, to an older commit it holds exactly (or one before the run)
             }
             return "S:silently wrong: opened generation " + generation + (fellBack ? " (reported as a fall-back)" : "")
                     + ", differences from the final state: "
                     + FsDump.differences(expected.get(finalGeneration).get(0), dump, 3);
         } catch (dev.cowfs.fs.FsException e) {
-            return e.errno() == dev.cowfs.fs.Errno.EIO ? "D"
+            return e.errno() == dev.cowfs.fs.Errno.EIO ? "D: " + CrashHarness.describe(e)
                     : "S:a read failed with " + e.errno() + " instead of an I/O error: " + CrashHarness.describe(e);
         } catch (dev.cowfs.engine.error.NewerGenerationDamagedException e) {
             return options.store().readOnly() ? "U:a read-only open refused: " + CrashHarness.describe(e)
                     : REFUSED_WRITABLE;
         } catch (IOException e) {
-            return "D";
+            return "D: " + CrashHarness.describe(e);
         } catch (RuntimeException | EngineBugError e) {
             return "U:unclean failure (not a reported error): " + CrashHarness.describe(e);
         }

@@ -11,7 +11,12 @@ public enum InjectedBug {
     /** The barrier between a commit's blocks and its superblock is dropped ({@link BarrierDroppingDevice}). */
     NO_BARRIER_BEFORE_SUPERBLOCK,
     /** Freed blocks are reused from the next commit on, while older ring roots still reach them. */
-    REUSE_FREED_BLOCKS_EARLY;
+    REUSE_FREED_BLOCKS_EARLY,
+    /**
+     * On the real device path ({@link CrashHarness.Config#withRealDevice}): the file device's fdatasync never reaches
+     * the file, as if {@code MappedFileDevice.barrier} had lost it (the recording layer beneath drops each force).
+     */
+    FILE_DEVICE_LOSES_FDATASYNC;
 
     /** The store options with this bug in them. */
     StoreOptions.Builder applyTo(StoreOptions.Builder options) {
@@ -19,6 +24,7 @@ public enum InjectedBug {
             case NONE -> options;
             case NO_BARRIER_BEFORE_SUPERBLOCK -> options.deviceWrapper(BarrierDroppingDevice::new);
             case REUSE_FREED_BLOCKS_EARLY -> options.reuseFreedBlocksEarlyForTesting(true);
+            case FILE_DEVICE_LOSES_FDATASYNC -> options; // beneath the file device: see WorkloadRun.RealImage
         };
     }
 }

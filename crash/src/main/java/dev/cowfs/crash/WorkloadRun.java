@@ -1,6 +1,10 @@
 package dev.cowfs.crash;
 
+import dev.cowfs.engine.StoreOptions;
+import dev.cowfs.engine.device.BlockDevice;
 import dev.cowfs.engine.device.CrashStates;
+import dev.cowfs.engine.device.MappedFileDevice;
+import dev.cowfs.engine.device.RecordingFileChannel;
 import dev.cowfs.engine.device.SimulatedDevice;
 import dev.cowfs.engine.error.EngineBugError;
 import dev.cowfs.engine.error.OutOfSpaceException;
@@ -9,6 +13,11 @@ import dev.cowfs.fs.Errno;
 import dev.cowfs.fs.FsException;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -59,7 +68,10 @@ final class WorkloadRun {
     private final AceWorkloads.Workload workload;
     private final DeviceFailure failure;
     private final List<CrashReport.Violation> found;
+    /** The simulated device the workload runs on; or, on the real device path, null. */
     private final SimulatedDevice device;
+    /** On the real device path: the image file, and the layer beneath the file device that records its I/O. */
+    private final RealImage real;
     private final String where;
     private CowFileSystem fs;
     private FsModel model;
@@ -78,7 +90,8 @@ final class WorkloadRun {
         this.workload = workload;
         this.failure = failure;
         this.found = found;
-        this.device = SimulatedDevice.ofImage(harness.base);
+        this.real = harness.config().realDevice() && failure == null ? new RealImage(harness) : null;
+        this.device = real == null ? SimulatedDevice.ofImage(harness.base) : null;
         this.where = failure == null ? "(while running)" : "(" + failure.describe() + ")";
     }
 
@@ -92,10 +105,11 @@ final class WorkloadRun {
         model = harness.startModel();
         current = model.dump();
         committed = failure == null ? null : model.copy();
-        fs = CowFileSystem.open(device, harness.options(harness.config().onlineChecks()));
+        fs = CowFileSystem.open(real == null ? device : real.open(),
+                harness.options(harness.config().onlineChecks()));
         boolean hostFullDeletes = false;
         try {
-            device.clearLog();
+            clearLog();
             generation = fs.store().generation();
             expected.put(generation, List.of(current));
             if (failure != null) {
@@ -124,7 +138,11 @@ final class WorkloadRun {
                 hostFullDeletes = true;
             }
         } finally {
-            device.setRecording(false);
+            if (real == null) {
+                device.setRecording(false);
+            } else {
+                real.recorder().setRecording(false);
+            }
             try {
                 fs.close();
             } catch (IOException e) {
@@ -132,15 +150,95 @@ final class WorkloadRun {
                     throw e;
                 }
                 // after the failure, closing may refuse to commit (read-only, or no room): a clean refusal
+            } finally {
+                if (real != null) {
+                    real.delete();
+                }
             }
         }
-        return new Recording(device.log(), expected, failed, hostFullDeletes);
+        return new Recording(log(), expected, failed, hostFullDeletes);
+    }
+
+    private List<SimulatedDevice.Op> log() {
+        return real == null ? device.log() : real.recorder().log();
+    }
+
+    private void clearLog() {
+        if (real == null) {
+            device.clearLog();
+        } else {
+            real.recorder().clearLog();
+        }
+    }
+
+    /** Whether an injected failure met the device (never on the real device path, where none is armed). */
+    private boolean failureInjected() {
+        return real == null && device.failureInjected();
+    }
+
+    private void marker(String label) {
+        if (real == null) {
+            device.marker(label);
+        } else {
+            real.recorder().marker(label);
+        }
+    }
+
+    /**
+     * The harness's aged image as a real file in a scratch directory (memory-backed where the host has one), opened
+     * through the file device every user runs, with a {@link RecordingFileChannel} beneath it: the crash states
+     * come from what that device asked of its file.
+     */
+    private static final class RealImage {
+        private final CrashHarness harness;
+        private Path file;
+        private RecordingFileChannel recorder;
+
+        RealImage(CrashHarness harness) {
+            this.harness = harness;
+        }
+
+        BlockDevice open() throws IOException {
+            file = Files.createTempFile(harness.scratchDirectory(), "crash-", ".img");
+            SimulatedDevice.Image image = harness.base;
+            try (FileChannel out = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                for (Map.Entry<Long, byte[]> page : image.pages().entrySet()) {
+                    ByteBuffer bytes = ByteBuffer.wrap(page.getValue());
+                    long at = page.getKey() * SimulatedDevice.PAGE_BYTES;
+                    while (bytes.hasRemaining()) {
+                        at += out.write(bytes, at);
+                    }
+                }
+                out.truncate(image.lengthBytes());
+                if (out.size() < image.lengthBytes()) {
+                    out.write(ByteBuffer.allocate(1), image.lengthBytes() - 1);
+                }
+            }
+            StoreOptions defaults = StoreOptions.builder().build();
+            boolean dropBarriers = harness.config().bug() == InjectedBug.FILE_DEVICE_LOSES_FDATASYNC;
+            return MappedFileDevice.openLayered(file, defaults.mappingChunkBytes(), defaults.growthStepBytes(),
+                    channel -> {
+                        recorder = new RecordingFileChannel(channel);
+                        recorder.dropBarriersForTesting(dropBarriers);
+                        return recorder;
+                    });
+        }
+
+        RecordingFileChannel recorder() {
+            return recorder;
+        }
+
+        void delete() throws IOException {
+            if (file != null) {
+                Files.deleteIfExists(file);
+            }
+        }
     }
 
     /** Applies one operation and checks what follows; false after a violation. */
     private boolean step(CrashOp op, boolean mustSucceed) {
         FsModel before = failure == null ? null : model.copy();
-        boolean injectedBefore = device.failureInjected();
+        boolean injectedBefore = failureInjected();
         Throwable error = null;
         try {
             OpRunner.apply(fs, op);
@@ -148,13 +246,13 @@ final class WorkloadRun {
             error = e;
         }
         long now = fs.store().generation();
-        if (error == null && !injectedBefore && device.failureInjected()) {
+        if (error == null && !injectedBefore && failureInjected()) {
             return violation("the injected failure met " + op + ", which returned as if it had worked: the failure "
                     + "was swallowed");
         }
         if (error != null) {
             // On a full host the engine may refuse by itself, before the device fails a write.
-            boolean failing = failure != null && (device.failureInjected()
+            boolean failing = failure != null && (failureInjected()
                     || failure.kind() == SimulatedDevice.Failure.HOST_FULL && device.hostFull());
             if (!failing || mustSucceed || !(error instanceof IOException io)) {
                 return violation(op + " failed" + (mustSucceed ? " after the failure, where it must succeed" : "")
@@ -194,7 +292,7 @@ final class WorkloadRun {
                 return violation(op + " returned, but the committed generation " + now
                         + " does not hold what was visible");
             }
-            device.marker(PERSISTED + now);
+            marker(PERSISTED + now);
         }
         generation = now;
         current = after;
@@ -328,7 +426,7 @@ final class WorkloadRun {
 
     /** Whether the log holds a superblock of this generation. */
     private boolean superblockWritten(long wanted) {
-        for (SimulatedDevice.Op op : device.log()) {
+        for (SimulatedDevice.Op op : log()) {
             if (op instanceof SimulatedDevice.Write write && CrashStates.isSuperblockWrite(write)
                     && CrashStates.superblockGeneration(write) == wanted) {
                 return true;

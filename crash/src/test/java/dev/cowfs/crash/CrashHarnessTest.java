@@ -52,6 +52,33 @@ class CrashHarnessTest {
         assertTrue(found.stream().anyMatch(v -> v.problem().contains("no barrier")), found::toString);
     }
 
+    /**
+     * The same workloads on the file device every user runs, over a real image file: the crash states come from the
+     * writes, growth, truncations and fdatasyncs it asked of the file (recorded beneath it), judged by the same
+     * oracle. Every third seq-1 workload and a random one, to bound the time (the CLI's --device file runs them all).
+     */
+    @Test
+    void seq1OnTheFileDeviceRecoversEveryCrashStateToTheModel() throws Exception {
+        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults().withRealDevice(true));
+        for (long i = 0; i < AceWorkloads.count(1); i += 3) {
+            harness.run(AceWorkloads.sequence(1, i, harness.startModel()));
+        }
+        harness.run(AceWorkloads.random(8, 40, harness.startModel()));
+        CrashReport report = harness.report();
+        System.out.println("seq-1 on the file device, every third workload:\n" + report.text());
+        assertEquals(0, report.violationCount(), report::text);
+        assertTrue(report.statesUnique() > 300, report::text);
+    }
+
+    @Test
+    void aFileDeviceThatLosesItsFdatasyncIsCaught() throws Exception {
+        CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults().withRealDevice(true)
+                .withBug(InjectedBug.FILE_DEVICE_LOSES_FDATASYNC));
+        List<CrashReport.Violation> found = harness.run(AceWorkloads.sequence(1, 0, harness.startModel()));
+        System.out.println("lost fdatasync: " + found);
+        assertFalse(found.isEmpty(), "a file device without fdatasync went unnoticed");
+    }
+
     @Test
     void freedBlocksReusedBeforeTheRingLetsGoAreCaughtOnlineAndByTheCrashStates() throws Exception {
         for (boolean online : new boolean[] {true, false}) {

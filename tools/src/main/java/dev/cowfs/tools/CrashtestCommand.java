@@ -25,7 +25,7 @@ import java.util.Locale;
                 "  seq2    sequences of two, in a seeded order covering all of them given time",
                 "  seq3    sequences of three, likewise", "  random  seeded long random runs (--length operations)",
                 "", "Examples:", "  cowfs crashtest", "  cowfs crashtest --workloads seq2 --time 10m --json",
-                "  cowfs crashtest --replay \"seq2 #1234\"",
+                "  cowfs crashtest --replay \"seq2 #1234\"", "  cowfs crashtest --device file",
                 "  cowfs crashtest --faults all --fault-trials 8"})
 final class CrashtestCommand extends ToolCommand {
     @Option(names = "--workloads", paramLabel = "KIND", defaultValue = "seq1",
@@ -47,7 +47,7 @@ final class CrashtestCommand extends ToolCommand {
     String replay;
     @Option(names = "--faults", paramLabel = "LIST", split = ",",
             description = "also inject faults outside the power-loss model into each workload's final image: "
-                    + "lost-write, misdirected, read-error, bit-flip, or all")
+                    + "lost-write, misdirected, read-error, bit-flip, newest-root, or all")
     List<String> faults = List.of();
     @Option(names = "--fault-trials", paramLabel = "N", defaultValue = "4",
             description = "injections of each fault class per workload (default: ${DEFAULT-VALUE})")
@@ -66,6 +66,12 @@ final class CrashtestCommand extends ToolCommand {
     @Option(names = "--fuzz", paramLabel = "N", defaultValue = "0",
             description = "also damage a real image N times and run fsck, info, ls and cat on each")
     int fuzz;
+    @Option(names = "--device", paramLabel = "KIND", defaultValue = "simulated",
+            description = "simulated: workloads on the simulated device; file: on the file device every user runs, "
+                    + "over a real image file, with its writes, growth, truncations and fdatasyncs recorded beneath "
+                    + "it and the crash states built from that record (default: ${DEFAULT-VALUE}; runs with "
+                    + "--io-errors or --no-space stay on the simulated device, which alone can inject those)")
+    String device;
     @Option(names = "--json", description = "print the report as one JSON object")
     boolean json;
 
@@ -78,8 +84,12 @@ final class CrashtestCommand extends ToolCommand {
         if (ioErrors < 0 || noSpace < 0 || kills < 0 || fuzz < 0) {
             throw new Cowfs.UsageException("--io-errors, --no-space, --kill and --fuzz take a count of 0 or more");
         }
+        if (!device.equals("simulated") && !device.equals("file")) {
+            throw new Cowfs.UsageException("unknown --device '" + device + "' (simulated or file)");
+        }
         CrashHarness harness = CrashHarness.create(CrashHarness.Config.defaults().withSeed(seed)
-                .withFaults(chosen, faultTrials).withIoFailures(ioErrors).withNoSpace(noSpace));
+                .withFaults(chosen, faultTrials).withIoFailures(ioErrors).withNoSpace(noSpace)
+                .withRealDevice(device.equals("file")));
         if (replay != null) {
             try {
                 harness.run(harness.workloadNamed(replay));

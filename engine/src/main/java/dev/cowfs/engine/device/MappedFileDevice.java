@@ -61,7 +61,8 @@ public final class MappedFileDevice implements BlockDevice {
     private boolean reserveMissing;
     private volatile boolean reserveAllowed;
 
-    private MappedFileDevice(Path path, boolean readOnly, long chunkBytes, long growthStepBytes) throws IOException {
+    private MappedFileDevice(Path path, boolean readOnly, long chunkBytes, long growthStepBytes,
+                             java.util.function.UnaryOperator<FileChannel> layer) throws IOException {
         if (Long.bitCount(chunkBytes) != 1 || chunkBytes < Limits.MAX_BLOCK_SIZE_BYTES) {
             throw new IllegalArgumentException("mapping chunk must be a power of two >= 64 KiB: " + chunkBytes);
         }
@@ -73,9 +74,10 @@ public final class MappedFileDevice implements BlockDevice {
         this.chunkBytes = chunkBytes;
         this.chunkShift = Long.numberOfTrailingZeros(chunkBytes);
         this.growthStepBytes = growthStepBytes;
-        this.channel = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
+        FileChannel file = readOnly ? FileChannel.open(path, StandardOpenOption.READ)
                 : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        this.uninterruptible = makeUninterruptible(channel);
+        this.uninterruptible = makeUninterruptible(file);
+        this.channel = layer.apply(file);
         // The length as found, even for a writable open: recovery compares it with what the superblocks use, and a
         // truncated image must be refused before anything grows or writes it. The first growth rounds it up to
         // whole mapping chunks again (extendSparse).
@@ -106,7 +108,21 @@ public final class MappedFileDevice implements BlockDevice {
         if (!Files.isRegularFile(path)) {
             throw new java.nio.file.NoSuchFileException(path.toString(), null, "no image file here");
         }
-        return new MappedFileDevice(path, readOnly, chunkBytes, growthStepBytes);
+        return new MappedFileDevice(path, readOnly, chunkBytes, growthStepBytes, file -> file);
+    }
+
+    /**
+     * Opens an existing image for writing with {@code layer} between the device and the file: every write, force
+     * and truncation goes through the channel the layer returns (the crash harness records them with a
+     * {@link RecordingFileChannel}; its markers are recorded there too).
+     */
+    public static MappedFileDevice openLayered(Path path, long chunkBytes, long growthStepBytes,
+                                               java.util.function.UnaryOperator<FileChannel> layer)
+            throws IOException {
+        if (!Files.isRegularFile(path)) {
+            throw new java.nio.file.NoSuchFileException(path.toString(), null, "no image file here");
+        }
+        return new MappedFileDevice(path, false, chunkBytes, growthStepBytes, layer);
     }
 
     /**
@@ -121,7 +137,7 @@ public final class MappedFileDevice implements BlockDevice {
     public static MappedFileDevice create(Path path, long chunkBytes, long growthStepBytes) throws IOException {
         Files.newByteChannel(path, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                 OWNER_ONLY).close();
-        return new MappedFileDevice(path, false, chunkBytes, growthStepBytes);
+        return new MappedFileDevice(path, false, chunkBytes, growthStepBytes, file -> file);
     }
 
     public Path path() {
@@ -451,6 +467,14 @@ public final class MappedFileDevice implements BlockDevice {
 
     private static long roundUp(long value, long multiple) {
         return (value + multiple - 1) / multiple * multiple;
+    }
+
+    /** A marker goes into the record of a recording layer beneath ({@link #openLayered}); else nowhere. */
+    @Override
+    public void marker(String label) {
+        if (channel instanceof RecordingFileChannel recording) {
+            recording.marker(label);
+        }
     }
 
     @Override
