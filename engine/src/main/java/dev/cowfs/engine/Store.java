@@ -81,6 +81,7 @@ public final class Store implements Closeable {
         this.reader = new NodeReader(this.device, blockSizeBytes, verified);
         this.openWarnings = List.copyOf(openWarnings);
         this.committed = stateOf(superblock);
+        this.pendingLog = IntentLog.read(this.device, blockSizeBytes, superblock.generation(), reader);
         this.audit = options.checkAfterCommit() ? new StoreAudit(this) : null;
         if (audit != null) {
             audit.afterCommit();
@@ -308,6 +309,17 @@ public final class Store implements Closeable {
     public boolean openedOlderCommit() {
         return openWarnings.stream().anyMatch(warning -> warning.startsWith(SuperblockRing.FELL_BACK));
     }
+
+    /**
+     * The intent log found on open: whole groups extending the opened commit, for the owner of the trees to replay
+     * (and then commit, which folds it); empty when there is none, or once anything was committed since.
+     */
+    public IntentLog.Pending pendingLog() {
+        return pendingLog.baseGeneration() == generation() ? pendingLog
+                : new IntentLog.Pending(generation(), List.of(), List.of());
+    }
+
+    private final IntentLog.Pending pendingLog;
 
     public StoreOptions options() {
         return options;

@@ -18,6 +18,7 @@ public final class StoreOptions {
     private final long dirtyCacheBytes;
     private final boolean checkAfterCommit;
     private final long dropReferencesPerCommit;
+    private final boolean intentLog;
     private final long capacityBytes;
     private final long hostReserveBytes;
     private final UUID imageUuid;
@@ -35,6 +36,7 @@ public final class StoreOptions {
         this.dirtyCacheBytes = builder.dirtyCacheBytes;
         this.checkAfterCommit = builder.checkAfterCommit;
         this.dropReferencesPerCommit = builder.dropReferencesPerCommit;
+        this.intentLog = builder.intentLog;
         this.capacityBytes = builder.capacityBytes;
         this.hostReserveBytes = builder.hostReserveBytes;
         this.imageUuid = builder.imageUuid;
@@ -100,6 +102,11 @@ public final class StoreOptions {
         return dropReferencesPerCommit;
     }
 
+    /** Whether this store may write an intent log ({@link Builder#intentLog}). */
+    public boolean intentLog() {
+        return intentLog;
+    }
+
     public UUID imageUuid() {
         return imageUuid;
     }
@@ -129,6 +136,7 @@ public final class StoreOptions {
         builder.dirtyCacheBytes = dirtyCacheBytes;
         builder.checkAfterCommit = checkAfterCommit;
         builder.dropReferencesPerCommit = dropReferencesPerCommit;
+        builder.intentLog = intentLog;
         builder.capacityBytes = capacityBytes;
         builder.hostReserveBytes = hostReserveBytes;
         builder.imageUuid = imageUuid;
@@ -150,6 +158,7 @@ public final class StoreOptions {
         private boolean checkAfterCommit = Boolean.getBoolean("cowfs.paranoid");
         /** About a leaf's worth of references per millisecond: a few milliseconds of work per commit. */
         private long dropReferencesPerCommit = 16_384;
+        private boolean intentLog;
         private long capacityBytes;
         private long hostReserveBytes = 4L << 20;
         private UUID imageUuid;
@@ -240,6 +249,16 @@ public final class StoreOptions {
         /** Runs the full checker after every commit (slow; on in tests through -Dcowfs.paranoid=true). */
         public Builder checkAfterCommit(boolean value) {
             this.checkAfterCommit = value;
+            return this;
+        }
+
+        /**
+         * Lets {@link WriteTransaction#logDurably} write the intent log: every commit then marks the image with the
+         * read-only-compatible feature {@code RO_COMPAT_INTENT_LOG} (a version without the log may only read it, as
+         * it would not replay one), and a transaction on a commit so marked may log. Off by default.
+         */
+        public Builder intentLog(boolean value) {
+            this.intentLog = value;
             return this;
         }
 

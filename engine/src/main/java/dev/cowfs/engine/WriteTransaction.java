@@ -616,6 +616,83 @@ public final class WriteTransaction implements AutoCloseable {
         }
     }
 
+    // ------------------------------------------------------------------ intent log
+
+    /** The intent log this transaction writes (null until its first group). */
+    private IntentLog log;
+
+    /**
+     * Makes one group durable in the intent log without a commit: the owner's {@code records} and the data extents
+     * they name (written in this transaction), in new log units, then one barrier, which also makes those extents
+     * durable. After a crash before this transaction commits, {@link Store#pendingLog()} gives the group back on the
+     * next open, when its units and its extents verify, to be replayed.
+     * False, with nothing written, when the commit this transaction extends does not carry the intent-log feature
+     * (the first commit of a store opened with {@link StoreOptions.Builder#intentLog} sets it): commit instead.
+     */
+    public boolean logDurably(byte[] records, java.util.List<IntentLog.Extent> extents) throws IOException {
+        checkUsable();
+        if (!store.options().intentLog()
+                || (previousSuperblock.roCompatFeatures() & SuperblockLayout.RO_COMPAT_INTENT_LOG) == 0
+                || previousSuperblock.generation() != generation - 1) {
+            return false;
+        }
+        guarded(() -> {
+            if (log == null) {
+                allocator.holdFreesUntilCommit();
+                log = new IntentLog(store.device(), store.blockSizeBytes(), generation - 1, allocator);
+            }
+            log.append(new IntentLog.Group(records, java.util.List.copyOf(extents)));
+            store.device().barrier();
+            return null;
+        });
+        return true;
+    }
+
+    /** Gives back an extent {@link #claimForReplay} claimed that the replayed state does not name. */
+    public void freeClaimedExtent(IntentLog.Extent extent) throws IOException {
+        checkUsable();
+        guarded(() -> {
+            allocator.free(extent.ref().blockIndex(), extent.ref().blockCount(), generation);
+            return null;
+        });
+    }
+
+    /** Units this transaction wrote to the intent log. */
+    public long logUnitsWritten() {
+        return log == null ? 0 : log.unitsWritten();
+    }
+
+    /**
+     * Replay of {@code pending} (the log {@link Store#pendingLog()} found), first thing in a transaction on the commit it
+     * extends: the blocks of its chain and the data extents its groups name (verified when the log was read) are
+     * taken out of free space, so that nothing this transaction writes lands on them before it commits (a crash
+     * meanwhile replays the same log again). The chain's blocks wait for the commit (pending-free at its
+     * generation); each distinct extent ({@link IntentLog.Pending#extents()}) is the caller's, one reference, to store
+     * with {@link #putDataExtent} (or {@link #addDataExtentReference} for more, or {@link #freeClaimedExtent} when the
+     * replayed state no longer names it). Throws {@code CorruptionException}, with nothing changed, when a block is
+     * in use in the commit.
+     */
+    public void claimForReplay(IntentLog.Pending pending) throws IOException {
+        checkUsable();
+        EngineBugError.check(pending.baseGeneration() == generation - 1, "replay of the log of generation %d in "
+                + "generation %d", pending.baseGeneration(), generation);
+        java.util.List<dev.cowfs.engine.format.BlockExtent> all = new java.util.ArrayList<>(pending.chainBlocks());
+        java.util.List<IntentLog.Extent> extents = pending.extents();
+        for (IntentLog.Extent extent : extents) {
+            all.add(new dev.cowfs.engine.format.BlockExtent(extent.ref().blockIndex(), extent.ref().blockCount()));
+        }
+        allocator.checkClaimable(all); // a refusal before anything changed: the transaction goes on
+        guarded(() -> {
+            allocator.claim(all);
+            allocator.holdFreesUntilCommit();
+            for (dev.cowfs.engine.format.BlockExtent block : pending.chainBlocks()) {
+                allocator.free(block.start(), (int) block.count(), generation);
+            }
+            usesDataExtents |= !extents.isEmpty();
+            return null;
+        });
+    }
+
     // ------------------------------------------------------------------ end
 
     /**
@@ -638,6 +715,12 @@ public final class WriteTransaction implements AutoCloseable {
             if (!hasChanges()) {
                 return base.generation();
             }
+            if (log != null) {
+                // The log is folded into this commit; its chain waits for it like any block the log may name.
+                for (dev.cowfs.engine.format.BlockExtent block : log.chainBlocks()) {
+                    allocator.free(block.start(), (int) block.count(), generation);
+                }
+            }
             BlockRef catalogRoot = writeTrees();
             allocator.prepareForPersist();
             allocator.persist();
@@ -653,7 +736,8 @@ public final class WriteTransaction implements AutoCloseable {
                     | (usesSharedTrees ? SuperblockLayout.INCOMPAT_SHARED_TREES : 0);
             Superblock superblock = new Superblock(generation, previous.imageUuid(),
                     store.blockSizeBytes(), previous.compatFeatures() | previousSuperblock.compatFeatures(),
-                    previous.roCompatFeatures() | previousSuperblock.roCompatFeatures(), incompat,
+                    previous.roCompatFeatures() | previousSuperblock.roCompatFeatures()
+                            | (store.options().intentLog() ? SuperblockLayout.RO_COMPAT_INTENT_LOG : 0), incompat,
                     previousChecksum,
                     store.options().clockMillis().getAsLong(), allocator.highWaterBlock(), allocator.freeBlocks(),
                     allocator.pendingBlocks(), catalogRoot, spaceRoot, previous.capacityBlocks());

@@ -451,7 +451,9 @@ public final class Checker {
         long pendingTotal = 0;
         for (Pending pending : walk.pending) {
             pendingTotal += pending.count();
-            if (pending.freeGeneration() > superblock.generation() || pending.birth() >= pending.freeGeneration()) {
+            // Birth equal to the freeing generation: written and freed by one transaction that wrote to the intent
+            // log, which keeps such blocks until its commit.
+            if (pending.freeGeneration() > superblock.generation() || pending.birth() > pending.freeGeneration()) {
                 problem("pending extent at " + pending.start() + ": birth " + pending.birth() + ", freed "
                         + pending.freeGeneration() + " in generation " + superblock.generation());
             }

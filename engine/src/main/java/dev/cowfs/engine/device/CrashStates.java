@@ -446,7 +446,9 @@ public final class CrashStates {
             return false;
         }
         long offset = write.offset();
-        return offset < Limits.HEADER_REGION_BYTES || offset == Limits.FAR_SUPERBLOCK_OFFSET_BYTES;
+        // The ring's slots, not the rest of the header region (the intent log's anchor lies there).
+        return offset < (long) Limits.SUPERBLOCK_RING_SLOTS * Limits.SUPERBLOCK_SLOT_BYTES
+                || offset == Limits.FAR_SUPERBLOCK_OFFSET_BYTES;
     }
 
     private static boolean[] firstSectors(int sectors, int k) {

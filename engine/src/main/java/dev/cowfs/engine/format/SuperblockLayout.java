@@ -52,7 +52,12 @@ public final class SuperblockLayout {
 
     /** Feature flags known to this build; an image with an unknown incompatible flag is refused. */
     public static final long KNOWN_COMPAT_FEATURES = 0;
-    public static final long KNOWN_RO_COMPAT_FEATURES = 0;
+    /**
+     * The image may hold an intent log extending its newest commit (docs/FORMAT.md, "Intent log"): a version that
+     * does not replay it may only read the image.
+     */
+    public static final long RO_COMPAT_INTENT_LOG = 1L;
+    public static final long KNOWN_RO_COMPAT_FEATURES = RO_COMPAT_INTENT_LOG;
     /** Leaf entries may reference reference-counted data extents ({@link NodeLayout#FLAG_DATA_EXTENT}). */
     public static final long INCOMPAT_DATA_EXTENTS = 1L;
     /** Trees share nodes (snapshots, clones): code unaware of reference-counted nodes would free shared ones. */

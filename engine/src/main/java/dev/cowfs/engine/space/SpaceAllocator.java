@@ -312,9 +312,141 @@ public final class SpaceAllocator implements BlockAllocator {
         EngineBugError.check(birthGeneration <= generation, "free of a block born in the future");
         if (birthGeneration == generation) {
             allocatedNow.remove(blockIndex, blockCount);
-            addToReserve(blockIndex, blockCount); // never reachable from a durable root: reusable at once
-        } else {
-            freedCommitted.add(new Freed(blockIndex, blockCount, birthGeneration));
+            if (!holdFrees) {
+                addToReserve(blockIndex, blockCount); // never reachable from a durable root: reusable at once
+                return;
+            }
+        }
+        freedCommitted.add(new Freed(blockIndex, blockCount, birthGeneration));
+    }
+
+    /** True once this transaction wrote to the intent log: see {@link #holdFreesUntilCommit}. */
+    private boolean holdFrees;
+
+    /**
+     * From now on, blocks this transaction wrote and then frees are not reused before it commits: they become
+     * pending-free at this generation (birth equal to it) like committed blocks it frees. A durable group of the intent
+     * log may name them, and a crash before the commit replays that group over the committed state, where they must
+     * still hold what it names.
+     */
+    public void holdFreesUntilCommit() {
+        this.holdFrees = true;
+    }
+
+    /**
+     * Intent log replay, before anything else is allocated: {@code extents} (blocks the log names, which the commit this
+     * transaction starts from has free or past its high-water mark) become allocated to this transaction, as if it had
+     * allocated them. Blocks between the old and a raised high-water mark that are not claimed become free. Nothing
+     * changes when any block is in use in that commit, or reserved: that is a {@link CorruptionException}.
+     */
+    public void claim(List<BlockExtent> extents) throws IOException {
+        EngineBugError.check(reserve.isEmpty() && freedCommitted.isEmpty(), "claim after allocations or frees");
+        List<BlockExtent> sorted = checkClaimable(extents);
+        long mark = highWaterBlock;
+        long newMark = mark;
+        for (BlockExtent extent : sorted) {
+            newMark = Math.max(newMark, extent.end());
+        }
+        spaceTreeBusy = true;
+        persisting = true; // a free extent reaching the mark must not lower it under blocks claimed past it
+        try {
+            if (newMark > mark) {
+                // The mark goes up first, so that space-tree nodes the changes below shadow land past every claimed
+                // block; the blocks passed over that are not claimed (or reserved) become free.
+                device.ensureLength(newMark * blockSizeBytes);
+                highWaterBlock = newMark;
+                long at = mark;
+                for (BlockExtent extent : sorted) {
+                    if (extent.end() > mark) {
+                        insertFreeRuns(at, Math.max(at, extent.start()));
+                        at = Math.max(at, extent.end());
+                    }
+                }
+                insertFreeRuns(at, newMark);
+            }
+            for (BlockExtent extent : sorted) {
+                if (extent.start() < mark) {
+                    takeOutOfFree(new BlockExtent(extent.start(), Math.min(extent.end(), mark) - extent.start()));
+                }
+                allocatedNow.add(extent.start(), (int) extent.count());
+                blocksAllocated += extent.count();
+            }
+        } finally {
+            spaceTreeBusy = false;
+            persisting = false;
+        }
+    }
+
+    /** The blocks in [from, to) outside reserved regions become free. */
+    private void insertFreeRuns(long from, long to) throws IOException {
+        for (long at = from; at < to; ) {
+            if (Limits.isReservedBlock(at, blockSizeBytes)) {
+                at++;
+                continue;
+            }
+            long runEnd = at;
+            while (runEnd < to && !Limits.isReservedBlock(runEnd, blockSizeBytes)) {
+                runEnd++;
+            }
+            insertFree(at, runEnd - at);
+            at = runEnd;
+        }
+    }
+
+    /**
+     * The extents sorted by address, when {@link #claim} can take them all: each lies in free space or past the
+     * high-water mark, in no reserved region, none twice; else a {@link CorruptionException} saying which does not.
+     */
+    public List<BlockExtent> checkClaimable(List<BlockExtent> extents) throws IOException {
+        List<BlockExtent> sorted = new ArrayList<>(extents);
+        sorted.sort(java.util.Comparator.comparingLong(BlockExtent::start));
+        for (int i = 0; i < sorted.size(); i++) {
+            BlockExtent extent = sorted.get(i);
+            if (extent.count() < 1 || extent.start() < 0 || extent.end() > Limits.MAX_BLOCK_INDEX
+                    || (i > 0 && sorted.get(i - 1).end() > extent.start())) {
+                throw new CorruptionException(extent.start(), "the intent log names blocks " + extent.start() + ".."
+                        + extent.end() + " twice or out of range");
+            }
+            for (long block = extent.start(); block < extent.end(); block++) {
+                if (Limits.isReservedBlock(block, blockSizeBytes)) {
+                    throw new CorruptionException(block, "the intent log names block " + block
+                            + ", which lies in a reserved region");
+                }
+            }
+            // The part below the mark must lie in one free extent (free extents never touch); the part past it is
+            // the tail (an allocation may have run from a free extent ending at the mark on into the tail).
+            if (extent.start() < highWaterBlock
+                    && !isFree(new BlockExtent(extent.start(), Math.min(extent.end(), highWaterBlock) - extent.start()))) {
+                throw new CorruptionException(extent.start(), "the intent log names blocks " + extent.start() + ".."
+                        + extent.end() + ", which the commit it extends does not have free");
+            }
+        }
+        return sorted;
+    }
+
+    /** Whether the extent lies inside one free extent of the space tree. */
+    private boolean isFree(BlockExtent extent) throws IOException {
+        TreeCursor cursor = space.cursor();
+        if (!cursor.seekFloor(SpaceKeys.freeByAddress(extent.start())) || cursor.key()[0] != SpaceKeys.FREE_BY_ADDRESS) {
+            return false;
+        }
+        long start = Bytes.getLongBigEndian(cursor.key(), 1);
+        long count = Bytes.getLong(cursor.value(), 0);
+        return start <= extent.start() && extent.end() <= start + count;
+    }
+
+    /** Splits the free extent holding {@code extent} around it. */
+    private void takeOutOfFree(BlockExtent extent) throws IOException {
+        TreeCursor cursor = space.cursor();
+        EngineBugError.check(cursor.seekFloor(SpaceKeys.freeByAddress(extent.start())), "claimed blocks not free");
+        long start = Bytes.getLongBigEndian(cursor.key(), 1);
+        long count = Bytes.getLong(cursor.value(), 0);
+        removeFreeRecord(start, count);
+        if (start < extent.start()) {
+            putFreeRecord(start, extent.start() - start);
+        }
+        if (extent.end() < start + count) {
+            putFreeRecord(extent.end(), start + count - extent.end());
         }
     }
 
