@@ -200,7 +200,7 @@ public final class BenchMain {
             case "bulkInsert" -> opsPerSecond = Integer.parseInt(result.getParams().getParam("keys")) / (score / 1000.0);
             case "scan" -> opsPerSecond = score * Integer.parseInt(result.getParams().getParam("keys"));
             case "coldScan" -> opsPerSecond = Integer.parseInt(result.getParams().getParam("keys")) / (score / 1000.0);
-            case "durableCommit", "commitDirty" -> {
+            case "durableCommit", "commitDirty", "fsyncOne" -> {
                 opsPerSecond = 1e6 / score;
                 var statistics = primary.getStatistics();
                 latency = String.format(Locale.ROOT, ",\"p50_us\":%.1f,\"p99_us\":%.1f",

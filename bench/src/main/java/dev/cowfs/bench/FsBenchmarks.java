@@ -261,4 +261,100 @@ public class FsBenchmarks {
         }
         return Files.readAttributes(ns.jimfsDir.resolve(name), BasicFileAttributes.class).size();
     }
+
+    /**
+     * A file whose 4 KiB change is made durable while {@code others} files hold changes of their own that nobody asked
+     * to be durable (cowfs), beside the same fsync with nothing else changed (cowfsAlone) and a plain tmpfs file's
+     * fdatasync with the other files written into the page cache (plainfile, the host's own cost).
+     */
+    @State(Scope.Benchmark)
+    public static class DirtyFiles {
+        @Param({"cowfs", "cowfsAlone", "plainfile"})
+        public String impl;
+        @Param({"10000"})
+        public int others;
+
+        Path directory;
+        CowFileSystem fs;
+        long target;
+        long[] otherInos;
+        FileChannel targetChannel;
+        Path[] otherPaths;
+        final byte[] page = new byte[4096];
+        int round;
+
+        @Setup(Level.Trial)
+        public void create() throws IOException {
+            new Random(5).nextBytes(page);
+            directory = Dataset.memoryDirectory("fs-fsync-" + impl);
+            if (impl.startsWith("cowfs")) {
+                fs = CowFileSystem.create(directory.resolve("fs.img"), FsOptions.builder()
+                        .store(StoreOptions.builder().checkAfterCommit(false).build()).commitIntervalMillis(0).build());
+                long dir = fs.mkdir(CowFileSystem.ROOT_INO, "files", 0755, 0, 0);
+                target = fs.mknod(dir, "target", 0644, 0, 0, 0);
+                fs.write(target, 0, page, 0, page.length);
+                otherInos = new long[others];
+                for (int i = 0; i < others; i++) {
+                    otherInos[i] = fs.mknod(dir, "other-" + i, 0644, 0, 0, 0);
+                    fs.write(otherInos[i], 0, page, 0, page.length);
+                }
+                fs.sync();
+            } else {
+                targetChannel = FileChannel.open(directory.resolve("target"), StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE);
+                targetChannel.write(ByteBuffer.wrap(page), 0);
+                otherPaths = new Path[others];
+                for (int i = 0; i < others; i++) {
+                    otherPaths[i] = directory.resolve("other-" + i);
+                    Files.write(otherPaths[i], page);
+                }
+                targetChannel.force(false);
+            }
+        }
+
+        /** Before each fsync: every other file changed (cowfs, plainfile), not made durable. */
+        @Setup(Level.Invocation)
+        public void dirtyOthers() throws IOException {
+            round++;
+            page[0] = (byte) round;
+            if (impl.equals("cowfsAlone")) {
+                return;
+            }
+            for (int i = 0; i < others; i++) {
+                if (fs != null) {
+                    fs.write(otherInos[i], 0, page, 0, page.length);
+                } else {
+                    try (FileChannel channel = FileChannel.open(otherPaths[i], StandardOpenOption.WRITE)) {
+                        channel.write(ByteBuffer.wrap(page), 0);
+                    }
+                }
+            }
+        }
+
+        @TearDown(Level.Trial)
+        public void close() throws IOException {
+            if (fs != null) {
+                fs.close();
+            }
+            if (targetChannel != null) {
+                targetChannel.close();
+            }
+            Dataset.delete(directory);
+        }
+    }
+
+    /** One op: a 4 KiB write into the target file, then fsync of that file alone; reported with p50 and p99. */
+    @Benchmark
+    @BenchmarkMode(Mode.SampleTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public void fsyncOne(DirtyFiles state) throws IOException {
+        state.page[1] = (byte) state.round;
+        if (state.fs != null) {
+            state.fs.write(state.target, 0, state.page, 0, state.page.length);
+            state.fs.fsync(state.target);
+        } else {
+            state.targetChannel.write(ByteBuffer.wrap(state.page), 0);
+            state.targetChannel.force(false);
+        }
+    }
 }

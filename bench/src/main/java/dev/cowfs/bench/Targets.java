@@ -29,7 +29,9 @@ final class Targets {
             new RatioTarget("fuse", "seqWrite", "fuseOverlayfs", 1.0, "issue 24: against a libfuse 3 low-level server"),
             new RatioTarget("fuse", "seqRead", "fuseOverlayfs", 1.0, "issue 24: against a libfuse 3 low-level server"),
             new RatioTarget("fuse", "treeCopy", "btrfs", 0.5, "issue 24: cp -a of a tree of small files"),
-            new RatioTarget("fuse", "sqliteTx", "btrfs", 0.7, "issue 24: SQLite, WAL, synchronous=FULL"));
+            new RatioTarget("fuse", "sqliteTx", "btrfs", 0.7, "issue 24: SQLite, WAL, synchronous=FULL"),
+            new RatioTarget("fs", "fsyncOne", "cowfsAlone", 0.5,
+                    "issue 26: fsync of one file with 10,000 others changed, within 2x of it alone"));
     private static final List<LimitTarget> LIMITS = List.of(
             new LimitTarget("cli", "snapshotCreate", "seconds", 0.3, "s",
                     "issue 22: a command sent to a holder, median of 20"));
