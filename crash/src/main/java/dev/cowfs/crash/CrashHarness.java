@@ -328,25 +328,36 @@ public final class CrashHarness {
                 epochStates.add(new Pending(torn::description, digest, CrashStates.expectedGeneration(torn, durable),
                         () -> torn));
             }
+            // The epoch's new states are recovered and judged on every core at once; verdicts are taken in order.
+            List<java.util.function.Supplier<String>> verdictsInOrder = new ArrayList<>();
             for (Pending next : epochStates) {
                 report.statesGenerated++;
                 long expectedGeneration = next.expectedGeneration();
                 List<Map<String, String>> expected = recording.expected().get(expectedGeneration);
-                String problem;
                 if (expectedGeneration < acknowledged) {
-                    problem = "only generation " + expectedGeneration + " can be recovered, but " + acknowledged
+                    String problem = "only generation " + expectedGeneration + " can be recovered, but " + acknowledged
                             + " was acknowledged";
+                    verdictsInOrder.add(() -> problem);
                 } else if (expected == null) {
-                    problem = "no model state for generation " + expectedGeneration;
+                    verdictsInOrder.add(() -> "no model state for generation " + expectedGeneration);
                 } else {
-                    problem = judgeOnce(next.build(), next.digest(), expectedGeneration, expected);
+                    verdictsInOrder.add(judgeInBackground(next.build(), next.digest(), expectedGeneration, expected));
                 }
-                if (!problem.isEmpty()) {
-                    found.add(violation(workload, next.description().get(), problem));
-                    if (found.size() >= 3) {
-                        return; // one workload's first failures say enough; the run goes on with others
+            }
+            long judging = System.nanoTime();
+            try {
+                for (int i = 0; i < verdictsInOrder.size(); i++) {
+                    String problem = verdictsInOrder.get(i).get();
+                    if (!problem.isEmpty()) {
+                        found.add(violation(workload, epochStates.get(i).description().get(), problem));
+                        if (found.size() >= 3) {
+                            return; // one workload's first failures say enough; the run goes on with others
+                        }
                     }
                 }
+            } finally {
+                settleInFlight(); // every verdict of the epoch recorded before the next one starts
+                report.judgeNanos += System.nanoTime() - judging; // wall time: the judging threads overlap
             }
         }
     }
@@ -402,10 +413,87 @@ public final class CrashHarness {
         return acknowledged;
     }
 
-    /** Judges a state unless an identical state with the same expectation was judged already. */
-    private String judgeOnce(java.util.function.Supplier<CrashStates.State> build, SimulatedDevice.Digest digest,
-                             long expectedGeneration, List<Map<String, String>> expected) {
-        return judgeOnce(build, digest, expectedGeneration, expected, true);
+    /** Verdicts being computed on the judging threads, by state (the epoch's own duplicates wait for them). */
+    private final Map<StateKey, java.util.concurrent.Future<String>> inFlight = new HashMap<>();
+    private java.util.concurrent.ExecutorService judges;
+
+    /**
+     * {@link #judgeOnce} for a workload's state, with the judging itself on a thread of a pool as large as the machine's cores: what is known,
+     * counted and sampled is decided here, in order, so the report and the verdicts are as a sequential run's; only
+     * the recovery and the comparison run meanwhile. A state that loses power again during recovery
+     * ({@link RecoveryCrashes}, which draws from the shared random source) is judged when its verdict is asked for,
+     * on this thread.
+     */
+    private java.util.function.Supplier<String> judgeInBackground(
+            java.util.function.Supplier<CrashStates.State> build, SimulatedDevice.Digest digest,
+            long expectedGeneration, List<Map<String, String>> expected) {
+        StateKey key = new StateKey(digest, expectedGeneration, expected,
+                expectedHashes.computeIfAbsent(expected, List::hashCode));
+        String known = verdicts.get(key);
+        if (known != null) {
+            return () -> known;
+        }
+        java.util.concurrent.Future<String> running = inFlight.get(key);
+        if (running != null) {
+            return () -> await(running);
+        }
+        report.statesUnique++;
+        boolean sample = config.moreWorkEvery() > 0 && report.statesUnique % config.moreWorkEvery() == 0;
+        boolean crashRecovery = config.recoveryCrashEvery() > 0
+                && report.statesUnique % config.recoveryCrashEvery() == 0;
+        if (crashRecovery) {
+            java.util.concurrent.CompletableFuture<String> later = new java.util.concurrent.CompletableFuture<>();
+            inFlight.put(key, later);
+            return () -> {
+                if (!later.isDone()) {
+                    CrashStates.State state = build.get();
+                    SimulatedDevice.Image image = state.device().image();
+                    String problem = judge(state.device(), expectedGeneration, expected, sample);
+                    if (problem.isEmpty()) {
+                        problem = new RecoveryCrashes(this).judge(image, expectedGeneration, expected);
+                    }
+                    later.complete(problem);
+                }
+                return await(later);
+            };
+        }
+        if (judges == null) {
+            int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+            judges = java.util.concurrent.Executors.newFixedThreadPool(threads, runnable -> {
+                Thread thread = new Thread(runnable, "cowfs-crash-judge");
+                thread.setDaemon(true);
+                return thread;
+            });
+        }
+        java.util.concurrent.Future<String> future = judges.submit(
+                () -> judge(build.get().device(), expectedGeneration, expected, sample));
+        inFlight.put(key, future);
+        return () -> await(future);
+    }
+
+    private static String await(java.util.concurrent.Future<String> future) {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "the harness was interrupted while a state was judged";
+        } catch (java.util.concurrent.ExecutionException e) {
+            return "the harness failed judging a state: " + describe(e.getCause());
+        }
+    }
+
+    /** Records the verdicts of the states judged in the background (waiting for those still running). */
+    private void settleInFlight() {
+        for (Map.Entry<StateKey, java.util.concurrent.Future<String>> entry : inFlight.entrySet()) {
+            java.util.concurrent.Future<String> future = entry.getValue();
+            if (future instanceof java.util.concurrent.CompletableFuture<String> later && !later.isDone()) {
+                continue; // a recovery-crash state whose verdict nobody asked for (the epoch ended early): not judged
+            }
+            if (verdicts.size() < MAX_REMEMBERED_STATES) {
+                verdicts.put(entry.getKey(), await(future));
+            }
+        }
+        inFlight.clear();
     }
 
     /**
@@ -443,15 +531,16 @@ public final class CrashHarness {
     /** Recovers the device and compares; empty when right. */
     String judge(SimulatedDevice device, long expectedGeneration, List<Map<String, String>> expected,
                          boolean moreWork) {
-        report.statesChecked++;
+        synchronized (report) { // judged on several threads at once
+            report.statesChecked++;
+        }
         long start = System.nanoTime();
         try (CowFileSystem recovered = CowFileSystem.open(device, options(false))) {
-            report.recoveryTime(System.nanoTime() - start);
-            try {
-                return judgeRecovered(recovered, expectedGeneration, expected, moreWork);
-            } finally {
-                report.judgeNanos += System.nanoTime() - start;
+            long recovery = System.nanoTime() - start;
+            synchronized (report) {
+                report.recoveryTime(recovery);
             }
+            return judgeRecovered(recovered, expectedGeneration, expected, moreWork);
         } catch (IOException | RuntimeException | EngineBugError e) {
             return "recovery failed: " + describe(e);
         }
