@@ -41,23 +41,23 @@ public final class SpaceAllocator implements BlockAllocator {
     /** Space-tree nodes one refill may shadow (two changes, each down a path of a few levels). */
     private static final int REFILL_SHADOW_SLACK_BLOCKS = 16;
 
-    private final BlockDevice device;
-    private final int blockSizeBytes;
+    final BlockDevice device;
+    final int blockSizeBytes;
     private final long generation;
     private final ReaderRegistry readers;
-    private BTree space;
-    private long highWaterBlock;
+    BTree space;
+    long highWaterBlock;
     private long freeBlocks;
-    private long pendingBlocks;
+    long pendingBlocks;
     /** Free extents taken out of the space tree (or past the high-water mark) and not used yet: start to count. */
     private final TreeMap<Long, Long> reserve = new TreeMap<>();
     /** Committed extents freed by this transaction, as {start, count, birth}: pending-free at this generation. */
-    private final List<Freed> freedCommitted = new ArrayList<>();
+    final List<Freed> freedCommitted = new ArrayList<>();
     /** True while the space tree is being changed: allocations then come only from the reserve or the tail. */
-    private boolean spaceTreeBusy;
-    private long blocksAllocated;
+    boolean spaceTreeBusy;
+    long blocksAllocated;
     /** What this transaction was handed and has not given back: the blocks it may write. */
-    private final ExtentSet allocatedNow = new ExtentSet();
+    final ExtentSet allocatedNow = new ExtentSet();
     /** Largest high-water mark the image may reach (0: no limit but the host's). */
     private final long capacityBlocks;
     /** Blocks ordinary allocations leave alone, so that deletes and commits always find room. */
@@ -186,7 +186,7 @@ public final class SpaceAllocator implements BlockAllocator {
     }
 
     /** Blocks freed in this transaction that an earlier one wrote (born at {@code birth}): pending from this commit. */
-    private record Freed(long start, long count, long birth) {
+    record Freed(long start, long count, long birth) {
     }
 
     /** Leaked extents a repair returns to free space when this transaction persists. */
@@ -335,119 +335,18 @@ public final class SpaceAllocator implements BlockAllocator {
 
     /**
      * Intent log replay, before anything else is allocated: {@code extents} (blocks the log names, which the commit this
-     * transaction starts from has free or past its high-water mark) become allocated to this transaction, as if it had
-     * allocated them. Blocks between the old and a raised high-water mark that are not claimed become free. Nothing
-     * changes when any block is in use in that commit, or reserved: that is a {@link CorruptionException}.
+     * transaction starts from has free or past its high-water mark) become allocated to this transaction
+     * ({@link BlockClaims}). Nothing changes when a block is in use in that commit, or reserved: that is a
+     * {@link CorruptionException}.
      */
     public void claim(List<BlockExtent> extents) throws IOException {
         EngineBugError.check(reserve.isEmpty() && freedCommitted.isEmpty(), "claim after allocations or frees");
-        List<BlockExtent> sorted = checkClaimable(extents);
-        long mark = highWaterBlock;
-        long newMark = mark;
-        for (BlockExtent extent : sorted) {
-            newMark = Math.max(newMark, extent.end());
-        }
-        spaceTreeBusy = true;
-        persisting = true; // a free extent reaching the mark must not lower it under blocks claimed past it
-        try {
-            if (newMark > mark) {
-                // The mark goes up first, so that space-tree nodes the changes below shadow land past every claimed
-                // block; the blocks passed over that are not claimed (or reserved) become free.
-                device.ensureLength(newMark * blockSizeBytes);
-                highWaterBlock = newMark;
-                long at = mark;
-                for (BlockExtent extent : sorted) {
-                    if (extent.end() > mark) {
-                        insertFreeRuns(at, Math.max(at, extent.start()));
-                        at = Math.max(at, extent.end());
-                    }
-                }
-                insertFreeRuns(at, newMark);
-            }
-            for (BlockExtent extent : sorted) {
-                if (extent.start() < mark) {
-                    takeOutOfFree(new BlockExtent(extent.start(), Math.min(extent.end(), mark) - extent.start()));
-                }
-                allocatedNow.add(extent.start(), (int) extent.count());
-                blocksAllocated += extent.count();
-            }
-        } finally {
-            spaceTreeBusy = false;
-            persisting = false;
-        }
+        BlockClaims.claim(this, extents);
     }
 
-    /** The blocks in [from, to) outside reserved regions become free. */
-    private void insertFreeRuns(long from, long to) throws IOException {
-        for (long at = from; at < to; ) {
-            if (Limits.isReservedBlock(at, blockSizeBytes)) {
-                at++;
-                continue;
-            }
-            long runEnd = at;
-            while (runEnd < to && !Limits.isReservedBlock(runEnd, blockSizeBytes)) {
-                runEnd++;
-            }
-            insertFree(at, runEnd - at);
-            at = runEnd;
-        }
-    }
-
-    /**
-     * The extents sorted by address, when {@link #claim} can take them all: each lies in free space or past the
-     * high-water mark, in no reserved region, none twice; else a {@link CorruptionException} saying which does not.
-     */
+    /** The extents sorted by address when {@link #claim} can take them all; else a {@link CorruptionException}. */
     public List<BlockExtent> checkClaimable(List<BlockExtent> extents) throws IOException {
-        List<BlockExtent> sorted = new ArrayList<>(extents);
-        sorted.sort(java.util.Comparator.comparingLong(BlockExtent::start));
-        for (int i = 0; i < sorted.size(); i++) {
-            BlockExtent extent = sorted.get(i);
-            if (extent.count() < 1 || extent.start() < 0 || extent.end() > Limits.MAX_BLOCK_INDEX
-                    || (i > 0 && sorted.get(i - 1).end() > extent.start())) {
-                throw new CorruptionException(extent.start(), "the intent log names blocks " + extent.start() + ".."
-                        + extent.end() + " twice or out of range");
-            }
-            for (long block = extent.start(); block < extent.end(); block++) {
-                if (Limits.isReservedBlock(block, blockSizeBytes)) {
-                    throw new CorruptionException(block, "the intent log names block " + block
-                            + ", which lies in a reserved region");
-                }
-            }
-            // The part below the mark must lie in one free extent (free extents never touch); the part past it is
-            // the tail (an allocation may have run from a free extent ending at the mark on into the tail).
-            if (extent.start() < highWaterBlock
-                    && !isFree(new BlockExtent(extent.start(), Math.min(extent.end(), highWaterBlock) - extent.start()))) {
-                throw new CorruptionException(extent.start(), "the intent log names blocks " + extent.start() + ".."
-                        + extent.end() + ", which the commit it extends does not have free");
-            }
-        }
-        return sorted;
-    }
-
-    /** Whether the extent lies inside one free extent of the space tree. */
-    private boolean isFree(BlockExtent extent) throws IOException {
-        TreeCursor cursor = space.cursor();
-        if (!cursor.seekFloor(SpaceKeys.freeByAddress(extent.start())) || cursor.key()[0] != SpaceKeys.FREE_BY_ADDRESS) {
-            return false;
-        }
-        long start = Bytes.getLongBigEndian(cursor.key(), 1);
-        long count = Bytes.getLong(cursor.value(), 0);
-        return start <= extent.start() && extent.end() <= start + count;
-    }
-
-    /** Splits the free extent holding {@code extent} around it. */
-    private void takeOutOfFree(BlockExtent extent) throws IOException {
-        TreeCursor cursor = space.cursor();
-        EngineBugError.check(cursor.seekFloor(SpaceKeys.freeByAddress(extent.start())), "claimed blocks not free");
-        long start = Bytes.getLongBigEndian(cursor.key(), 1);
-        long count = Bytes.getLong(cursor.value(), 0);
-        removeFreeRecord(start, count);
-        if (start < extent.start()) {
-            putFreeRecord(start, extent.start() - start);
-        }
-        if (extent.end() < start + count) {
-            putFreeRecord(extent.end(), start + count - extent.end());
-        }
+        return BlockClaims.checkClaimable(this, extents);
     }
 
     private long takeFromReserve(int blockCount) {
@@ -642,7 +541,7 @@ public final class SpaceAllocator implements BlockAllocator {
      * released by this commit are free only from the next commit on, so the mark must not fall over them while
      * this commit may still grow the image from it (the next commit lowers it: {@link #lowerOverFreeTail}).
      */
-    private boolean persisting;
+    boolean persisting;
 
     /** Pending records a commit now would release (readers aside): what recording it may need room for. */
     private long releasableRecords() throws IOException {
@@ -693,7 +592,7 @@ public final class SpaceAllocator implements BlockAllocator {
         } finally {
             persisting = false;
         }
-        splitProtectedOut(protect);
+        BlockClaims.splitProtectedOut(this, protect);
     }
 
     /** Roll-back: the blocks between the base's mark and the raised one; protected ones wait, the rest are free. */
@@ -712,84 +611,11 @@ public final class SpaceAllocator implements BlockAllocator {
                 } else {
                     long end = Math.min(protect.nextSetBit((int) block) < 0 ? rollBackHighWater
                             : protect.nextSetBit((int) block), rollBackHighWater);
-                    if (!Limits.isReservedBlock(block, blockSizeBytes)) {
-                        long runEnd = block;
-                        while (runEnd < end && !Limits.isReservedBlock(runEnd, blockSizeBytes)) {
-                            runEnd++;
-                        }
-                        insertFree(block, runEnd - block);
-                        block = runEnd;
-                    } else {
-                        block++;
-                    }
+                    BlockClaims.insertFreeRuns(this, block, end);
+                    block = end;
                 }
             }
         }
-    }
-
-    /** Roll-back: protected blocks leave the free and older pending extents they lie in, and wait from now. */
-    private void splitProtectedOut(java.util.BitSet protect) throws IOException {
-        // Protected blocks inside free extents: the extent is split around them.
-        List<BlockExtent> frees = new ArrayList<>();
-        TreeCursor cursor = space.cursor();
-        for (boolean found = cursor.seek(new byte[] {SpaceKeys.FREE_BY_ADDRESS}); found; found = cursor.next()) {
-            byte[] key = cursor.key();
-            if (key[0] != SpaceKeys.FREE_BY_ADDRESS) {
-                break;
-            }
-            long start = Bytes.getLongBigEndian(key, 1);
-            long count = Bytes.getLong(cursor.value(), 0);
-            int hit = protect.nextSetBit((int) start);
-            if (hit >= 0 && hit < start + count) {
-                frees.add(new BlockExtent(start, count));
-            }
-        }
-        for (BlockExtent extent : frees) {
-            removeFreeRecord(extent.start(), extent.count());
-            for (BlockExtent run : BlockRuns.of(protect, extent.start(), extent.end(), false)) {
-                putFreeRecord(run.start(), run.count());
-            }
-            for (BlockExtent run : BlockRuns.of(protect, extent.start(), extent.end(), true)) {
-                freedCommitted.add(new Freed(run.start(), run.count(), 1));
-                protect.clear((int) run.start(), (int) run.end());
-            }
-        }
-        // Protected blocks inside pending extents of earlier generations: they wait again, from this one.
-        record Pending(long freeGeneration, long start, long count, long birth) {
-        }
-        List<Pending> pendings = new ArrayList<>();
-        cursor = space.cursor();
-        for (boolean found = cursor.seek(new byte[] {SpaceKeys.PENDING}); found; found = cursor.next()) {
-            byte[] key = cursor.key();
-            if (key[0] != SpaceKeys.PENDING || key.length != SpaceKeys.PENDING_KEY_BYTES) {
-                break;
-            }
-            long start = Bytes.getLongBigEndian(key, 9);
-            long count = Bytes.getLong(cursor.value(), 0);
-            int hit = protect.nextSetBit((int) start);
-            if (hit >= 0 && hit < start + count) {
-                pendings.add(new Pending(Bytes.getLongBigEndian(key, 1), start, count,
-                        Bytes.getLong(cursor.value(), 8)));
-            }
-        }
-        for (Pending pending : pendings) {
-            space.delete(SpaceKeys.pending(pending.freeGeneration(), pending.start()));
-            pendingBlocks -= pending.count();
-            long end = pending.start() + pending.count();
-            for (BlockExtent run : BlockRuns.of(protect, pending.start(), end, false)) {
-                byte[] value = new byte[SpaceKeys.PENDING_VALUE_BYTES];
-                Bytes.putLong(value, 0, run.count());
-                Bytes.putLong(value, 8, pending.birth());
-                space.put(SpaceKeys.pending(pending.freeGeneration(), run.start()), value);
-                pendingBlocks += run.count();
-            }
-            for (BlockExtent run : BlockRuns.of(protect, pending.start(), end, true)) {
-                freedCommitted.add(new Freed(run.start(), run.count(), 1));
-                protect.clear((int) run.start(), (int) run.end());
-            }
-        }
-        EngineBugError.check(protect.isEmpty(), "roll-back: blocks " + protect + " are neither free, pending nor "
-                + "past the high-water mark of the generation rolled back to");
     }
 
     /** Pending extents freed at least a ring's length of commits ago, and pinned by no reader, become free. */
@@ -874,7 +700,7 @@ public final class SpaceAllocator implements BlockAllocator {
     }
 
     /** Adds a free extent, merging with free neighbours; an extent reaching the high-water mark lowers it instead. */
-    private void insertFree(long start, long count) throws IOException {
+    void insertFree(long start, long count) throws IOException {
         long end = start + count;
         byte[] beforeValue = null;
         TreeCursor cursor = space.cursor();
@@ -912,7 +738,7 @@ public final class SpaceAllocator implements BlockAllocator {
         }
     }
 
-    private void putFreeRecord(long start, long count) throws IOException {
+    void putFreeRecord(long start, long count) throws IOException {
         byte[] value = new byte[SpaceKeys.FREE_VALUE_BYTES];
         Bytes.putLong(value, 0, count);
         space.put(SpaceKeys.freeByAddress(start), value);
@@ -920,7 +746,7 @@ public final class SpaceAllocator implements BlockAllocator {
         freeBlocks += count;
     }
 
-    private void removeFreeRecord(long start, long count) throws IOException {
+    void removeFreeRecord(long start, long count) throws IOException {
         boolean byAddress = space.delete(SpaceKeys.freeByAddress(start));
         boolean bySize = space.delete(SpaceKeys.freeBySize(count, start));
         EngineBugError.check(byAddress && bySize, "free extent %d+%d missing from an index", start, count);
