@@ -1,11 +1,14 @@
 package dev.cowfs.engine;
 
+import dev.cowfs.engine.btree.BTree;
 import dev.cowfs.engine.btree.EntryValue;
 import dev.cowfs.engine.btree.NodeReader;
 import dev.cowfs.engine.btree.NodeView;
 import dev.cowfs.engine.btree.TreeCursor;
+import dev.cowfs.engine.btree.TreeRelocation;
 import dev.cowfs.engine.btree.TreeSearch;
 import dev.cowfs.engine.error.CorruptionException;
+import dev.cowfs.engine.error.EngineBugError;
 import dev.cowfs.engine.error.OutOfSpaceException;
 import dev.cowfs.engine.format.BlockRef;
 import dev.cowfs.engine.format.Bytes;
@@ -126,7 +129,7 @@ final class Compaction {
             }
             WriteTransaction txn = store.beginWriteUnderHeldPermit();
             try {
-                WriteTransaction.Relocated moved = txn.relocateBelow(limitBlock, 2 * plan.engineNodes + 64);
+                Relocated moved = txn.relocateBelow(limitBlock, 2 * plan.engineNodes + 64);
                 txn.commit();
                 commits++;
                 progress.accept(moved.nodesWritten() + moved.extentBlocksMoved());
@@ -413,6 +416,77 @@ final class Compaction {
             }
             add(highest, 1);
             return highest;
+        }
+    }
+
+    /** What one compaction commit moved (see {@link Store#compact}). */
+    record Relocated(long nodesWritten, long extentBlocksMoved, long sharedMoved, long enginePaths) {
+    }
+
+    /**
+     * Every block the transaction writes lies below {@code limitBlock}, and every block the trees
+     * reach at or past it moves below it: user trees by {@link TreeRelocation} (their shape and sharing kept),
+     * the engine's own trees by shadowing. The old blocks become pending-free in this commit, as any freed block
+     * does. Only for a transaction that has changed nothing, with no tree being dropped. {@code spaceReserveBlocks}:
+     * room to take from the space tree before it is itself relocated.
+     */
+    static Relocated relocateBelow(WriteTransaction txn, long limitBlock, long spaceReserveBlocks)
+            throws IOException {
+        {
+            txn.allocator.limitTo(limitBlock, spaceReserveBlocks);
+            txn.allocator.forceCommit();
+            EngineBugError.check(!txn.drops.pending(), "compaction while trees are being dropped");
+            EngineBugError.check(txn.nestedTrees.isEmpty() && txn.trees.values().stream().noneMatch(BTree::isDirty)
+                    && !txn.catalog.isDirty(), "compaction in a transaction with changes");
+            TreeRelocation relocation = new TreeRelocation(txn.ctx, new TreeRelocation.Counts() {
+                @Override
+                public long count(long blockIndex) throws IOException {
+                    return txn.shared.count(blockIndex);
+                }
+
+                @Override
+                public long lastCloneGeneration() throws IOException {
+                    return txn.shared.lastCloneGeneration();
+                }
+
+                @Override
+                public void move(long fromBlock, long toBlock) throws IOException {
+                    txn.shared.move(fromBlock, toBlock);
+                }
+            }, limitBlock);
+            java.util.List<byte[]> keys = new java.util.ArrayList<>();
+            java.util.List<BlockRef> roots = new java.util.ArrayList<>();
+            dev.cowfs.engine.btree.TreeCursor cursor = txn.catalog.cursor();
+            for (boolean found = cursor.first(); found; found = cursor.next()) {
+                byte[] key = cursor.key();
+                if (key.length == 8 && EntryValue.of(cursor.storedFlags()) == EntryValue.SUBTREE_ROOT
+                        && Bytes.getLongBigEndian(key, 0) >= Limits.FIRST_USER_TREE_ID) {
+                    keys.add(key);
+                    roots.add(BlockRef.decode(cursor.storedValue(), 0));
+                }
+            }
+            txn.trees.keySet().removeIf(id -> id >= Limits.FIRST_USER_TREE_ID); // reopened from the catalog on use
+            for (int i = 0; i < keys.size(); i++) {
+                BlockRef root = roots.get(i);
+                BlockRef moved = relocation.relocate(root, Bytes.getLongBigEndian(keys.get(i), 0));
+                if (moved != root) {
+                    txn.catalog.putSubtreeRoot(keys.get(i), moved);
+                }
+            }
+            if (relocation.sharedMoved() > 0) {
+                txn.shared.recordClone(); // moved shared nodes are born now, and nodes born after the last clone never are
+            }
+            long paths = 0;
+            BTree refs = txn.shared.refsTree();
+            if (refs != null) {
+                paths += refs.relocateAbove(limitBlock);
+            }
+            paths += txn.catalog.relocateAbove(limitBlock);
+            txn.allocator.fillReserve(spaceReserveBlocks);
+            long[] spacePaths = new long[1];
+            txn.allocator.whileSpaceTreeBusy(() -> spacePaths[0] = txn.space.relocateAbove(limitBlock));
+            return new Relocated(relocation.nodesWritten(), relocation.extentBlocksMoved(), relocation.sharedMoved(),
+                    paths + spacePaths[0]);
         }
     }
 }

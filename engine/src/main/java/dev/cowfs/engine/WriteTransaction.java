@@ -1,14 +1,11 @@
 package dev.cowfs.engine;
 
 import dev.cowfs.engine.btree.BTree;
-import dev.cowfs.engine.btree.EntryValue;
 import dev.cowfs.engine.btree.TreeContext;
-import dev.cowfs.engine.btree.TreeRelocation;
 import dev.cowfs.engine.device.BlockDevice;
 import dev.cowfs.engine.error.EngineBugError;
 import dev.cowfs.engine.error.OutOfSpaceException;
 import dev.cowfs.engine.format.BlockRef;
-import dev.cowfs.engine.format.Bytes;
 import dev.cowfs.engine.format.Limits;
 import dev.cowfs.engine.format.SuperblockLayout;
 import dev.cowfs.engine.format.TreeIds;
@@ -30,16 +27,16 @@ public final class WriteTransaction implements AutoCloseable {
     private final Store store;
     private final CommittedState base;
     private final long generation;
-    private final SpaceAllocator allocator;
-    private final TreeContext ctx;
-    private final BTree catalog;
-    private final BTree space;
-    private final Map<Long, BTree> trees = new LinkedHashMap<>();
+    final SpaceAllocator allocator;
+    final TreeContext ctx;
+    final BTree catalog;
+    final BTree space;
+    final Map<Long, BTree> trees = new LinkedHashMap<>();
     private final long maxDirtyBytes;
-    private final SharedBlocks shared;
+    final SharedBlocks shared;
     /** Nested trees changed through handles in this transaction, by parent tree and entry key. */
-    private final Map<NestedKey, NestedTree> nestedTrees = new java.util.HashMap<>();
-    private final DropQueue drops;
+    final Map<NestedKey, NestedTree> nestedTrees = new java.util.HashMap<>();
+    final DropQueue drops;
     private boolean usesDataExtents;
     private boolean usesSharedTrees;
     private boolean finished;
@@ -494,75 +491,10 @@ public final class WriteTransaction implements AutoCloseable {
         }
     }
 
-    /** What one compaction commit moved (see {@link Store#compact}). */
-    record Relocated(long nodesWritten, long extentBlocksMoved, long sharedMoved, long enginePaths) {
-    }
-
-    /**
-     * Compaction: every block this transaction writes lies below {@code limitBlock}, and every block the trees
-     * reach at or past it moves below it: user trees by {@link TreeRelocation} (their shape and sharing kept),
-     * the engine's own trees by shadowing. The old blocks become pending-free in this commit, as any freed block
-     * does. Only for a transaction that has changed nothing, with no tree being dropped. {@code spaceReserveBlocks}:
-     * room to take from the space tree before it is itself relocated.
-     */
-    Relocated relocateBelow(long limitBlock, long spaceReserveBlocks) throws IOException {
+    /** Compaction's move of every block at or past {@code limitBlock} below it: {@link Compaction#relocateBelow}. */
+    Compaction.Relocated relocateBelow(long limitBlock, long spaceReserveBlocks) throws IOException {
         checkUsable();
-        return guarded(() -> {
-            allocator.limitTo(limitBlock, spaceReserveBlocks);
-            allocator.forceCommit();
-            EngineBugError.check(!drops.pending(), "compaction while trees are being dropped");
-            EngineBugError.check(nestedTrees.isEmpty() && trees.values().stream().noneMatch(BTree::isDirty)
-                    && !catalog.isDirty(), "compaction in a transaction with changes");
-            TreeRelocation relocation = new TreeRelocation(ctx, new TreeRelocation.Counts() {
-                @Override
-                public long count(long blockIndex) throws IOException {
-                    return shared.count(blockIndex);
-                }
-
-                @Override
-                public long lastCloneGeneration() throws IOException {
-                    return shared.lastCloneGeneration();
-                }
-
-                @Override
-                public void move(long fromBlock, long toBlock) throws IOException {
-                    shared.move(fromBlock, toBlock);
-                }
-            }, limitBlock);
-            java.util.List<byte[]> keys = new java.util.ArrayList<>();
-            java.util.List<BlockRef> roots = new java.util.ArrayList<>();
-            dev.cowfs.engine.btree.TreeCursor cursor = catalog.cursor();
-            for (boolean found = cursor.first(); found; found = cursor.next()) {
-                byte[] key = cursor.key();
-                if (key.length == 8 && EntryValue.of(cursor.storedFlags()) == EntryValue.SUBTREE_ROOT
-                        && Bytes.getLongBigEndian(key, 0) >= Limits.FIRST_USER_TREE_ID) {
-                    keys.add(key);
-                    roots.add(BlockRef.decode(cursor.storedValue(), 0));
-                }
-            }
-            trees.keySet().removeIf(id -> id >= Limits.FIRST_USER_TREE_ID); // reopened from the catalog on use
-            for (int i = 0; i < keys.size(); i++) {
-                BlockRef root = roots.get(i);
-                BlockRef moved = relocation.relocate(root, Bytes.getLongBigEndian(keys.get(i), 0));
-                if (moved != root) {
-                    catalog.putSubtreeRoot(keys.get(i), moved);
-                }
-            }
-            if (relocation.sharedMoved() > 0) {
-                shared.recordClone(); // moved shared nodes are born now, and nodes born after the last clone never are
-            }
-            long paths = 0;
-            BTree refs = shared.refsTree();
-            if (refs != null) {
-                paths += refs.relocateAbove(limitBlock);
-            }
-            paths += catalog.relocateAbove(limitBlock);
-            allocator.fillReserve(spaceReserveBlocks);
-            long[] spacePaths = new long[1];
-            allocator.whileSpaceTreeBusy(() -> spacePaths[0] = space.relocateAbove(limitBlock));
-            return new Relocated(relocation.nodesWritten(), relocation.extentBlocksMoved(), relocation.sharedMoved(),
-                    paths + spacePaths[0]);
-        });
+        return guarded(() -> Compaction.relocateBelow(this, limitBlock, spaceReserveBlocks));
     }
 
     /**
@@ -651,10 +583,7 @@ public final class WriteTransaction implements AutoCloseable {
     /** Gives back an extent {@link #claimForReplay} claimed that the replayed state does not name. */
     public void freeClaimedExtent(IntentLog.Extent extent) throws IOException {
         checkUsable();
-        guarded(() -> {
-            allocator.free(extent.ref().blockIndex(), extent.ref().blockCount(), generation);
-            return null;
-        });
+        allocator.free(extent.ref().blockIndex(), extent.ref().blockCount(), generation); // changes no tree
     }
 
     /** Units this transaction wrote to the intent log. */
